@@ -1,0 +1,189 @@
+"""Content (file) objects: headers, checksums, archive .filez streams, bare-user metadata.
+
+A content object's checksum is sha256 over BE32(len(header)) + 4 zero bytes +
+header + file bytes, where header is ``(uuuusa(ayay))`` with uid, gid, mode
+and rdev stored big-endian. Symlinks carry their target in the header and no
+file bytes.
+"""
+
+import hashlib
+import stat
+import zlib
+
+from . import gvariant
+from .errors import InvalidObjectError
+from .objects import ARCHIVE_HEADER_TYPE, DIRMETA_TYPE, FILE_HEADER_TYPE, _xattrs_from_wire, _xattrs_to_wire
+
+_bs32 = gvariant.bswap32
+_bs64 = gvariant.bswap64
+
+CHUNK = 256 * 1024
+MAX_HEADER_SIZE = 10 * 1024 * 1024
+
+
+class FileInfo:
+    """What a content object records about a file besides its bytes."""
+
+    __slots__ = ("mode", "uid", "gid", "size", "symlink_target", "xattrs", "rdev")
+
+    def __init__(self, mode, uid=0, gid=0, size=0, symlink_target="", xattrs=(), rdev=0):
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.size = size
+        self.symlink_target = symlink_target
+        self.xattrs = list(xattrs)
+        self.rdev = rdev
+
+    @property
+    def is_symlink(self) -> bool:
+        return stat.S_ISLNK(self.mode)
+
+    @property
+    def is_regular(self) -> bool:
+        return stat.S_ISREG(self.mode)
+
+    def __repr__(self):
+        return (f"FileInfo(mode={self.mode:o}, uid={self.uid}, gid={self.gid}, size={self.size}, "
+                f"symlink_target={self.symlink_target!r}, xattrs={self.xattrs!r})")
+
+
+def validate_file_mode(mode: int) -> None:
+    """Only regular files and symlinks are content objects."""
+    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        raise InvalidObjectError(f"Invalid file metadata mode {mode:o}")
+
+
+def file_header(info: FileInfo) -> bytes:
+    """The serialised ``(uuuusa(ayay))`` header used for checksums."""
+    return gvariant.serialize(FILE_HEADER_TYPE, (
+        _bs32(info.uid), _bs32(info.gid), _bs32(info.mode), _bs32(info.rdev),
+        info.symlink_target, _xattrs_to_wire(info.xattrs)))
+
+
+def _framed(header: bytes) -> bytes:
+    return len(header).to_bytes(4, "big") + b"\0\0\0\0" + header
+
+
+def checksum_begin(info: FileInfo):
+    """A sha256 object already fed with the framed header; feed it the file bytes."""
+    h = hashlib.sha256()
+    h.update(_framed(file_header(info)))
+    return h
+
+
+def content_checksum(info: FileInfo, data: bytes = b"") -> str:
+    """Checksum of a content object whose bytes are all in memory."""
+    h = checksum_begin(info)
+    if data:
+        h.update(data)
+    return h.hexdigest()
+
+
+def parse_file_header(data: bytes) -> FileInfo:
+    """Parse a ``(uuuusa(ayay))`` header."""
+    uid, gid, mode, rdev, target, xattrs = gvariant.deserialize(FILE_HEADER_TYPE, data)
+    mode = _bs32(mode)
+    validate_file_mode(mode)
+    return FileInfo(mode, _bs32(uid), _bs32(gid), 0, target, _xattrs_from_wire(xattrs), _bs32(rdev))
+
+
+def archive_header(info: FileInfo) -> bytes:
+    """The framed ``(tuuuusa(ayay))`` header that starts a .filez object."""
+    return _framed(gvariant.serialize(ARCHIVE_HEADER_TYPE, (
+        _bs64(info.size), _bs32(info.uid), _bs32(info.gid), _bs32(info.mode), _bs32(info.rdev),
+        info.symlink_target, _xattrs_to_wire(info.xattrs))))
+
+
+def parse_archive_header_prefix(head: bytes) -> int:
+    """Given at least 8 bytes of a .filez object, return the header length."""
+    if len(head) < 8:
+        raise InvalidObjectError("File header size 0 exceeds size 0") if not head else \
+            InvalidObjectError(f"Corrupted archive file; size={len(head)}")
+    n = int.from_bytes(head[:4], "big")
+    if n > MAX_HEADER_SIZE:
+        raise InvalidObjectError(f"File header size {n} exceeds maximum")
+    return n
+
+
+def parse_archive_header(data: bytes) -> FileInfo:
+    """Parse the unframed ``(tuuuusa(ayay))`` header of a .filez object."""
+    size, uid, gid, mode, rdev, target, xattrs = gvariant.deserialize(ARCHIVE_HEADER_TYPE, data)
+    mode = _bs32(mode)
+    validate_file_mode(mode)
+    return FileInfo(mode, _bs32(uid), _bs32(gid), _bs64(size), target, _xattrs_from_wire(xattrs), _bs32(rdev))
+
+
+class ArchiveReader:
+    """Reads a .filez object: the header, then the inflated file bytes as a stream."""
+
+    def __init__(self, f):
+        self._f = f
+        prefix = f.read(8)
+        n = parse_archive_header_prefix(prefix)
+        hdr = f.read(n)
+        if len(hdr) != n:
+            raise InvalidObjectError("Truncated archive file header")
+        self.info = parse_archive_header(hdr)
+        self._z = zlib.decompressobj(-15)
+        self._buf = b""
+        self._remaining = self.info.size if self.info.is_regular else 0
+        self._eof = False
+
+    def read(self, n: int = -1) -> bytes:
+        """Read up to n inflated bytes (all when n < 0)."""
+        if n < 0:
+            chunks = []
+            while True:
+                c = self.read(CHUNK)
+                if not c:
+                    return b"".join(chunks)
+                chunks.append(c)
+        while len(self._buf) < n and not self._eof:
+            raw = self._f.read(CHUNK)
+            if raw:
+                try:
+                    self._buf += self._z.decompress(raw)
+                except zlib.error as e:
+                    raise InvalidObjectError(f"Corrupted archive file: {e}") from None
+            else:
+                try:
+                    self._buf += self._z.flush()
+                except zlib.error as e:
+                    raise InvalidObjectError(f"Corrupted archive file: {e}") from None
+                self._eof = True
+        out, self._buf = self._buf[:n], self._buf[n:]
+        self._remaining -= len(out)
+        if self._remaining < 0:
+            raise InvalidObjectError("Corrupted archive file: more data than its header says")
+        if not out and n > 0 and self._remaining > 0:
+            raise InvalidObjectError("Corrupted archive file: truncated content")
+        return out
+
+    def close(self):
+        self._f.close()
+
+
+def compress_stream(info: FileInfo, src, dst, level: int = 6) -> None:
+    """Write a .filez object for ``info`` reading file bytes from ``src`` into ``dst``."""
+    dst.write(archive_header(info))
+    if info.is_regular:
+        z = zlib.compressobj(level, zlib.DEFLATED, -15)
+        while True:
+            chunk = src.read(CHUNK)
+            if not chunk:
+                break
+            dst.write(z.compress(chunk))
+        dst.write(z.flush())
+
+
+def bareuser_meta(info: FileInfo) -> bytes:
+    """The ``user.ostreemeta`` xattr value of a bare-user object: ``(uuua(ayay))``, BE ints."""
+    return gvariant.serialize(DIRMETA_TYPE, (
+        _bs32(info.uid), _bs32(info.gid), _bs32(info.mode), _xattrs_to_wire(info.xattrs)))
+
+
+def parse_bareuser_meta(data: bytes):
+    """Parse ``user.ostreemeta``: returns (uid, gid, mode, xattrs)."""
+    uid, gid, mode, xattrs = gvariant.deserialize(DIRMETA_TYPE, data)
+    return _bs32(uid), _bs32(gid), _bs32(mode), _xattrs_from_wire(xattrs)
