@@ -1,0 +1,673 @@
+"""The ostree repository: config, the loose object store in every mode, refs, locking.
+
+Every write stages a temporary file in ``tmp/`` and renames it into place, so
+an object or ref either exists complete or not at all. A transaction holds the
+repo lock shared (prune and fsck --delete take it exclusive) and syncs the
+filesystem before refs are written, so a ref never names a commit whose
+objects could be lost in a crash.
+"""
+
+import contextlib
+import ctypes
+import errno
+import fcntl
+import hashlib
+import io
+import os
+import stat
+import time
+
+from .. import gvariant
+from ..content import (CHUNK, ArchiveReader, FileInfo, bareuser_meta, checksum_begin, compress_stream,
+                       parse_bareuser_meta)
+from ..errors import InvalidObjectError, ObjectNotFoundError, OstreeError, RefNotFoundError
+from ..keyfile import KeyFile
+from ..objects import (COMMITMETA_TYPE, METADATA_TYPES, OBJTYPES, EXTENSION_TO_TYPE, MAX_METADATA_SIZE,
+                       Commit, DirMeta, DirTree, is_checksum, object_relpath, validate_ref)
+
+MODES = ("bare", "bare-user", "bare-user-only", "archive", "bare-split-xattrs")
+MODE_ALIASES = {"archive-z2": "archive"}
+CONFIG_MODE_NAMES = {"archive": "archive-z2"}
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_has_xattr = True
+try:
+    import xattr as _xattr_mod
+except ImportError:  # pragma: no cover - declared dependency
+    _has_xattr = False
+
+
+def list_xattrs(path: str, follow: bool = False) -> list[tuple[bytes, bytes]]:
+    """All xattrs of ``path`` as sorted (name, value) byte pairs (no trailing NUL)."""
+    try:
+        names = os.listxattr(path, follow_symlinks=follow)
+    except OSError as e:
+        if e.errno in (errno.ENOTSUP, errno.EOPNOTSUPP):
+            return []
+        raise
+    out = []
+    for n in names:
+        try:
+            out.append((n.encode("utf-8", "surrogateescape"), os.getxattr(path, n, follow_symlinks=follow)))
+        except OSError as e:
+            if e.errno in (errno.ENODATA, errno.ENOTSUP):
+                continue
+            raise
+    out.sort()
+    return out
+
+
+def fd_xattrs(fd: int) -> list[tuple[bytes, bytes]]:
+    """All xattrs of an open file descriptor, sorted."""
+    try:
+        names = os.listxattr(fd)
+    except OSError as e:
+        if e.errno in (errno.ENOTSUP, errno.EOPNOTSUPP):
+            return []
+        raise
+    out = []
+    for n in names:
+        try:
+            out.append((n.encode("utf-8", "surrogateescape"), os.getxattr(fd, n)))
+        except OSError as e:
+            if e.errno in (errno.ENODATA, errno.ENOTSUP):
+                continue
+            raise
+    out.sort()
+    return out
+
+
+def syncfs(fd: int) -> None:
+    """Flush the filesystem holding ``fd`` (cheaper than an fsync per object)."""
+    if os.environ.get("OSTREE_SUPPRESS_SYNCFS"):
+        return
+    _libc.syncfs(fd)
+
+
+def _mkdir_p(path: str, mode: int = 0o755) -> None:
+    os.makedirs(path, mode=mode, exist_ok=True)
+
+
+class Repo:
+    """An ostree repository on disk."""
+
+    def __init__(self, path: str):
+        self.path = os.path.abspath(path)
+        self.objects_dir = os.path.join(self.path, "objects")
+        self.tmp_dir = os.path.join(self.path, "tmp")
+        self.config: KeyFile = KeyFile()
+        self.mode = "bare"
+        self.parent: "Repo | None" = None
+        self._lock_fd = None
+        self._lock_depth = 0
+        self._lock_exclusive = False
+        self._made_dirs: set[str] = set()
+        self.fsync = True
+        self.zlib_level = 6
+        self.disable_xattrs = False
+        self.collection_id: str | None = None
+        self._txn_depth = 0
+        self._txn_stats = None
+
+    # ---------------------------------------------------------------- open/create
+    @classmethod
+    def create(cls, path: str, mode: str = "bare", collection_id: str | None = None) -> "Repo":
+        """Initialise a repository at ``path`` (idempotent for an existing repo of any mode)."""
+        mode = MODE_ALIASES.get(mode, mode)
+        if mode not in MODES:
+            raise OstreeError(f"Invalid mode '{mode}' in repository configuration")
+        if collection_id is not None:
+            from ..objects import validate_collection_id
+            validate_collection_id(collection_id)
+        path = os.path.abspath(path)
+        cfg_path = os.path.join(path, "config")
+        _mkdir_p(path)
+        if not os.path.exists(cfg_path):
+            kf = KeyFile()
+            kf.set("core", "repo_version", "1")
+            kf.set("core", "mode", CONFIG_MODE_NAMES.get(mode, mode))
+            if collection_id:
+                kf.set("core", "collection-id", collection_id)
+            _write_atomic(cfg_path, kf.to_text().encode("utf-8"))
+        for d in ("objects", "tmp", "tmp/cache", "extensions", "state", "refs", "refs/heads",
+                  "refs/mirrors", "refs/remotes"):
+            _mkdir_p(os.path.join(path, d))
+        return cls.open(path)
+
+    @classmethod
+    def open(cls, path: str) -> "Repo":
+        """Open an existing repository; raise if ``path`` is not one."""
+        self = cls(path)
+        cfg_path = os.path.join(self.path, "config")
+        if not os.path.isdir(self.objects_dir):
+            raise OstreeError(f"opendir(objects): No such file or directory")
+        try:
+            self.config = KeyFile.load(cfg_path)
+        except FileNotFoundError:
+            raise OstreeError(f"openat(config): No such file or directory") from None
+        self.reload_config()
+        return self
+
+    def reload_config(self) -> None:
+        """Apply settings from the config keyfile."""
+        c = self.config
+        ver = c.get("core", "repo_version")
+        if ver is None:
+            raise OstreeError("Key file does not have key “repo_version” in group “core”")
+        if ver != "1":
+            raise OstreeError(f"Invalid repository version '{ver}'")
+        mode = c.get("core", "mode", "bare")
+        mode = MODE_ALIASES.get(mode, mode)
+        if mode not in MODES:
+            raise OstreeError(f"Invalid mode '{mode}' in repository configuration")
+        self.mode = mode
+        self.fsync = c.get_boolean("core", "fsync", True) if c.has_key("core", "fsync") else True
+        if os.environ.get("OSTREE_REPO_TEST_ERROR") == "pre-commit":
+            pass
+        try:
+            self.zlib_level = int(c.get("archive", "zlib-level", "6"))
+        except ValueError:
+            self.zlib_level = 6
+        self.disable_xattrs = c.get_boolean("core", "disable-xattrs", False) if c.has_key("core", "disable-xattrs") else False
+        self.collection_id = c.get("core", "collection-id")
+        parent = c.get("core", "parent")
+        self.parent = Repo.open(parent) if parent else None
+
+    def save_config(self) -> None:
+        """Write the config keyfile atomically."""
+        _write_atomic(os.path.join(self.path, "config"), self.config.to_text().encode("utf-8"))
+
+    # ---------------------------------------------------------------- locking
+    @contextlib.contextmanager
+    def lock(self, exclusive: bool = False):
+        """Hold the repo lock (``.lock``, flock) shared or exclusive; re-entrant."""
+        if self._lock_fd is None:
+            self._lock_fd = os.open(os.path.join(self.path, ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        prev = self._lock_exclusive if self._lock_depth else None
+        want_ex = exclusive or bool(prev)
+        if prev is None or (want_ex and not prev):
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX if want_ex else fcntl.LOCK_SH)
+        self._lock_depth += 1
+        self._lock_exclusive = want_ex
+        try:
+            yield
+        finally:
+            self._lock_depth -= 1
+            if self._lock_depth == 0:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                self._lock_exclusive = False
+            elif prev is not None and prev != want_ex:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_SH)
+                self._lock_exclusive = prev
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """Write objects; on success sync the filesystem so refs written after are durable."""
+        with self.lock():
+            self._txn_depth += 1
+            try:
+                yield self
+                if self._txn_depth == 1 and self.fsync:
+                    fd = os.open(self.objects_dir, os.O_RDONLY | os.O_DIRECTORY)
+                    try:
+                        syncfs(fd)
+                    finally:
+                        os.close(fd)
+            finally:
+                self._txn_depth -= 1
+
+    # ---------------------------------------------------------------- object paths
+    def object_path(self, objtype: str, checksum: str) -> str:
+        return os.path.join(self.objects_dir, checksum[:2], f"{checksum[2:]}.{self._ext(objtype)}")
+
+    def _ext(self, objtype: str) -> str:
+        if objtype == "file" and self.mode == "archive":
+            return "filez"
+        return OBJTYPES[objtype]
+
+    def has_object(self, objtype: str, checksum: str, check_parent: bool = True) -> bool:
+        """Whether the object is stored here (or in a parent repo)."""
+        if os.path.lexists(self.object_path(objtype, checksum)):
+            return True
+        return bool(check_parent and self.parent and self.parent.has_object(objtype, checksum))
+
+    def _find(self, objtype: str, checksum: str) -> "tuple[Repo, str]":
+        p = self.object_path(objtype, checksum)
+        if os.path.lexists(p):
+            return self, p
+        if self.parent is not None:
+            try:
+                return self.parent._find(objtype, checksum)
+            except ObjectNotFoundError:
+                pass
+        raise ObjectNotFoundError(f"No such metadata object {checksum}.{OBJTYPES[objtype]}"
+                                  if objtype != "file" else
+                                  f"Couldn't find file object '{checksum}'")
+
+    # ---------------------------------------------------------------- metadata objects
+    def load_metadata_bytes(self, objtype: str, checksum: str) -> bytes:
+        """The raw bytes of a metadata object; raise ObjectNotFoundError if absent."""
+        _, p = self._find(objtype, checksum)
+        with open(p, "rb") as f:
+            data = f.read(MAX_METADATA_SIZE + 1)
+        if len(data) > MAX_METADATA_SIZE:
+            raise InvalidObjectError(f"Metadata object {checksum}.{OBJTYPES[objtype]} exceeds maximum size {MAX_METADATA_SIZE}")
+        return data
+
+    def load_commit(self, checksum: str) -> Commit:
+        try:
+            return Commit.from_bytes(self.load_metadata_bytes("commit", checksum))
+        except InvalidObjectError:
+            raise
+        except OstreeError as e:
+            if isinstance(e, ObjectNotFoundError):
+                raise
+            raise InvalidObjectError(f"Corrupted commit object {checksum}: {e.message}") from None
+
+    def load_dirtree(self, checksum: str) -> DirTree:
+        try:
+            return DirTree.from_bytes(self.load_metadata_bytes("dirtree", checksum))
+        except (InvalidObjectError, ObjectNotFoundError):
+            raise
+        except OstreeError as e:
+            raise InvalidObjectError(f"Corrupted dirtree object {checksum}: {e.message}") from None
+
+    def load_dirmeta(self, checksum: str) -> DirMeta:
+        try:
+            return DirMeta.from_bytes(self.load_metadata_bytes("dirmeta", checksum))
+        except (InvalidObjectError, ObjectNotFoundError):
+            raise
+        except OstreeError as e:
+            raise InvalidObjectError(f"Corrupted dirmeta object {checksum}: {e.message}") from None
+
+    def load_commitmeta(self, checksum: str) -> dict | None:
+        """Detached metadata of a commit, or None."""
+        try:
+            data = self.load_metadata_bytes("commitmeta", checksum)
+        except ObjectNotFoundError:
+            return None
+        return gvariant.deserialize(COMMITMETA_TYPE, data)
+
+    def write_commitmeta(self, checksum: str, metadata: dict | None) -> None:
+        """Replace (or with None/empty, remove) a commit's detached metadata."""
+        p = self.object_path("commitmeta", checksum)
+        if not metadata:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(p)
+            return
+        self._store_bytes(p, gvariant.serialize(COMMITMETA_TYPE, metadata), replace=True)
+
+    def write_metadata(self, objtype: str, data: bytes, expected: str | None = None) -> str:
+        """Store a metadata object; return its checksum (verified against ``expected``)."""
+        csum = hashlib.sha256(data).hexdigest()
+        if expected is not None and expected != csum:
+            raise InvalidObjectError(f"Corrupted {OBJTYPES[objtype]} object; checksum expected='{expected}' actual='{csum}'")
+        if len(data) > MAX_METADATA_SIZE:
+            raise InvalidObjectError(f"Metadata object of type '{objtype}' is {len(data)} bytes, exceeding maximum {MAX_METADATA_SIZE}")
+        p = self.object_path(objtype, csum)
+        if not os.path.exists(p):
+            self._store_bytes(p, data)
+            if self._txn_stats is not None:
+                self._txn_stats["metadata_written"] += 1
+        return csum
+
+    def _ensure_objdir(self, p: str) -> None:
+        d = os.path.dirname(p)
+        if d not in self._made_dirs:
+            _mkdir_p(d)
+            self._made_dirs.add(d)
+
+    def _tmpname(self) -> str:
+        return os.path.join(self.tmp_dir, f"tmpobj-{os.getpid()}-{os.urandom(6).hex()}")
+
+    def _store_bytes(self, dest: str, data: bytes, replace: bool = False) -> None:
+        self._ensure_objdir(dest)
+        tmp = self._tmpname()
+        try:
+            _write_atomic_to(tmp, dest, data, fsync=self.fsync and self._txn_depth == 0)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    # ---------------------------------------------------------------- content objects
+    def load_file(self, checksum: str):
+        """(FileInfo, stream) of a content object; stream is None for symlinks."""
+        repo, p = self._find("file", checksum)
+        return repo._load_file_at(p, checksum)
+
+    def _load_file_at(self, p: str, checksum: str):
+        mode = self.mode
+        if mode == "archive":
+            f = open(p, "rb")
+            try:
+                r = ArchiveReader(f)
+            except Exception:
+                f.close()
+                raise
+            if not r.info.is_regular:
+                f.close()
+                return r.info, None
+            return r.info, r
+        st = os.lstat(p)
+        if mode in ("bare", "bare-split-xattrs"):
+            if stat.S_ISLNK(st.st_mode):
+                info = FileInfo(st.st_mode, st.st_uid, st.st_gid, 0, os.readlink(p),
+                                [] if mode == "bare-split-xattrs" else list_xattrs(p))
+                return info, None
+            if not stat.S_ISREG(st.st_mode):
+                raise InvalidObjectError(f"Not a regular file or symlink: {checksum}")
+            xattrs = [] if mode == "bare-split-xattrs" else list_xattrs(p, follow=False)
+            if mode == "bare-split-xattrs":
+                xattrs = self._load_split_xattrs(checksum)
+            info = FileInfo(st.st_mode, st.st_uid, st.st_gid, st.st_size, "", xattrs)
+            return info, open(p, "rb")
+        if mode == "bare-user":
+            try:
+                meta = os.getxattr(p, "user.ostreemeta", follow_symlinks=False)
+            except OSError:
+                raise InvalidObjectError(f"Unable to read file object {checksum}: missing user.ostreemeta") from None
+            uid, gid, fmode, xattrs = parse_bareuser_meta(meta)
+            if stat.S_ISLNK(fmode):
+                with open(p, "rb") as f:
+                    target = f.read(65536).rstrip(b"\0").decode("utf-8", "surrogateescape")
+                return FileInfo(fmode, uid, gid, 0, target, xattrs), None
+            if not stat.S_ISREG(fmode):
+                raise InvalidObjectError(f"Invalid mode in user.ostreemeta of {checksum}")
+            return FileInfo(fmode, uid, gid, st.st_size, "", xattrs), open(p, "rb")
+        # bare-user-only
+        if stat.S_ISLNK(st.st_mode):
+            return FileInfo(st.st_mode, 0, 0, 0, os.readlink(p)), None
+        return FileInfo(st.st_mode, 0, 0, st.st_size), open(p, "rb")
+
+    def _load_split_xattrs(self, checksum: str):
+        """bare-split-xattrs: the file-xattrs-link object names the xattrs object."""
+        link = self.object_path("file-xattrs-link", checksum)
+        try:
+            target = os.readlink(link) if os.path.islink(link) else None
+        except OSError:
+            target = None
+        if target is None:
+            if not os.path.exists(link):
+                return []
+            # a hardlink to the file-xattrs object itself
+            with open(link, "rb") as f:
+                data = f.read()
+        else:
+            with open(os.path.join(os.path.dirname(link), target), "rb") as f:
+                data = f.read()
+        from ..objects import xattrs_from_bytes
+        return xattrs_from_bytes(data)
+
+    def write_content(self, info: FileInfo, stream=None, expected: str | None = None,
+                      data: bytes | None = None) -> str:
+        """Store a content object from ``stream`` (or ``data``); return its checksum.
+
+        The checksum is computed while the bytes are written to a temporary
+        file, which is renamed into place only if it matches ``expected``.
+        """
+        if self.mode == "bare-split-xattrs":
+            raise OstreeError("Writing to bare-split-xattrs repositories is not supported")
+        if self.mode == "bare-user-only":
+            info = canonicalize_bareuseronly(info)
+        h = checksum_begin(info)
+        if info.is_symlink:
+            csum = h.hexdigest()
+            self._check_expected(csum, expected)
+            p = self.object_path("file", csum)
+            if not os.path.lexists(p):
+                self._write_symlink_object(p, info)
+            return csum
+        if not info.is_regular:
+            raise OstreeError(f"Unsupported file type for content object: mode {info.mode:o}")
+        tmp = self._tmpname()
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            with os.fdopen(fd, "wb", closefd=False) as out:
+                if self.mode == "archive":
+                    raw = _HashingReader(stream if data is None else io.BytesIO(data), h)
+                    compress_stream(info, raw, out, self.zlib_level)
+                    size = raw.count
+                else:
+                    if data is not None:
+                        h.update(data)
+                        out.write(data)
+                        size = len(data)
+                    else:
+                        size = 0
+                        while True:
+                            chunk = stream.read(CHUNK)
+                            if not chunk:
+                                break
+                            h.update(chunk)
+                            out.write(chunk)
+                            size += len(chunk)
+            if size != info.size and info.size:
+                raise InvalidObjectError(f"Corrupted file object; expected size {info.size}, got {size}")
+            csum = h.hexdigest()
+            self._check_expected(csum, expected)
+            p = self.object_path("file", csum)
+            if os.path.exists(p):
+                os.close(fd)
+                fd = -1
+                os.unlink(tmp)
+                return csum
+            self._finish_regular_object(fd, info)
+            os.close(fd)
+            fd = -1
+            self._ensure_objdir(p)
+            os.rename(tmp, p)
+            if self._txn_stats is not None:
+                self._txn_stats["content_written"] += 1
+                self._txn_stats["content_bytes_written"] += size
+            return csum
+        except BaseException:
+            if fd >= 0:
+                os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def _check_expected(self, csum, expected):
+        if expected is not None and csum != expected:
+            raise InvalidObjectError(f"Corrupted file object; checksum expected='{expected}' actual='{csum}'")
+
+    def _finish_regular_object(self, fd: int, info: FileInfo) -> None:
+        mode = self.mode
+        if mode == "archive":
+            os.fchmod(fd, 0o644)
+            return
+        if mode == "bare":
+            os.fchown(fd, info.uid, info.gid)
+            os.fchmod(fd, info.mode & 0o7777)
+            if not self.disable_xattrs:
+                for name, value in info.xattrs:
+                    os.setxattr(fd, name.decode("utf-8", "surrogateescape"), value)
+        elif mode == "bare-user":
+            os.fchmod(fd, info.mode & 0o777)
+            os.setxattr(fd, "user.ostreemeta", bareuser_meta(info))
+        else:  # bare-user-only
+            os.fchmod(fd, info.mode & 0o777)
+        os.utime(fd, (0, 0))
+        if self.fsync and self._txn_depth == 0:
+            os.fsync(fd)
+
+    def _write_symlink_object(self, p: str, info: FileInfo) -> None:
+        tmp = self._tmpname()
+        mode = self.mode
+        if mode == "archive":
+            buf = io.BytesIO()
+            compress_stream(info, io.BytesIO(), buf, self.zlib_level)
+            self._store_bytes(p, buf.getvalue())
+            return
+        if mode == "bare-user":
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            try:
+                # the reference stores the target with its NUL terminator
+                os.write(fd, info.symlink_target.encode("utf-8", "surrogateescape") + b"\0")
+                os.fchmod(fd, 0o644)
+                os.setxattr(fd, "user.ostreemeta", bareuser_meta(info))
+                os.utime(fd, (0, 0))
+            finally:
+                os.close(fd)
+        else:
+            os.symlink(info.symlink_target, tmp)
+            if mode == "bare":
+                os.lchown(tmp, info.uid, info.gid)
+                if not self.disable_xattrs:
+                    for name, value in info.xattrs:
+                        os.setxattr(tmp, name.decode("utf-8", "surrogateescape"), value, follow_symlinks=False)
+        self._ensure_objdir(p)
+        try:
+            os.rename(tmp, p)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def import_object_from(self, src: "Repo", objtype: str, checksum: str, verify: bool = True) -> bool:
+        """Copy one object from ``src`` (pull-local); hardlink when modes allow. True if written."""
+        if self.has_object(objtype, checksum, check_parent=False):
+            return False
+        if objtype != "file":
+            data = src.load_metadata_bytes(objtype, checksum)
+            self.write_metadata(objtype, data, expected=checksum if verify else None)
+            if objtype == "commit":
+                meta = src.load_commitmeta(checksum)
+                if meta:
+                    self.write_commitmeta(checksum, meta)
+            return True
+        if src.mode == self.mode and self.mode != "archive" and os.stat(src.path).st_dev == os.stat(self.path).st_dev:
+            _, sp = src._find("file", checksum)
+            dp = self.object_path("file", checksum)
+            self._ensure_objdir(dp)
+            try:
+                os.link(sp, dp)
+                return True
+            except FileExistsError:
+                return False
+            except OSError:
+                pass
+        info, stream = src.load_file(checksum)
+        try:
+            self.write_content(info, stream, expected=checksum if verify else None)
+        finally:
+            if stream is not None:
+                stream.close()
+        return True
+
+    # ---------------------------------------------------------------- enumeration
+    def iter_objects(self, include_parent: bool = False):
+        """Yield (checksum, objtype) for every loose object."""
+        try:
+            prefixes = sorted(os.listdir(self.objects_dir))
+        except FileNotFoundError:
+            return
+        for pre in prefixes:
+            if len(pre) != 2:
+                continue
+            d = os.path.join(self.objects_dir, pre)
+            try:
+                names = os.listdir(d)
+            except NotADirectoryError:
+                continue
+            for n in names:
+                base, dot, ext = n.partition(".")
+                t = EXTENSION_TO_TYPE.get(ext)
+                if t is None:
+                    if ext == "filez" and self.mode == "archive":
+                        t = "file"
+                    else:
+                        continue
+                elif t == "file" and self.mode == "archive":
+                    continue
+                csum = pre + base
+                if is_checksum(csum):
+                    yield csum, t
+        if include_parent and self.parent is not None:
+            yield from self.parent.iter_objects(True)
+
+    def delete_object(self, objtype: str, checksum: str) -> None:
+        """Remove a loose object (and a commit's detached metadata and partial marker)."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.object_path(objtype, checksum))
+        if objtype == "commit":
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.object_path("commitmeta", checksum))
+            self.mark_commit_partial(checksum, False)
+
+    # ---------------------------------------------------------------- commit state
+    def _partial_path(self, checksum: str) -> str:
+        return os.path.join(self.path, "state", f"{checksum}.commitpartial")
+
+    def is_commit_partial(self, checksum: str) -> bool:
+        return os.path.exists(self._partial_path(checksum))
+
+    def mark_commit_partial(self, checksum: str, partial: bool = True) -> None:
+        p = self._partial_path(checksum)
+        if partial:
+            _mkdir_p(os.path.dirname(p))
+            with open(p, "wb"):
+                pass
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(p)
+
+    # ---------------------------------------------------------------- refs
+    from .refs import (list_refs, resolve_rev, resolve_rev_ext, set_ref, delete_ref, list_remote_names,
+                       list_collection_refs, set_collection_ref, ref_path, write_ref_file)
+
+
+class _HashingReader:
+    """Wraps a stream so that every byte read also feeds a hash."""
+
+    def __init__(self, stream, h):
+        self._s = stream
+        self._h = h
+        self.count = 0
+
+    def read(self, n=-1):
+        b = self._s.read(n)
+        if b:
+            self._h.update(b)
+            self.count += len(b)
+        return b
+
+
+def canonicalize_bareuseronly(info: FileInfo) -> FileInfo:
+    """bare-user-only keeps no ownership, no xattrs and no setuid/setgid/sticky bits."""
+    mode = info.mode
+    if stat.S_ISREG(mode):
+        mode = stat.S_IFREG | (mode & 0o777)
+    if info.uid == 0 and info.gid == 0 and not info.xattrs and mode == info.mode:
+        return info
+    return FileInfo(mode, 0, 0, info.size, info.symlink_target, (), info.rdev)
+
+
+def _write_atomic(path: str, data: bytes, mode: int = 0o644, fsync: bool = True) -> None:
+    """Write ``path`` via a temporary file and rename."""
+    d = os.path.dirname(path) or "."
+    tmp = os.path.join(d, f".{os.path.basename(path)}.tmp-{os.getpid()}-{os.urandom(4).hex()}")
+    _write_atomic_to(tmp, path, data, mode, fsync)
+
+
+def _write_atomic_to(tmp: str, path: str, data: bytes, mode: int = 0o644, fsync: bool = True) -> None:
+    """Write ``data`` to ``tmp``, then rename it to ``path``."""
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        if fsync:
+            os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    os.close(fd)
+    os.rename(tmp, path)
+
+
+write_atomic = _write_atomic
