@@ -74,11 +74,9 @@ def _offset_size(total: int) -> int:
 
 def _frame_size(body: int, n_offsets: int) -> int:
     """Offset size to use for a container with ``body`` bytes and n offsets."""
-    for size, limit in ((0, 0), (1, 0xFF), (2, 0xFFFF), (4, 0xFFFFFFFF)):
-        if size == 0:
-            if body == 0:
-                return 0
-            continue
+    if body == 0 and n_offsets == 0:
+        return 0
+    for size, limit in ((1, 0xFF), (2, 0xFFFF), (4, 0xFFFFFFFF)):
         if body + n_offsets * size <= limit:
             return size
     return 8
