@@ -28,7 +28,7 @@ OBJTYPES = {
     "dirtree": "dirtree",
     "dirmeta": "dirmeta",
     "commit": "commit",
-    "tombstone-commit": "commit-tombstone",
+    "tombstone-commit": "tombstone-commit",
     "commitmeta": "commitmeta",
     "payload-link": "payload-link",
     "file-xattrs": "file-xattrs",

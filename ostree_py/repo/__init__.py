@@ -588,13 +588,23 @@ class Repo:
             yield from self.parent.iter_objects(True)
 
     def delete_object(self, objtype: str, checksum: str) -> None:
-        """Remove a loose object (and a commit's detached metadata and partial marker)."""
+        """Remove a loose object (and a commit's detached metadata and partial marker).
+
+        Deleting a commit leaves a tombstone when ``core.tombstone-commits`` is set.
+        """
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.object_path(objtype, checksum))
         if objtype == "commit":
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.object_path("commitmeta", checksum))
             self.mark_commit_partial(checksum, False)
+            if self.config.get_boolean("core", "tombstone-commits", False):
+                p = self.object_path("tombstone-commit", checksum)
+                if not os.path.exists(p):
+                    # a{sv} {"commit": bytestring (NUL-terminated) checksum}
+                    data = gvariant.serialize("a{sv}", {"commit": gvariant.Variant(
+                        "ay", checksum.encode("ascii") + b"\0")})
+                    self._store_bytes(p, data)
 
     # ---------------------------------------------------------------- commit state
     def _partial_path(self, checksum: str) -> str:
@@ -603,12 +613,32 @@ class Repo:
     def is_commit_partial(self, checksum: str) -> bool:
         return os.path.exists(self._partial_path(checksum))
 
-    def mark_commit_partial(self, checksum: str, partial: bool = True) -> None:
+    def commit_partial_reason(self, checksum: str) -> str | None:
+        """None if the commit is complete; "fsck" if fsck marked it partial; else ""."""
+        try:
+            with open(self._partial_path(checksum), "rb") as f:
+                return "fsck" if f.read(1) == b"f" else ""
+        except FileNotFoundError:
+            return None
+
+    def mark_commit_partial(self, checksum: str, partial: bool = True, fsck: bool = False) -> None:
+        """Create (or with partial=False remove) state/CSUM.commitpartial.
+
+        An existing marker is left as it is; ``fsck`` records that fsck found
+        the commit's objects corrupt (the file then holds "f").
+        """
         p = self._partial_path(checksum)
         if partial:
             _mkdir_p(os.path.dirname(p))
-            with open(p, "wb"):
-                pass
+            try:
+                fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOCTTY, 0o644)
+            except FileExistsError:
+                return
+            try:
+                if fsck:
+                    os.write(fd, b"f")
+            finally:
+                os.close(fd)
         else:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(p)
