@@ -10,7 +10,9 @@ import re
 from ..errors import OstreeError, RefNotFoundError
 from ..objects import is_checksum, validate_ref, validate_remote_name
 
-_HEXPREFIX = re.compile(r"[0-9a-f]{1,63}\Z")
+# ostree_parse_refspec's GRegex: \w is Unicode-aware, $ also matches before a final newline
+_FRAG = r"[\w\d][-._\w\d]*"
+_REFSPEC_RE = re.compile(rf"^(?:({_FRAG}):)?((?:{_FRAG}/)*{_FRAG})$")
 
 
 def ref_path(self, ref: str, remote: str | None = None) -> str:
@@ -32,28 +34,38 @@ def _read_ref_file(path: str) -> str | None:
     return s
 
 
-def _resolve_partial(self, prefix: str) -> str | None:
-    d = os.path.join(self.objects_dir, prefix[:2])
-    matches = set()
-    if len(prefix) >= 2:
-        dirs = [d]
-    else:
-        try:
-            dirs = [os.path.join(self.objects_dir, p) for p in os.listdir(self.objects_dir) if p.startswith(prefix)]
-        except FileNotFoundError:
-            dirs = []
-    for dd in dirs:
-        pre = os.path.basename(dd)
-        try:
-            names = os.listdir(dd)
-        except (FileNotFoundError, NotADirectoryError):
+def list_commit_objects_starting_with(self, prefix: str) -> list[str]:
+    """Checksums of loose commit objects (here and in the parent repo) starting with ``prefix``."""
+    out = set()
+    for repo in (self, self.parent):
+        if repo is None:
             continue
-        for n in names:
-            if n.endswith(".commit") and (pre + n[:-7]).startswith(prefix):
-                matches.add(pre + n[:-7])
+        if len(prefix) >= 2:
+            dirs = [prefix[:2]]
+        else:
+            try:
+                dirs = [d for d in os.listdir(repo.objects_dir) if len(d) == 2 and d.startswith(prefix)]
+            except FileNotFoundError:
+                dirs = []
+        for pre in dirs:
+            try:
+                names = os.listdir(os.path.join(repo.objects_dir, pre))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for n in names:
+                if len(n) == 69 and n.endswith(".commit"):
+                    c = pre + n[:62]
+                    if c.startswith(prefix):
+                        out.add(c)
+    return sorted(out)
+
+
+def _resolve_partial(self, prefix: str) -> str | None:
+    """A unique commit whose checksum starts with the hex string ``prefix``, or None."""
+    matches = list_commit_objects_starting_with(self, prefix)
     if len(matches) > 1:
-        raise OstreeError(f"Refspec {prefix} is ambiguous")
-    return matches.pop() if matches else None
+        raise OstreeError(f"Refspec {prefix} not unique")
+    return matches[0] if matches else None
 
 
 def resolve_rev(self, rev: str, allow_noent: bool = False) -> str | None:
@@ -61,40 +73,106 @@ def resolve_rev(self, rev: str, allow_noent: bool = False) -> str | None:
     return self.resolve_rev_ext(rev, allow_noent)
 
 
+def _open_ref(path: str, what: str):
+    """openat() of a ref file; None when absent (ENOENT), errors as the reference words them."""
+    try:
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise OstreeError(f"openat({what}): {os.strerror(e.errno)}") from None
+
+
+class RefIsDirectoryError(OstreeError):
+    """A ref name that is a directory of refs (``refs --create`` may replace an empty one)."""
+
+
+def _read_ref_fd(fd: int, ref: str) -> str:
+    try:
+        chunks = []
+        while True:
+            b = os.read(fd, 65536)
+            if not b:
+                break
+            chunks.append(b)
+    except IsADirectoryError as e:
+        raise RefIsDirectoryError(f"Couldn't open ref '{ref}': {os.strerror(e.errno)}") from None
+    except OSError as e:
+        raise OstreeError(f"Couldn't open ref '{ref}': {os.strerror(e.errno)}") from None
+    finally:
+        os.close(fd)
+    try:
+        s = b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError:
+        raise OstreeError(f"Couldn't open ref '{ref}': Invalid UTF-8") from None
+    s = s.rstrip(" \t\n\r\f\v")
+    if len(s) != 64:
+        raise OstreeError(f"Invalid rev {s[:64]}".replace("\n", " "))
+    for ch in s:
+        if ch not in "0123456789abcdef":
+            raise OstreeError(f"Invalid character '{ord(ch.encode()[:1])}' in rev '{s}'")
+    return s
+
+
+def _resolve_refspec(self, remote, ref, allow_noent, fallback_remote):
+    if is_checksum(ref):
+        return ref
+    fd = None
+    if remote is not None:
+        what = f"refs/remotes/{remote}/{ref}"
+        fd = _open_ref(os.path.join(self.path, what), what)
+    else:
+        what = f"refs/heads/{ref}"
+        fd = _open_ref(os.path.join(self.path, what), what)
+        if fd is None and fallback_remote:
+            what = f"refs/remotes/{ref}"
+            fd = _open_ref(os.path.join(self.path, what), what)
+            if fd is None:
+                base = os.path.join(self.path, "refs", "remotes")
+                try:
+                    entries = list(os.scandir(base))
+                except OSError as e:
+                    raise OstreeError(f"opendir(refs/remotes): {os.strerror(e.errno)}") from None
+                for e in entries:
+                    if not e.is_dir(follow_symlinks=False):
+                        continue
+                    fd = _open_ref(os.path.join(e.path, ref), ref)
+                    if fd is not None:
+                        break
+    if fd is not None:
+        return _read_ref_fd(fd, ref)
+    if self.parent is not None:
+        return _resolve_refspec(self.parent, remote, ref, allow_noent, fallback_remote)
+    if allow_noent:
+        return None
+    raise RefNotFoundError(f"Refspec '{remote + ':' if remote else ''}{ref}' not found")
+
+
 def resolve_rev_ext(self, rev: str, allow_noent: bool = False, local_only: bool = False) -> str | None:
+    """ostree_repo_resolve_rev (or, with ``local_only``, _ext: no fallback to remote refs).
+
+    A hex string of at most 64 characters (even empty) is first tried as a
+    commit checksum prefix; ``REV^`` is the parent of REV.
+    """
     if is_checksum(rev):
         return rev
-    if _HEXPREFIX.match(rev):
+    if len(rev) <= 64 and all(c in "0123456789abcdef" for c in rev):
         c = _resolve_partial(self, rev)
         if c:
             return c
     if rev.endswith("^"):
-        base = self.resolve_rev_ext(rev[:-1], False, local_only)
+        base = self.resolve_rev_ext(rev[:-1], allow_noent, local_only)
+        if base is None:
+            return None
         commit = self.load_commit(base)
         if not commit.parent:
             raise OstreeError(f"Commit {base} has no parent")
         return commit.parent
-    remote, ref = None, rev
-    if ":" in rev:
-        remote, ref = rev.split(":", 1)
-        if not remote:
-            raise OstreeError(f"Invalid refspec {rev}")
-    found = None
-    if remote is not None:
-        found = _read_ref_file(self.ref_path(ref, remote))
-    else:
-        found = _read_ref_file(self.ref_path(ref))
-        if found is None and not local_only:
-            found = _read_ref_file(os.path.join(self.path, "refs", "remotes", ref))
-        if found is None and not local_only and self.parent is not None:
-            found = self.parent.resolve_rev_ext(rev, True)
-    if found is None and ".." not in ref and ref and not ref.startswith("/"):
-        pass
-    if found is None:
-        if allow_noent:
-            return None
-        raise RefNotFoundError(f"Refspec '{rev}' not found")
-    return found
+    m = _REFSPEC_RE.match(rev)
+    if m is None:
+        raise OstreeError(f"Invalid refspec {rev}")
+    remote, ref = m.group(1), m.group(2)
+    return _resolve_refspec(self, remote, ref, allow_noent, not local_only)
 
 
 def _walk_refs(base: str, prefix_parts: str = ""):
