@@ -405,7 +405,12 @@ def _command_options(mod):
     if getattr(mod, "NEEDS_REPO", False):
         opts.append(REPO_OPTION)
     opts += list(getattr(mod, "OPTIONS", []))
-    opts += [VERBOSE_OPTION, VERSION_OPTION]
+    taken = {o.short for o in opts if o.short}
+    for g in (VERBOSE_OPTION, VERSION_OPTION):
+        if g.short in taken:
+            # The command's own option keeps the letter (summary's -v is --view).
+            g = Option(g.long, None, g.kind, g.arg, g.help, g.hidden)
+        opts.append(g)
     return opts
 
 

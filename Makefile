@@ -1,0 +1,64 @@
+# ostree-py: make install | test | check | man | bench
+# Everything runs from the project's venv (.venv), which `make install` creates.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+# Debian packages the tests need: the reference ostree and its upstream test
+# suite (ostree-tests pulls gjs, fuse3, gnupg, cpio, python3-yaml...), attr
+# for setfattr/getfattr, man-db for `man`/`ostree-py help`, xz for test data.
+SYS_PACKAGES := ostree ostree-tests attr python3-yaml gnupg xz-utils man-db
+STAMP  := $(VENV)/.ostree-py-installed
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: install system-packages test check upstream man bench
+
+install: system-packages $(STAMP)
+
+# Installs only what is missing, so it is quick when all is there.
+system-packages:
+	@missing=""; \
+	for p in $(SYS_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	$(PYTHON) -c 'import ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing system packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstalled when the packaging or the man pages change (pages are data files).
+$(STAMP): $(PY) pyproject.toml $(wildcard man/*.1)
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+# pytest exits 5 when it collects no test: not a failure here.
+test: $(STAMP)
+	@rc=0; $(PY) -m pytest tests/ -q || rc=$$?; \
+	if [ $$rc = 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
+
+# The upstream shell tests listed in tests/upstream/passing.txt.
+upstream: $(STAMP)
+	tests/upstream/run -j $(JOBS)
+
+check: install test upstream
+
+# Validates every page with groff and installs them into the venv, where
+# `man ostree-py-COMMAND` finds them (venv/bin on PATH).
+man: $(PY)
+	@for f in man/*.1; do \
+	  out=$$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z "$$f" 2>&1); \
+	  if [ -n "$$out" ]; then echo "$$f: $$out"; exit 1; fi; \
+	done; echo "man pages OK"
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+	@echo "installed in $(VENV)/share/man/man1"
+
+# Startup time of ostree-py vs the reference on a small repo (bench/run.py).
+bench: $(STAMP)
+	@if [ -f bench/run.py ]; then $(PY) bench/run.py; else echo "bench/run.py not written yet"; fi
