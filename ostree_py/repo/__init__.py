@@ -365,12 +365,14 @@ class Repo:
         if mode == "bare-user":
             try:
                 meta = os.getxattr(p, "user.ostreemeta", follow_symlinks=False)
-            except OSError:
-                raise InvalidObjectError(f"Unable to read file object {checksum}: missing user.ostreemeta") from None
+            except OSError as e:
+                raise InvalidObjectError(f"Opening content object {checksum}: "
+                                         f"fgetxattr(user.ostreemeta): {e.strerror}") from None
             uid, gid, fmode, xattrs = parse_bareuser_meta(meta)
             if stat.S_ISLNK(fmode):
                 with open(p, "rb") as f:
-                    target = f.read(65536).rstrip(b"\0").decode("utf-8", "surrogateescape")
+                    # the target is read as a C string: up to the first NUL
+                    target = f.read(65536).split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
                 return FileInfo(fmode, uid, gid, 0, target, xattrs), None
             if not stat.S_ISREG(fmode):
                 raise InvalidObjectError(f"Invalid mode in user.ostreemeta of {checksum}")
