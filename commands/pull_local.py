@@ -1,0 +1,48 @@
+"""``ostree-py pull-local``: copy data from another repository on this machine."""
+
+from ._cli import Option
+
+SUMMARY = "Copy data from SRC_REPO"
+USAGE = "SRC_REPO [REFS...]"
+NEEDS_REPO = True
+OPTIONS = [
+    Option("commit-metadata-only", help="Fetch only the commit metadata"),
+    Option("remote", kind="string", arg="REMOTE", help="Add REMOTE to refspec"),
+    Option("disable-fsync", help="Do not invoke fsync()"),
+    Option("per-object-fsync", help="Perform writes in such a way that avoids stalling concurrent processes"),
+    Option("untrusted", help="Verify checksums of local sources (always enabled for HTTP pulls)"),
+    Option("bareuseronly-files", help="Reject regular files with mode outside of 0775 (world writable, suid, etc.)"),
+    Option("require-static-deltas", help="Require static deltas"),
+    Option("gpg-verify", help="GPG verify commits (must specify --remote)"),
+    Option("gpg-verify-summary", help="GPG verify summary (must specify --remote)"),
+    Option("disable-verify-bindings", help="Do not verify commit bindings"),
+    Option("depth", kind="int", arg="DEPTH", help="Traverse DEPTH parents (-1=infinite) (default: 0)"),
+]
+
+
+def run(ctx, opts, args):
+    from ostree_py.errors import OstreeError
+    from ostree_py.pull_local import pull_local
+    if len(args) < 1:
+        ctx.stderr.write(ctx.help_text() + "\n")
+        raise OstreeError("DESTINATION must be specified")
+    if opts.gpg_verify or opts.gpg_verify_summary:
+        raise OstreeError("GPG verification of local pulls is not supported by ostree-py yet")
+    depth = 0 if opts.depth is None else opts.depth
+    if depth < -1:
+        raise OstreeError(f"Invalid depth {depth}")
+    try:
+        stats = pull_local(ctx.repo, args[0], args[1:], remote=opts.remote, depth=depth,
+                           untrusted=opts.untrusted, bareuseronly_files=opts.bareuseronly_files,
+                           commit_metadata_only=opts.commit_metadata_only,
+                           disable_fsync=opts.disable_fsync,
+                           verify_bindings_=not opts.disable_verify_bindings)
+    except OstreeError as e:
+        if e.message.startswith("opendir("):
+            raise OstreeError(f"opening repo: {e.message}") from None
+        raise
+    if not ctx.stdout_isatty:
+        ctx.stdout.write(stats.status() + "\n")
+    else:
+        ctx.stdout.write(stats.status() + "\n")
+    return 0
