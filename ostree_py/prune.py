@@ -28,8 +28,8 @@ def format_size(n: int) -> str:
     for unit, factor in (("kB", 1000), ("MB", 1000 ** 2), ("GB", 1000 ** 3), ("TB", 1000 ** 4),
                          ("PB", 1000 ** 5)):
         if n < factor * 1000:
-            return f"{n / factor:.1f} {unit}"
-    return f"{n / 1000 ** 6:.1f} EB"
+            return f"{n / factor:.1f}\u00a0{unit}"
+    return f"{n / 1000 ** 6:.1f}\u00a0EB"
 
 
 def enable_tombstone_commits(repo) -> None:
@@ -208,7 +208,8 @@ def delete_commit(repo, checksum: str) -> None:
                 raise OstreeError(f"Commit '{checksum}' is referenced by ({cid}, {ref})")
         enable_tombstone_commits(repo)
         if not os.path.lexists(repo.object_path("commit", checksum)):
-            raise OstreeError(f"Deleting object {checksum}.commit: unlinkat: No such file or directory")
+            raise OstreeError(f"Deleting object {checksum}.commit: "
+                              f"unlinkat({checksum[:2]}/{checksum[2:]}.commit): No such file or directory")
         repo.delete_object("commit", checksum)
 
 
