@@ -32,9 +32,11 @@ system-packages:
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstalled when the packaging or the man pages change (pages are data files).
+# Reinstalled when the packaging or the man pages change. A wheel installs the
+# pages as data files (pyproject.toml); an editable install does not, so copy them.
 $(STAMP): $(PY) pyproject.toml $(wildcard man/*.1)
 	$(PY) -m pip install -q -e '.[test]'
+	@mkdir -p $(VENV)/share/man/man1 && install -m 644 man/*.1 $(VENV)/share/man/man1/
 	@touch $@
 
 # pytest exits 5 when it collects no test: not a failure here.
@@ -50,14 +52,13 @@ check: install test upstream
 
 # Validates every page with groff and installs them into the venv, where
 # `man ostree-py-COMMAND` finds them (venv/bin on PATH).
-man: $(PY)
+man: $(STAMP)
 	@for f in man/*.1; do \
 	  out=$$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z "$$f" 2>&1); \
 	  if [ -n "$$out" ]; then echo "$$f: $$out"; exit 1; fi; \
 	done; echo "man pages OK"
-	$(PY) -m pip install -q -e '.[test]'
-	@touch $(STAMP)
-	@echo "installed in $(VENV)/share/man/man1"
+	@mkdir -p $(VENV)/share/man/man1 && install -m 644 man/*.1 $(VENV)/share/man/man1/
+	@echo "installed in $(VENV)/share/man/man1 (PATH=$(VENV)/bin:\$$PATH man ostree-py-COMMAND)"
 
 # Startup time of ostree-py vs the reference on a small repo (bench/run.py).
 bench: $(STAMP)
