@@ -29,10 +29,25 @@ def _unescape(v: str) -> str:
 
 
 def _escape(v: str) -> str:
-    out = v.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
-    if out.startswith(" "):
-        out = "\\s" + out[1:]
-    return out
+    r"""g_key_file_set_string's escaping: leading blanks as \s / \t, then newlines, CRs, backslashes."""
+    out = []
+    leading = True
+    for c in v:
+        if c == " ":
+            out.append("\\s" if leading else " ")
+        elif c == "\t":
+            out.append("\\t" if leading else "\t")
+        elif c == "\n":
+            out.append("\\n")
+        elif c == "\r":
+            out.append("\\r")
+        elif c == "\\":
+            out.append("\\\\")
+            leading = False
+        else:
+            out.append(c)
+            leading = False
+    return "".join(out)
 
 
 class KeyFile:
