@@ -16,10 +16,11 @@ import io
 import os
 import stat
 import time
+import zlib
 
 from .. import gvariant
-from ..content import (CHUNK, ArchiveReader, FileInfo, bareuser_meta, checksum_begin, compress_stream,
-                       parse_bareuser_meta)
+from ..content import (CHUNK, ArchiveReader, FileInfo, archive_header, bareuser_meta, checksum_begin,
+                       compress_stream, parse_bareuser_meta)
 from ..errors import InvalidObjectError, ObjectNotFoundError, OstreeError, RefNotFoundError
 from ..keyfile import KeyFile
 from ..objects import (COMMITMETA_TYPE, METADATA_TYPES, OBJTYPES, EXTENSION_TO_TYPE, MAX_METADATA_SIZE,
@@ -81,7 +82,39 @@ def syncfs(fd: int) -> None:
     """Flush the filesystem holding ``fd`` (cheaper than an fsync per object)."""
     if os.environ.get("OSTREE_SUPPRESS_SYNCFS"):
         return
-    _libc.syncfs(fd)
+    if _libc.syncfs(fd) < 0:
+        raise OstreeError(f"syncfs: {os.strerror(ctypes.get_errno())}")
+
+
+def _boot_id() -> str:
+    """The boot id staging directories are named after ($OSTREE_BOOTID, else the kernel's)."""
+    bid = os.environ.get("OSTREE_BOOTID")
+    if bid:
+        return bid
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return "unknown"
+
+
+class TxnStats:
+    """What a transaction did, as ``commit --table-output`` reports it (thread-safe counters)."""
+
+    FIELDS = ("metadata_total", "metadata_written", "content_total", "content_written",
+              "content_bytes_written", "devino_cache_hits")
+    __slots__ = FIELDS + ("_lock",)
+
+    def __init__(self):
+        import threading
+        for f in self.FIELDS:
+            setattr(self, f, 0)
+        self._lock = threading.Lock()
+
+    def add(self, **counts) -> None:
+        with self._lock:
+            for k, v in counts.items():
+                setattr(self, k, getattr(self, k) + v)
 
 
 def _mkdir_p(path: str, mode: int = 0o755) -> None:
@@ -107,7 +140,9 @@ class Repo:
         self.disable_xattrs = False
         self.collection_id: str | None = None
         self._txn_depth = 0
-        self._txn_stats = None
+        self._txn_stats: TxnStats | None = None
+        self._staging: str | None = None
+        self._staging_lock_fd: int | None = None
 
     # ---------------------------------------------------------------- open/create
     @classmethod
@@ -202,19 +237,95 @@ class Repo:
 
     @contextlib.contextmanager
     def transaction(self):
-        """Write objects; on success sync the filesystem so refs written after are durable."""
+        """Write objects; on success sync the filesystem so refs written after are durable.
+
+        Temporary files live in a staging directory ``tmp/staging-BOOTID-XXXXXX``
+        (locked while in use), removed when the transaction succeeds and kept
+        for reuse when it fails, as the reference does. ``txn_stats`` counts
+        what the outermost transaction wrote.
+        """
         with self.lock():
+            outer = self._txn_depth == 0
+            if outer:
+                self._txn_stats = TxnStats()
+                self._staging_open()
             self._txn_depth += 1
+            ok = False
             try:
                 yield self
-                if self._txn_depth == 1 and self.fsync:
-                    fd = os.open(self.objects_dir, os.O_RDONLY | os.O_DIRECTORY)
-                    try:
-                        syncfs(fd)
-                    finally:
-                        os.close(fd)
+                if outer:
+                    flags = os.environ.get("OSTREE_REPO_TEST_ERROR", "").split(",")
+                    if "pre-commit" in flags:
+                        raise OstreeError("OSTREE_REPO_TEST_ERROR_PRE_COMMIT specified")
+                    if self.fsync:
+                        fd = os.open(self.tmp_dir, os.O_RDONLY | os.O_DIRECTORY)
+                        try:
+                            syncfs(fd)
+                        finally:
+                            os.close(fd)
+                ok = True
             finally:
                 self._txn_depth -= 1
+                if outer:
+                    self._staging_close(remove=ok)
+
+    @property
+    def txn_stats(self) -> "TxnStats":
+        """Counters of the current (or last) transaction."""
+        if self._txn_stats is None:
+            self._txn_stats = TxnStats()
+        return self._txn_stats
+
+    def _staging_open(self) -> None:
+        prefix = f"staging-{_boot_id()}-"
+        try:
+            names = sorted(n for n in os.listdir(self.tmp_dir) if n.startswith(prefix) and not n.endswith("-lock"))
+        except FileNotFoundError:
+            _mkdir_p(self.tmp_dir)
+            names = []
+        for n in names:
+            d = os.path.join(self.tmp_dir, n)
+            if not os.path.isdir(d) or self._staging_try_lock(d):
+                continue
+            # reuse a staging directory a failed transaction left behind
+            for leftover in os.listdir(d):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(d, leftover))
+            self._staging = d
+            return
+        while True:
+            d = os.path.join(self.tmp_dir, prefix + "".join(
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[b % 62] for b in os.urandom(6)))
+            try:
+                os.mkdir(d, 0o700)
+            except FileExistsError:
+                continue
+            if self._staging_try_lock(d):
+                continue
+            self._staging = d
+            return
+
+    def _staging_try_lock(self, d: str) -> bool:
+        """Lock ``d`` for this transaction; True if another process holds it."""
+        fd = os.open(d + "-lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return True
+        self._staging_lock_fd = fd
+        return False
+
+    def _staging_close(self, remove: bool) -> None:
+        d, self._staging = self._staging, None
+        if d is not None and remove:
+            import shutil
+            shutil.rmtree(d, ignore_errors=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(d + "-lock")
+        if self._staging_lock_fd is not None:
+            os.close(self._staging_lock_fd)
+            self._staging_lock_fd = None
 
     # ---------------------------------------------------------------- object paths
     def object_path(self, objtype: str, checksum: str) -> str:
@@ -305,10 +416,11 @@ class Repo:
         if len(data) > MAX_METADATA_SIZE:
             raise InvalidObjectError(f"Metadata object of type '{objtype}' is {len(data)} bytes, exceeding maximum {MAX_METADATA_SIZE}")
         p = self.object_path(objtype, csum)
-        if not os.path.exists(p):
+        written = not os.path.exists(p)
+        if written:
             self._store_bytes(p, data)
-            if self._txn_stats is not None:
-                self._txn_stats["metadata_written"] += 1
+        if self._txn_stats is not None:
+            self._txn_stats.add(metadata_total=1, metadata_written=int(written))
         return csum
 
     def _ensure_objdir(self, p: str) -> None:
@@ -318,7 +430,7 @@ class Repo:
             self._made_dirs.add(d)
 
     def _tmpname(self) -> str:
-        return os.path.join(self.tmp_dir, f"tmpobj-{os.getpid()}-{os.urandom(6).hex()}")
+        return os.path.join(self._staging or self.tmp_dir, f"tmpobj-{os.getpid()}-{os.urandom(6).hex()}")
 
     def _store_bytes(self, dest: str, data: bytes, replace: bool = False) -> None:
         self._ensure_objdir(dest)
@@ -402,66 +514,83 @@ class Repo:
         return xattrs_from_bytes(data)
 
     def write_content(self, info: FileInfo, stream=None, expected: str | None = None,
-                      data: bytes | None = None) -> str:
+                      data: bytes | None = None, out: dict | None = None) -> str:
         """Store a content object from ``stream`` (or ``data``); return its checksum.
 
         The checksum is computed while the bytes are written to a temporary
         file, which is renamed into place only if it matches ``expected``.
+        Bytes given as ``data`` are hashed first, and nothing is written when
+        the object already exists. With ``out`` (a dict), ``out["written"]``
+        says whether the object was new; if ``out`` has a ``"stored_size"``
+        key it receives the size of the stored object (the .filez size in an
+        archive repo, as the reference computes it for ``ostree.sizes``).
         """
         if self.mode == "bare-split-xattrs":
             raise OstreeError("Writing to bare-split-xattrs repositories is not supported")
         if self.mode == "bare-user-only":
             info = canonicalize_bareuseronly(info)
         h = checksum_begin(info)
+        stats = self._txn_stats
         if info.is_symlink:
             csum = h.hexdigest()
             self._check_expected(csum, expected)
             p = self.object_path("file", csum)
-            if not os.path.lexists(p):
+            written = not os.path.lexists(p)
+            if written:
                 self._write_symlink_object(p, info)
+            if out is not None:
+                out["written"] = written
+                if "stored_size" in out:
+                    out["stored_size"] = os.lstat(p).st_size
+            if stats is not None:
+                stats.add(content_total=1, content_written=int(written))
             return csum
         if not info.is_regular:
             raise OstreeError(f"Unsupported file type for content object: mode {info.mode:o}")
+        if data is not None:
+            return self._write_content_bytes(info, h, data, expected, out)
         tmp = self._tmpname()
         fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
-            with os.fdopen(fd, "wb", closefd=False) as out:
+            with os.fdopen(fd, "wb", closefd=False) as dst:
                 if self.mode == "archive":
-                    raw = _HashingReader(stream if data is None else io.BytesIO(data), h)
-                    compress_stream(info, raw, out, self.zlib_level)
+                    raw = _HashingReader(stream, h)
+                    compress_stream(info, raw, dst, self.zlib_level)
                     size = raw.count
                 else:
-                    if data is not None:
-                        h.update(data)
-                        out.write(data)
-                        size = len(data)
-                    else:
-                        size = 0
-                        while True:
-                            chunk = stream.read(CHUNK)
-                            if not chunk:
-                                break
-                            h.update(chunk)
-                            out.write(chunk)
-                            size += len(chunk)
+                    size = 0
+                    while True:
+                        chunk = stream.read(CHUNK)
+                        if not chunk:
+                            break
+                        h.update(chunk)
+                        dst.write(chunk)
+                        size += len(chunk)
             if size != info.size and info.size:
                 raise InvalidObjectError(f"Corrupted file object; expected size {info.size}, got {size}")
             csum = h.hexdigest()
             self._check_expected(csum, expected)
             p = self.object_path("file", csum)
+            if out is not None and "stored_size" in out:
+                out["stored_size"] = os.fstat(fd).st_size
             if os.path.exists(p):
                 os.close(fd)
                 fd = -1
                 os.unlink(tmp)
+                if out is not None:
+                    out["written"] = False
+                if stats is not None:
+                    stats.add(content_total=1)
                 return csum
             self._finish_regular_object(fd, info)
             os.close(fd)
             fd = -1
             self._ensure_objdir(p)
             os.rename(tmp, p)
-            if self._txn_stats is not None:
-                self._txn_stats["content_written"] += 1
-                self._txn_stats["content_bytes_written"] += size
+            if out is not None:
+                out["written"] = True
+            if stats is not None:
+                stats.add(content_total=1, content_written=1, content_bytes_written=size)
             return csum
         except BaseException:
             if fd >= 0:
@@ -469,6 +598,56 @@ class Repo:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+
+    def _write_content_bytes(self, info: FileInfo, h, data: bytes, expected, out) -> str:
+        """write_content for a regular file whose bytes are in memory: hash, then write if new."""
+        if info.size and len(data) != info.size:
+            raise InvalidObjectError(f"Corrupted file object; expected size {info.size}, got {len(data)}")
+        h.update(data)
+        csum = h.hexdigest()
+        self._check_expected(csum, expected)
+        p = self.object_path("file", csum)
+        stats = self._txn_stats
+        exists = os.path.exists(p)
+        want_size = out is not None and "stored_size" in out
+        if self.mode == "archive":
+            if exists and not want_size:
+                payload = None
+            else:
+                z = zlib.compressobj(self.zlib_level, zlib.DEFLATED, -15)
+                payload = archive_header(info) + z.compress(data) + z.flush()
+                if want_size:
+                    out["stored_size"] = len(payload)
+        else:
+            payload = data
+            if want_size:
+                out["stored_size"] = len(data)
+        if out is not None:
+            out["written"] = not exists
+        if exists:
+            if stats is not None:
+                stats.add(content_total=1)
+            return csum
+        tmp = self._tmpname()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view):]
+            self._finish_regular_object(fd, info)
+            os.close(fd)
+            fd = -1
+            self._ensure_objdir(p)
+            os.rename(tmp, p)
+        except BaseException:
+            if fd >= 0:
+                os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        if stats is not None:
+            stats.add(content_total=1, content_written=1, content_bytes_written=len(data))
+        return csum
 
     def _check_expected(self, csum, expected):
         if expected is not None and csum != expected:
@@ -486,7 +665,8 @@ class Repo:
                 for name, value in info.xattrs:
                     os.setxattr(fd, name.decode("utf-8", "surrogateescape"), value)
         elif mode == "bare-user":
-            os.fchmod(fd, info.mode & 0o777)
+            # as the reference: no setuid/sticky or world-write bits, always owner-readable
+            os.fchmod(fd, (info.mode & 0o775) | 0o400)
             os.setxattr(fd, "user.ostreemeta", bareuser_meta(info))
         else:  # bare-user-only
             os.fchmod(fd, info.mode & 0o777)
