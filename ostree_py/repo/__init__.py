@@ -174,8 +174,24 @@ class Repo:
         """Open an existing repository; raise if ``path`` is not one."""
         self = cls(path)
         cfg_path = os.path.join(self.path, "config")
+        try:
+            st = os.stat(self.path)
+        except OSError as e:
+            raise OstreeError(f"opendir({self.path}): {os.strerror(e.errno)}") from None
+        if not stat.S_ISDIR(st.st_mode):
+            raise OstreeError(f"opendir({self.path}): Not a directory")
         if not os.path.isdir(self.objects_dir):
             raise OstreeError(f"opendir(objects): No such file or directory")
+        if os.access(self.objects_dir, os.W_OK):
+            # like the reference, recreate tmp/ (and its cache) for people who removed it to free space
+            try:
+                os.mkdir(self.tmp_dir, 0o775)
+            except FileExistsError:
+                pass
+            except OSError as e:
+                raise OstreeError(f"mkdir(tmp): {os.strerror(e.errno)}") from None
+            if not os.environ.get("OSTREE_SKIP_CACHE"):
+                os.makedirs(os.path.join(self.tmp_dir, "cache"), 0o775, exist_ok=True)
         try:
             self.config = KeyFile.load(cfg_path)
         except FileNotFoundError:
