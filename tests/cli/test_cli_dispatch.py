@@ -370,3 +370,20 @@ def test_a_command_imports_only_its_module(path):
     allowed |= {_table.COMMANDS[" ".join(words[:i])] for i in range(1, len(words))}
     assert cmd_modules <= allowed
     assert not {"rich", "httpx"} & mods
+
+
+def test_verbose_sends_library_debug_to_stderr(cli, define_command):
+    import logging
+
+    def run(ctx, opts, args):
+        logging.getLogger("ostree_py.repo").debug("Opening repo lock file")
+        return 0
+
+    define_command("frob", run=run)
+    log = logging.getLogger("ostree_py")
+    saved = (log.handlers[:], log.level, log.propagate)
+    try:
+        assert cli(["frob"]).err == ""
+        assert cli(["frob", "-v"]).err == "OT: Opening repo lock file\n"
+    finally:
+        log.handlers[:], log.level, log.propagate = saved
