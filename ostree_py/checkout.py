@@ -31,8 +31,6 @@ import ctypes
 import errno
 import os
 import stat
-from dataclasses import dataclass, field
-from typing import Callable
 
 from .content import CHUNK, ArchiveReader, FileInfo, checksum_begin, parse_bareuser_meta
 from .errors import ObjectNotFoundError, OstreeError
@@ -66,33 +64,48 @@ class CheckoutError(OstreeError):
     """A checkout that could not be completed."""
 
 
-@dataclass
 class CheckoutOptions:
     """How a checkout behaves; the fields mirror OstreeRepoCheckoutAtOptions.
 
+    ``mode``: "none" (ownership and xattrs applied) or "user".
+    ``overwrite``: "none", "union-files", "add-files" or "union-identical"
+    (the last one requires ``require_hardlinks``, as in the reference's CLI).
     ``skip`` is a set of paths, or a callable(path) -> bool, of entries to
     leave out: paths are relative to the checked-out root, start with "/",
     and name directories with a trailing "/" (the root itself is "/").
     ``devino_cache``, if a dict, receives (st_dev, st_ino) -> checksum for
     every file hardlinked into place (for commit's link-checkout speedup).
+    ``enable_uncompressed_cache``: archive repos in user mode unpack into
+    and hardlink from ``uncompressed-objects-cache/`` (off by default, as
+    in ostree_repo_checkout_at). ``fsync``: fsync every file and directory.
+    ``allow_noent``: a missing ``subpath`` makes checkout_tree return False.
     """
 
-    mode: str = MODE_NONE
-    overwrite: str = OVERWRITE_NONE
-    subpath: str = "/"
-    require_hardlinks: bool = False
-    force_copy: bool = False
-    bareuseronly_dirs: bool = False
-    process_whiteouts: bool = False
-    process_passthrough_whiteouts: bool = False
-    enable_uncompressed_cache: bool = False
-    fsync: bool = False
-    skip: "set | Callable[[str], bool] | None" = None
-    devino_cache: dict | None = None
-    allow_noent: bool = False
-    selinux_policy: object | None = None
-    strip_selinux_xattrs: bool = False
-    extra: dict = field(default_factory=dict)
+    __slots__ = ("mode", "overwrite", "subpath", "require_hardlinks", "force_copy", "bareuseronly_dirs",
+                 "process_whiteouts", "process_passthrough_whiteouts", "enable_uncompressed_cache", "fsync",
+                 "skip", "devino_cache", "allow_noent", "selinux_policy", "strip_selinux_xattrs")
+
+    def __init__(self, mode: str = MODE_NONE, overwrite: str = OVERWRITE_NONE, subpath: str = "/",
+                 require_hardlinks: bool = False, force_copy: bool = False, bareuseronly_dirs: bool = False,
+                 process_whiteouts: bool = False, process_passthrough_whiteouts: bool = False,
+                 enable_uncompressed_cache: bool = False, fsync: bool = False,
+                 skip: "set | Callable | None" = None, devino_cache: dict | None = None,
+                 allow_noent: bool = False, selinux_policy=None, strip_selinux_xattrs: bool = False):
+        self.mode = mode
+        self.overwrite = overwrite
+        self.subpath = subpath
+        self.require_hardlinks = require_hardlinks
+        self.force_copy = force_copy
+        self.bareuseronly_dirs = bareuseronly_dirs
+        self.process_whiteouts = process_whiteouts
+        self.process_passthrough_whiteouts = process_passthrough_whiteouts
+        self.enable_uncompressed_cache = enable_uncompressed_cache
+        self.fsync = fsync
+        self.skip = skip
+        self.devino_cache = devino_cache
+        self.allow_noent = allow_noent
+        self.selinux_policy = selinux_policy
+        self.strip_selinux_xattrs = strip_selinux_xattrs
 
 
 def checkout_tree(repo, source, dest: str, options: CheckoutOptions | None = None, *,
