@@ -1,285 +1,1346 @@
-"""Building commits: a mutable tree filled from directories, tars or other commits.
+"""Building commits: a mutable tree filled from directories, archives or other commits.
 
-The walk stats and reads each file once; content objects are hashed (and, in
-archive repos, deflated) on a small thread pool, since hashlib and zlib release
-the GIL. A MutableTree remembers the checksums of subtrees taken unchanged from
-an existing commit, so a ``--tree=ref=`` layer costs nothing to re-serialise.
+This follows libostree's commit machinery closely, because the checksums (and
+the ``--table-output`` statistics) depend on its details:
+
+- ``CommitModifier`` is OstreeRepoCommitModifier: flags (canonical
+  permissions, skip xattrs, consume, devino-canonical, generate sizes), a
+  filter called with each path and a mutable ``FileStat`` (``CommitFilter`` is
+  the one the command line uses: --owner-uid/gid, --mode-ro-executables,
+  --statoverride, --skip-list), an xattr callback and a devino cache. The
+  filter runs first, then canonicalization (uid/gid 0, mode & 0755).
+- ``MutableTree`` is OstreeMutableTree: files and subdirectories, lazily
+  expanded from a dirtree, keeping the contents checksum of untouched trees so
+  that they are not serialised again.
+- ``CommitBuilder`` imports directories (``write_dir_to_mtree``), committed
+  trees (``write_commit_to_mtree``) and tar/cpio archives
+  (``write_archive_to_mtree``), then writes the tree (``write_mtree``).
+
+Walking a directory stats each entry once; regular files are hashed and
+stored on a thread pool (hashlib, zlib and file I/O release the GIL), small
+files in batches so that the per-task overhead stays low.
 """
 
+import errno
 import os
 import stat
+import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 from .content import FileInfo
 from .errors import OstreeError
-from .objects import Commit, DirMeta, DirTree, validate_filename
-from .repo import Repo, fd_xattrs, list_xattrs
+from .objects import Commit, DirMeta, DirTree
+from .repo import Repo, list_xattrs
 
 WHITEOUT_PREFIX = ".wh."
+EMPTY_TREE_CSUM = "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+DEFAULT_DIRMODE = stat.S_IFDIR | 0o755
+_PATH_MAX = 4096
+
+# files at most this big are read whole and stored in batches
+_SMALL = 256 * 1024
+_BATCH = 48
+
+OBJTYPE_FILE, OBJTYPE_DIRTREE, OBJTYPE_DIRMETA = 1, 2, 3
+
+
+def validate_filename(name: str) -> None:
+    """Names a mutable tree accepts (ot_util_filename_validate)."""
+    if name == ".":
+        raise OstreeError("Invalid self-referential filename '.'")
+    if name == "..":
+        raise OstreeError("Invalid path uplink filename '..'")
+    if "/" in name:
+        raise OstreeError(f"Invalid / in filename {name}")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise OstreeError(f"Invalid UTF-8 in filename {name}") from None
+
+
+def split_path(path: str) -> list[str]:
+    """Split and validate a path: '.' and empty parts dropped, '..' refused."""
+    if len(path.encode("utf-8", "surrogateescape")) > _PATH_MAX:
+        raise OstreeError(f"Path '{path}' is too long")
+    parts = path.split("/")
+    for p in parts:
+        if p == "..":
+            raise OstreeError(f"Invalid uplink '..' in path {path}")
+    return [p for p in parts if p not in ("", ".")]
+
+
+# ---------------------------------------------------------------- modifier
+
+class FileStat:
+    """The metadata a filter may change: mode (with type bits), uid, gid; size, dev and ino for reference."""
+
+    __slots__ = ("mode", "uid", "gid", "size", "dev", "ino")
+
+    def __init__(self, mode, uid=0, gid=0, size=0, dev=0, ino=0):
+        self.mode, self.uid, self.gid, self.size, self.dev, self.ino = mode, uid, gid, size, dev, ino
+
+    @classmethod
+    def from_stat(cls, st) -> "FileStat":
+        return cls(st.st_mode, st.st_uid, st.st_gid, st.st_size if stat.S_ISREG(st.st_mode) else 0,
+                   st.st_dev, st.st_ino)
+
+    def copy(self) -> "FileStat":
+        return FileStat(self.mode, self.uid, self.gid, self.size, self.dev, self.ino)
+
+    def same_meta(self, other: "FileStat") -> bool:
+        """_ostree_gfileinfo_equal: uid, gid, mode (so type) and size."""
+        return (self.uid == other.uid and self.gid == other.gid and self.mode == other.mode
+                and self.size == other.size)
+
+    def __repr__(self):
+        return f"FileStat(mode={self.mode:o}, uid={self.uid}, gid={self.gid}, size={self.size})"
+
+
+class CommitFilter:
+    """The filter of ``ostree commit``: ownership, read-only executables, statoverride, skip list.
+
+    ``mode_adds``/``mode_overrides`` map "/path" to mode bits to OR in / to
+    set (the ``=`` lines of a statoverride file); ``skip_list`` is a set of
+    "/path". Entries of ``mode_adds`` and ``skip_list`` are consumed when they
+    match, so ``unmatched_*`` lists what never matched (in GLib's hash table
+    order, as the reference prints them).
+    """
+
+    def __init__(self, owner_uid=None, owner_gid=None, ro_executables=False,
+                 mode_adds=None, mode_overrides=None, skip_list=None):
+        from .ghash import GHashTable
+        self.owner_uid = owner_uid
+        self.owner_gid = owner_gid
+        self.ro_executables = ro_executables
+        self.mode_adds = mode_adds if isinstance(mode_adds, GHashTable) else GHashTable((mode_adds or {}).items())
+        self.mode_overrides = dict(mode_overrides or {})
+        if skip_list is None or isinstance(skip_list, GHashTable):
+            self.skip_list = skip_list if skip_list is not None else GHashTable()
+        else:
+            self.skip_list = GHashTable((p, True) for p in skip_list)
+        self._lock = threading.Lock()
+
+    def __call__(self, path: str, st: FileStat) -> bool:
+        """Apply to ``st`` in place; False means skip the entry."""
+        if self.owner_uid is not None and self.owner_uid >= 0:
+            st.uid = self.owner_uid & 0xFFFFFFFF
+        if self.owner_gid is not None and self.owner_gid >= 0:
+            st.gid = self.owner_gid & 0xFFFFFFFF
+        mode = st.mode
+        if self.ro_executables and stat.S_ISREG(mode) and mode & 0o111:
+            mode &= ~0o222
+            st.mode = mode
+        with self._lock:
+            add = self.mode_adds.get(path) if len(self.mode_adds) else None
+            if add is not None:
+                st.mode = (mode | add) & 0xFFFFFFFF
+                del self.mode_adds[path]
+            elif path in self.mode_overrides:
+                st.mode = stat.S_IFMT(st.mode) | self.mode_overrides[path]
+            if len(self.skip_list) and path in self.skip_list:
+                del self.skip_list[path]
+                return False
+        return True
+
+    def unmatched_statoverrides(self) -> list[str]:
+        return list(self.mode_adds.keys())
+
+    def unmatched_skips(self) -> list[str]:
+        return list(self.skip_list.keys())
+
+
+def _strtod_int(text: str) -> int:
+    """g_ascii_strtod of a line's start, cast to a 32-bit mode as the reference does."""
+    import re
+    m = re.match(r"[ \t\n\v\f\r]*([-+]?)(0[xX][0-9a-fA-F]*\.?[0-9a-fA-F]*(?:[pP][-+]?\d+)?"
+                 r"|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|inf(?:inity)?|nan)", text, re.IGNORECASE)
+    if not m:
+        return 0
+    try:
+        body = m.group(2)
+        v = float.fromhex(body) if body[:2].lower() == "0x" else float(body)
+    except (ValueError, OverflowError):
+        return 0
+    if v != v or v in (float("inf"), float("-inf")):
+        return 0
+    v = int(v)
+    if m.group(1) == "-":
+        v = -v
+    return v & 0xFFFFFFFF
+
+
+def read_utf8_file(path: str) -> str:
+    """A whole file as text, refusing invalid UTF-8 (glnx_file_get_contents_utf8_at)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise OstreeError(f"openat({path}): {os.strerror(e.errno)}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise OstreeError("Invalid UTF-8") from None
+    if "\0" in text:
+        raise OstreeError("Invalid UTF-8")
+    return text
+
+
+def parse_statoverride(text: str):
+    """(mode_adds, mode_overrides) from a statoverride file: "[+|=]MODE /path" per line."""
+    from .ghash import GHashTable
+    adds = GHashTable()
+    overrides = {}
+    for line in text.split("\n"):
+        if not line:
+            continue
+        sp = line.find(" ")
+        if sp < 0:
+            raise OstreeError("Malformed statoverride file (no space found)")
+        fn = line[sp + 1:]
+        if line.startswith("="):
+            overrides[fn] = _strtod_int(line[1:])
+        else:
+            adds[fn] = _strtod_int(line)
+    return adds, overrides
+
+
+def parse_skip_list(text: str):
+    """The set of paths of a skip-list file (one per line; empty lines ignored)."""
+    from .ghash import GHashTable
+    t = GHashTable()
+    for line in text.split("\n"):
+        if line:
+            t[line] = True
+    return t
 
 
 class CommitModifier:
-    """How files are transformed as they enter a commit."""
+    """How files are transformed as they enter a commit (OstreeRepoCommitModifier).
 
-    def __init__(self, owner_uid=None, owner_gid=None, canonical_permissions=False, no_xattrs=False,
-                 statoverride=None, skip_list=None, skip_filter=None, xattr_overrides=None,
-                 devino_cache=None, consume=False, selinux_labels=False):
-        self.owner_uid = owner_uid
-        self.owner_gid = owner_gid
+    ``filter(path, FileStat) -> bool`` may change the stat in place and return
+    False to skip the path; ``xattr_callback(path, FileStat) -> list|None``
+    replaces the xattrs; ``devino_cache`` maps (dev, ino) to a content checksum.
+    For convenience ``owner_uid``, ``owner_gid``, ``statoverride`` (path -> bits
+    to add) and ``skip_list`` build a CommitFilter; ``no_xattrs`` is ``skip_xattrs``.
+    """
+
+    def __init__(self, canonical_permissions=False, skip_xattrs=False, consume=False,
+                 devino_canonical=False, generate_sizes=False, filter=None, xattr_callback=None,
+                 devino_cache=None, sepolicy=None, owner_uid=None, owner_gid=None, no_xattrs=False,
+                 statoverride=None, skip_list=None, ro_executables=False):
         self.canonical_permissions = canonical_permissions
-        self.no_xattrs = no_xattrs
-        self.statoverride = statoverride or {}   # "/path" -> mode bits to OR in ("+") or set
-        self.skip_list = skip_list or set()      # "/path" entries to leave out
-        self.skip_filter = skip_filter            # callable(path, info) -> bool skip
-        self.xattr_overrides = xattr_overrides   # callable(path) -> list or None
-        self.devino_cache = devino_cache          # (dev, ino) -> checksum
+        self.skip_xattrs = skip_xattrs or no_xattrs
         self.consume = consume
+        self.devino_canonical = devino_canonical
+        self.generate_sizes = generate_sizes
+        if filter is None and (owner_uid is not None or owner_gid is not None or statoverride or skip_list
+                               or ro_executables):
+            filter = CommitFilter(owner_uid, owner_gid, ro_executables, statoverride, None, skip_list)
+        self.filter = filter
+        self.xattr_callback = xattr_callback
+        self.devino_cache = devino_cache
+        self.sepolicy = sepolicy
 
-    def apply(self, relpath: str, mode: int, uid: int, gid: int, xattrs):
-        """Return (mode, uid, gid, xattrs) after overrides for the entry at ``relpath``."""
-        if self.owner_uid is not None:
-            uid = self.owner_uid
-        if self.owner_gid is not None:
-            gid = self.owner_gid
-        if self.canonical_permissions:
-            uid = gid = 0
-            mode = stat.S_IFMT(mode) | (mode & 0o755) if not stat.S_ISLNK(mode) else mode
-            xattrs = []
-        if self.no_xattrs:
-            xattrs = []
-        so = self.statoverride.get(relpath)
-        if so is not None:
-            mode = stat.S_IFMT(mode) | ((mode & 0o7777) | so)
-        if self.xattr_overrides is not None:
-            ov = self.xattr_overrides(relpath)
-            if ov is not None:
-                xattrs = ov
-        return mode, uid, gid, xattrs
+    @property
+    def no_xattrs(self) -> bool:
+        return self.skip_xattrs
+
+
+def modifier_apply(repo: Repo, mod: CommitModifier | None, path: str, st: FileStat):
+    """(allow, modified FileStat): the filter, then canonical permissions (_ostree_repo_commit_modifier_apply)."""
+    canon = repo.mode == "bare-user-only" or (mod is not None and mod.canonical_permissions)
+    has_filter = mod is not None and mod.filter is not None
+    if not (canon or has_filter):
+        return True, st
+    m = st.copy()
+    allow = True
+    if has_filter:
+        allow = mod.filter(path, m) is not False
+    if canon:
+        fmt = stat.S_IFMT(st.mode)
+        if fmt == stat.S_IFREG:
+            m.mode = m.mode & (stat.S_IFREG | 0o755)
+        elif fmt == stat.S_IFDIR:
+            m.mode = m.mode & (stat.S_IFDIR | 0o755)
+        m.uid = m.gid = 0
+    return allow, m
+
+
+# ---------------------------------------------------------------- mutable tree
+
+class _DirFd:
+    """A directory fd shared by the walker and the pool jobs reading its files; closed by the last user."""
+
+    __slots__ = ("fd", "_refs", "_lock")
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self._refs = 1
+        self._lock = threading.Lock()
+
+    def ref(self) -> "_DirFd":
+        with self._lock:
+            self._refs += 1
+        return self
+
+    def unref(self) -> None:
+        with self._lock:
+            self._refs -= 1
+            last = self._refs == 0
+        if last:
+            os.close(self.fd)
+
+
+class _Slot:
+    """A content checksum still being computed on the pool."""
+
+    __slots__ = ("csum",)
+
+    def __init__(self):
+        self.csum = None
+
+
+def _csum_of(v):
+    if isinstance(v, _Slot):
+        if v.csum is None:
+            raise OstreeError("Internal error: content checksum not computed yet")
+        return v.csum
+    return v
 
 
 class MutableTree:
-    """A directory under construction: file checksums, subdirectories and a dirmeta checksum."""
+    """A directory under construction (OstreeMutableTree).
 
-    __slots__ = ("files", "dirs", "meta", "_contents", "_repo")
+    ``files``: name -> content checksum; ``dirs``: name -> MutableTree;
+    ``meta``: dirmeta checksum. A tree filled from a dirtree stays lazy (only
+    its checksums known) until something looks inside, and keeps its contents
+    checksum until it is modified.
+    """
+
+    __slots__ = ("files", "dirs", "meta", "contents", "_lazy_repo", "parent", "__weakref__")
 
     def __init__(self, meta: str | None = None):
-        self.files: dict[str, "str | Future"] = {}
+        self.files: dict = {}
         self.dirs: dict[str, "MutableTree"] = {}
         self.meta = meta
-        # (tree csum, meta csum) of an unchanged subtree loaded from a commit
-        self._contents: str | None = None
-        self._repo = None
+        self.contents: str | None = None   # dirtree checksum while unmodified
+        self._lazy_repo = None
+        self.parent: "MutableTree | None" = None
 
     @classmethod
     def from_commit_tree(cls, repo: Repo, tree_csum: str, meta_csum: str) -> "MutableTree":
         """A lazily-expanded tree with the contents of an existing dirtree."""
         t = cls(meta_csum)
-        t._contents = tree_csum
-        t._repo = repo
+        t.contents = tree_csum
+        t._lazy_repo = repo
         return t
 
-    def _expand(self):
-        if self._contents is None:
+    @classmethod
+    def from_commit(cls, repo: Repo, rev: str) -> "MutableTree":
+        """The root tree of commit ``rev`` (ostree_mutable_tree_new_from_commit)."""
+        csum = repo.resolve_rev(rev)
+        c = repo.load_commit(csum)
+        return cls.from_commit_tree(repo, c.root_tree, c.root_meta)
+
+    @property
+    def is_lazy(self) -> bool:
+        return self._lazy_repo is not None
+
+    def _expand(self) -> None:
+        repo = self._lazy_repo
+        if repo is None:
             return
-        dt = self._repo.load_dirtree(self._contents)
+        dt = repo.load_dirtree(self.contents)
         for name, c in dt.files:
             self.files[name] = c
         for name, tc, mc in dt.dirs:
-            self.dirs[name] = MutableTree.from_commit_tree(self._repo, tc, mc)
-        self._contents = None
+            self._insert_dir(name, MutableTree.from_commit_tree(repo, tc, mc))
+        self._lazy_repo = None
 
-    def ensure_dir(self, name: str, meta: str | None = None) -> "MutableTree":
-        """The subdirectory ``name``, created if missing; a file of that name is an error."""
+    def _insert_dir(self, name, child):
+        child.parent = self
+        self.dirs[name] = child
+
+    def _invalidate(self) -> None:
+        t = self
+        while t is not None and t.contents is not None:
+            t.contents = None
+            t = t.parent
+
+    def set_metadata(self, meta: str) -> None:
+        """Set the dirmeta checksum."""
+        if meta == self.meta:
+            return
+        if self.parent is not None:
+            self.parent._invalidate()
+        self.meta = meta
+
+    def replace_file(self, name: str, csum) -> None:
+        """Add or replace a file; a directory of that name is an error."""
+        validate_filename(name)
+        self._expand()
+        if name in self.dirs:
+            raise OstreeError(f"Can't replace directory with file: {name}")
+        self._invalidate()
+        self.files[name] = csum
+
+    def remove(self, name: str, allow_noent: bool = False) -> None:
+        """Remove a file or directory."""
+        validate_filename(name)
+        self._expand()
+        if name in self.files:
+            del self.files[name]
+        elif name in self.dirs:
+            self.dirs.pop(name).parent = None
+        elif allow_noent:
+            return
+        else:
+            raise OstreeError(f"No such file or directory: {name}")
+        self._invalidate()
+
+    def ensure_dir(self, name: str) -> "MutableTree":
+        """The subdirectory ``name``, created (without metadata) if missing."""
+        validate_filename(name)
         self._expand()
         if name in self.files:
             raise OstreeError(f"Can't replace file with directory: {name}")
         d = self.dirs.get(name)
         if d is None:
-            d = self.dirs[name] = MutableTree(meta)
-        elif meta is not None:
-            d._expand()
-            d.meta = meta
+            d = MutableTree()
+            self._invalidate()
+            self._insert_dir(name, d)
         return d
 
-    def ensure_parent_dirs(self, parts, meta: str) -> "MutableTree":
-        t = self
-        for p in parts:
-            t = t.ensure_dir(p) if p in t.dirs or t._contents else t.ensure_dir(p, meta)
-            if t.meta is None:
-                t.meta = meta
-        return t
-
-    def replace_file(self, name: str, csum) -> None:
-        self._expand()
-        if name in self.dirs:
-            raise OstreeError(f"Can't replace directory with file: {name}")
-        self.files[name] = csum
-
-    def remove(self, name: str, allow_noent: bool = False) -> None:
-        self._expand()
-        if name in self.files:
-            del self.files[name]
-        elif name in self.dirs:
-            del self.dirs[name]
-        elif not allow_noent:
-            raise OstreeError(f"No such file or directory: {name}")
-
     def lookup(self, name: str):
-        """(file checksum or None, subtree or None)."""
+        """(file checksum or None, subtree or None); raise if neither exists."""
         self._expand()
+        d = self.dirs.get(name)
+        if d is not None:
+            return None, d
         f = self.files.get(name)
-        return (f.result() if isinstance(f, Future) else f), self.dirs.get(name)
+        if f is None:
+            raise OstreeError(f"No such file or directory: {name}")
+        return _csum_of(f) if isinstance(f, _Slot) and f.csum else f, None
+
+    def walk_parent(self, parts: list[str], start: int = 0) -> "MutableTree":
+        """The directory holding the last of ``parts`` (ostree_mutable_tree_walk)."""
+        t = self
+        for i in range(start, len(parts) - 1):
+            t._expand()
+            sub = t.dirs.get(parts[i])
+            if sub is None:
+                raise OstreeError(f"No such file or directory: {parts[i]}")
+            t = sub
+        return t
 
     def walk(self, path: str) -> "MutableTree":
+        """The subdirectory at ``path`` ("/a/b")."""
+        parts = split_path(path)
+        return self.walk_parent(parts + ["x"]) if parts else self
+
+    def ensure_parent_dirs(self, parts: list[str], meta: str) -> "MutableTree":
+        """Create the parents of the last of ``parts``, with dirmeta ``meta``; return the parent."""
+        self._expand()
+        if self.meta is None:
+            self.set_metadata(meta)
         t = self
-        for part in [p for p in path.split("/") if p]:
+        for name in parts[:-1]:
+            if name in t.files:
+                raise OstreeError(f"Can't replace file with directory: {name}")
+            nxt = t.dirs.get(name)
+            if nxt is None:
+                t._invalidate()
+                nxt = MutableTree(meta)
+                t._insert_dir(name, nxt)
+            t = nxt
             t._expand()
-            if part not in t.dirs:
-                raise OstreeError(f"No such file or directory: {path}")
-            t = t.dirs[part]
         return t
 
-    def write(self, repo: Repo) -> tuple[str, str]:
-        """Serialise this tree bottom-up into ``repo``; return (dirtree csum, dirmeta csum)."""
-        if self.meta is None:
-            raise OstreeError("Directory has no metadata")
-        if self._contents is not None:
-            return self._contents, self.meta
-        files = []
+    def fill_empty_from_dirtree(self, repo: Repo, tree_csum: str, meta_csum: str) -> bool:
+        """Become a lazy copy of a dirtree if that needs no merging; False if it would."""
+        if self.is_lazy:
+            if tree_csum == self.contents or self.contents == EMPTY_TREE_CSUM:
+                pass
+            elif tree_csum == EMPTY_TREE_CSUM:
+                tree_csum = self.contents
+            else:
+                return False
+        elif self.files or self.dirs:
+            return False
+        self._lazy_repo = repo
+        self.set_metadata(meta_csum)
+        if self.contents != tree_csum:
+            self._invalidate()
+            self.contents = tree_csum
+        return True
+
+    def iter_files(self):
+        """(name, checksum) of the files, expanding a lazy tree."""
+        self._expand()
         for name, c in self.files.items():
-            files.append((name, c.result() if isinstance(c, Future) else c))
-        dirs = []
-        for name, sub in self.dirs.items():
-            tc, mc = sub.write(repo)
-            dirs.append((name, tc, mc))
-        tree = DirTree(files, dirs)
-        return repo.write_metadata("dirtree", tree.to_bytes()), self.meta
+            yield name, _csum_of(c)
+
+
+# ---------------------------------------------------------------- devino cache
+
+def scan_hardlinks(repo: Repo) -> dict:
+    """(dev, ino) -> checksum of every loose content object (ostree_repo_scan_hardlinks).
+
+    Only ``.file`` objects count, so archive repos contribute their
+    uncompressed-objects-cache; parent repos are scanned first.
+    """
+    cache: dict = {}
+
+    def scan(objdir):
+        try:
+            prefixes = os.listdir(objdir)
+        except FileNotFoundError:
+            return
+        for pre in prefixes:
+            if len(pre) != 2:
+                continue
+            try:
+                it = os.scandir(os.path.join(objdir, pre))
+            except (NotADirectoryError, FileNotFoundError):
+                continue
+            with it:
+                for e in it:
+                    n = e.name
+                    if not n.endswith(".file") or n.find(".") != 62:
+                        continue
+                    st = e.stat(follow_symlinks=False)
+                    cache[(st.st_dev, st.st_ino)] = pre + n[:62]
+
+    def scan_repo(r):
+        if r.parent is not None:
+            scan_repo(r.parent)
+        if r.mode == "archive":
+            scan(os.path.join(r.path, "uncompressed-objects-cache", "objects"))
+        scan(r.objects_dir)
+    scan_repo(repo)
+    return cache
+
+
+# ---------------------------------------------------------------- builder
+
+def _final_xattrs(repo: Repo, mod: CommitModifier | None, relpath: str, st: FileStat, read):
+    """(xattrs, modified) as get_final_xattrs: on-disk unless skipped, the callback's, else none."""
+    skip = (mod is not None and (mod.skip_xattrs or mod.canonical_permissions)) or repo.mode == "bare-user-only"
+    original = None
+    if not skip and not repo.disable_xattrs:
+        original = read()
+    ret = None
+    if mod is not None and mod.xattr_callback is not None:
+        ret = mod.xattr_callback(relpath, st)
+    if ret is None and original is not None:
+        ret = original
+    modified = not (original is not None and ret is not None and list(original) == list(ret))
+    return (list(ret) if ret is not None else []), modified
 
 
 class CommitBuilder:
-    """Fills a MutableTree from sources and writes content on a thread pool."""
+    """Fills a MutableTree from sources; content is stored on a thread pool.
+
+    ``stats`` (the repo's transaction counters) and ``sizes`` (checksum ->
+    (objtype, unpacked, archived) for ``ostree.sizes``, archive repos with
+    ``generate_sizes``) are what the reference reports and records.
+    """
 
     def __init__(self, repo: Repo, modifier: CommitModifier | None = None, threads: int | None = None,
                  progress=None):
         self.repo = repo
-        self.mod = modifier or CommitModifier()
-        n = threads or min(4, (os.cpu_count() or 1) + 1)
-        self.pool = ThreadPoolExecutor(max_workers=n)
-        self.progress = progress   # callable(n_files, n_bytes) or None
+        self.mod = modifier
+        n = threads or min(8, (os.cpu_count() or 1) + 2)
+        self._pool = ThreadPoolExecutor(max_workers=n) if n > 1 else None
+        self._futures = []
+        self._batch = []
+        self._batch_bytes = 0
+        self.progress = progress   # callable(n_files) or None
         self.n_files = 0
-        self._dirmeta_cache: dict[bytes, str] = {}
-        bareuseronly = repo.mode == "bare-user-only"
-        if bareuseronly:
-            self.mod.canonical_permissions = True
-        self._read_xattrs = not (self.mod.no_xattrs or self.mod.canonical_permissions or repo.disable_xattrs)
+        self._sizes_lock = threading.Lock()
+        self.sizes: dict | None = None
+        self._repo_dev = None
+        self._closed = False
+        # (dev, ino) -> checksum: --link-checkout-speedup's scan, or the modifier's cache
+        self.devino_cache = modifier.devino_cache if modifier is not None else None
 
-    def close(self):
-        self.pool.shutdown(wait=True)
+    # -- lifecycle
+    def close(self) -> None:
+        """Wait for pending writes (raising the first error) and stop the pool."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.flush()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *a):
+    def __exit__(self, exc_type, *a):
+        if exc_type is not None:
+            # don't mask the error; just stop the workers
+            self._closed = True
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+            return False
         self.close()
+        return False
 
-    # -- dirmeta
-    def write_dirmeta(self, mode: int, uid: int, gid: int, xattrs) -> str:
-        dm = DirMeta(uid, gid, mode, xattrs)
-        data = dm.to_bytes()
-        c = self._dirmeta_cache.get(data)
-        if c is None:
-            c = self._dirmeta_cache[data] = self.repo.write_metadata("dirmeta", data)
+    def flush(self) -> None:
+        """Wait for every pending content write; raise the first failure."""
+        self._submit_batch()
+        futures, self._futures = self._futures, []
+        err = None
+        for f in futures:
+            e = f.exception()
+            if e is not None and err is None:
+                err = e
+        if err is not None:
+            raise err
+
+    @property
+    def stats(self):
+        return self.repo.txn_stats
+
+    # -- sizes
+    def _setup_sizes(self) -> None:
+        """Called at the start of each import, as the reference does: start a fresh table."""
+        if self.mod is not None and self.mod.generate_sizes and self.repo.mode == "archive":
+            self.flush()
+            self.sizes = {}
+
+    def _record_size(self, objtype: int, csum: str, unpacked: int, archived: int) -> None:
+        if self.sizes is None:
+            return
+        with self._sizes_lock:
+            if csum not in self.sizes:
+                self.sizes[csum] = (objtype, unpacked, archived)
+
+    # -- objects
+    def write_dirmeta(self, st: FileStat, xattrs) -> str:
+        """Store a dirmeta object; return its checksum."""
+        data = DirMeta(st.uid, st.gid, st.mode, xattrs).to_bytes()
+        c = self.repo.write_metadata("dirmeta", data)
+        self._record_size(OBJTYPE_DIRMETA, c, len(data), len(data))
         return c
 
+    def _store(self, info: FileInfo, data=None, stream=None) -> str:
+        out = {"stored_size": 0} if self.sizes is not None else None
+        c = self.repo.write_content(info, stream, data=data, out=out)
+        if out is not None:
+            unpacked = info.size if info.is_regular else len(info.symlink_target.encode("utf-8", "surrogateescape"))
+            self._record_size(OBJTYPE_FILE, c, unpacked, out["stored_size"])
+        return c
+
+    def _submit_batch(self) -> None:
+        batch, self._batch = self._batch, []
+        self._batch_bytes = 0
+        if not batch:
+            return
+        if self._pool is None:
+            self._run_batch(batch)
+        else:
+            self._futures.append(self._pool.submit(self._run_batch, batch))
+
+    def _run_batch(self, batch) -> None:
+        for fn in batch:
+            fn()
+
+    def _queue(self, fn, weight: int) -> None:
+        self._batch.append(fn)
+        self._batch_bytes += weight
+        if len(self._batch) >= _BATCH or self._batch_bytes >= 4 * _SMALL:
+            self._submit_batch()
+
+    def _queue_big(self, fn) -> None:
+        if self._pool is None:
+            fn()
+        else:
+            self._futures.append(self._pool.submit(fn))
+
+    def add_content_file(self, mtree: MutableTree, name: str, info: FileInfo, path: str,
+                         dir_fd=None, consume: bool = False) -> None:
+        """Store the regular file at ``path`` (relative to ``dir_fd``, an fd or a _DirFd) as ``name``
+        in ``mtree``, on the pool."""
+        slot = _Slot()
+        mtree.replace_file(name, slot)
+        holder = dir_fd.ref() if isinstance(dir_fd, _DirFd) else None
+        dfd = holder.fd if holder is not None else dir_fd
+
+        def job():
+            try:
+                read_and_store(dfd)
+            finally:
+                if holder is not None:
+                    holder.unref()
+
+        def read_and_store(dir_fd):
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW, dir_fd=dir_fd)
+            try:
+                if info.size <= _SMALL:
+                    chunks = []
+                    while True:
+                        b = os.read(fd, max(info.size + 1 - sum(map(len, chunks)), 65536))
+                        if not b:
+                            break
+                        chunks.append(b)
+                    data = b"".join(chunks)
+                    if len(data) != info.size:
+                        info.size = len(data)
+                    slot.csum = self._store(info, data=data)
+                else:
+                    with os.fdopen(fd, "rb", closefd=False) as f:
+                        slot.csum = self._store(info, stream=f)
+            finally:
+                os.close(fd)
+            if consume:
+                os.unlink(path, dir_fd=dir_fd)
+        if info.size <= _SMALL:
+            self._queue(job, info.size + 4096)
+        else:
+            self._queue_big(job)
+
+    def add_content_bytes(self, mtree: MutableTree, name: str, info: FileInfo, data: bytes) -> None:
+        """Store an in-memory file (archive import) as ``name`` in ``mtree``, on the pool."""
+        slot = _Slot()
+        mtree.replace_file(name, slot)
+
+        def job():
+            slot.csum = self._store(info, data=data)
+        self._queue(job, len(data) + 4096)
+
+    # backwards-compatible name
+    def add_file_bytes(self, mtree: MutableTree, name: str, info: FileInfo, data: bytes) -> None:
+        self.add_content_bytes(mtree, name, info, data)
+
     # -- directories
+    def write_dir_to_mtree(self, mtree: MutableTree, path: str, dir_fd: int | None = None) -> None:
+        """Import the directory ``path`` into ``mtree`` (ostree_repo_write_dfd_to_mtree)."""
+        self._setup_sizes()
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+        except OSError as e:
+            raise OstreeError(f"opendir({path}): {os.strerror(e.errno)}") from None
+        if self._repo_dev is None:
+            self._repo_dev = os.stat(self.repo.path).st_dev
+        self._walk_dir(mtree, _DirFd(fd), [])
+        if self.mod is not None and self.mod.consume and path != ".":
+            self.flush()
+            try:
+                os.rmdir(path, dir_fd=dir_fd)
+            except OSError as e:
+                raise OstreeError(f"unlinkat({path}): {os.strerror(e.errno)}") from None
+
     def add_directory(self, mtree: MutableTree, path: str, relbase: str = "/", is_root: bool = True,
                       dir_fd: int | None = None) -> None:
-        """Import the directory ``path`` into ``mtree`` (its root maps to ``relbase``)."""
-        st = os.stat(path) if dir_fd is None else os.stat(dir_fd)
-        if not stat.S_ISDIR(st.st_mode):
-            raise OstreeError(f"Not a directory: {path}")
-        xattrs = list_xattrs(path, follow=True) if self._read_xattrs else []
-        mode, uid, gid, xattrs = self.mod.apply(relbase if relbase != "" else "/", st.st_mode, st.st_uid,
-                                                st.st_gid, xattrs)
-        mtree._expand()
-        mtree.meta = self.write_dirmeta(mode, uid, gid, xattrs)
-        self._fill(mtree, path, relbase.rstrip("/"))
+        """Import the directory ``path`` into ``mtree`` (the older name of write_dir_to_mtree)."""
+        self.write_dir_to_mtree(mtree, path, dir_fd)
 
-    def _fill(self, mtree: MutableTree, path: str, rel: str) -> None:
-        mod = self.mod
-        with os.scandir(path) as it:
+    def _walk_dir(self, mtree: MutableTree, dfd: "_DirFd", parts: list) -> None:
+        try:
+            self._walk_dir_fd(mtree, dfd, parts)
+        finally:
+            dfd.unref()
+
+    def _walk_dir_fd(self, mtree: MutableTree, dfd: "_DirFd", parts: list) -> None:
+        repo, mod = self.repo, self.mod
+        fd = dfd.fd
+        st0 = FileStat.from_stat(os.fstat(fd))
+        if mod is not None:
+            relpath = "/" + "/".join(parts)
+            allow, mst = modifier_apply(repo, mod, relpath, st0)
+        else:
+            relpath = None
+            allow, mst = True, st0
+        if not allow:
+            return
+        xattrs, _ = _final_xattrs(repo, mod, relpath, mst, lambda: _fd_xattrs(fd))
+        mtree.set_metadata(self.write_dirmeta(mst, xattrs))
+        can_adopt = st0.dev == self._repo_dev
+        consume = mod is not None and mod.consume
+        devino = self.devino_cache
+        with os.scandir(fd) as it:
             entries = list(it)
         for e in entries:
             name = e.name
-            relpath = f"{rel}/{name}"
-            if relpath in mod.skip_list:
-                continue
-            st = e.stat(follow_symlinks=False)
+            try:
+                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except OSError as ex:
+                raise OstreeError(f"fstatat({name}): {os.strerror(ex.errno)}") from None
             fmt = stat.S_IFMT(st.st_mode)
-            if mod.skip_filter is not None and mod.skip_filter(relpath, st):
-                continue
             if fmt == stat.S_IFDIR:
-                xattrs = list_xattrs(e.path) if self._read_xattrs else []
-                mode, uid, gid, xattrs = mod.apply(relpath, st.st_mode, st.st_uid, st.st_gid, xattrs)
-                sub = mtree.ensure_dir(name)
-                sub.meta = self.write_dirmeta(mode, uid, gid, xattrs)
-                self._fill(sub, e.path, relpath)
-                if mod.consume:
-                    _rmdir_quiet(e.path)
+                self._dir_entry(mtree, fd, name, st, parts, consume)
             elif fmt == stat.S_IFREG or fmt == stat.S_IFLNK:
-                if mod.devino_cache is not None:
-                    c = mod.devino_cache.get((st.st_dev, st.st_ino))
-                    if c is not None and not mod.statoverride and mod.owner_uid is None and mod.owner_gid is None \
-                            and not mod.canonical_permissions:
-                        mtree.replace_file(name, c)
-                        self.n_files += 1
-                        continue
-                xattrs = list_xattrs(e.path) if self._read_xattrs else []
-                mode, uid, gid, xattrs = mod.apply(relpath, st.st_mode, st.st_uid, st.st_gid, xattrs)
-                if fmt == stat.S_IFLNK:
-                    info = FileInfo(mode, uid, gid, 0, os.readlink(e.path), xattrs)
-                    mtree.replace_file(name, self.repo.write_content(info))
-                    if mod.consume:
-                        os.unlink(e.path)
-                else:
-                    info = FileInfo(mode, uid, gid, st.st_size, "", xattrs)
-                    mtree.replace_file(name, self._submit_file(info, e.path))
-                self.n_files += 1
+                self._content_entry(mtree, dfd, name, st, parts, consume, devino, can_adopt)
             else:
-                raise OstreeError(f"Unsupported file type for file: '{e.path}'")
+                raise OstreeError(f"Not a regular file or symlink: {name}")
 
-    def _submit_file(self, info: FileInfo, path: str):
-        consume = self.mod.consume
-
-        def job():
-            with open(path, "rb") as f:
-                c = self.repo.write_content(info, f)
+    def _dir_entry(self, mtree, fd, name, st, parts, consume) -> None:
+        parts.append(name)
+        relpath = "/" + "/".join(parts)
+        allow, _ = modifier_apply(self.repo, self.mod, relpath, FileStat.from_stat(st))
+        if not allow:
+            parts.pop()
             if consume:
-                os.unlink(path)
-            return c
-        if info.size < 16384 and self.repo.mode != "archive":
-            return job()
-        return self.pool.submit(job)
+                _rm_rf_at(fd, name)
+            return
+        child = mtree.ensure_dir(name)
+        try:
+            cfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+        except OSError as e:
+            raise OstreeError(f"opendir({name}): {os.strerror(e.errno)}") from None
+        self._walk_dir(child, _DirFd(cfd), parts)
+        if consume:
+            self.flush()
+            os.rmdir(name, dir_fd=fd)
+        parts.pop()
 
-    def add_file_bytes(self, mtree: MutableTree, name: str, info: FileInfo, data: bytes) -> None:
-        """Add one in-memory file (tar import, synthetic content)."""
-        mtree.replace_file(name, self.repo.write_content(info, data=data))
+    def _content_entry(self, mtree, dfd, name, st, parts, consume, devino, can_adopt) -> None:
+        repo, mod = self.repo, self.mod
+        fd = dfd.fd
+        loose = devino.get((st.st_dev, st.st_ino)) if devino else None
+        if loose is not None and mod is not None and mod.devino_canonical:
+            mtree.replace_file(name, loose)
+            if consume:
+                os.unlink(name, dir_fd=fd)
+            self.stats.add(devino_cache_hits=1)
+            return
+        relpath = "/" + "/".join(parts + [name])
+        fst = FileStat.from_stat(st)
+        source_xattrs = None
+        if loose is not None and repo.mode == "bare-user":
+            info0, stream = repo.load_file(loose)
+            if stream is not None:
+                stream.close()
+            fst = FileStat(info0.mode, info0.uid, info0.gid, info0.size if info0.is_regular else 0,
+                           st.st_dev, st.st_ino)
+            source_xattrs = info0.xattrs
+        allow, mst = modifier_apply(repo, mod, relpath, fst)
+        if not allow:
+            if consume:
+                _rm_rf_at(fd, name)
+            return
+        is_link = stat.S_ISLNK(st.st_mode)
+        if source_xattrs is not None:
+            read = lambda: source_xattrs  # noqa: E731
+        else:
+            read = lambda: _name_xattrs(fd, name)  # noqa: E731
+        xattrs, xmod = _final_xattrs(repo, mod, relpath, mst, read)
+        modified = xmod or not fst.same_meta(mst)
+        self.n_files += 1
+        if loose is not None and not modified:
+            mtree.replace_file(name, loose)
+            self.stats.add(devino_cache_hits=1)
+            if consume:
+                os.unlink(name, dir_fd=fd)
+            return
+        if not is_link and consume and can_adopt and (
+                (repo.mode == "bare" and not modified) or repo.mode == "bare-user-only"):
+            self._adopt(mtree, fd, name, mst, xattrs, st)
+            return
+        if is_link:
+            try:
+                target = os.readlink(name, dir_fd=fd)
+            except OSError as e:
+                raise OstreeError(f"readlinkat({name}): {os.strerror(e.errno)}") from None
+            info = FileInfo(mst.mode, mst.uid, mst.gid, 0, target, xattrs)
+            mtree.replace_file(name, self._store(info))
+            if consume:
+                os.unlink(name, dir_fd=fd)
+        else:
+            info = FileInfo(mst.mode, mst.uid, mst.gid, st.st_size, "", xattrs)
+            self.add_content_file(mtree, name, info, name, dir_fd=dfd, consume=consume)
+        if self.progress is not None:
+            self.progress(self.n_files)
+
+    def _adopt(self, mtree, fd, name, mst, xattrs, st) -> None:
+        """--consume into a bare or bare-user-only repo on the same filesystem: rename the file in."""
+        from .content import checksum_begin
+        repo = self.repo
+        info = FileInfo(mst.mode, mst.uid, mst.gid, st.st_size, "", xattrs)
+        if repo.mode == "bare-user-only":
+            from .repo import canonicalize_bareuseronly
+            info = canonicalize_bareuseronly(info)
+        h = checksum_begin(info)
+        sfd = os.open(name, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW, dir_fd=fd)
+        try:
+            while True:
+                b = os.read(sfd, 1 << 20)
+                if not b:
+                    break
+                h.update(b)
+            csum = h.hexdigest()
+            dest = repo.object_path("file", csum)
+            repo._ensure_objdir(dest)
+            try:
+                dst = os.lstat(dest)
+            except FileNotFoundError:
+                dst = None
+            if dst is not None and dst.st_dev == st.st_dev and dst.st_ino == st.st_ino:
+                os.unlink(name, dir_fd=fd)
+            else:
+                if repo.mode == "bare-user-only":
+                    os.fchmod(sfd, mst.mode & 0o755)
+                try:
+                    os.rename(name, dest, src_dir_fd=fd)
+                except OSError as e:
+                    if e.errno != errno.EEXIST:
+                        raise OstreeError(f"Storing file '{name}': {os.strerror(e.errno)}") from None
+                    os.unlink(name, dir_fd=fd)
+        finally:
+            os.close(sfd)
+        mtree.replace_file(name, csum)
+
+    # -- committed trees
+    def write_commit_to_mtree(self, mtree: MutableTree, rev: str) -> None:
+        """Overlay the tree of commit ``rev`` (``--tree=ref=``; ostree_repo_write_directory_to_mtree)."""
+        repo = self.repo
+        csum = repo.resolve_rev(rev)
+        c = repo.load_commit(csum)
+        self._setup_sizes()
+        self.write_tree_to_mtree(mtree, c.root_tree, c.root_meta)
+
+    def write_tree_to_mtree(self, mtree: MutableTree, tree_csum: str, meta_csum: str, parts=None) -> None:
+        """Overlay a committed dirtree; without a modifier untouched subtrees stay lazy."""
+        repo, mod = self.repo, self.mod
+        parts = [] if parts is None else parts
+        if mod is None:
+            if mtree.fill_empty_from_dirtree(repo, tree_csum, meta_csum):
+                return
+            mtree.set_metadata(meta_csum)
+        else:
+            dm = repo.load_dirmeta(meta_csum)
+            st = FileStat(dm.mode, dm.uid, dm.gid)
+            allow, mst = modifier_apply(repo, mod, "/" + "/".join(parts), st)
+            if not allow:
+                return
+            xattrs, _ = _final_xattrs(repo, mod, "/" + "/".join(parts), mst, lambda: dm.xattrs)
+            mtree.set_metadata(self.write_dirmeta(mst, xattrs))
+        dt = repo.load_dirtree(tree_csum)
+        for name, fcsum in dt.files:
+            self._commit_file_entry(mtree, name, fcsum, parts)
+        for name, tc, mc in dt.dirs:
+            parts.append(name)
+            relpath = "/" + "/".join(parts)
+            if mod is not None or repo.mode == "bare-user-only":
+                dm = repo.load_dirmeta(mc)
+                allow, _ = modifier_apply(repo, mod, relpath, FileStat(dm.mode, dm.uid, dm.gid))
+                if not allow:
+                    parts.pop()
+                    continue
+            child = mtree.ensure_dir(name)
+            self.write_tree_to_mtree(child, tc, mc, parts)
+            parts.pop()
+
+    def _commit_file_entry(self, mtree, name, fcsum, parts) -> None:
+        repo, mod = self.repo, self.mod
+        relpath = "/" + "/".join(parts + [name])
+        info, stream = repo.load_file(fcsum)
+        try:
+            fst = FileStat(info.mode, info.uid, info.gid, info.size if info.is_regular else 0)
+            allow, mst = modifier_apply(repo, mod, relpath, fst)
+            if not allow:
+                return
+            xattrs, _ = _final_xattrs(repo, mod, relpath, mst, lambda: info.xattrs)
+            new = FileInfo(mst.mode, mst.uid, mst.gid, info.size, info.symlink_target, xattrs)
+            if (new.mode, new.uid, new.gid, new.xattrs) == (info.mode, info.uid, info.gid, list(info.xattrs)):
+                # same header, same bytes: the same object; only account for it
+                self.stats.add(content_total=1)
+                if self.sizes is not None:
+                    unpacked = info.size if info.is_regular else len(info.symlink_target.encode())
+                    self._record_size(OBJTYPE_FILE, fcsum, unpacked,
+                                      os.lstat(repo.object_path("file", fcsum)).st_size
+                                      if repo.has_object("file", fcsum, check_parent=False) else 0)
+                mtree.replace_file(name, fcsum)
+                return
+            if info.is_regular:
+                if info.size <= _SMALL:
+                    self.add_content_bytes(mtree, name, new, stream.read())
+                else:
+                    mtree.replace_file(name, self._store(new, stream=stream))
+            else:
+                mtree.replace_file(name, self._store(new))
+        finally:
+            if stream is not None:
+                stream.close()
+
+    # -- archives
+    def write_archive_to_mtree(self, mtree: MutableTree, entries, autocreate_parents: bool = False,
+                               translate_pathname=None) -> None:
+        """Import tar/cpio entries (see archive_input) into ``mtree`` (ostree_repo_import_archive_to_mtree).
+
+        ``translate_pathname(path) -> str`` rewrites each relative path
+        (``--tar-pathname-filter``).
+        """
+        self._setup_sizes()
+        _ArchiveImport(self, mtree, autocreate_parents, translate_pathname).run(entries)
+
+    # -- writing the tree
+    def write_mtree(self, mtree: MutableTree) -> tuple[str, str]:
+        """Write the dirtrees of ``mtree`` bottom-up; return (root dirtree, root dirmeta) checksums."""
+        self.flush()
+        if mtree.meta is None:
+            raise OstreeError("Can't commit an empty tree")
+        return self._write_tree(mtree), mtree.meta
+
+    def _write_tree(self, t: MutableTree) -> str:
+        if t.contents is not None:
+            return t.contents
+        files = [(name, _csum_of(c)) for name, c in t.files.items()]
+        dirs = []
+        for name, sub in t.dirs.items():
+            tc = self._write_tree(sub)
+            if sub.meta is None:
+                raise OstreeError("Can't commit an empty tree")
+            dirs.append((name, tc, sub.meta))
+        data = DirTree(files, dirs).to_bytes()
+        c = self.repo.write_metadata("dirtree", data)
+        self._record_size(OBJTYPE_DIRTREE, c, len(data), len(data))
+        t.contents = c
+        return c
+
+    def sizes_metadata(self):
+        """The ``ostree.sizes`` value (``aay``): per object csum, varint archived, varint unpacked, type."""
+        if not self.sizes:
+            return None
+        out = []
+        for csum in sorted(self.sizes):
+            objtype, unpacked, archived = self.sizes[csum]
+            out.append(bytes.fromhex(csum) + _varuint64(archived) + _varuint64(unpacked) + bytes([objtype]))
+        return out
 
 
-def _rmdir_quiet(path):
+def _varuint64(v: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _fd_xattrs(fd: int):
     try:
-        os.rmdir(path)
-    except OSError:
-        pass
+        names = os.listxattr(fd)
+    except OSError as e:
+        if e.errno in (errno.ENOTSUP, errno.EOPNOTSUPP):
+            return []
+        raise
+    out = []
+    for n in names:
+        try:
+            out.append((n.encode("utf-8", "surrogateescape"), os.getxattr(fd, n)))
+        except OSError as e:
+            if e.errno in (errno.ENODATA, errno.ENOTSUP):
+                continue
+            raise
+    out.sort()
+    return out
+
+
+def _name_xattrs(dir_fd: int, name: str):
+    # the xattr calls take no dir_fd: go through /proc/self/fd
+    return list_xattrs(f"/proc/self/fd/{dir_fd}/{name}", follow=False)
+
+
+def _rm_rf_at(dir_fd: int, name: str) -> None:
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        cfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+        try:
+            for n in os.listdir(cfd):
+                _rm_rf_at(cfd, n)
+        finally:
+            os.close(cfd)
+        os.rmdir(name, dir_fd=dir_fd)
+    else:
+        os.unlink(name, dir_fd=dir_fd)
+
+
+# ---------------------------------------------------------------- archive import
+
+def path_relative(src: str) -> str:
+    """An archive path made relative: leading '/', '/../', './' and empty parts dropped; '.' is ''."""
+    i = 0
+    n = len(src)
+    while i < n and src[i] == "/":
+        i += 1
+        if src.startswith("../", i):
+            i += 2
+    while True:
+        if src.startswith("./", i):
+            i += 2
+        elif src.startswith("/", i):
+            i += 1
+        else:
+            break
+    rest = src[i:]
+    if rest == ".":
+        rest = ""
+    try:
+        split_path(rest)
+    except OstreeError as e:
+        raise OstreeError(f"While making relative path \"{rest}\":{e.message}") from None
+    return rest
+
+
+class _ArchiveImport:
+    """One archive's import: entries in order, hardlinks deferred to the end (as libostree)."""
+
+    def __init__(self, builder: CommitBuilder, root: MutableTree, autocreate: bool, translate):
+        self.b = builder
+        self.repo = builder.repo
+        self.mod = builder.mod
+        self.root = root
+        self.autocreate = autocreate
+        self.translate = translate
+        self.deferred: dict = {}   # target path -> [(parent, path, size)]
+
+    def _final_path(self, path: str) -> str:
+        p = path_relative(path)
+        if self.translate is not None:
+            r = self.translate(p)
+            if r is not None:
+                return r
+        return p
+
+    def run(self, entries) -> None:
+        for e in entries:
+            self._entry(e)
+        self._deferred_hardlinks()
+        if self.autocreate and self.root.meta is None:
+            st = FileStat(DEFAULT_DIRMODE, 0, 0)
+            _, mst = modifier_apply(self.repo, self.mod, "/", st)
+            self.root.set_metadata(self.b.write_dirmeta(mst, []))
+
+    def _entry(self, e) -> None:
+        path = self._final_path(e.path)
+        if len(path) > 1:
+            path = path.rstrip("/") or "/"
+        mode = e.mode
+        if e.hardlink is not None:
+            mode |= stat.S_IFREG
+        size = e.size if stat.S_ISREG(mode) else 0
+        st = FileStat(mode, e.uid, e.gid, size)
+        abspath = "/" + path.lstrip("/")
+        allow, fi = modifier_apply(self.repo, self.mod, abspath, st)
+        if not allow:
+            return
+        parent = self._parent_dir(path, e)
+        fmt = stat.S_IFMT(fi.mode)
+        if fmt == stat.S_IFDIR:
+            try:
+                xattrs = self._xattrs(e, fi)
+                name = os.path.basename(path) if path else ""
+                self._ensure_dir_with_meta(parent, name, fi, xattrs)
+            except OstreeError as ex:
+                raise OstreeError(f"ostree-tar: Failed to handle directory: {ex.message}") from None
+        elif fmt in (stat.S_IFREG, stat.S_IFLNK):
+            try:
+                hardlink = self._final_path(e.hardlink) if e.hardlink is not None else None
+                if hardlink is None or size > 0:
+                    try:
+                        self._import_file(parent, path, e, fi, fmt, size)
+                    except OstreeError as ex:
+                        raise OstreeError(f"ostree-tar: Failed to import file: {ex.message}") from None
+            except OstreeError as ex:
+                raise OstreeError(f"ostree-tar: Failed to handle file: {ex.message}") from None
+            if hardlink is not None:
+                self.deferred.setdefault(hardlink, []).append((parent, path, size))
+        else:
+            raise OstreeError(f"Unsupported file type for path \"{path}\"")
+
+    def _import_file(self, parent, path, e, fi, fmt, size) -> None:
+        xattrs = self._xattrs(e, fi)
+        name = os.path.basename(path)
+        target = (e.symlink or "") if fmt == stat.S_IFLNK else ""
+        info = FileInfo(fi.mode, fi.uid, fi.gid, size, target, xattrs)
+        if fmt == stat.S_IFLNK:
+            validate_filename(name)
+            parent.replace_file(name, self.b._store(info))
+        elif size <= _SMALL:
+            try:
+                data = _read_exact(e, size)
+            except OstreeError as ex:
+                raise OstreeError(f"Writing content object: {ex.message}") from None
+            self.b.add_content_bytes(parent, name, info, data)
+        else:
+            self.b.flush()
+            try:
+                c = self.b._store(info, stream=_Limited(e, size))
+            except OstreeError as ex:
+                raise OstreeError(f"Writing content object: {ex.message}") from None
+            parent.replace_file(name, c)
+
+    def _xattrs(self, e, fi):
+        skip = self.mod is not None and self.mod.skip_xattrs
+        xattrs = None if skip or not e.xattrs else list(e.xattrs)
+        if self.mod is not None and self.mod.xattr_callback is not None:
+            xattrs = self.mod.xattr_callback("/" + e.path.lstrip("/"), fi)
+        return list(xattrs) if xattrs else []
+
+    def _ensure_dir_with_meta(self, parent: MutableTree, name: str, fi: FileStat, xattrs) -> MutableTree:
+        if name == "":
+            d = parent
+        else:
+            parent._expand()
+            d = parent.dirs.get(name)
+            if d is None:
+                d = parent.ensure_dir(name)
+        d.set_metadata(self.b.write_dirmeta(fi, xattrs))
+        return d
+
+    def _parent_dir(self, path: str, e) -> MutableTree:
+        parts = split_path(path)
+        if not parts:
+            return self.root
+        try:
+            return self.root.walk_parent(parts)
+        except OstreeError:
+            if not self.autocreate:
+                raise
+        try:
+            fi = FileStat(DEFAULT_DIRMODE, e.uid, e.gid)
+            d = self._ensure_dir_with_meta(self.root, "", fi, [])
+            for name in parts[:-1]:
+                d = self._ensure_dir_with_meta(d, name, fi, [])
+            return d
+        except OstreeError as ex:
+            raise OstreeError(f"ostree-tar: Failed to create parent: {ex.message}") from None
+
+    def _deferred_hardlinks(self) -> None:
+        for target, links in self.deferred.items():
+            try:
+                self._deferred_for(target, links)
+            except OstreeError as ex:
+                raise OstreeError(f"ostree-tar: Processing deferred hardlink {target}: {ex.message}") from None
+
+    def _deferred_for(self, target: str, links) -> None:
+        self.b.flush()
+        payload = next((dh for dh in links if dh[2] > 0), None)
+        tname = os.path.basename(target)
+        if payload is not None:
+            try:
+                parent_p, path_p, _ = payload
+                csum, _ = parent_p.lookup(os.path.basename(path_p))
+                tparent = self.root.walk_parent(split_path(target))
+                tparent.replace_file(tname, csum)
+            except OstreeError as ex:
+                raise OstreeError(f"Failed importing hardlink: {ex.message}") from None
+        try:
+            tparent = self.root.walk_parent(split_path(target))
+            csum, sub = tparent.lookup(tname)
+            if sub is not None:
+                raise OstreeError(f"Expected hardlink file target at \"{target}\" but found a directory")
+        except OstreeError as ex:
+            raise OstreeError(f"Failed to find object: {ex.message}") from None
+        for dh in links:
+            if dh is payload:
+                continue
+            parent, path, _ = dh
+            try:
+                parent.replace_file(os.path.basename(path), csum)
+            except OstreeError as ex:
+                raise OstreeError(f"Failed to replace file: {ex.message}") from None
+
+
+def _read_exact(e, size: int) -> bytes:
+    chunks = []
+    got = 0
+    while got < size:
+        b = e.read(size - got)
+        if not b:
+            break
+        chunks.append(b)
+        got += len(b)
+    return b"".join(chunks)
+
+
+class _Limited:
+    def __init__(self, e, size):
+        self._e = e
+        self._left = size
+
+    def read(self, n=-1):
+        if self._left <= 0:
+            return b""
+        n = self._left if n is None or n < 0 else min(n, self._left)
+        b = self._e.read(n)
+        self._left -= len(b)
+        return b
+
+
+# ---------------------------------------------------------------- commit metadata
+
+def bootable_metadata(repo: Repo, root_tree: str, root_meta: str) -> list:
+    """[("ostree.bootable", True), ("ostree.linux", KVER)] for a tree with usr/lib/modules/KVER/vmlinuz."""
+    from .gvariant import Variant
+    tree = repo.load_dirtree(root_tree)
+    cur = tree
+    walked = ""
+    for part in ("usr", "lib", "modules"):
+        walked += "/" + part
+        sub = next((d for d in cur.dirs if d[0] == part), None)
+        if sub is None:
+            if any(f[0] == part for f in cur.files):
+                raise OstreeError(f"Opening usr/lib/modules: Not a directory: {walked}")
+            raise OstreeError(f"No such file or directory: {walked}")
+        cur = repo.load_dirtree(sub[1])
+    release = None
+    for name, tc, _mc in cur.dirs:
+        kdir = repo.load_dirtree(tc)
+        if any(n == "vmlinuz" for n, _ in kdir.files) or any(d[0] == "vmlinuz" for d in kdir.dirs):
+            if release is not None:
+                raise OstreeError("Multiple kernels found in /usr/lib/modules")
+            release = name
+    if release is None:
+        raise OstreeError("No kernel found in /usr/lib/modules")
+    return [("ostree.bootable", Variant("b", True)), ("ostree.linux", Variant("s", release))]
 
 
 def write_commit(repo: Repo, root_tree: str, root_meta: str, parent: str | None = None, subject: str = "",
-                 body: str = "", metadata: dict | None = None, timestamp: int | None = None,
-                 related=()) -> str:
-    """Write a commit object; return its checksum."""
+                 body: str = "", metadata=None, timestamp: int | None = None, related=(),
+                 sizes=None) -> str:
+    """Write a commit object; return its checksum.
+
+    ``metadata`` is a dict or a list of (key, Variant) pairs (kept in order,
+    duplicates included, as GVariantBuilder does); ``sizes`` (from
+    CommitBuilder.sizes_metadata) is appended as ``ostree.sizes``. Without
+    ``timestamp``, $SOURCE_DATE_EPOCH or the current time is used.
+    """
+    from .gvariant import Variant
     if timestamp is None:
-        env = os.environ.get("SOURCE_DATE_EPOCH")
-        timestamp = int(env) if env and env.isdigit() else int(time.time())
-    c = Commit(metadata or {}, parent, related, subject, body, timestamp, root_tree, root_meta)
+        from .timestamp import commit_time
+        timestamp = commit_time(None, os.environ)
+    if metadata is None:
+        items = []
+    elif isinstance(metadata, dict):
+        items = list(metadata.items())
+    else:
+        items = list(metadata)
+    if sizes:
+        items.append(("ostree.sizes", Variant("aay", sizes)))
+    c = Commit(_MetadataItems(items), parent, related, subject or "", body or "", timestamp % (1 << 64),
+               root_tree, root_meta)
     return repo.write_metadata("commit", c.to_bytes())
+
+
+class _MetadataItems(list):
+    """An a{sv} given as ordered (key, value) pairs; serialises like a dict but keeps duplicates."""
+
+    def items(self):
+        return list(self)
+
+
+def now() -> int:
+    return int(time.time())
