@@ -114,7 +114,10 @@ class _Importer:
         info, stream = src.load_file(checksum)
         try:
             if dest.mode == "bare-user-only":
-                validate_bareuseronly_mode(info.mode, checksum)
+                try:
+                    validate_bareuseronly_mode(info.mode, checksum)
+                except OstreeError as e:
+                    raise OstreeError(f"Writing content object: {e.message}") from None
             dest.write_content(info, stream, expected=checksum)
         finally:
             if stream is not None:

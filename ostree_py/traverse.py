@@ -97,7 +97,11 @@ class Parents:
             cur.add(parent)
 
     def commits(self, key: bytes) -> list[str]:
-        """Checksums of the commits whose trees contain ``key`` (itself if a commit), sorted."""
+        """Checksums of the commits whose trees contain ``key`` (itself if a commit).
+
+        In the order the reference lists them: that of a GLib string hash
+        table holding them.
+        """
         out, seen, stack = set(), set(), [key]
         while stack:
             k = stack.pop()
@@ -114,7 +118,10 @@ class Parents:
                 stack.append(p)
             else:
                 stack.extend(p)
-        return sorted(out)
+        if len(out) < 2:
+            return list(out)
+        from .ghash import GHashTable
+        return list(GHashTable((c, None) for c in sorted(out)).keys())
 
 
 def traverse_dirtree(repo, tree_raw: bytes, reachable: set, parents: Parents | None = None,
