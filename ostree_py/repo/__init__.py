@@ -435,6 +435,10 @@ class Repo:
         written = not os.path.exists(p)
         if written:
             self._store_bytes(p, data)
+            if objtype == "commit":
+                # a commit pulled again after being deleted: drop its tombstone
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.object_path("tombstone-commit", csum))
         if self._txn_stats is not None:
             self._txn_stats.add(metadata_total=1, metadata_written=int(written))
         return csum
