@@ -1,0 +1,73 @@
+"""``ostree config``: read and change the repository's config file."""
+
+from ostree_py.commands._cli import Option
+from ostree_py.errors import OstreeError, UsageError
+
+SUMMARY = "Change repo configuration settings"
+USAGE = "(get KEY|set KEY VALUE|unset KEY)"
+NEEDS_REPO = True
+OPTIONS = [
+    Option("group", kind="string", help="Group name"),
+]
+
+
+def _split_key(k: str):
+    if "." not in k:
+        raise OstreeError('Key must be of the form "sectionname.keyname"')
+    section, _, key = k.partition(".")
+    return section, key
+
+
+def run(ctx, opts, args):
+    from ostree_py.keyfile import KeyFileError
+    repo = ctx.repo
+    if not args:
+        raise UsageError("OPERATION must be specified")
+    op = args[0]
+    argc = len(args) + 1
+    if argc > (4 if op == "set" else 3):
+        raise UsageError("Too many arguments given")
+    if op == "set":
+        if argc < 4:
+            raise OstreeError("GROUP name, KEY and VALUE must be specified" if opts.group is not None
+                              else "KEY and VALUE must be specified")
+        if opts.group is not None:
+            section, key = opts.group, args[1]
+        else:
+            section, key = _split_key(args[1])
+        repo.config.set(section, key, args[2])
+        _write_config(repo)
+    elif op == "get":
+        section, key = _section_key(opts, args, argc)
+        ctx.stdout.write(repo.config.get_string(section, key) + "\n")
+    elif op == "unset":
+        section, key = _section_key(opts, args, argc)
+        try:
+            repo.config.remove_key(section, key)
+        except KeyFileError:
+            return 0  # a missing key or group is fine: nothing to do
+        _write_config(repo)
+    else:
+        raise OstreeError(f"Unknown operation {op}")
+    return 0
+
+
+def _section_key(opts, args, argc):
+    if argc < 3:
+        raise OstreeError("Group name and key must be specified" if opts.group is not None
+                          else "KEY must be specified")
+    if opts.group is not None:
+        return opts.group, args[1]
+    return _split_key(args[1])
+
+
+def _write_config(repo):
+    """ostree_repo_write_config: a remote defined in a remotes.d file cannot be set here."""
+    try:
+        from ostree_py import remotes
+        check = getattr(remotes, "check_config_remotes_writable", None)
+    except ImportError:
+        check = None
+    if check is not None:
+        check(repo, repo.config)
+    repo.save_config()

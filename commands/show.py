@@ -1,0 +1,49 @@
+"""``ostree show``: print a commit (or other object), or one piece of its metadata."""
+
+from ostree_py.commands._cli import Option
+from ostree_py.errors import OstreeError, UsageError
+
+SUMMARY = "Output a metadata object"
+USAGE = "OBJECT"
+NEEDS_REPO = True
+OPTIONS = [
+    Option("print-related", help='Show the "related" commits'),
+    Option("print-variant-type", kind="string", arg="TYPE",
+           help="Memory map OBJECT (in this case a filename) to the GVariant type string"),
+    Option("print-metadata-key", kind="string", arg="KEY", help="Print string value of metadata key"),
+    Option("print-detached-metadata-key", kind="string", arg="KEY",
+           help="Print string value of detached metadata key"),
+    Option("list-metadata-keys", help="List the available metadata keys", hidden=True),
+    Option("list-detached-metadata-keys", help="List the available detached metadata keys", hidden=True),
+    Option("print-sizes", help="Show the commit size metadata"),
+    Option("raw", help="Show raw variant data"),
+    Option("no-byteswap", "B", help="Do not automatically convert variant data from big endian"),
+    Option("gpg-homedir", kind="filename", arg="HOMEDIR", help="GPG Homedir to use when looking for keyrings"),
+    Option("gpg-verify-remote", kind="string", arg="REMOTE", help="Use REMOTE name for GPG configuration"),
+]
+
+
+def run(ctx, opts, args):
+    from ostree_py import show
+    if not args:
+        raise UsageError("An object argument is required")
+    if opts.gpg_homedir is not None or opts.gpg_verify_remote is not None:
+        raise OstreeError("GPG verification is not supported yet (--gpg-homedir, --gpg-verify-remote)")
+    repo = ctx.repo
+    rev = args[0]
+    out = ctx.stdout
+    if opts.print_metadata_key is not None or opts.print_detached_metadata_key is not None:
+        detached = opts.print_detached_metadata_key is not None
+        key = opts.print_detached_metadata_key if detached else opts.print_metadata_key
+        out.write(show.metadata_key_text(repo, repo.resolve_rev(rev), key, detached, opts.no_byteswap))
+    elif opts.list_metadata_keys or opts.list_detached_metadata_keys:
+        out.write(show.metadata_keys_text(repo, repo.resolve_rev(rev), opts.list_detached_metadata_keys))
+    elif opts.print_related:
+        out.write(show.related_text(repo, repo.resolve_rev(rev)))
+    elif opts.print_variant_type is not None:
+        out.write(show.variant_file_text(rev, opts.print_variant_type))
+    elif opts.print_sizes:
+        out.write(show.sizes_text(repo, repo.resolve_rev(rev)))
+    else:
+        out.write(show.object_or_rev_text(repo, rev, raw=opts.raw, unswapped=opts.no_byteswap))
+    return 0
