@@ -31,6 +31,7 @@ MODE_ALIASES = {"archive-z2": "archive"}
 CONFIG_MODE_NAMES = {"archive": "archive-z2"}
 
 _libc = ctypes.CDLL(None, use_errno=True)
+_O_TMPFILE = getattr(os, "O_TMPFILE", 0)
 _has_xattr = True
 try:
     import xattr as _xattr_mod
@@ -569,8 +570,7 @@ class Repo:
             raise OstreeError(f"Unsupported file type for content object: mode {info.mode:o}")
         if data is not None:
             return self._write_content_bytes(info, h, data, expected, out)
-        tmp = self._tmpname()
-        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        fd, tmp = self._open_tmpfile()
         try:
             with os.fdopen(fd, "wb", closefd=False) as dst:
                 if self.mode == "archive":
@@ -596,17 +596,18 @@ class Repo:
             if os.path.exists(p):
                 os.close(fd)
                 fd = -1
-                os.unlink(tmp)
+                if tmp is not None:
+                    os.unlink(tmp)
                 if out is not None:
                     out["written"] = False
                 if stats is not None:
                     stats.add(content_total=1)
                 return csum
             self._finish_regular_object(fd, info)
+            self._ensure_objdir(p)
+            self._link_tmpfile(fd, tmp, p)
             os.close(fd)
             fd = -1
-            self._ensure_objdir(p)
-            os.rename(tmp, p)
             if out is not None:
                 out["written"] = True
             if stats is not None:
@@ -615,9 +616,37 @@ class Repo:
         except BaseException:
             if fd >= 0:
                 os.close(fd)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+            if tmp is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
             raise
+
+    def _open_tmpfile(self):
+        """(fd, name) of a new temporary file for an object: an unnamed O_TMPFILE
+        (name None) when the filesystem has them, so that no half-written file
+        is ever visible (a commit of a tree that holds the repo walks tmp/)."""
+        d = self._staging or self.tmp_dir
+        if _O_TMPFILE:
+            try:
+                return os.open(d, _O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600), None
+            except OSError as e:
+                if e.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT):
+                    raise
+        tmp = self._tmpname()
+        return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), tmp
+
+    def _link_tmpfile(self, fd: int, tmp: str | None, dest: str) -> bool:
+        """Give the temporary file its object name; False if the object appeared meanwhile."""
+        if tmp is not None:
+            os.rename(tmp, dest)
+            return True
+        # linkat(AT_SYMLINK_FOLLOW) of the /proc magic link (os.link would call link(2))
+        if _libc.linkat(-100, f"/proc/self/fd/{fd}".encode(), -100, os.fsencode(dest), 0x400) == 0:
+            return True
+        err = ctypes.get_errno()
+        if err == errno.EEXIST:
+            return False
+        raise OSError(err, os.strerror(err), dest)
 
     def _write_content_bytes(self, info: FileInfo, h, data: bytes, expected, out) -> str:
         """write_content for a regular file whose bytes are in memory: hash, then write if new."""
@@ -648,22 +677,22 @@ class Repo:
             if stats is not None:
                 stats.add(content_total=1)
             return csum
-        tmp = self._tmpname()
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        fd, tmp = self._open_tmpfile()
         try:
             view = memoryview(payload)
             while view:
                 view = view[os.write(fd, view):]
             self._finish_regular_object(fd, info)
+            self._ensure_objdir(p)
+            self._link_tmpfile(fd, tmp, p)
             os.close(fd)
             fd = -1
-            self._ensure_objdir(p)
-            os.rename(tmp, p)
         except BaseException:
             if fd >= 0:
                 os.close(fd)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+            if tmp is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
             raise
         if stats is not None:
             stats.add(content_total=1, content_written=1, content_bytes_written=len(data))
