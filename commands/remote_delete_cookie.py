@@ -1,0 +1,16 @@
+"""``ostree remote delete-cookie``: remove a cookie from the remote's jar."""
+
+from ostree_py.errors import UsageError
+
+SUMMARY = "Remove one cookie from remote"
+USAGE = "NAME DOMAIN PATH COOKIE_NAME"
+NEEDS_REPO = True
+OPTIONS = []
+
+
+def run(ctx, opts, args):
+    from ostree_py import cookies
+    if len(args) < 4:
+        raise UsageError("NAME, DOMAIN, PATH and COOKIE_NAME must be specified")
+    cookies.delete_cookie(ctx.repo.path, *args[:4])
+    return 0

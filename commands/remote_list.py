@@ -1,0 +1,27 @@
+"""``ostree remote list``: the names (and URLs) of the repo's remotes, its parent's included."""
+
+from ostree_py.commands._cli import Option
+
+SUMMARY = "List remote repository names"
+USAGE = ""
+NEEDS_REPO = True
+OPTIONS = [
+    Option("show-urls", "u", help="Show remote URLs in list"),
+]
+
+
+def run(ctx, opts, args):
+    from ostree_py import remotes
+    repo = ctx.repo
+    names = remotes.list_remotes(repo)
+    out = ctx.stdout
+    if opts.show_urls:
+        width = max((len(n.encode("utf-8", "surrogateescape")) for n in names), default=0)
+        for n in names:
+            url = remotes.get_url(repo, n)
+            pad = width - len(n.encode("utf-8", "surrogateescape"))
+            out.write(f"{n}{' ' * pad}  {url}\n")
+    else:
+        for n in names:
+            out.write(n + "\n")
+    return 0

@@ -1,0 +1,16 @@
+"""``ostree remote show-url``: print a remote's URL."""
+
+from ostree_py.errors import UsageError
+
+SUMMARY = "Show remote repository URL"
+USAGE = "NAME"
+NEEDS_REPO = True
+OPTIONS = []
+
+
+def run(ctx, opts, args):
+    from ostree_py import remotes
+    if not args:
+        raise UsageError("NAME must be specified")
+    ctx.stdout.write(remotes.get_url(ctx.repo, args[0]) + "\n")
+    return 0
