@@ -1,0 +1,542 @@
+"""trivial-httpd: the small static web server ostree's tests pull from.
+
+Serves a directory over HTTP/1.1 on 127.0.0.1 the way the reference's
+``ostree-trivial-httpd`` (libsoup) does, as far as a client can tell:
+
+- GET and HEAD only (anything else: 501); paths are relative to the served
+  directory, dot segments removed; a path containing "../" is refused (403);
+- only regular files with o+r and directories with o+rx are served (else 403;
+  missing: 404; other errors: 500); a directory without a trailing slash is
+  redirected (301), with one it serves index.html or an HTML listing;
+- files carry Last-Modified and ETag (the quoted SHA-256 of the contents) and
+  honour If-None-Match (exact match) and If-Modified-Since with 304;
+- Range requests get 206 (several ranges: multipart/byteranges), a first range
+  starting past the end 416; with ``force_ranges`` a GET without Range of a
+  path containing "/objects" announces the full length, sends only the first
+  half and closes the connection (so clients must resume);
+- test knobs: HTTP basic auth (foouser/barpw, realm "auth-test"), expected
+  cookies and headers (else 403), random 500 and 408 answers up to a maximum;
+- a log in the reference's format ("DATE TIME.USEC - serving /PATH" then
+  "  status: REASON (CODE)").
+
+The library part is ``TrivialHttpd``; forking (--daemonize), the port file and
+exiting when the directory goes away are driven by the command.
+"""
+
+import base64
+import datetime
+import email.utils
+import hashlib
+import http.server
+import os
+import random
+import socket
+import stat
+import threading
+import time
+import urllib.parse
+
+SERVER_HEADER = "ostree-httpd ostree-py"
+REASONS = {
+    200: "OK", 206: "Partial Content", 301: "Moved Permanently", 304: "Not Modified",
+    401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
+    416: "Requested Range Not Satisfiable", 500: "Internal Server Error", 501: "Not Implemented",
+}
+BASIC_AUTH_USER = "foouser"
+BASIC_AUTH_PASSWORD = "barpw"
+
+
+class HttpdOptions:
+    """What the server does besides serving files (the reference's test options)."""
+
+    def __init__(self, force_ranges=False, require_basic_auth=False,
+                 random_500s=0, random_500s_max=100, random_408s=0, random_408s_max=100,
+                 expected_cookies=(), expected_headers=()):
+        self.force_ranges = force_ranges
+        self.require_basic_auth = require_basic_auth
+        self.random_500s = random_500s
+        self.random_500s_max = random_500s_max
+        self.random_408s = random_408s
+        self.random_408s_max = random_408s_max
+        self.expected_cookies = list(expected_cookies)
+        self.expected_headers = list(expected_headers)
+
+
+class HttpdLog:
+    """The request log: one unbuffered write per line, local time with microseconds."""
+
+    def __init__(self, fd: int | None):
+        self.fd = fd
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> None:
+        if self.fd is None:
+            return
+        now = datetime.datetime.now()
+        line = f"{now:%Y-%m-%d %H:%M:%S}.{now.microsecond:06d} - {text}"
+        data = line.encode("utf-8", "surrogateescape")
+        with self._lock:
+            try:
+                while data:
+                    data = data[os.write(self.fd, data):]
+            except OSError:
+                pass
+
+
+def remove_dot_segments(path: str) -> str:
+    """RFC 3986 5.2.4, as libsoup normalizes request paths."""
+    out = []
+    segs = path.split("/")
+    for i, seg in enumerate(segs):
+        last = i == len(segs) - 1
+        if seg == ".":
+            if last:
+                out.append("")
+            continue
+        if seg == "..":
+            if len(out) > 1:
+                out.pop()
+            if last:
+                out.append("")
+            continue
+        out.append(seg)
+    res = "/".join(out)
+    if path.startswith("/") and not res.startswith("/"):
+        res = "/" + res
+    return res
+
+
+def parse_ranges(header: str | None, size: int):
+    """A Range header's byte ranges as [(start, end_inclusive)], or None when absent/invalid."""
+    if not header:
+        return None
+    unit, eq, spec = header.partition("=")
+    if not eq or unit.strip() != "bytes":
+        return None
+    out = []
+    for part in spec.split(","):
+        part = part.strip()
+        a, dash, b = part.partition("-")
+        if not dash:
+            return None
+        a, b = a.strip(), b.strip()
+        try:
+            if a == "":
+                n = int(b)
+                if n <= 0 and b:
+                    return None
+                start, end = max(size - n, 0), size - 1
+            else:
+                start = int(a)
+                if b:
+                    end = int(b)
+                    if end < start:
+                        return None
+                    end = min(end, size - 1)
+                else:
+                    end = size - 1
+        except ValueError:
+            return None
+        out.append((start, end))
+    return out or None
+
+
+def http_date(ts: float) -> str:
+    return datetime.datetime.fromtimestamp(int(ts), datetime.timezone.utc).strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
+def directory_listing(root_fd: int, path: str) -> bytes:
+    """The reference's HTML index of a directory (``path`` relative, ends with '/')."""
+    from html import escape
+    try:
+        names = _listdir_at(root_fd, path)
+    except OSError:
+        names = []
+    shown = path[path.find("/"):] if "/" in path else ""
+    title = escape(shown, quote=True)
+    out = ["<html>\r\n", f"<head><title>Index of {title}</title></head>\r\n",
+           f"<body><h1>Index of {title}</h1>\r\n<p>\r\n"]
+    for n in names:
+        e = escape(n, quote=True)
+        out.append(f'<a href="{e}">{e}</a><br>\r\n')
+    out.append("</body>\r\n</html>\r\n")
+    return "".join(out).encode("utf-8", "surrogateescape")
+
+
+def _listdir_at(root_fd: int, path: str) -> list[str]:
+    fd = os.open(path or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=root_fd)
+    try:
+        return sorted(os.listdir(fd), key=lambda s: s.encode("utf-8", "surrogateescape"))
+    finally:
+        os.close(fd)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = SERVER_HEADER
+    sys_version = ""
+
+    # quiet: the server keeps its own log
+    def log_message(self, format, *args):  # noqa: A002
+        pass
+
+    def version_string(self):
+        return SERVER_HEADER
+
+    @property
+    def httpd(self) -> "TrivialHttpd":
+        return self.server.httpd
+
+    # ------------------------------------------------------------ plumbing
+    def _start(self, code: int, headers=()):
+        self.send_response_only(code, REASONS.get(code))
+        self.send_header("Server", SERVER_HEADER)
+        self.send_header("Date", self.date_time_string())
+        for k, v in headers:
+            self.send_header(k, v)
+
+    def _simple(self, code: int, headers=(), body: bytes = b"", content_type: str | None = None):
+        self._start(code, headers)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body and self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _check_auth(self) -> bool:
+        if not self.httpd.options.require_basic_auth:
+            return True
+        auth = self.headers.get("Authorization", "")
+        scheme, _, cred = auth.partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                user, _, pw = base64.b64decode(cred.strip()).decode("utf-8").partition(":")
+            except (ValueError, UnicodeDecodeError):
+                user = pw = None
+            if user == BASIC_AUTH_USER and pw == BASIC_AUTH_PASSWORD:
+                return True
+        self._simple(401, [("WWW-Authenticate", 'Basic realm="auth-test"')])
+        return False
+
+    def _request_path(self) -> str:
+        raw = urllib.parse.urlsplit(self.path).path if not self.path.startswith("/") else \
+            self.path.split("?", 1)[0].split("#", 1)[0]
+        return remove_dot_segments(urllib.parse.unquote(raw, errors="surrogateescape"))
+
+    # ------------------------------------------------------------ methods
+    def do_GET(self):
+        self._dispatch()
+
+    def do_HEAD(self):
+        self._dispatch()
+
+    def _not_implemented(self):
+        self.close_connection = True
+        if self._check_auth():
+            self._simple(501)
+
+    do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _not_implemented
+
+    def _dispatch(self):
+        if not self._check_auth():
+            return
+        path = self._request_path()
+        self.httpd.log.write(f"serving {path}\n")
+        code = self._do_get(path)
+        self.httpd.log.write(f"  status: {REASONS.get(code, '')} ({code})\n")
+
+    def _do_get(self, path: str) -> int:
+        """Answer the request; returns the status the reference logs (200 even when 206 is sent)."""
+        httpd = self.httpd
+        opts = httpd.options
+        if opts.expected_cookies:
+            cookies = _request_cookies(self.headers.get_all("Cookie") or [])
+            for kv in opts.expected_cookies:
+                k, _, v = kv.partition("=")
+                if not any(name.startswith(k) and value == v for name, value in cookies):
+                    httpd.log.write(f"Expected cookie not found {kv}\n")
+                    self._simple(403)
+                    return 403
+        for kv in opts.expected_headers:
+            k, _, v = kv.partition("=")
+            found = self.headers.get(k)
+            if found is None:
+                httpd.log.write(f"Expected header not found {k}\n")
+                self._simple(403)
+                return 403
+            if found != v:
+                httpd.log.write(f"Expected header {k}: {v} but found {found}\n")
+                self._simple(403)
+                return 403
+        if "../" in path:
+            self._simple(403)
+            return 403
+        code = httpd.random_failure()
+        if code:
+            self._simple(code)
+            return code
+        return self._serve(path.lstrip("/"))
+
+    def _serve(self, rel: str) -> int:
+        httpd = self.httpd
+        try:
+            st = os.stat(rel, dir_fd=httpd.root_fd) if rel else None
+            if st is None:
+                raise FileNotFoundError
+        except PermissionError as e:
+            code = 403 if e.errno == 1 else 500
+            self._simple(code)
+            return code
+        except FileNotFoundError:
+            self._simple(404)
+            return 404
+        except OSError:
+            self._simple(500)
+            return 500
+        if not _is_safe_to_access(st):
+            self._simple(403)
+            return 403
+        if stat.S_ISDIR(st.st_mode):
+            if not rel.endswith("/"):
+                host = self.headers.get("Host") or f"127.0.0.1:{httpd.port}"
+                loc = f"http://{host}{urllib.parse.quote(self._request_path(), safe='/')}/"
+                self._simple(301, [("Location", loc)])
+                return 301
+            index = rel + "/index.html"
+            try:
+                os.stat(index, dir_fd=httpd.root_fd)
+            except OSError:
+                self._simple(200, body=directory_listing(httpd.root_fd, rel), content_type="text/html")
+                return 200
+            httpd.log.write(f"serving {index}\n")
+            code = self._serve(index)
+            httpd.log.write(f"  status: {REASONS.get(code, '')} ({code})\n")
+            return code
+        return self._serve_file(rel, st)
+
+    def _serve_file(self, rel: str, st) -> int:
+        httpd = self.httpd
+        try:
+            fd = os.open(rel, os.O_RDONLY | os.O_CLOEXEC, dir_fd=httpd.root_fd)
+        except OSError:
+            self._simple(500)
+            return 500
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            size = st.st_size
+            headers = [("Last-Modified", http_date(st.st_mtime))]
+            etag = httpd.etag(f, st)
+            headers.append(("ETag", etag))
+            # conditional requests
+            inm = self.headers.get("If-None-Match")
+            ims = self.headers.get("If-Modified-Since")
+            not_modified = False
+            if inm is not None:
+                not_modified = inm == etag
+            elif ims is not None:
+                try:
+                    d = email.utils.parsedate_to_datetime(ims)
+                    if d.tzinfo is None:
+                        d = d.replace(tzinfo=datetime.timezone.utc)
+                    not_modified = int(st.st_mtime) <= d.timestamp()
+                except (TypeError, ValueError, IndexError, OverflowError):
+                    not_modified = False
+            if self.command == "HEAD":
+                if not_modified:
+                    self._simple(304, headers)
+                    return 304
+                self._start(200, headers)
+                self.send_header("Content-Length", str(size))
+                self.end_headers()
+                return 200
+            ranges = parse_ranges(self.headers.get("Range"), size)
+            if ranges is not None and ranges[0][0] >= size:
+                self._simple(416, headers)
+                return 416
+            if not_modified:
+                self._simple(304, headers)
+                return 304
+            path_has_objects = "/objects" in rel
+            if httpd.options.force_ranges and ranges is None and path_has_objects:
+                self._start(200, headers)
+                self.send_header("Content-Length", str(size))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self._send_file(f, 0, size // 2)
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+                return 200
+            if ranges is None:
+                self._start(200, headers)
+                self.send_header("Content-Length", str(size))
+                self.end_headers()
+                self._send_file(f, 0, size)
+                return 200
+            ranges = [(a, b) for a, b in ranges if a < size]
+            if len(ranges) == 1:
+                a, b = ranges[0]
+                self._start(206, headers + [("Content-Range", f"bytes {a}-{b}/{size}")])
+                self.send_header("Content-Length", str(b - a + 1))
+                self.end_headers()
+                self._send_file(f, a, b - a + 1)
+                return 200
+            boundary = os.urandom(32).hex()
+            parts = []
+            for a, b in ranges:
+                f.seek(a)
+                parts.append(f"--{boundary}\r\nContent-Range: bytes {a}-{b}/{size}\r\n\r\n".encode()
+                             + f.read(b - a + 1) + b"\r\n")
+            parts.append(f"--{boundary}--\r\n".encode())
+            body = b"".join(parts)
+            self._start(206, headers + [("Content-Type", f"multipart/byteranges; boundary={boundary}")])
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return 200
+
+    def _send_file(self, f, offset: int, count: int) -> None:
+        if count <= 0:
+            return
+        self.wfile.flush()
+        try:
+            self.connection.sendfile(f, offset, count)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+
+def _request_cookies(values) -> list:
+    out = []
+    for v in values:
+        for part in v.split(";"):
+            name, eq, value = part.strip().partition("=")
+            if eq:
+                out.append((name.strip(), value.strip().strip('"')))
+    return out
+
+
+def _is_safe_to_access(st) -> bool:
+    """Only regular files with o+r and directories with o+rx (as the reference)."""
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        return False
+    if not st.st_mode & stat.S_IROTH:
+        return False
+    if stat.S_ISDIR(st.st_mode) and not st.st_mode & stat.S_IXOTH:
+        return False
+    return True
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+
+class TrivialHttpd:
+    """A server for ``directory`` on ``host``:``port`` (0: any free port), not yet running."""
+
+    def __init__(self, directory: str, port: int = 0, host: str = "127.0.0.1",
+                 options: HttpdOptions | None = None, log_fd: int | None = None):
+        self.directory = directory
+        self.root_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self.options = options or HttpdOptions()
+        self.log = HttpdLog(log_fd)
+        self._lock = threading.Lock()
+        self._n500 = self._n408 = 0
+        self._etags: dict = {}
+        self.server = _Server((host, port), _Handler)
+        self.server.httpd = self
+        self._stopped = threading.Event()
+
+    @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    def random_failure(self) -> int:
+        """500 or 408 when the dice say so and the maximum is not reached, else 0."""
+        o = self.options
+        with self._lock:
+            if o.random_500s > 0 and self._n500 < o.random_500s_max and random.randrange(100) < o.random_500s:
+                self._n500 += 1
+                return 500
+            if o.random_408s > 0 and self._n408 < o.random_408s_max and random.randrange(100) < o.random_408s:
+                self._n408 += 1
+                return 408
+        return 0
+
+    def etag(self, f, st) -> str:
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        with self._lock:
+            tag = self._etags.get(key)
+        if tag is None:
+            h = hashlib.sha256()
+            f.seek(0)
+            while True:
+                b = f.read(1 << 20)
+                if not b:
+                    break
+                h.update(b)
+            f.seek(0)
+            tag = f'"{h.hexdigest()}"'
+            with self._lock:
+                if len(self._etags) > 4096:
+                    self._etags.clear()
+                self._etags[key] = tag
+        return tag
+
+    def serve_forever(self) -> None:
+        """Serve until ``shutdown()`` (from another thread)."""
+        try:
+            self.server.serve_forever(poll_interval=0.2)
+        finally:
+            self._stopped.set()
+
+    def start(self) -> threading.Thread:
+        """Serve in a background thread (for tests and embedding)."""
+        t = threading.Thread(target=self.serve_forever, name="trivial-httpd", daemon=True)
+        t.start()
+        return t
+
+    def shutdown(self) -> None:
+        self.server.shutdown()
+
+    def close(self) -> None:
+        self.server.server_close()
+        try:
+            os.close(self.root_fd)
+        except OSError:
+            pass
+
+    def watch_for_removal(self, path: str, interval: float = 0.25) -> threading.Thread:
+        """Stop serving once ``path`` (the served directory, or a symlink to it) is removed."""
+        try:
+            is_link = stat.S_ISLNK(os.lstat(path).st_mode)
+        except OSError:
+            is_link = False
+        ref = os.lstat(path) if is_link else os.fstat(self.root_fd)
+
+        def gone() -> bool:
+            if is_link:
+                try:
+                    st = os.lstat(path)
+                except FileNotFoundError:
+                    return True
+                except OSError:
+                    return False
+                return (st.st_dev, st.st_ino) != (ref.st_dev, ref.st_ino)
+            return os.fstat(self.root_fd).st_nlink == 0
+
+        def watch():
+            while not self._stopped.is_set():
+                if gone():
+                    self.log.write("root directory removed, exiting\n")
+                    self.shutdown()
+                    return
+                time.sleep(interval)
+
+        t = threading.Thread(target=watch, name="trivial-httpd-autoexit", daemon=True)
+        t.start()
+        return t
