@@ -74,6 +74,8 @@ COMMANDS: dict[str, str] = {
     "static-delta indexes": "static_delta_indexes",
     "static-delta reindex": "static_delta_reindex",
     "summary": "summary",
+    # built into the reference only when configured so (Debian's is a separate program)
+    "trivial-httpd": "trivial_httpd",
     # ostree-py's own additions (not in the reference's listing)
     "help": "help",
 }
@@ -85,6 +87,7 @@ HIDDEN: frozenset[str] = frozenset({
     "admin instutil",
     "admin finalize-staged",
     "admin boot-complete",
+    "trivial-httpd",
     "help",
 })
 
