@@ -280,6 +280,11 @@ class Repo:
                             syncfs(fd)
                         finally:
                             os.close(fd)
+                    if getattr(self, "_txn_refs_changed", False):
+                        # the refs set during the transaction: auto-update-summary now
+                        self._txn_refs_changed = False
+                        from ..summary import maybe_regenerate_summary
+                        maybe_regenerate_summary(self)
                 ok = True
             finally:
                 self._txn_depth -= 1

@@ -253,6 +253,7 @@ def delete_ref(self, ref: str, remote: str | None = None) -> None:
         os.unlink(p)
     except FileNotFoundError:
         return
+    _ref_changed(self)
     top = os.path.join(self.path, "refs", "remotes", remote) if remote else os.path.join(self.path, "refs", "heads")
     d = os.path.dirname(p)
     while d != top and d.startswith(top):
@@ -286,6 +287,16 @@ def set_ref(self, ref: str, checksum: str | None, remote: str | None = None) -> 
     if os.path.isdir(p) and not os.path.islink(p):
         raise OstreeError(f"Conflict: {ref} exists as a ref directory")
     self.write_ref_file(p, checksum)
+    _ref_changed(self)
+
+
+def _ref_changed(self) -> None:
+    """core.auto-update-summary: regenerate now, or when the enclosing transaction ends."""
+    if self._txn_depth:
+        self._txn_refs_changed = True
+        return
+    from ..summary import maybe_regenerate_summary
+    maybe_regenerate_summary(self)
 
 
 def list_collection_refs(self, match_collection_id: str | None = None) -> dict:
@@ -322,5 +333,7 @@ def set_collection_ref(self, collection_id: str, ref: str, checksum: str | None)
     if checksum is None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(p)
+            _ref_changed(self)
         return
     self.write_ref_file(p, checksum)
+    _ref_changed(self)

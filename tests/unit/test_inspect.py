@@ -146,3 +146,20 @@ def test_collection_ids_are_dbus_interface_names():
     assert is_valid_collection_id("org.example.Os") and is_valid_collection_id("a._1")
     for bad in ("org", "org.", ".org.x", "org.1x", "org.a-b", "org..x", "", None, "a." + "b" * 254):
         assert not is_valid_collection_id(bad), bad
+
+
+def test_auto_update_summary_follows_ref_changes(repo):
+    root, meta = repo.root
+    c = repo.write_metadata("commit", Commit(subject="s", root_tree=root, root_meta=meta).to_bytes())
+    summary = os.path.join(repo.path, "summary")
+    repo.set_ref("off", c)
+    assert not os.path.exists(summary)
+    repo.config.set("core", "auto-update-summary", "true")
+    repo.set_ref("now", c)                      # outside a transaction: at once
+    assert b"now" in open(summary, "rb").read()
+    with repo.transaction():
+        repo.set_ref("later", c)                # inside one: when it ends
+        assert b"later" not in open(summary, "rb").read()
+    assert b"later" in open(summary, "rb").read()
+    repo.delete_ref("now")
+    assert b"now" not in open(summary, "rb").read()
