@@ -192,20 +192,40 @@ class LocalPull:
         self.threads = threads
         self._pool = None
         self._futures = []
+        self._batch = []
         self.src_collection_id = src.collection_id or None
         self.src_tombstones = src.config.get_boolean("core", "tombstone-commits", False)
 
     # -- content, imported in the background
+    def _import_if_missing(self, checksums) -> tuple[int, int]:
+        # runs on the pool: the existence checks too, so that the walk in the
+        # main thread does not queue behind the workers for every lstat
+        n = written = 0
+        for c in checksums:
+            if self.dest.has_object("file", c):
+                continue
+            n += 1
+            written += self.imp.import_object("file", c)
+        return n, written
+
     def _queue_content(self, checksum: str) -> None:
         self.requested_content.add(checksum)
-        self.stats.content += 1
-        self._futures.append(self._pool.submit(self.imp.import_object, "file", checksum))
-        if len(self._futures) >= 256:
-            self._drain(keep=64)
+        self._batch.append(checksum)
+        if len(self._batch) >= 32:
+            self._flush_batch()
+
+    def _flush_batch(self) -> None:
+        if self._batch:
+            self._futures.append(self._pool.submit(self._import_if_missing, self._batch))
+            self._batch = []
+        if len(self._futures) >= 64:
+            self._drain(keep=16)
 
     def _drain(self, keep: int = 0) -> None:
         while len(self._futures) > keep:
-            self.stats.content_bytes_written += self._futures.pop(0).result()
+            n, written = self._futures.pop(0).result()
+            self.stats.content += n
+            self.stats.content_bytes_written += written
 
     # -- metadata walk
     def scan_commit(self, checksum: str, ref: str | None) -> str | None:
@@ -299,9 +319,8 @@ class LocalPull:
             if len(raw) != 32:
                 raise InvalidObjectError(f"Invalid checksum of length {len(raw)} expected 32")
             fc = raw.hex()
-            if fc in self.requested_content or self.dest.has_object("file", fc):
-                continue
-            self._queue_content(fc)
+            if fc not in self.requested_content:
+                self._queue_content(fc)
         out = []
         for i, (name, traw, mraw) in enumerate(dirs):
             try:
@@ -323,6 +342,7 @@ class LocalPull:
                     nxt = self.scan_commit(checksum, ref)
                     while nxt is not None:
                         nxt = self.scan_commit(nxt, None)
+                self._flush_batch()
                 self._drain()
             finally:
                 for f in self._futures:
