@@ -1330,6 +1330,9 @@ def write_commit(repo: Repo, root_tree: str, root_meta: str, parent: str | None 
         items = list(metadata)
     if sizes:
         items.append(("ostree.sizes", Variant("aay", sizes)))
+    # ostree_validate_structureof_commit, which the reference applies on write
+    if any(not k for k, _ in items):
+        raise OstreeError("Empty metadata key")
     c = Commit(_MetadataItems(items), parent, related, subject or "", body or "", timestamp % (1 << 64),
                root_tree, root_meta)
     return repo.write_metadata("commit", c.to_bytes())
