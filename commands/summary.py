@@ -32,7 +32,8 @@ def _additional_metadata(args):
         try:
             typ, value = parse_variant(text)
         except OstreeError as e:
-            raise OstreeError(f"Error parsing variant ‘{text}’: {e.message}") from None
+            # (sic: the reference's message has the separator twice)
+            raise OstreeError(f"Error parsing variant ‘{text}’: : {e.message}") from None
         out[key] = Variant(typ, value)
     # an a{sv} built in argument order: a later duplicate key is a second entry in GLib;
     # keep the last one, which is what a lookup finds
