@@ -11,7 +11,10 @@ import sys
 
 root = __file__.rsplit("/", 4)[0]
 sys.path[0] = root
-sys.path.append(f"{sys.prefix}/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages")
+# Without ``site`` sys.prefix is the base interpreter's, not the venv's: find
+# the venv from the interpreter path the shim ran (VENV/bin/python).
+venv = sys.executable.rsplit("/", 2)[0]
+sys.path.append(f"{venv}/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages")
 
 import importlib.util  # noqa: E402
 
