@@ -1,0 +1,552 @@
+"""The HTTP layer of ``ostree pull``: URIs, mirrors, retries, resumable downloads.
+
+A ``Fetcher`` downloads a file named relative to a *mirror list* (one or more
+base URIs): an HTTP error status moves on to the next mirror, and the last
+mirror's error is the one reported, as the reference's fetcher does; network
+failures end the request at once. ``fetch`` retries transient failures (HTTP
+408, 429 and 5xx, timeouts, transfers cut short) ``retries`` times, resuming a
+cut-short download with a Range request where the server allows it.
+
+httpx is imported when the first request is made, so ``import ostree_py.fetcher``
+stays cheap. Requests are synchronous and thread-safe: the pull runs many at
+once from a thread pool sharing one connection pool (HTTP/2 when the server
+offers it and the ``h2`` package is installed).
+
+Error texts follow the reference (which uses libcurl): ``Server returned HTTP
+404``, ``While fetching URL: [7] Couldn't connect to server``, ``URI URL
+exceeded maximum size of N bytes``.
+"""
+
+import os
+import threading
+import time
+import urllib.parse
+
+from .errors import OstreeError
+
+# What the reference sends as User-Agent: "libostree/VERSION", plus what the
+# caller appends.
+DEFAULT_MAX_CONNECTIONS = 8
+CONNECT_TIMEOUT = 30.0
+# A transfer slower than LOW_SPEED_LIMIT bytes/s over LOW_SPEED_TIME seconds
+# (or silent that long) fails with a timeout, so a stalled server never hangs a
+# pull; the timeout is retried like any transient error.
+LOW_SPEED_LIMIT = 1000
+LOW_SPEED_TIME = 30.0
+_CHUNK = 64 * 1024
+
+
+class FetchError(OstreeError):
+    """A failed download. ``kind`` says how it failed (see ``TRANSIENT``)."""
+
+    TRANSIENT = frozenset({"timed-out", "busy", "partial"})
+
+    def __init__(self, message: str, kind: str = "failed", status: int | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+
+    @property
+    def transient(self) -> bool:
+        """Whether trying again may succeed (the reference's retry rule, plus 5xx)."""
+        return self.kind in self.TRANSIENT
+
+    @property
+    def not_found(self) -> bool:
+        return self.kind == "not-found"
+
+
+def _status_kind(status: int) -> str:
+    if status in (403, 404, 410):
+        return "not-found"
+    if status == 408:
+        return "timed-out"
+    if status == 429 or 500 <= status <= 599:
+        return "busy"
+    return "failed"
+
+
+# ---------------------------------------------------------------- URIs
+
+class URI:
+    """An absolute http, https or file URI, as GUri parses it (kept encoded)."""
+
+    __slots__ = ("text", "scheme", "username", "password", "host", "port", "path", "query")
+
+    def __init__(self, text: str):
+        self.text = text
+        try:
+            parts = urllib.parse.urlsplit(text)
+        except ValueError as e:
+            if "IPv6" in str(e):
+                host = text.split("//", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+                raise OstreeError(f"Invalid IPv6 address ‘{host}’ in URI") from None
+            raise OstreeError(f"Invalid URI ‘{text}’") from None
+        if not parts.scheme or (not parts.netloc and "//" not in text and parts.scheme != "file"):
+            raise OstreeError("URI is not absolute, and no base URI was provided")
+        self.scheme = parts.scheme.lower()
+        try:
+            self.port = parts.port
+        except ValueError:
+            port = parts.netloc.rsplit(":", 1)[-1]
+            raise OstreeError(f"Port ‘{port}’ in URI is out of range") from None
+        self.username = urllib.parse.unquote(parts.username) if parts.username else None
+        self.password = urllib.parse.unquote(parts.password) if parts.password is not None else None
+        self.host = parts.hostname or ""
+        self.path = parts.path
+        self.query = parts.query
+
+    @classmethod
+    def parse(cls, text: str) -> "URI":
+        """Parse ``text``; raise OstreeError with GLib's wording if it is not a URI."""
+        return cls(text)
+
+    def validate(self) -> "URI":
+        """Only http, https and file: anything else is refused (as the reference does)."""
+        if self.scheme not in ("http", "https", "file"):
+            raise OstreeError(f"Invalid URI scheme in {self.display()}")
+        return self
+
+    def display(self) -> str:
+        """The URI without its password (what messages show)."""
+        if self.password is None:
+            return self.text
+        parts = urllib.parse.urlsplit(self.text)
+        netloc = parts.netloc.rsplit("@", 1)
+        userinfo = netloc[0].split(":", 1)[0]
+        return urllib.parse.urlunsplit(parts._replace(netloc=f"{userinfo}@{netloc[1]}"))
+
+    def request_url(self) -> str:
+        """The URI to request: no userinfo (credentials go in a header)."""
+        parts = urllib.parse.urlsplit(self.text)
+        netloc = parts.netloc.rsplit("@", 1)[-1]
+        return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+    def subpath(self, name: str | None) -> "URI":
+        """This URI with ``name`` appended to its path (g_build_filename style)."""
+        if not name:
+            return self
+        parts = urllib.parse.urlsplit(self.text)
+        path = parts.path.rstrip("/") + "/" + name.lstrip("/")
+        return URI(urllib.parse.urlunsplit(parts._replace(path=path)))
+
+    def with_path(self, path: str) -> "URI":
+        parts = urllib.parse.urlsplit(self.text)
+        return URI(urllib.parse.urlunsplit(parts._replace(path=path)))
+
+    def local_path(self) -> str:
+        """The filesystem path of a file:// URI."""
+        return urllib.parse.unquote(self.path)
+
+    def __repr__(self):
+        return f"URI({self.display()!r})"
+
+
+def join_url(base: URI, name: str | None) -> str:
+    """The URL string of ``name`` under ``base``, without credentials."""
+    return base.subpath(name).request_url()
+
+
+# ---------------------------------------------------------------- cookies
+
+class _Cookie:
+    __slots__ = ("domain", "subdomains", "path", "secure", "expires", "name", "value")
+
+
+def load_cookie_jar(path: str) -> list:
+    """Cookies of a Netscape-format jar file (what ``remote add-cookie`` writes)."""
+    out = []
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        if line.startswith("#HttpOnly_"):
+            line = line[len("#HttpOnly_"):]
+        elif not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) < 7:
+            continue
+        c = _Cookie()
+        c.domain = fields[0].lstrip(".").lower()
+        c.subdomains = fields[1].upper() == "TRUE" or fields[0].startswith(".")
+        c.path = fields[2] or "/"
+        c.secure = fields[3].upper() == "TRUE"
+        try:
+            c.expires = int(fields[4])
+        except ValueError:
+            c.expires = 0
+        c.name = fields[5]
+        c.value = fields[6]
+        out.append(c)
+    return out
+
+
+def _cookie_header(cookies: list, scheme: str, host: str, path: str) -> str | None:
+    now = time.time()
+    host = host.lower()
+    chosen = []
+    for c in cookies:
+        if c.expires and c.expires < now:
+            continue
+        if c.secure and scheme != "https":
+            continue
+        if host != c.domain and not (c.subdomains and host.endswith("." + c.domain)):
+            continue
+        if not (path == c.path or path.startswith(c.path.rstrip("/") + "/") or c.path == "/"):
+            continue
+        chosen.append(f"{c.name}={c.value}")
+    return "; ".join(chosen) if chosen else None
+
+
+# ---------------------------------------------------------------- results
+
+class FetchResult:
+    """A completed download: ``data`` (in-memory requests) or the bytes written to ``out``."""
+
+    __slots__ = ("data", "size", "not_modified", "etag", "last_modified", "uri")
+
+    def __init__(self):
+        self.data = None
+        self.size = 0
+        self.not_modified = False
+        self.etag = None
+        self.last_modified = 0
+        self.uri = None
+
+
+# ---------------------------------------------------------------- the fetcher
+
+class Fetcher:
+    """Downloads files from mirror lists over HTTP(S) (and file:// URIs)."""
+
+    def __init__(self, *, tls_permissive: bool = False, tls_ca_path: str | None = None,
+                 tls_client_cert_path: str | None = None, tls_client_key_path: str | None = None,
+                 proxy: str | None = None, cookie_jar: str | None = None, extra_headers=(),
+                 append_user_agent: str | None = None, http2: bool = True,
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS,
+                 low_speed_limit: int | None = None, low_speed_time: float | None = None,
+                 connect_timeout: float = CONNECT_TIMEOUT):
+        from .features import VERSION
+        self.tls_permissive = tls_permissive
+        self.tls_ca_path = tls_ca_path
+        self.tls_client_cert_path = tls_client_cert_path
+        self.tls_client_key_path = tls_client_key_path
+        self.proxy = proxy or None
+        self.cookies = load_cookie_jar(cookie_jar) if cookie_jar else []
+        self.extra_headers = list(extra_headers)
+        ua = f"libostree/{VERSION}"
+        if append_user_agent:
+            ua += " " + append_user_agent
+        self.user_agent = ua
+        self.http2 = http2
+        self.max_connections = max_connections
+        env = os.environ
+        self.low_speed_limit = low_speed_limit if low_speed_limit is not None else \
+            int(env.get("OSTREE_PY_LOW_SPEED_LIMIT", LOW_SPEED_LIMIT))
+        self.low_speed_time = low_speed_time if low_speed_time is not None else \
+            float(env.get("OSTREE_PY_LOW_SPEED_TIME", LOW_SPEED_TIME))
+        self.connect_timeout = connect_timeout
+        self._client = None
+        self._ssl = None
+        self._tls_ready = False
+        self._client_lock = threading.Lock()
+        self._bytes_lock = threading.Lock()
+        self.bytes_transferred = 0
+        self.requests_made = 0
+
+    # -- plumbing
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _count(self, n: int) -> None:
+        with self._bytes_lock:
+            self.bytes_transferred += n
+
+    def _get_client(self):
+        if self._client is not None:
+            return self._client
+        with self._client_lock:
+            if self._client is not None:
+                return self._client
+            import httpx
+            http2 = False
+            if self.http2:
+                try:
+                    import h2  # noqa: F401
+                    http2 = True
+                except ImportError:
+                    pass
+            # The CA store is loaded on the first https request (_ensure_tls):
+            # loading it costs a few hundred milliseconds that plain-http pulls
+            # should not pay.
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            if self.tls_permissive:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            if self.tls_client_cert_path:
+                ctx.load_cert_chain(self.tls_client_cert_path, self.tls_client_key_path)
+            self._ssl = ctx
+            kw = {}
+            if self.proxy:
+                kw["proxy"] = self.proxy
+            read_to = max(self.low_speed_time, 1.0)
+            self._client = httpx.Client(
+                http2=http2, verify=ctx, follow_redirects=False, trust_env=True,
+                timeout=httpx.Timeout(connect=self.connect_timeout, read=read_to, write=read_to, pool=None),
+                limits=httpx.Limits(max_connections=self.max_connections,
+                                    max_keepalive_connections=self.max_connections),
+                headers={"User-Agent": self.user_agent}, **kw)
+            return self._client
+
+    def _ensure_tls(self) -> None:
+        if self._tls_ready:
+            return
+        with self._client_lock:
+            if self._tls_ready:
+                return
+            if not self.tls_permissive:
+                if self.tls_ca_path:
+                    self._ssl.load_verify_locations(cafile=self.tls_ca_path)
+                else:
+                    self._ssl.load_default_certs()
+            self._tls_ready = True
+
+    # -- public API
+    def fetch(self, mirrorlist, filename: str | None = None, *, optional: bool = False,
+              max_size: int = 0, if_none_match: str | None = None, if_modified_since: int = 0,
+              retries: int = 0, out=None, gzip: bool = False) -> FetchResult | None:
+        """Download ``filename`` below the first mirror that has it.
+
+        Returns a FetchResult (``data`` holds the bytes unless ``out``, a
+        seekable binary file, was given), or None when ``optional`` and no
+        mirror has the file. Transient failures are retried ``retries`` times;
+        an attempt that received bytes before failing resumes where it
+        stopped and does not use up a retry.
+        """
+        if isinstance(mirrorlist, URI):
+            mirrorlist = [mirrorlist]
+        remaining = retries
+        best = 0
+        while True:
+            try:
+                return self._fetch_once(mirrorlist, filename, max_size, if_none_match,
+                                        if_modified_since, out, gzip)
+            except FetchError as e:
+                if optional and e.not_found:
+                    return None
+                if not e.transient:
+                    raise
+                if out is not None and e.kind in ("partial", "timed-out"):
+                    pos = out.tell()
+                    if pos > best:
+                        best = pos  # made progress: resume from here for free
+                        continue
+                if remaining <= 0:
+                    raise
+                remaining -= 1
+
+    def _fetch_once(self, mirrorlist, filename, max_size, if_none_match, if_modified_since, out, gzip):
+        last = len(mirrorlist) - 1
+        for idx, base in enumerate(mirrorlist):
+            uri = base.subpath(filename)
+            try:
+                if uri.scheme == "file":
+                    return self._fetch_file(uri, max_size, out)
+                return self._fetch_http(uri, max_size, if_none_match, if_modified_since, out, gzip)
+            except FetchError as e:
+                if e.status is not None and idx < last:
+                    if out is not None:
+                        out.seek(0)
+                        out.truncate()
+                    continue
+                raise
+        raise FetchError("No mirrors")
+
+    def _fetch_file(self, uri: URI, max_size: int, out) -> FetchResult:
+        path = uri.local_path()
+        try:
+            f = open(path, "rb")
+        except OSError:
+            raise FetchError("Couldn't read a file:// file", "not-found") from None
+        res = FetchResult()
+        res.uri = uri
+        with f:
+            try:
+                size = os.fstat(f.fileno()).st_size
+                if max_size and size > max_size:
+                    raise FetchError(f"URI {uri.display()} exceeded maximum size of {max_size} bytes")
+                if out is None:
+                    res.data = f.read()
+                    res.size = len(res.data)
+                else:
+                    n = 0
+                    while True:
+                        b = f.read(1 << 20)
+                        if not b:
+                            break
+                        out.write(b)
+                        n += len(b)
+                    res.size = n
+            except IsADirectoryError:
+                raise FetchError("Couldn't read a file:// file", "not-found") from None
+        self._count(res.size)
+        return res
+
+    def _open(self, client, uri: URI, url: str, headers: dict, auth):
+        """Send a GET, following redirects (at most 20); credentials only go to the original origin."""
+        import httpx
+        origin = (uri.scheme, uri.host, uri.port)
+        target = httpx.URL(url)
+        for _ in range(21):
+            if target.scheme == "https":
+                self._ensure_tls()
+            same = (target.scheme, target.host, target.port) == origin
+            req = client.build_request("GET", target, headers=headers)
+            r = client.send(req, stream=True, auth=auth if same else None)
+            if not r.is_redirect or "location" not in r.headers:
+                return _Closing(r)
+            nxt = r.next_request
+            r.close()
+            if nxt is None:
+                return _Closing(r)
+            target = nxt.url
+        raise FetchError(f"While fetching {uri.display()}: [47] Number of redirects hit maximum amount")
+
+    def _fetch_http(self, uri: URI, max_size, if_none_match, if_modified_since, out, gzip) -> FetchResult:
+        import httpx
+        client = self._get_client()
+        url = uri.request_url()
+        headers = {}
+        if not gzip:
+            headers["Accept-Encoding"] = "identity"
+        if if_none_match:
+            headers["If-None-Match"] = if_none_match
+        if if_modified_since > 0:
+            headers["If-Modified-Since"] = time.strftime("%a, %d %b %Y %H:%M:%S GMT",
+                                                         time.gmtime(if_modified_since))
+        for k, v in self.extra_headers:
+            headers[k] = v
+        if self.cookies:
+            ch = _cookie_header(self.cookies, uri.scheme, uri.host, uri.path)
+            if ch:
+                headers["Cookie"] = ch
+        resume_from = 0
+        if out is not None:
+            resume_from = out.tell()
+            if resume_from:
+                headers["Range"] = f"bytes={resume_from}-"
+        auth = None
+        if uri.username is not None:
+            auth = httpx.BasicAuth(uri.username, uri.password or "")
+        display = uri.display()
+        res = FetchResult()
+        res.uri = uri
+        received = 0
+        chunks = []
+        try:
+            with self._open(client, uri, url, headers, auth) as r:
+                status = r.status_code
+                if status == 304 and (if_none_match or if_modified_since > 0):
+                    res.not_modified = True
+                    res.data = b"" if out is None else None
+                    return res
+                if not (200 <= status < 300) and status != 304:
+                    raise FetchError(f"Server returned HTTP {status}", _status_kind(status), status)
+                if out is not None and resume_from:
+                    if status != 206 or not r.headers.get("content-range", "").startswith(
+                            f"bytes {resume_from}-"):
+                        out.seek(0)
+                        out.truncate()
+                        resume_from = 0
+                res.etag = (r.headers.get("etag") or "").strip() or None
+                lm = r.headers.get("last-modified")
+                if lm:
+                    res.last_modified = _parse_http_date(lm)
+                clen = r.headers.get("content-length")
+                if max_size and clen and clen.isdigit() and resume_from + int(clen) > max_size:
+                    raise FetchError(f"URI {display} exceeded maximum size of {max_size} bytes")
+                window_start = time.monotonic()
+                window_bytes = 0
+                total = resume_from
+                for chunk in r.iter_bytes(_CHUNK):
+                    n = len(chunk)
+                    total += n
+                    if max_size and total > max_size:
+                        raise FetchError(f"URI {display} exceeded maximum size of {max_size} bytes")
+                    if out is None:
+                        chunks.append(chunk)
+                    else:
+                        out.write(chunk)
+                    received += n
+                    self._count(n)
+                    window_bytes += n
+                    now = time.monotonic()
+                    if now - window_start >= self.low_speed_time:
+                        if window_bytes / (now - window_start) < self.low_speed_limit:
+                            raise FetchError(f"While fetching {display}: [28] Timeout was reached",
+                                             "timed-out")
+                        window_start, window_bytes = now, 0
+                res.size = total
+        except FetchError:
+            raise
+        except httpx.TimeoutException:
+            raise FetchError(f"While fetching {display}: [28] Timeout was reached", "timed-out") from None
+        except httpx.RemoteProtocolError:
+            raise FetchError(f"While fetching {display}: [18] Transferred a partial file", "partial") from None
+        except httpx.ConnectError as e:
+            msg = str(e)
+            if "Name or service not known" in msg or "getaddrinfo" in msg or "nodename" in msg \
+                    or "Temporary failure in name resolution" in msg:
+                raise FetchError(f"While fetching {display}: [6] Couldn't resolve host name") from None
+            if "SSL" in msg or "certificate" in msg.lower():
+                raise FetchError(f"While fetching {display}: [60] SSL peer certificate or SSH remote key "
+                                 f"was not OK") from None
+            raise FetchError(f"While fetching {display}: [7] Couldn't connect to server") from None
+        except httpx.ReadError:
+            raise FetchError(f"While fetching {display}: [56] Failure when receiving data from the peer",
+                             "partial") from None
+        except httpx.UnsupportedProtocol:
+            raise FetchError(f"While fetching {display}: [1] Unsupported protocol") from None
+        except httpx.HTTPError as e:
+            raise FetchError(f"While fetching {display}: {e}") from None
+        if out is None:
+            res.data = b"".join(chunks)
+        return res
+
+
+class _Closing:
+    def __init__(self, r):
+        self.r = r
+
+    def __enter__(self):
+        return self.r
+
+    def __exit__(self, *exc):
+        self.r.close()
+
+
+def _parse_http_date(text: str) -> int:
+    """Seconds since the epoch of an RFC 2616 date, 0 if unparsable."""
+    import email.utils
+    try:
+        dt = email.utils.parsedate_to_datetime(text.strip())
+    except (TypeError, ValueError, IndexError):
+        return 0
+    if dt is None:
+        return 0
+    try:
+        return int(dt.timestamp())
+    except (OverflowError, ValueError, OSError):
+        return 0
