@@ -194,8 +194,8 @@ def _isprint(cp: int) -> bool:
 
 
 _STRING_ESCAPES = {7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v"}
-# Anything but printable ASCII, or a quote or backslash.
-_STRING_SPECIAL = re.compile(r"[^\x20-\x21\x23-\x26\x28-\x5b\x5d-\x7e]")
+# Anything but printable ASCII, or a single quote or backslash.
+_STRING_SPECIAL = re.compile(r"[^\x20-\x26\x28-\x5b\x5d-\x7e]")
 
 
 def _quote(s: str) -> str:
@@ -1027,13 +1027,16 @@ _OBJECT_PATH = re.compile(r"/|(?:/[A-Za-z0-9_]+)+")
 
 
 def _is_signature(s: str) -> bool:
+    """g_variant_is_signature: definite types one after another, with no maybes."""
+    if "m" in s:
+        return False
     i = 0
     while i < len(s):
         try:
             i, _, definite = _scan_type(s, i, 0)
         except (ValueError, RecursionError):
             return False
-        if not definite or "m" in s:
+        if not definite:
             return False
     return True
 
