@@ -22,7 +22,7 @@ from .content import CHUNK, FileInfo, checksum_begin
 from .errors import GVariantError, InvalidObjectError, ObjectNotFoundError, OstreeError
 from .objects import (ARCHIVE_HEADER_TYPE, COMMIT_TYPE, DIRMETA_TYPE, DIRTREE_TYPE, OBJTYPES,
                       _xattrs_from_wire, parse_refspec)
-from .traverse import Parents, key_parts, object_key, parse_commit_lenient, traverse_commit
+from .traverse import Parents, key_parts, parse_commit_lenient, traverse_commit
 
 # ---------------------------------------------------------------- structure checks
 
