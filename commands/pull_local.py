@@ -28,6 +28,10 @@ def run(ctx, opts, args):
         raise OstreeError("DESTINATION must be specified")
     if opts.gpg_verify or opts.gpg_verify_summary:
         raise OstreeError("GPG verification of local pulls is not supported by ostree-py yet")
+    if opts.require_static_deltas:
+        _refuse_static_deltas(ctx.repo, args[0])
+    if opts.per_object_fsync:
+        ctx.repo.per_object_fsync = True
     depth = 0 if opts.depth is None else opts.depth
     if depth < -1:
         raise OstreeError(f"Invalid depth {depth}")
@@ -41,8 +45,17 @@ def run(ctx, opts, args):
         if e.message.startswith("opendir("):
             raise OstreeError(f"opening repo: {e.message}") from None
         raise
-    if not ctx.stdout_isatty:
-        ctx.stdout.write(stats.status() + "\n")
-    else:
-        ctx.stdout.write(stats.status() + "\n")
+    ctx.stdout.write(stats.status() + "\n")
     return 0
+
+
+def _refuse_static_deltas(repo, src_path):
+    """--require-static-deltas: the reference's refusals; local delta application is not built yet."""
+    import os
+    from ostree_py.errors import OstreeError
+    if repo.mode == "archive":
+        raise OstreeError("Can't use static deltas in an archive repo")
+    src = src_path[len("file://"):] if src_path.startswith("file://") else src_path
+    if not (os.path.isdir(os.path.join(src, "deltas")) or os.path.isdir(os.path.join(src, "delta-indexes"))):
+        raise OstreeError("Fetch configured to require static deltas, but no summary deltas or delta index found")
+    raise OstreeError("Applying static deltas in pull-local is not supported by ostree-py yet")

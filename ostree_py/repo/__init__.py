@@ -141,6 +141,8 @@ class Repo:
         self.disable_xattrs = False
         self.collection_id: str | None = None
         self._txn_depth = 0
+        # fsync each object as it is written instead of one syncfs per transaction
+        self.per_object_fsync = False
         self._txn_stats: TxnStats | None = None
         self._staging: str | None = None
         self._staging_lock_fd: int | None = None
@@ -462,7 +464,7 @@ class Repo:
         self._ensure_objdir(dest)
         tmp = self._tmpname()
         try:
-            _write_atomic_to(tmp, dest, data, fsync=self.fsync and self._txn_depth == 0)
+            _write_atomic_to(tmp, dest, data, fsync=self.fsync and (self._txn_depth == 0 or self.per_object_fsync))
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
@@ -728,7 +730,7 @@ class Repo:
         else:  # bare-user-only
             os.fchmod(fd, info.mode & 0o777)
         os.utime(fd, (0, 0))
-        if self.fsync and self._txn_depth == 0:
+        if self.fsync and (self._txn_depth == 0 or self.per_object_fsync):
             os.fsync(fd)
 
     def _write_symlink_object(self, p: str, info: FileInfo) -> None:
