@@ -9,6 +9,7 @@ file bytes.
 import hashlib
 import stat
 import zlib
+from functools import lru_cache
 
 from . import gvariant
 from .errors import InvalidObjectError
@@ -56,9 +57,15 @@ def validate_file_mode(mode: int) -> None:
 
 def file_header(info: FileInfo) -> bytes:
     """The serialised ``(uuuusa(ayay))`` header used for checksums."""
+    return _file_header(info.uid, info.gid, info.mode, info.rdev, info.symlink_target,
+                        tuple((bytes(n), bytes(v)) for n, v in info.xattrs) if info.xattrs else ())
+
+
+@lru_cache(maxsize=4096)
+def _file_header(uid, gid, mode, rdev, target, xattrs) -> bytes:
+    # most files of a tree share their header (a commit serialises it once)
     return gvariant.serialize(FILE_HEADER_TYPE, (
-        _bs32(info.uid), _bs32(info.gid), _bs32(info.mode), _bs32(info.rdev),
-        info.symlink_target, _xattrs_to_wire(info.xattrs)))
+        _bs32(uid), _bs32(gid), _bs32(mode), _bs32(rdev), target, _xattrs_to_wire(xattrs)))
 
 
 def _framed(header: bytes) -> bytes:
