@@ -8,6 +8,9 @@ with GLib's g_key_file_to_data(). Values are unescaped on get (\\s \\n \\t \\r
 from .errors import OstreeError
 
 
+_ASCII_SPACE = " \t\n\v\f\r"
+
+
 class KeyFileError(OstreeError):
     """A malformed key file, or a missing group or key."""
 
@@ -62,8 +65,15 @@ class KeyFile:
     def parse(cls, text: str, source: str = "key file") -> "KeyFile":
         kf = cls()
         cur = None
-        for lineno, line in enumerate(text.splitlines(), 1):
-            s = line.strip()
+        # GLib splits on "\n" only (str.splitlines would also split on \x1c, \x85,
+        # \u2028...), drops a line's trailing "\r", and strips ASCII blanks only.
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        for lineno, line in enumerate(lines, 1):
+            if line.endswith("\r"):
+                line = line[:-1]
+            s = line.strip(_ASCII_SPACE)
             if not s or s.startswith("#"):
                 if cur is None:
                     kf._head.append(line)
@@ -81,8 +91,8 @@ class KeyFile:
             if cur is None:
                 raise KeyFileError("Key file does not start with a group")
             k, v = line.split("=", 1)
-            k = k.strip()
-            v = v.lstrip()
+            k = k.strip(_ASCII_SPACE)
+            v = v.lstrip(" \t")
             ent = kf._groups[cur]
             for i, e in enumerate(ent):
                 if e[0] == "kv" and e[1] == k:
