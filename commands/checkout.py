@@ -95,6 +95,12 @@ def _one_checkout(repo, opts, resolved: str, subpath, destination: str) -> None:
                                     checkout_tree)
     mode = MODE_USER if opts.user_mode else MODE_NONE
     if not _uses_checkout_at(opts):
+        # this path takes the destination as a GFile: made absolute and
+        # canonicalized lexically ("missing/../x" is "x")
+        import os
+        destination = os.path.abspath(destination) if destination else destination
+        if destination.startswith("//"):
+            destination = "/" + destination.lstrip("/")
         co = CheckoutOptions(mode=mode, overwrite=OVERWRITE_UNION_FILES if opts.union else OVERWRITE_NONE,
                              subpath=subpath if subpath is not None else "/",
                              enable_uncompressed_cache=True, allow_noent=opts.allow_noent)

@@ -31,6 +31,7 @@ import ctypes
 import errno
 import os
 import stat
+import threading
 
 from .content import CHUNK, ArchiveReader, FileInfo, checksum_begin, parse_bareuser_meta
 from .errors import ObjectNotFoundError, OstreeError
@@ -55,6 +56,10 @@ _USERMODE_REPOS = ("bare-user", "bare-user-only")
 
 # hardlink attempt results
 _NOT_SUPPORTED, _SKIP_EXISTED, _LINKED = 0, 1, 2
+
+# threads for copies (see _Checkout._files); OSTREE_PY_CHECKOUT_THREADS=1 disables them
+_THREADS = int(os.environ.get("OSTREE_PY_CHECKOUT_THREADS") or min(4, (os.cpu_count() or 1) + 2))
+_MIN_PARALLEL = 8
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _NOFOLLOW_DIR_FLAGS = _DIR_FLAGS | os.O_NOFOLLOW
@@ -391,6 +396,13 @@ class _Checkout:
         self._repo_dev = None
         self.can_cache = False
         self._fast = None
+        self._lock = threading.Lock()
+        self._pool = None
+        # Files that must be copied (or unpacked) go to a few threads, which
+        # overlap their I/O and decompression; only when nothing in a
+        # directory can depend on the order files are placed in.
+        self._parallel = (opts.overwrite == OVERWRITE_NONE and not opts.process_whiteouts
+                          and not opts.process_passthrough_whiteouts and _THREADS > 1)
 
     # -------------------------------------------------------------- setup/teardown
     def _setup(self):
@@ -412,6 +424,9 @@ class _Checkout:
         self._fast = self._fast_link_fn()
 
     def _close(self):
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
         for link in self._chain:
             link.close()
         for fd in (self._cache_fd, self._tmp_fd):
@@ -420,9 +435,10 @@ class _Checkout:
         self._cache_fd = self._tmp_fd = -1
 
     def _repo_tmp_fd(self) -> int:
-        if self._tmp_fd < 0:
-            self._tmp_fd = os.open(self.repo.tmp_dir, _DIR_FLAGS)
-        return self._tmp_fd
+        with self._lock:
+            if self._tmp_fd < 0:
+                self._tmp_fd = os.open(self.repo.tmp_dir, _DIR_FLAGS)
+            return self._tmp_fd
 
     # -------------------------------------------------------------- entry
     def run(self, source, dest: str, parent_fd: int) -> bool:
@@ -553,8 +569,8 @@ class _Checkout:
         dt = repo.load_dirtree(tree)
         meta = self._load_dirmeta(meta_csum)
         fd, did_exist = self._open_dir(parent_fd, dest, meta, dt, True)
-        # frame: [fd, meta, did_exist, iterator over subdirs, path]
-        stack = [[fd, meta, did_exist, None, "/"]]
+        # frame: [fd, meta, did_exist, iterator over subdirs, path, dirtree checksum]
+        stack = [[fd, meta, did_exist, None, "/", tree]]
         try:
             self._files(fd, dt.files, "/")
             stack[-1][3] = iter(dt.dirs)
@@ -572,10 +588,15 @@ class _Checkout:
                     path = frame[4] + name + "/"
                     if skip(path):
                         continue
+                if any(f[5] == sub_tree for f in stack):
+                    # only possible with objects whose content does not match their
+                    # name; following it would create directories without end
+                    raise CheckoutError(f"Corrupted dirtree object {sub_tree}: it contains itself "
+                                        f"(at directory {name})")
                 sdt = repo.load_dirtree(sub_tree)
                 smeta = self._load_dirmeta(sub_meta)
                 sfd, sexist = self._open_dir(frame[0], name, smeta, sdt, False)
-                stack.append([sfd, smeta, sexist, iter(()), path])
+                stack.append([sfd, smeta, sexist, iter(()), path, sub_tree])
                 self._files(sfd, sdt.files, path)
                 stack[-1][3] = iter(sdt.dirs)
         except BaseException:
@@ -588,12 +609,48 @@ class _Checkout:
     def _files(self, dfd: int, files, dirpath) -> None:
         skip = self.skip
         fast = self._fast
+        parallel = self._parallel
+        rest = []
         for name, csum in files:
             if skip is not None and skip(dirpath + name):
                 continue
             if fast is not None and fast(dfd, name, csum):
                 continue
-            self._file(dfd, name, csum, None)
+            if parallel:
+                rest.append((name, csum))
+            else:
+                self._file(dfd, name, csum, None)
+        if not rest:
+            return
+        if len(rest) < _MIN_PARALLEL:
+            for name, csum in rest:
+                self._file(dfd, name, csum, None)
+            return
+        # a few batches per thread: per-task overhead stays small
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self._pool = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="checkout")
+        n = min(len(rest), _THREADS * 4)
+        batches = [rest[i::n] for i in range(n)]
+        futures = [self._pool.submit(self._file_batch, dfd, b) for b in batches]
+        errors = []
+        for f in futures:
+            e = f.exception()
+            if e is not None:
+                errors.append(e)
+        if errors:
+            # report the failure of the first file in dirtree order, as a sequential checkout would
+            order = {name: i for i, (name, _) in enumerate(rest)}
+            errors.sort(key=lambda e: order.get(getattr(e, "_checkout_name", ""), 0))
+            raise errors[0]
+
+    def _file_batch(self, dfd: int, batch) -> None:
+        for name, csum in batch:
+            try:
+                self._file(dfd, name, csum, None)
+            except BaseException as e:
+                e._checkout_name = name
+                raise
 
     def _fast_link_fn(self):
         """A hardlink-only fast path for the common cases, or None.
@@ -693,12 +750,17 @@ class _Checkout:
             target = name[len(WHITEOUT_PREFIX):]
             if not target:
                 raise CheckoutError(f"Invalid empty whiteout '{target}'")
+            if target in (".", ".."):
+                # ".wh..." would remove the parent directory, outside the checkout
+                raise CheckoutError(f"Invalid whiteout '{name}': it names '{target}'")
             rm_rf_at(dfd, target)
             return
         if not is_symlink and o.process_passthrough_whiteouts and name.startswith(OVERLAYFS_WHITEOUT_PREFIX):
             target = name[len(OVERLAYFS_WHITEOUT_PREFIX):]
             if not target:
                 raise CheckoutError(f"Invalid empty overlayfs whiteout '{target}'")
+            if target in (".", ".."):
+                raise CheckoutError(f"Invalid overlayfs whiteout '{name}': it names '{target}'")
             self._overlayfs_whiteout(dfd, target, src, csum)
             return
         is_zero = not is_symlink and src.size == 0
@@ -833,10 +895,11 @@ class _Checkout:
             raise
         os.close(fd)
         try:
-            if self._cache_fd < 0:
-                cache = os.path.join(repo.path, UNCOMPRESSED_CACHE_DIR)
-                os.makedirs(cache, 0o775, exist_ok=True)
-                self._cache_fd = os.open(cache, _DIR_FLAGS)
+            with self._lock:
+                if self._cache_fd < 0:
+                    cache = os.path.join(repo.path, UNCOMPRESSED_CACHE_DIR)
+                    os.makedirs(cache, 0o775, exist_ok=True)
+                    self._cache_fd = os.open(cache, _DIR_FLAGS)
             try:
                 os.mkdir(csum[:2], 0o775, dir_fd=self._cache_fd)
             except FileExistsError:

@@ -522,3 +522,27 @@ def test_parent_repo_objects_are_hardlinked(tmp_path, src):
     child = Repo.open(child.path)
     checkout_tree(child, c, str(tmp_path / "co"), require_hardlinks=True)
     assert st(tmp_path / "co" / "firstfile").st_nlink == 2
+
+
+def test_many_copies_in_threads(tmp_path):
+    """A directory's copies run on threads; the result and the first error are as if sequential."""
+    repo = Repo.create(str(tmp_path / "r"), "archive")
+    repo.fsync = False
+    files = []
+    for i in range(40):
+        data = f"file {i}\n".encode() * (i + 1)
+        files.append((f"f{i:02d}", repo.write_content(FileInfo(0o100640 | (i % 2) * 0o4000, 7, 8, len(data)),
+                                                      data=data)))
+    c, _ = commit_raw_tree(repo, files=files)
+    checkout_tree(repo, c, str(tmp_path / "co"))
+    for i in range(40):
+        p = tmp_path / "co" / f"f{i:02d}"
+        assert p.read_bytes() == f"file {i}\n".encode() * (i + 1)
+        s = st(p)
+        assert (s.st_uid, s.st_gid, stat.S_IMODE(s.st_mode)) == (7, 8, 0o640 | (i % 2) * 0o4000)
+    broken = list(files)
+    broken[30] = ("f30", "cd" * 32)
+    broken[15] = ("f15", "ab" * 32)   # in a later batch than f30, but first in order
+    c2, _ = commit_raw_tree(repo, files=broken)
+    with pytest.raises(OstreeError, match=f"^Couldn't find file object '{'ab' * 32}'$"):
+        checkout_tree(repo, c2, str(tmp_path / "co2"))
