@@ -383,7 +383,7 @@ class Repo:
     def load_metadata_bytes(self, objtype: str, checksum: str) -> bytes:
         """The raw bytes of a metadata object; raise ObjectNotFoundError if absent."""
         _, p = self._find(objtype, checksum)
-        with open(p, "rb") as f:
+        with _open_object(p, objtype, checksum) as f:
             data = f.read(MAX_METADATA_SIZE + 1)
         if len(data) > MAX_METADATA_SIZE:
             raise InvalidObjectError(f"Metadata object {checksum}.{OBJTYPES[objtype]} exceeds maximum size {MAX_METADATA_SIZE}")
@@ -424,9 +424,10 @@ class Repo:
         return gvariant.deserialize(COMMITMETA_TYPE, data)
 
     def write_commitmeta(self, checksum: str, metadata: dict | None) -> None:
-        """Replace (or with None/empty, remove) a commit's detached metadata."""
+        """Replace (or with None, remove) a commit's detached metadata; an empty dict is
+        written as an empty file, as the reference does (e.g. after gpg-sign --delete)."""
         p = self.object_path("commitmeta", checksum)
-        if not metadata:
+        if metadata is None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(p)
             return
@@ -479,7 +480,7 @@ class Repo:
     def _load_file_at(self, p: str, checksum: str):
         mode = self.mode
         if mode == "archive":
-            f = open(p, "rb")
+            f = _open_object(p, "file", checksum)
             try:
                 r = ArchiveReader(f)
             except Exception:
@@ -502,7 +503,7 @@ class Repo:
             if mode == "bare-split-xattrs":
                 xattrs = self._load_split_xattrs(checksum)
             info = FileInfo(st.st_mode, st.st_uid, st.st_gid, st.st_size, "", xattrs)
-            return info, open(p, "rb")
+            return info, _open_object(p, "file", checksum)
         if mode == "bare-user":
             try:
                 meta = os.getxattr(p, "user.ostreemeta", follow_symlinks=False)
@@ -511,17 +512,17 @@ class Repo:
                                          f"fgetxattr(user.ostreemeta): {e.strerror}") from None
             uid, gid, fmode, xattrs = parse_bareuser_meta(meta)
             if stat.S_ISLNK(fmode):
-                with open(p, "rb") as f:
+                with _open_object(p, "file", checksum) as f:
                     # the target is read as a C string: up to the first NUL
                     target = f.read(65536).split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
                 return FileInfo(fmode, uid, gid, 0, target, xattrs), None
             if not stat.S_ISREG(fmode):
                 raise InvalidObjectError(f"Invalid mode in user.ostreemeta of {checksum}")
-            return FileInfo(fmode, uid, gid, st.st_size, "", xattrs), open(p, "rb")
+            return FileInfo(fmode, uid, gid, st.st_size, "", xattrs), _open_object(p, "file", checksum)
         # bare-user-only
         if stat.S_ISLNK(st.st_mode):
             return FileInfo(st.st_mode, 0, 0, 0, os.readlink(p)), None
-        return FileInfo(st.st_mode, 0, 0, st.st_size), open(p, "rb")
+        return FileInfo(st.st_mode, 0, 0, st.st_size), _open_object(p, "file", checksum)
 
     def _load_split_xattrs(self, checksum: str):
         """bare-split-xattrs: the file-xattrs-link object names the xattrs object."""
@@ -903,6 +904,32 @@ class _HashingReader:
             self._h.update(b)
             self.count += len(b)
         return b
+
+
+def _open_object(path: str, objtype: str, checksum: str):
+    """Open a loose object file for reading; refuse anything but a regular file.
+
+    O_NONBLOCK keeps a FIFO planted in the object store from blocking the
+    open forever; a directory, device or dangling symlink in place of an
+    object is reported as a corrupt or missing object, not an OSError.
+    """
+    what = f"{checksum}.{OBJTYPES[objtype]}"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise ObjectNotFoundError(f"No such metadata object {what}" if objtype != "file" else
+                                  f"Couldn't find file object '{checksum}'") from None
+    except OSError as e:
+        raise InvalidObjectError(f"Opening object {what}: {e.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InvalidObjectError(f"Corrupted object {what}: not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def canonicalize_bareuseronly(info: FileInfo) -> FileInfo:
