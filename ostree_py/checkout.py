@@ -23,7 +23,15 @@ and names from dirtrees were validated when the dirtree was parsed, so a
 hostile repository cannot write outside the destination.
 
 The library entry point is :func:`checkout_tree`; ``commands/checkout.py``
-is the CLI over it.
+is the CLI over it. What ``admin deploy`` does in the reference maps to::
+
+    checkout_tree(repo, csum, f"{csum}.{serial}", dest_dir_fd=osdeploy_fd,
+                  process_passthrough_whiteouts=True)          # the hardlink farm
+    checkout_tree(repo, csum, "etc", dest_dir_fd=deployment_fd,
+                  subpath="/usr/etc", force_copy=True)        # /etc as copies
+
+Copies (not hardlinks) of one directory run on a few threads
+(OSTREE_PY_CHECKOUT_THREADS, 1 to disable), which overlaps their I/O.
 """
 
 import contextlib
