@@ -188,7 +188,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return self.server.httpd
 
     # ------------------------------------------------------------ plumbing
-    def _start(self, code: int, headers=()):
+    def _start(self, code: int, headers=(), log_code: int | None = None):
+        if self._log_status:
+            # logged before the response goes out, as the reference's handler does
+            self._log_status = False
+            c = log_code or code
+            self.httpd.log.write(f"  status: {REASONS.get(c, '')} ({c})\n")
         self.send_response_only(code, REASONS.get(code))
         self.send_header("Server", SERVER_HEADER)
         self.send_header("Date", self.date_time_string())
@@ -232,19 +237,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._dispatch()
 
     def _not_implemented(self):
+        self._log_status = False
         self.close_connection = True
         if self._check_auth():
             self._simple(501)
 
     do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _not_implemented
 
+    _log_status = False
+
     def _dispatch(self):
+        self._log_status = False
         if not self._check_auth():
             return
         path = self._request_path()
         self.httpd.log.write(f"serving {path}\n")
-        code = self._do_get(path)
-        self.httpd.log.write(f"  status: {REASONS.get(code, '')} ({code})\n")
+        self._log_status = True
+        self._do_get(path)
 
     def _do_get(self, path: str) -> int:
         """Answer the request; returns the status the reference logs (200 even when 206 is sent)."""
@@ -311,7 +320,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return 200
             httpd.log.write(f"serving {index}\n")
             code = self._serve(index)
-            httpd.log.write(f"  status: {REASONS.get(code, '')} ({code})\n")
+            httpd.log.write(f"  status: {REASONS.get(code, '')} ({code})\n")  # the outer request's
             return code
         return self._serve_file(rel, st)
 
@@ -379,7 +388,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             ranges = [(a, b) for a, b in ranges if a < size]
             if len(ranges) == 1:
                 a, b = ranges[0]
-                self._start(206, headers + [("Content-Range", f"bytes {a}-{b}/{size}")])
+                self._start(206, headers + [("Content-Range", f"bytes {a}-{b}/{size}")], log_code=200)
                 self.send_header("Content-Length", str(b - a + 1))
                 self.end_headers()
                 self._send_file(f, a, b - a + 1)
@@ -392,7 +401,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                              + f.read(b - a + 1) + b"\r\n")
             parts.append(f"--{boundary}--\r\n".encode())
             body = b"".join(parts)
-            self._start(206, headers + [("Content-Type", f"multipart/byteranges; boundary={boundary}")])
+            self._start(206, headers + [("Content-Type", f"multipart/byteranges; boundary={boundary}")],
+                        log_code=200)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
