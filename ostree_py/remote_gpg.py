@@ -367,12 +367,7 @@ def keyrings_for_remote(repo, name: str | None, add_global: bool | None = None,
 def list_keys(repo, name: str | None, environ=None) -> list[GpgKey]:
     """ostree_repo_remote_get_gpg_keys: the keys trusted for remote ``name``, or the global ones."""
     ks = keyrings_for_remote(repo, name, environ=environ)
-    try:
-        return ks.list_keys()
-    except GpgError:
-        raise
-    except OstreeError as e:
-        raise OstreeError(f"GPG: {e.message}") from None
+    return ks.list_keys()
 
 
 def import_keys(repo, name: str, data: bytes | None, key_ids: list | None = None) -> int:
