@@ -527,6 +527,7 @@ class TrivialHttpd:
         except OSError:
             is_link = False
         ref = os.lstat(path) if is_link else os.fstat(self.root_fd)
+        abspath = os.path.abspath(path)
 
         def gone() -> bool:
             if is_link:
@@ -537,7 +538,16 @@ class TrivialHttpd:
                 except OSError:
                     return False
                 return (st.st_dev, st.st_ino) != (ref.st_dev, ref.st_ino)
-            return os.fstat(self.root_fd).st_nlink == 0
+            if os.fstat(self.root_fd).st_nlink == 0:
+                return True
+            # filesystems whose directories always count one link (btrfs): look it up
+            try:
+                st = os.stat(abspath)
+            except FileNotFoundError:
+                return True
+            except OSError:
+                return False
+            return (st.st_dev, st.st_ino) != (ref.st_dev, ref.st_ino)
 
         def watch():
             while not self._stopped.is_set():
