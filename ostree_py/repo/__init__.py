@@ -236,7 +236,7 @@ class Repo:
     def lock(self, exclusive: bool = False):
         """Hold the repo lock (``.lock``, flock) shared or exclusive; re-entrant."""
         if self._lock_fd is None:
-            self._lock_fd = os.open(os.path.join(self.path, ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            self._lock_fd = os.open(os.path.join(self.path, ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
         prev = self._lock_exclusive if self._lock_depth else None
         want_ex = exclusive or bool(prev)
         if prev is None or (want_ex and not prev):
