@@ -1,0 +1,13 @@
+"""``ostree-py admin cleanup``: remove unused deployments, boot files and repository objects."""
+
+SUMMARY = "Delete untagged deployments and repository objects"
+USAGE = ""
+NEEDS_SYSROOT = True
+OPTIONS = []
+
+
+def run(ctx, opts, args):
+    from ._sysroot import open_sysroot
+    sr = open_sysroot(ctx, opts)
+    sr.cleanup()
+    return 0

@@ -1,0 +1,32 @@
+"""``ostree-py admin config-diff``: list /etc changes against the tree's defaults (usr/etc)."""
+
+from ._cli import Option
+
+SUMMARY = "Diff current /etc configuration versus default"
+USAGE = ""
+NEEDS_SYSROOT = True
+OPTIONS = [Option("os", kind="string", arg="OSNAME",
+                  help="Use a different operating system root than the current one")]
+
+
+def run(ctx, opts, args):
+    import os
+
+    from ostree_py.diff import diff_dirs
+    from ostree_py.errors import OstreeError
+
+    from ._sysroot import open_sysroot
+    sr = open_sysroot(ctx, opts, lock=False)
+    if sr.booted_deployment is None and opts.os is None:
+        raise OstreeError("Not currently booted into an OSTree system and no --os= argument given")
+    if opts.os is not None:
+        d = sr.get_merge_deployment(opts.os)
+        if d is None:
+            raise OstreeError(f"No deployment for OS '{opts.os}'")
+    else:
+        d = sr.booted_deployment
+    ddir = sr.deployment_dirpath(d)
+    res = diff_dirs(os.path.join(ddir, "usr/etc"), os.path.join(ddir, "etc"), ignore_xattrs=True)
+    for line in res.lines():
+        ctx.stdout.write(line + "\n")
+    return 0

@@ -1,0 +1,35 @@
+"""``ostree-py admin init-fs``: create the top-level layout of a new root filesystem."""
+
+from ._cli import Option
+
+SUMMARY = "Initialize a root filesystem"
+USAGE = "PATH"
+NEEDS_SYSROOT = True
+OPTIONS = [Option("modern", help="Only create /boot and /ostree")]
+
+
+def run(ctx, opts, args):
+    import os
+
+    from ostree_py.errors import OstreeError, UsageError
+    from ostree_py.sysroot import Sysroot
+    if not args:
+        raise UsageError("PATH must be specified")
+    path = args[0]
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        os.close(fd)
+    except OSError as e:
+        raise OstreeError(f"opendir({path}): {os.strerror(e.errno)}") from None
+    os.makedirs(os.path.join(path, "boot"), 0o755, exist_ok=True)
+    if not opts.modern:
+        for d in ("boot", "dev", "home", "proc", "run", "sys"):
+            os.makedirs(os.path.join(path, d), 0o755, exist_ok=True)
+        os.makedirs(os.path.join(path, "root"), 0o700, exist_ok=True)
+        os.makedirs(os.path.join(path, "tmp"), 0o1777, exist_ok=True)
+        try:
+            os.chmod(os.path.join(path, "tmp"), 0o1777)
+        except OSError as e:
+            raise OstreeError(f"chmod: tmp: {os.strerror(e.errno)}") from None
+    Sysroot(path, ctx.environ).ensure_initialized()
+    return 0

@@ -1,0 +1,96 @@
+"""``ostree-py admin status``: list the deployments (``--json`` for a machine-readable list)."""
+
+from ._cli import Option
+
+SUMMARY = "List deployments"
+USAGE = ""
+NEEDS_SYSROOT = True
+OPTIONS = [
+    Option("verify", "V", help="Print the commit verification status"),
+    Option("json", hidden=True, help="Print the deployments as JSON"),
+]
+
+
+def _commit_info(repo, csum):
+    """(version, source title, loaded) of a deployment's commit; missing commits read as None."""
+    from ostree_py.errors import OstreeError
+    try:
+        meta = repo.load_commit(csum).metadata
+    except OstreeError:
+        return None, None, False
+
+    def s(key):
+        v = meta.get(key)
+        if v is None or getattr(v, "type", "s") != "s":
+            return None
+        return getattr(v, "value", v)
+    return s("version"), s("ostree.source-title"), True
+
+
+def run(ctx, opts, args):
+    from ostree_py.errors import OstreeError
+    from ostree_py.sysroot import origin as _origin
+
+    from ._sysroot import open_sysroot
+    sr = open_sysroot(ctx, opts, lock=False)
+    repo = sr.repo
+    booted = sr.booted_deployment
+    pending = rollback = None
+    if booted is not None:
+        pending, rollback = sr.query_deployments_for(None)
+    if opts.json:
+        import json
+        out = []
+        for d in sr.deployments:
+            version, title, _ok = _commit_info(repo, d.csum)
+            out.append({
+                "index": d.index, "stateroot": d.osname, "checksum": d.csum, "serial": d.deployserial,
+                "bootcsum": d.bootcsum, "bootserial": d.bootserial,
+                "refspec": _origin.get_refspec(d.origin), "version": version, "source-title": title,
+                "booted": d is booted, "pending": d is pending, "rollback": d is rollback,
+                "staged": d.staged, "pinned": d.is_pinned, "unlocked": d.unlocked,
+                "path": sr.deployment_dirpath(d),
+                "options": d.bootconfig.get("options") if d.bootconfig else None,
+            })
+        ctx.stdout.write(json.dumps({"bootversion": sr.bootversion, "subbootversion": sr.subbootversion,
+                                     "deployments": out}, indent=2) + "\n")
+        return 0
+    if not sr.deployments:
+        ctx.stdout.write("No deployments.\n")
+        return 0
+    tty = ctx.stdout_isatty
+    for d in sr.deployments:
+        version, source_title, loaded = _commit_info(repo, d.csum)
+        status = " (staged)" if d.staged else " (pending)" if d is pending else " (rollback)" if d is rollback else ""
+        w = ctx.stdout.write
+        w(f"{'*' if d is booted else ' '} {d.osname} {d.csum}.{d.deployserial}{status}\n")
+        if version:
+            w(f"    Version: {version}\n")
+        if d.unlocked != "none":
+            red, bold, end = ("\x1b[31m", "\x1b[1m", "\x1b[22m\x1b[0m") if tty else ("", "", "")
+            w(f"    {red}{bold}Unlocked: {d.unlocked}{end}\n")
+        if d.is_pinned:
+            w("    Pinned: yes\n")
+        if d.origin is None:
+            w("    origin: none\n")
+        else:
+            refspec = _origin.get_refspec(d.origin)
+            if refspec is None:
+                w("    origin: <unknown origin type>\n")
+            else:
+                w(f"    origin refspec: {refspec}\n")
+            if source_title:
+                w(f"    `- {source_title}\n")
+        if opts.verify:
+            if not loaded:
+                raise OstreeError("Cannot verify, failed to load commit")
+            if d.origin is None:
+                raise OstreeError("Cannot verify deployment with no origin")
+            refspec = _origin.get_refspec(d.origin)
+            if refspec is None:
+                raise OstreeError("No origin/refspec, cannot verify")
+            remote = refspec.partition(":")[0] if ":" in refspec else None
+            if remote is None:
+                raise OstreeError("Cannot verify deployment without remote")
+            raise OstreeError("Commit signature verification for admin status is not supported by ostree-py")
+    return 0

@@ -1,0 +1,57 @@
+"""``ostree-py admin upgrade``: pull the deployment's origin and deploy it if it changed."""
+
+from ._cli import Option
+
+SUMMARY = "Construct new tree from current origin and deploy it, if it changed"
+USAGE = ""
+NEEDS_SYSROOT = True
+OPTIONS = [
+    Option("os", kind="string", arg="OSNAME", help="Use a different operating system root than the current one"),
+    Option("reboot", "r", help="Reboot after a successful upgrade"),
+    Option("allow-downgrade", help="Permit deployment of chronologically older trees"),
+    Option("override-commit", kind="string", arg="CHECKSUM", help="Deploy CHECKSUM instead of the latest tree"),
+    Option("pull-only", help="Do not create a deployment, just download"),
+    Option("deploy-only", help="Do not pull, only deploy"),
+    Option("stage", help="Enable staging (finalization at reboot time)"),
+]
+
+
+def reboot(ctx):
+    from ostree_py.errors import OstreeError
+    raise OstreeError("--reboot: rebooting the machine is not supported by ostree-py; reboot it yourself")
+
+
+def run(ctx, opts, args):
+    from ostree_py.errors import OstreeError
+    from ostree_py.sysroot import origin as _origin
+    from ostree_py.sysroot.upgrader import Upgrader
+
+    from ._sysroot import open_sysroot
+    sr = open_sysroot(ctx, opts)
+    if opts.pull_only and opts.deploy_only:
+        raise OstreeError("Cannot simultaneously specify --pull-only and --deploy-only")
+    if opts.pull_only and opts.reboot:
+        raise OstreeError("Cannot simultaneously specify --pull-only and --reboot")
+    up = Upgrader(sr, opts.os, stage=opts.stage)
+    origin = up.dup_origin()
+    _origin.remove_transient_state(origin)
+    if opts.override_commit is not None:
+        origin.set("origin", "override-commit", opts.override_commit)
+    up.set_origin(origin)
+    try:
+        changed = up.pull(synthetic=opts.deploy_only, allow_older=opts.allow_downgrade)
+    except OstreeError:
+        if opts.pull_only:
+            try:
+                sr.cleanup()
+            except OstreeError:
+                pass
+        raise
+    if not changed:
+        ctx.stdout.write("No update available.\n")
+        return 0
+    if not opts.pull_only:
+        up.deploy()
+    if opts.reboot:
+        reboot(ctx)
+    return 0

@@ -1,0 +1,10 @@
+"""The sysroot side of ostree: deployments, boot configuration, /etc merge, upgrades.
+
+See sysroot.py (loading, writing deployment lists), deploy.py (checkouts,
+kernels, the boot swap, cleanup), bootloader/ (BLS, syslinux, U-Boot, GRUB),
+kargs.py, origin.py and upgrader.py.
+"""
+
+from .sysroot import Deployment, Sysroot, SysrootError, current_deployment_dir, default_sysroot_path
+
+__all__ = ["Deployment", "Sysroot", "SysrootError", "current_deployment_dir", "default_sysroot_path"]
