@@ -302,66 +302,18 @@ def add_remotes_config_dir(repo) -> bool:
 
 
 def open_sysroot_repo(sysroot: str):
-    """Open SYSROOT/ostree/repo as ostree_sysroot_load + get_repo do for the remote commands.
+    """The repo of the sysroot at ``sysroot``, loaded as ostree_sysroot_load + get_repo do.
 
-    Checks what loading the sysroot checks before it reads deployments, with the
-    reference's messages ("loading sysroot: ..."), and marks the repo as the
-    sysroot's so that remotes go to SYSROOT/etc/ostree/remotes.d when the
-    sysroot is a deployment (has a ``sysroot`` directory) rather than the
-    physical root.
+    Errors read "loading sysroot: ..." as in the reference. The repo is marked
+    as the sysroot's (``repo.sysroot_path``, ``repo.sysroot_is_physical``) so
+    that remotes go to SYSROOT/etc/ostree/remotes.d when the sysroot is a
+    deployment (has a ``sysroot`` directory, or is the booted root) rather
+    than the physical root.
     """
-    from .repo import Repo
-
-    def fail(msg):
-        raise OstreeError(f"loading sysroot: {msg}")
-
-    try:
-        fd = os.open(sysroot, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError as e:
-        fail(f"opendir({sysroot}): {os.strerror(e.errno)}")
-    os.close(fd)
-    repo_path = os.path.join(sysroot, "ostree/repo")
-    try:
-        fd = os.open(repo_path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError as e:
-        fail(f"opendir(ostree/repo): {os.strerror(e.errno)}")
-    os.close(fd)
-    try:
-        repo = Repo.open(repo_path)
-    except OstreeError as e:
-        fail(e.message)
-    try:
-        os.stat(os.path.join(sysroot, "ostree/deploy"))
-    except OSError as e:
-        fail(f"fstatat(ostree/deploy): {os.strerror(e.errno)}")
-    loader = os.path.join(sysroot, "boot/loader")
-    try:
-        st = os.lstat(loader)
-    except FileNotFoundError:
-        st = None
-    except OSError as e:
-        fail(f"fstatat(boot/loader): {os.strerror(e.errno)}")
-    if st is not None:
-        import stat as _stat
-        if not _stat.S_ISLNK(st.st_mode):
-            fail("Not a symbolic link: boot/loader")
-        target = os.readlink(loader)
-        if target not in ("loader.0", "loader.1"):
-            fail(f"Invalid target '{target}' in boot/loader")
-    repo.sysroot_path = sysroot
-    repo.sysroot_is_physical = _sysroot_is_physical(sysroot)
-    return repo
-
-
-def _sysroot_is_physical(sysroot: str) -> bool:
-    """The reference's test: booted (sysroot is / and /run/ostree-booted) or has sysroot/."""
-    try:
-        a, b = os.stat(sysroot), os.stat("/")
-        if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino) and os.path.exists("/run/ostree-booted"):
-            return False
-    except OSError:
-        pass
-    return not os.path.exists(os.path.join(sysroot, "sysroot"))
+    from .sysroot import Sysroot
+    s = Sysroot(sysroot)
+    s.load()
+    return s.repo
 
 
 # ---------------------------------------------------------------- loading
