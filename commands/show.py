@@ -1,7 +1,7 @@
 """``ostree show``: print a commit (or other object), or one piece of its metadata."""
 
 from ostree_py.commands._cli import Option
-from ostree_py.errors import OstreeError, UsageError
+from ostree_py.errors import UsageError
 
 SUMMARY = "Output a metadata object"
 USAGE = "OBJECT"
@@ -27,8 +27,6 @@ def run(ctx, opts, args):
     from ostree_py import show
     if not args:
         raise UsageError("An object argument is required")
-    if opts.gpg_homedir is not None or opts.gpg_verify_remote is not None:
-        raise OstreeError("GPG verification is not supported yet (--gpg-homedir, --gpg-verify-remote)")
     repo = ctx.repo
     rev = args[0]
     out = ctx.stdout
@@ -46,4 +44,9 @@ def run(ctx, opts, args):
         out.write(show.sizes_text(repo, repo.resolve_rev(rev)))
     else:
         out.write(show.object_or_rev_text(repo, rev, raw=opts.raw, unswapped=opts.no_byteswap))
+        # a commit is followed by its GPG signatures, as the reference (built with gpgme) does
+        checksum = rev if show._is_checksum(rev) else repo.resolve_rev(rev)
+        if not show._is_checksum(rev) or repo.has_object("commit", checksum):
+            from ostree_py.signing.gpg import commit_signatures_text
+            out.write(commit_signatures_text(repo, checksum, opts.gpg_homedir, opts.gpg_verify_remote))
     return 0

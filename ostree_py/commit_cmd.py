@@ -387,10 +387,6 @@ def run_commit(repo, req: CommitRequest, warn=None) -> CommitResult:
     elif req.body is not None:
         body = req.body
 
-    if req.gpg_sign:
-        # signing is not implemented yet: refuse before writing anything
-        raise OstreeError("GPG signing (--gpg-sign) is not supported by ostree-py yet")
-
     if disable_fsync:
         repo.fsync = False
 
@@ -487,8 +483,15 @@ def run_commit(repo, req: CommitRequest, warn=None) -> CommitResult:
                 repo.write_commitmeta(csum, _MetadataItems(detached))
 
             if req.sign:
-                # the reference (built without libsodium) knows no signature type either
-                raise OstreeError("Requested signature type is not implemented")
+                from . import signing
+                engine = signing.get_by_name(req.sign_type or signing.DEFAULT_SIGN_TYPE)
+                for key in req.sign:
+                    engine.set_sk(key)
+                    signing.sign_commit(repo, engine, csum)
+            if req.gpg_sign:
+                from .signing import gpg
+                for key_id in req.gpg_sign:
+                    gpg.sign_commit(repo, csum, key_id, req.gpg_homedir)
 
         if req.branch:
             _write_branch_ref(repo, req.branch, csum)

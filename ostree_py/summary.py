@@ -270,8 +270,12 @@ def maybe_regenerate_summary(repo) -> None:
         regenerate_summary(repo)
 
 
-def write_metadata_commit(repo, additional_metadata: dict | None = None, timestamp: int | None = None) -> str:
-    """Commit an empty tree to ``ostree-metadata`` carrying the summary metadata (collection repos)."""
+def write_metadata_commit(repo, additional_metadata: dict | None = None, timestamp: int | None = None,
+                          sign=None) -> str:
+    """Commit an empty tree to ``ostree-metadata`` carrying the summary metadata (collection repos).
+
+    ``sign(checksum)``, if given, signs the new commit before the ref moves to it.
+    """
     from .commit import write_commit
     from .objects import DirMeta, DirTree
     from .reflist import write_ref
@@ -293,6 +297,8 @@ def write_metadata_commit(repo, additional_metadata: dict | None = None, timesta
                 timestamp = int(time.time())
         csum = write_commit(repo, tree, meta, parent=old, subject="", body="", metadata=md,
                             timestamp=timestamp % (1 << 64))
+        if sign is not None:
+            sign(csum)
     write_ref(repo, None, METADATA_REF, csum, collection_id=cid)
     return csum
 

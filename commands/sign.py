@@ -1,0 +1,67 @@
+"""``ostree sign``: sign a commit with a sign-API engine (ed25519, dummy), or --verify it."""
+
+from ostree_py.commands._cli import Option
+from ostree_py.errors import OstreeError, UsageError
+
+SUMMARY = "Sign a commit"
+USAGE = "COMMIT KEY-ID..."
+NEEDS_REPO = True
+OPTIONS = [
+    # accepted but, as in the reference, without effect
+    Option("delete", "d", help="Delete signatures having any of the KEY-IDs"),
+    Option("verify", help="Verify signatures"),
+    Option("sign-type", "s", kind="string", arg="NAME", help="Signature type to use (defaults to 'ed25519')"),
+    # hidden: the reference's --help (Debian's build has no libsodium) does not list them
+    Option("keys-file", kind="string", arg="NAME", help="Read key(s) from file", hidden=True),
+    Option("keys-dir", kind="string", arg="NAME", hidden=True,
+           help="Redefine system-wide directories with public and revoked keys for verification"),
+]
+
+
+def _read_key_lines(path):
+    import os
+    if not os.path.isfile(path):
+        raise OstreeError(f"File object '{path}' is not a regular file")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise OstreeError(f"{path}: {e.strerror}") from None
+    from ostree_py.signing.ed25519 import _read_lines
+    return _read_lines(data)
+
+
+def run(ctx, opts, args):
+    from ostree_py import signing
+    if not args:
+        raise UsageError("Need a COMMIT to sign or verify")
+    if not opts.verify and not opts.keys_file and len(args) < 2:
+        raise UsageError("Need at least one KEY-ID to sign with")
+    repo = ctx.repo
+    checksum = repo.resolve_rev(args[0])
+    key_ids = args[1:]
+    sign = signing.get_by_name(opts.sign_type or signing.DEFAULT_SIGN_TYPE)
+    out = ctx.stdout
+    if opts.verify:
+        for key in key_ids:
+            try:
+                sign.set_pk(key)
+                message = signing.commit_verify(repo, sign, checksum)
+            except OstreeError:
+                continue
+            out.write(message + "\n")
+            return 0
+        if not key_ids or opts.keys_file:
+            sign.load_pk(filename=opts.keys_file, basedir=opts.keys_dir)
+            message = signing.commit_verify(repo, sign, checksum)
+            out.write(message + "\n")
+            return 0
+        raise OstreeError("No valid signatures found")
+    for key in key_ids:
+        sign.set_sk(key)
+        signing.sign_commit(repo, sign, checksum)
+    if opts.keys_file:
+        for line in _read_key_lines(opts.keys_file):
+            sign.set_sk(line)
+            signing.sign_commit(repo, sign, checksum)
+    return 0
