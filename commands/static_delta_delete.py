@@ -1,0 +1,16 @@
+"""``ostree static-delta delete DELTA``: remove a delta's directory."""
+
+from ostree_py.errors import OstreeError
+
+SUMMARY = "Remove a delta"
+USAGE = ""
+NEEDS_REPO = True
+OPTIONS = []
+
+
+def run(ctx, opts, args):
+    from ostree_py.deltas import delete_delta
+    if not args:
+        raise OstreeError("DELTA must be specified")
+    delete_delta(ctx.repo, args[0])
+    return 0

@@ -1,0 +1,16 @@
+"""``ostree static-delta list``: the static deltas in the repository."""
+
+SUMMARY = "List static delta files"
+USAGE = ""
+NEEDS_REPO = True
+OPTIONS = []
+
+
+def run(ctx, opts, args):
+    from ostree_py.deltas import list_deltas
+    names = list_deltas(ctx.repo)
+    if not names:
+        ctx.stdout.write("(No static deltas)\n")
+    for name in names:
+        ctx.stdout.write(name + "\n")
+    return 0

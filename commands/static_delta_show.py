@@ -1,0 +1,16 @@
+"""``ostree static-delta show DELTA``: describe a delta (superblock, fallbacks, parts)."""
+
+from ostree_py.errors import OstreeError
+
+SUMMARY = "Dump information on a delta"
+USAGE = ""
+NEEDS_REPO = True
+OPTIONS = []
+
+
+def run(ctx, opts, args):
+    from ostree_py.deltas import show_delta
+    if not args:
+        raise OstreeError("DELTA must be specified")
+    show_delta(ctx.repo, args[0], ctx.stdout)
+    return 0
