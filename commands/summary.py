@@ -40,19 +40,43 @@ def _additional_metadata(args):
     return out
 
 
+def _signing():
+    try:
+        from ostree_py import signing
+        from ostree_py.signing import gpg
+    except ImportError:
+        return None, None
+    return signing, gpg
+
+
 def run(ctx, opts, args):
     from ostree_py import summary
     repo = ctx.repo
+    signing, gpg = _signing()
+    sign = None
     if opts.sign:
-        # as in the reference build, which has no ed25519 (or other) signing engine
-        raise OstreeError("Requested signature type is not implemented")
-    if opts.update and opts.gpg_sign:
+        name = opts.sign_type or "ed25519"
+        if signing is None:
+            # as the reference build says of a type it lacks
+            raise OstreeError("Requested signature type is not implemented")
+        sign = signing.get_by_name(name)
+    if opts.update and opts.gpg_sign and gpg is None:
         raise OstreeError("GPG signing of summaries is not supported yet (--gpg-sign)")
     if opts.update:
         extra = _additional_metadata(opts.add_metadata) if opts.add_metadata else None
         if repo.collection_id is not None:
-            summary.write_metadata_commit(repo, extra)
+            def sign_metadata_commit(csum):
+                for key_id in opts.gpg_sign:
+                    gpg.sign_commit(repo, csum, key_id, opts.gpg_homedir)
+                for key in opts.sign:
+                    sign.set_sk(key)
+                    signing.sign_commit(repo, sign, csum)
+            summary.write_metadata_commit(repo, extra, sign=sign_metadata_commit)
         summary.regenerate_summary(repo, extra)
+        if opts.gpg_sign:
+            gpg.add_signature_summary(repo, opts.gpg_sign, opts.gpg_homedir)
+        if opts.sign:
+            signing.sign_summary(repo, sign, opts.sign)
     elif opts.view or opts.raw:
         from ostree_py.dump import summary_text
         ctx.stdout.write(summary_text(summary.load_summary(repo), raw=opts.raw))

@@ -121,15 +121,21 @@ def _is_checksum(s: str) -> bool:
     return len(s) == 64 and all(c in "0123456789abcdef" for c in s)
 
 
-def object_or_rev_text(repo, rev: str, raw: bool = False, unswapped: bool = False) -> str:
-    """A rev's commit; or for a full checksum, the commit, dirmeta, dirtree or file object with it."""
+def object_or_rev(repo, rev: str, raw: bool = False, unswapped: bool = False) -> tuple[str, str, str]:
+    """(text, object type, checksum) of a rev's commit; or for a full checksum, of the commit,
+    dirmeta, dirtree or file object with it."""
     if not _is_checksum(rev):
         checksum = repo.resolve_rev(rev)
-        return object_text("commit", checksum, repo.load_metadata_bytes("commit", checksum), raw, unswapped)
+        data = repo.load_metadata_bytes("commit", checksum)
+        return object_text("commit", checksum, data, raw, unswapped), "commit", checksum
     for objtype in ("commit", "dirmeta", "dirtree"):
         if repo.has_object(objtype, rev):
-            return object_text(objtype, rev, repo.load_metadata_bytes(objtype, rev), raw, unswapped)
-    return file_object_text(repo, rev)
+            return object_text(objtype, rev, repo.load_metadata_bytes(objtype, rev), raw, unswapped), objtype, rev
+    return file_object_text(repo, rev), "file", rev
+
+
+def object_or_rev_text(repo, rev: str, raw: bool = False, unswapped: bool = False) -> str:
+    return object_or_rev(repo, rev, raw, unswapped)[0]
 
 
 def file_object_text(repo, checksum: str) -> str:

@@ -138,7 +138,7 @@ READ_ONLY = [
     "config set core.x", "config unset core.x y",
     "diff main^ main", "diff main", "diff --stats main^ main", "diff --stats --fs-diff main~ main",
     "diff other/branch main", "diff", "diff nope", "diff main nope", "diff main /nonexistent",
-    "summary", "summary --view", "summary -u -m foo=bar", "summary -u -m foo", "summary -u --sign=k",
+    "summary", "summary --view", "summary -u -m foo=bar", "summary -u -m foo", "summary -u --sign-type=nope --sign=k",
 ]
 
 
