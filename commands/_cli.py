@@ -330,7 +330,7 @@ class _RepoRequired(UsageError):
 
 
 def resolve_repo_path(ctx: Context, given: str | None) -> str:
-    """Where the repo is: --repo, else $OSTREE_REPO, else ".", else /ostree/repo.
+    """Where the repo is: --repo, else $OSTREE_REPO, else ".", else $OSTREE_SYSROOT/ostree/repo.
 
     Without --repo the default must exist as a repository (a directory with
     ``objects`` and ``config``), or it is a usage error, as in the reference;
@@ -341,7 +341,9 @@ def resolve_repo_path(ctx: Context, given: str | None) -> str:
         return given
     path = ctx.environ.get("OSTREE_REPO") or ""
     if not path:
-        path = "." if (os.path.isdir("objects") and os.path.exists("config")) else "/ostree/repo"
+        # the default sysroot's repo: $OSTREE_SYSROOT/ostree/repo (ostree_sysroot_new_default)
+        path = "." if (os.path.isdir("objects") and os.path.exists("config")) else \
+            os.path.join(ctx.environ.get("OSTREE_SYSROOT") or "/", "ostree/repo")
     try:
         os.stat(path)
         if os.path.isdir(path):
