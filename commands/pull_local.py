@@ -29,7 +29,7 @@ def run(ctx, opts, args):
     if opts.gpg_verify or opts.gpg_verify_summary:
         raise OstreeError("GPG verification of local pulls is not supported by ostree-py yet")
     if opts.require_static_deltas:
-        _refuse_static_deltas(ctx.repo, args[0])
+        return _pull_with_deltas(ctx, opts, args)
     if opts.per_object_fsync:
         ctx.repo.per_object_fsync = True
     depth = 0 if opts.depth is None else opts.depth
@@ -49,13 +49,27 @@ def run(ctx, opts, args):
     return 0
 
 
-def _refuse_static_deltas(repo, src_path):
-    """--require-static-deltas: the reference's refusals; local delta application is not built yet."""
+def _pull_with_deltas(ctx, opts, args):
+    """--require-static-deltas: as the reference, a pull through the pull engine from a
+    file:// URL, which applies the source's static deltas (and fails without them)."""
     import os
     from ostree_py.errors import OstreeError
-    if repo.mode == "archive":
-        raise OstreeError("Can't use static deltas in an archive repo")
-    src = src_path[len("file://"):] if src_path.startswith("file://") else src_path
-    if not (os.path.isdir(os.path.join(src, "deltas")) or os.path.isdir(os.path.join(src, "delta-indexes"))):
-        raise OstreeError("Fetch configured to require static deltas, but no summary deltas or delta index found")
-    raise OstreeError("Applying static deltas in pull-local is not supported by ostree-py yet")
+    from ostree_py.pull import pull
+    src = args[0]
+    uri = src if src.startswith("file://") else "file://" + os.path.abspath(src)
+    refs = list(args[1:])
+    if not refs:
+        from ostree_py.pull_local import open_source_repo
+        try:
+            src_repo = open_source_repo(uri[len("file://"):])
+        except OstreeError as e:
+            raise OstreeError(f"opening repo: {e.message}") from None
+        refs = sorted(src_repo.list_refs(remotes=False))
+    depth = 0 if opts.depth is None else opts.depth
+    res = pull(ctx.repo, uri, refs, require_static_deltas=True, override_remote_name=opts.remote,
+               depth=depth, untrusted=opts.untrusted, bareuseronly_files=opts.bareuseronly_files,
+               commit_metadata_only=opts.commit_metadata_only, disable_fsync=opts.disable_fsync,
+               per_object_fsync=opts.per_object_fsync, disable_verify_bindings=opts.disable_verify_bindings,
+               disable_sign_verify=True, disable_sign_verify_summary=True)
+    ctx.stdout.write(res.status() + "\n")
+    return 0
