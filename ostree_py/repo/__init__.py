@@ -345,11 +345,54 @@ class Repo:
         if d is not None and remove:
             import shutil
             shutil.rmtree(d, ignore_errors=True)
+        if d is not None:
+            # released as glnx_release_lock_file does: the exclusive holder unlinks the file
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(d + "-lock")
         if self._staging_lock_fd is not None:
             os.close(self._staging_lock_fd)
             self._staging_lock_fd = None
+        with contextlib.suppress(OSError):
+            self._cleanup_tmpdir()
+
+    def _cleanup_tmpdir(self) -> None:
+        """cleanup_tmpdir: staging dirs of other boots (when unlocked) go, as does
+        anything else in tmp/ older than a day (but not tmp/cache)."""
+        import shutil
+        import time
+        current = f"staging-{_boot_id()}-"
+        now = time.time()
+        for name in os.listdir(self.tmp_dir):
+            if name == "cache":
+                continue
+            p = os.path.join(self.tmp_dir, name)
+            try:
+                st = os.lstat(p)
+            except FileNotFoundError:
+                continue
+            if name.startswith("staging-") and stat.S_ISDIR(st.st_mode):
+                if name.startswith(current):
+                    continue
+                fd = os.open(p + "-lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                try:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue
+                    shutil.rmtree(p, ignore_errors=True)
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(p + "-lock")
+                finally:
+                    os.close(fd)
+                continue
+            if name.startswith("staging-") and name.endswith("-lock"):
+                continue
+            if st.st_mtime <= now and now - st.st_mtime > 86400:
+                if stat.S_ISDIR(st.st_mode):
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        os.unlink(p)
 
     # ---------------------------------------------------------------- object paths
     def object_path(self, objtype: str, checksum: str) -> str:
@@ -383,7 +426,7 @@ class Repo:
     def load_metadata_bytes(self, objtype: str, checksum: str) -> bytes:
         """The raw bytes of a metadata object; raise ObjectNotFoundError if absent."""
         _, p = self._find(objtype, checksum)
-        with _open_object(p, objtype, checksum) as f:
+        with open_object(p) as f:
             data = f.read(MAX_METADATA_SIZE + 1)
         if len(data) > MAX_METADATA_SIZE:
             raise InvalidObjectError(f"Metadata object {checksum}.{OBJTYPES[objtype]} exceeds maximum size {MAX_METADATA_SIZE}")
@@ -480,7 +523,7 @@ class Repo:
     def _load_file_at(self, p: str, checksum: str):
         mode = self.mode
         if mode == "archive":
-            f = _open_object(p, "file", checksum)
+            f = open_object(p)
             try:
                 r = ArchiveReader(f)
             except Exception:
@@ -503,7 +546,7 @@ class Repo:
             if mode == "bare-split-xattrs":
                 xattrs = self._load_split_xattrs(checksum)
             info = FileInfo(st.st_mode, st.st_uid, st.st_gid, st.st_size, "", xattrs)
-            return info, _open_object(p, "file", checksum)
+            return info, open_object(p)
         if mode == "bare-user":
             try:
                 meta = os.getxattr(p, "user.ostreemeta", follow_symlinks=False)
@@ -512,17 +555,17 @@ class Repo:
                                          f"fgetxattr(user.ostreemeta): {e.strerror}") from None
             uid, gid, fmode, xattrs = parse_bareuser_meta(meta)
             if stat.S_ISLNK(fmode):
-                with _open_object(p, "file", checksum) as f:
+                with open_object(p) as f:
                     # the target is read as a C string: up to the first NUL
                     target = f.read(65536).split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
                 return FileInfo(fmode, uid, gid, 0, target, xattrs), None
             if not stat.S_ISREG(fmode):
                 raise InvalidObjectError(f"Invalid mode in user.ostreemeta of {checksum}")
-            return FileInfo(fmode, uid, gid, st.st_size, "", xattrs), _open_object(p, "file", checksum)
+            return FileInfo(fmode, uid, gid, st.st_size, "", xattrs), open_object(p)
         # bare-user-only
         if stat.S_ISLNK(st.st_mode):
             return FileInfo(st.st_mode, 0, 0, 0, os.readlink(p)), None
-        return FileInfo(st.st_mode, 0, 0, st.st_size), _open_object(p, "file", checksum)
+        return FileInfo(st.st_mode, 0, 0, st.st_size), open_object(p)
 
     def _load_split_xattrs(self, checksum: str):
         """bare-split-xattrs: the file-xattrs-link object names the xattrs object."""
@@ -906,25 +949,25 @@ class _HashingReader:
         return b
 
 
-def _open_object(path: str, objtype: str, checksum: str):
+def open_object(path: str):
     """Open a loose object file for reading; refuse anything but a regular file.
 
     O_NONBLOCK keeps a FIFO planted in the object store from blocking the
     open forever; a directory, device or dangling symlink in place of an
     object is reported as a corrupt or missing object, not an OSError.
     """
-    what = f"{checksum}.{OBJTYPES[objtype]}"
+    name = os.path.basename(os.path.dirname(path)) + os.path.basename(path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise ObjectNotFoundError(f"No such metadata object {what}" if objtype != "file" else
-                                  f"Couldn't find file object '{checksum}'") from None
+        csum, _, ext = name.partition(".")
+        raise ObjectNotFoundError(f"Couldn't find file object '{csum}'" if ext in ("file", "filez") else
+                                  f"No such metadata object {name}") from None
     except OSError as e:
-        raise InvalidObjectError(f"Opening object {what}: {e.strerror}") from None
+        raise InvalidObjectError(f"Opening object {name}: {e.strerror}") from None
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise InvalidObjectError(f"Corrupted object {what}: not a regular file")
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InvalidObjectError(f"Corrupted object {name}: not a regular file")
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
