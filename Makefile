@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 # Debian packages the tests need: the reference ostree and its upstream test
 # suite (ostree-tests pulls gjs, fuse3, gnupg, cpio, python3-yaml...), attr
 # for setfattr/getfattr, man-db for `man`/`ostree-py help`, xz for test data.
-SYS_PACKAGES := ostree ostree-tests attr python3-yaml python3-gi gir1.2-glib-2.0 gnupg xz-utils man-db
+SYS_PACKAGES := ostree ostree-tests attr python3-yaml python3-gi gir1.2-glib-2.0 gnupg xz-utils man-db parallel
 STAMP  := $(VENV)/.ostree-py-installed
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
