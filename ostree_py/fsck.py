@@ -127,7 +127,8 @@ def verify_bindings(collection_id: str | None, ref_name: str | None, metadata: d
 # ---------------------------------------------------------------- per-object fsck
 
 def _archive_content_checksum(path: str) -> str:
-    with open(path, "rb") as f:
+    from .repo import open_object
+    with open_object(path) as f:
         size = os.fstat(f.fileno()).st_size
         head = f.read(8)
         hlen = int.from_bytes(head[:4].ljust(4, b"\0"), "big")
