@@ -212,6 +212,11 @@ class DirTree:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "DirTree":
+        if not data:
+            # GLib would read zero bytes as an empty directory, but every
+            # dirtree (even an empty one) serialises to at least one byte:
+            # this is a truncated object, not an empty listing
+            raise gvariant.GVariantError(f"Empty data for type '{DIRTREE_TYPE}'")
         files, dirs = gvariant.deserialize(DIRTREE_TYPE, data)
         out_f = []
         for n, c in files:
