@@ -133,6 +133,10 @@ def traverse_dirtree(repo, tree_raw: bytes, reachable: set, parents: Parents | N
     root_key = _key(tree_raw, _DIRTREE_ID)
     # explicit stack of (dirtree key, iterator over its dirs) to bound recursion
     stack = []
+    # dirtrees being walked: one listing itself below it (only possible with
+    # objects whose content does not match their name) is not entered again,
+    # so the walk ends and fsck reports the corrupt object
+    active = set()
 
     def enter(tkey: bytes) -> bool:
         try:
@@ -148,6 +152,7 @@ def traverse_dirtree(repo, tree_raw: bytes, reachable: set, parents: Parents | N
                 parents.add(fkey, tkey)
             reachable.add(fkey)
         stack.append((tkey, iter(dirs)))
+        active.add(tkey)
         return True
 
     if not enter(root_key):
@@ -161,7 +166,7 @@ def traverse_dirtree(repo, tree_raw: bytes, reachable: set, parents: Parents | N
                 parents.add(mkey, tkey)
                 parents.add(skey, tkey)
             reachable.add(mkey)
-            if skey not in reachable:
+            if skey not in reachable and skey not in active:
                 if enter(skey):
                     break  # descend; resume this iterator afterwards
                 # a missing dirtree in a partial commit: no subtree, but
@@ -170,6 +175,7 @@ def traverse_dirtree(repo, tree_raw: bytes, reachable: set, parents: Parents | N
             continue
         else:
             stack.pop()
+            active.discard(tkey)
             reachable.add(tkey)
 
 
