@@ -12,7 +12,7 @@ in the reference). File contents are streamed.
 
 import stat
 
-from .errors import OstreeError
+from .errors import InvalidObjectError, OstreeError
 from .objects import validate_filename
 
 BLOCK = 512
@@ -137,10 +137,14 @@ def export_commit(repo, rev: str, out, subpath: str | None = None, prefix: str |
         p = pre + rel
         return p if p else b"."
 
-    # depth-first: (dirtree, dirmeta, relative path)
-    stack = [(tree, meta, b"")]
+    # depth-first: (dirtree, dirmeta, relative path, dirtrees above it)
+    stack = [(tree, meta, b"", frozenset())]
     while stack:
-        t, m, rel = stack.pop()
+        t, m, rel, above = stack.pop()
+        if t in above:
+            # only possible with objects whose content does not match their name
+            raise InvalidObjectError(f"Corrupted dirtree object {t}: it contains itself "
+                                     f"(at /{rel.decode('utf-8', 'surrogateescape')})")
         dm = repo.load_dirmeta(m)
         w.entry(path_of(rel), dm.mode, dm.uid, dm.gid, mtime)
         dt = repo.load_dirtree(t)
@@ -157,7 +161,8 @@ def export_commit(repo, rev: str, out, subpath: str | None = None, prefix: str |
             finally:
                 if stream is not None:
                     stream.close()
+        above_sub = above | {t}
         for name, st, sm in reversed(dt.dirs):
             validate_filename(name)
-            stack.append((st, sm, rel + name.encode("utf-8", "surrogateescape") + b"/"))
+            stack.append((st, sm, rel + name.encode("utf-8", "surrogateescape") + b"/", above_sub))
     w.finish(pad_record)
