@@ -11,7 +11,7 @@ Errors read like the reference's: ``No such file or directory: /a/b``,
 
 import stat
 
-from .errors import OstreeError
+from .errors import InvalidObjectError, OstreeError
 
 _MAX_SYMLINK_DEPTH = 40
 
@@ -192,6 +192,14 @@ class RepoFile:
             yield ch, load_file_info(self.repo, c)
         for n, tc, mc in tree.dirs:
             ch = RepoFile(self.repo, self, n, tc, mc)
+            a = self
+            while a is not None:
+                if a.tree_csum == tc:
+                    # only possible with objects whose content does not match their name;
+                    # walking into it would never end
+                    raise InvalidObjectError(f"Corrupted dirtree object {tc}: it contains itself "
+                                             f"(at {ch.path})")
+                a = a.parent
             meta = self.repo.load_dirmeta(mc)
             yield ch, Info("dir", meta.mode, meta.uid, meta.gid, 0, None, meta.xattrs)
 
