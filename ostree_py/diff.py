@@ -260,13 +260,14 @@ def _walk_tree(repo, tree_csum: str, out: set, partial: bool) -> None:
         if partial:
             return
         raise
+    # marked before its subtrees: a dirtree listing itself (a corrupt object) ends the walk
+    out.add(key)
     for _, c in tree.files:
         out.add((c, "file"))
     for _, tc, mc in tree.dirs:
         out.add((mc, "dirmeta"))
         if (tc, "dirtree") not in out:
             _walk_tree(repo, tc, out, partial)
-    out.add(key)
 
 
 def object_storage_size(repo, checksum: str, objtype: str) -> int:
