@@ -5,6 +5,10 @@ with GLib's g_key_file_to_data(). Values are unescaped on get (\\s \\n \\t \\r
 \\\\) and escaped on set; lists are ';'-separated.
 """
 
+import errno
+import os
+import stat
+
 from .errors import OstreeError
 
 
@@ -104,7 +108,20 @@ class KeyFile:
 
     @classmethod
     def load(cls, path: str) -> "KeyFile":
-        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+        # O_NONBLOCK and a regular-file check: a FIFO or device (a symlink
+        # to /dev/zero) in place of the file must not hang the reader
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+            if not stat.S_ISREG(mode):
+                raise OSError(errno.EINVAL, "Not a regular file", path)
+            os.set_blocking(fd, True)
+        except BaseException:
+            os.close(fd)
+            raise
+        with open(fd, encoding="utf-8", errors="surrogateescape") as f:
             return cls.parse(f.read(), path)
 
     def to_text(self) -> str:

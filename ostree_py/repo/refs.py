@@ -5,6 +5,7 @@ These functions become methods of Repo (see repo/__init__.py).
 
 import contextlib
 import os
+import stat
 import re
 
 from ..errors import OstreeError, RefNotFoundError
@@ -24,7 +25,8 @@ def ref_path(self, ref: str, remote: str | None = None) -> str:
 
 def _read_ref_file(path: str) -> str | None:
     try:
-        with open(path, "rb") as f:
+        # O_NONBLOCK: a FIFO planted in refs/ must not block the open forever
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as f:
             data = f.read(200)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
@@ -76,11 +78,19 @@ def resolve_rev(self, rev: str, allow_noent: bool = False) -> str | None:
 def _open_ref(path: str, what: str):
     """openat() of a ref file; None when absent (ENOENT), errors as the reference words them."""
     try:
-        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        # O_NONBLOCK: a FIFO planted in refs/ must not block the open forever
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
     except OSError as e:
         raise OstreeError(f"openat({what}): {os.strerror(e.errno)}") from None
+    mode = os.fstat(fd).st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        # a device or FIFO (say a symlink to /dev/zero) would be read without end
+        os.close(fd)
+        raise OstreeError(f"Corrupt ref file {what}: not a regular file")
+    os.set_blocking(fd, True)
+    return fd
 
 
 class RefIsDirectoryError(OstreeError):
