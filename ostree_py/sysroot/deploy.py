@@ -23,7 +23,6 @@ from .kargs import KernelArgs
 from .sysroot import (Deployment, Sysroot, SysrootError, _fsync_dir, _strerror, parse_deploy_name, rm_rf,
                       symlink_replace, write_file_atomic)
 
-_STAGING_INITRDS = "/run/ostree/staged-initrds/"
 
 
 def _is_sha256(s: str) -> bool:
@@ -680,7 +679,7 @@ def _bls_append(repo) -> dict:
     for item in items:
         k, eq, v = item.partition("=")
         if not eq:
-            raise SysrootError(f"bls-append-except-default key must be of the form \"key1=value1;key2=value2...\"")
+            raise SysrootError("bls-append-except-default key must be of the form \"key1=value1;key2=value2...\"")
         out[k] = v
     return out
 

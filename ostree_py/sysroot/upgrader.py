@@ -8,7 +8,6 @@ commit unless ``allow_older``; ``deploy`` writes the new deployment.
 
 import os
 
-from ..errors import OstreeError
 from ..objects import parse_refspec, validate_checksum
 from . import origin as _origin
 from .sysroot import Sysroot, SysrootError

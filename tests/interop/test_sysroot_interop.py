@@ -61,16 +61,6 @@ def osrepo(tmp_path_factory, ref):
     return repo
 
 
-def _init_sysroot(tool, path, osrepo):
-    path.mkdir()
-    tool("admin", "init-fs", path)
-    tool("admin", "os-init", f"--sysroot={path}", "testos")
-    tool(f"--repo={path}/ostree/repo", "pull-local", "--remote=testos", osrepo, f"{RUNTIME}^", DEVEL)
-    # the older runtime commit under the runtime ref first
-    ref_csum = tool(f"--repo={osrepo}", "rev-parse", f"{RUNTIME}^").stdout.strip()
-    tool(f"--repo={path}/ostree/repo", "refs", "--create", f"testos:{RUNTIME}", ref_csum, check=False)
-
-
 def _scenario(tool, path, osrepo):
     """deploy with kargs; edit /etc; deploy again (merge); upgrade to the new kernel; pin; undeploy."""
     path.mkdir()
