@@ -76,14 +76,22 @@ def test_prog_name_from_environment(cli_subprocess):
 
 
 def test_listing_shows_only_implemented_commands(cli, define_command, monkeypatch):
-    for path in list(_table.COMMANDS):
-        if not _table.is_group(path) and path != "help":
-            monkeypatch.delitem(_table.COMMANDS, path)
-    out = cli(["--help"]).out
-    assert "  admin " in out and "  remote " in out and "  commit " not in out
-    assert "help" not in out.split("Builtin Commands:")[1].split("Help Options")[0]
-    define_command("commit", SUMMARY="Commit a new revision", run=lambda c, o, a: 0)
-    assert "  commit            Commit a new revision\n" in cli(["--help"]).out
+    # Restore the table by hand: monkeypatch.delitem would re-insert the keys
+    # in reverse order, and the table's order is the listing order.
+    orig = dict(_table.COMMANDS)
+    try:
+        for path in list(_table.COMMANDS):
+            if not _table.is_group(path) and path != "help":
+                del _table.COMMANDS[path]
+        out = cli(["--help"]).out
+        assert "  admin " in out and "  remote " in out and "  commit " not in out
+        assert "help" not in out.split("Builtin Commands:")[1].split("Help Options")[0]
+        define_command("commit", SUMMARY="Commit a new revision", run=lambda c, o, a: 0)
+        assert "  commit            Commit a new revision\n" in cli(["--help"]).out
+    finally:
+        monkeypatch.undo()
+        _table.COMMANDS.clear()
+        _table.COMMANDS.update(orig)
 
 
 def test_unimplemented_command_is_unknown(cli, monkeypatch):
