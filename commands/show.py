@@ -43,7 +43,12 @@ def run(ctx, opts, args):
     elif opts.print_sizes:
         out.write(show.sizes_text(repo, repo.resolve_rev(rev)))
     else:
-        out.write(show.object_or_rev_text(repo, rev, raw=opts.raw, unswapped=opts.no_byteswap))
+        from ostree_py.dump import DumpError
+        try:
+            out.write(show.object_or_rev_text(repo, rev, raw=opts.raw, unswapped=opts.no_byteswap))
+        except DumpError as e:
+            out.write(e.partial)
+            raise
         # a commit is followed by its GPG signatures, as the reference (built with gpgme) does
         checksum = rev if show._is_checksum(rev) else repo.resolve_rev(rev)
         if not show._is_checksum(rev) or repo.has_object("commit", checksum):

@@ -20,6 +20,14 @@ from .objects import COMMIT_TYPE, SUMMARY_TYPE
 _MAX_UNIX = 253402300799
 
 
+class DumpError(OstreeError):
+    """A failure part way through a dump; ``partial`` is what the reference prints before failing."""
+
+    def __init__(self, message: str, partial: str = ""):
+        super().__init__(message)
+        self.partial = partial
+
+
 # ---------------------------------------------------------------- byte swapping
 
 _SWAP_FMT = {"n": ("<h", ">h"), "q": ("<H", ">H"), "i": ("<i", ">i"), "h": ("<i", ">i"),
@@ -199,7 +207,11 @@ def object_text(objtype: str, checksum: str, data: bytes, raw: bool = False, uns
             commit = Commit.from_bytes(data)
         except OstreeError as e:
             raise OstreeError(f"Corrupted commit object {checksum}: {e.message}") from None
-        out.append(commit_text(commit))
+        try:
+            out.append(commit_text(commit))
+        except OstreeError as e:
+            # the reference has printed "commit CSUM" (and an unswapped dump) already
+            raise DumpError(f"Failed to read commit: {e.message}", "".join(out)) from None
     return "".join(out)
 
 

@@ -7,7 +7,7 @@ A parent chain that comes back to a commit already shown (only possible with
 corrupted objects) is an error rather than an endless loop.
 """
 
-from .dump import object_text
+from .dump import DumpError, object_text
 from .errors import ObjectNotFoundError, OstreeError
 
 HISTORY_NOT_FETCHED = "<< History beyond this commit not fetched >>\n"
@@ -30,7 +30,12 @@ def iter_log(repo, checksum: str, raw: bool = False):
             return
         first = False
         commit = _parse(checksum, data)
-        yield object_text("commit", checksum, data, raw=raw)
+        try:
+            text = object_text("commit", checksum, data, raw=raw)
+        except DumpError as e:
+            yield e.partial
+            raise
+        yield text
         checksum = commit.parent
 
 

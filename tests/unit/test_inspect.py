@@ -163,3 +163,12 @@ def test_auto_update_summary_follows_ref_changes(repo):
     assert b"later" in open(summary, "rb").read()
     repo.delete_ref("now")
     assert b"now" not in open(summary, "rb").read()
+
+
+def test_a_timestamp_beyond_year_9999_fails_after_the_commit_line(repo):
+    root, meta = repo.root
+    c = repo.write_metadata("commit", Commit(subject="s", root_tree=root, root_meta=meta,
+                                             timestamp=253402300800).to_bytes())
+    for cmd in ("log", "show"):
+        rc, out, err = run(["--repo=" + repo.path, cmd, c])
+        assert (rc, out, err) == (1, f"commit {c}\n", "error: Failed to read commit: Invalid timestamp: 253402300800\n")
