@@ -239,35 +239,12 @@ def _diff(a, b, res: DiffResult, ignore: bool, owner_uid: int, owner_gid: int) -
 # ---------------------------------------------------------------- --stats
 
 def reachable_objects(repo, commit: str) -> set:
-    """Objects (checksum, type) reachable from ``commit`` without its parents."""
-    out = set()
-    c = repo.load_commit(commit)
-    out.add((commit, "commit"))
-    partial = repo.is_commit_partial(commit)
-    out.add((c.root_meta, "dirmeta"))
-    _walk_tree(repo, c.root_tree, out, partial)
-    return out
-
-
-def _walk_tree(repo, tree_csum: str, out: set, partial: bool) -> None:
-    key = (tree_csum, "dirtree")
-    if key in out:
-        return
-    from .errors import ObjectNotFoundError
-    try:
-        tree = repo.load_dirtree(tree_csum)
-    except ObjectNotFoundError:
-        if partial:
-            return
-        raise
-    # marked before its subtrees: a dirtree listing itself (a corrupt object) ends the walk
-    out.add(key)
-    for _, c in tree.files:
-        out.add((c, "file"))
-    for _, tc, mc in tree.dirs:
-        out.add((mc, "dirmeta"))
-        if (tc, "dirtree") not in out:
-            _walk_tree(repo, tc, out, partial)
+    """Objects (checksum, type) reachable from ``commit`` without its parents (traverse_commit,
+    depth 0: a partial commit's missing dirtrees are skipped, a missing commit gives nothing)."""
+    from .traverse import key_parts, traverse_commit
+    keys: set = set()
+    traverse_commit(repo, commit, 0, keys)
+    return {key_parts(k) for k in keys}
 
 
 def object_storage_size(repo, checksum: str, objtype: str) -> int:

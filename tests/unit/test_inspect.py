@@ -172,3 +172,14 @@ def test_a_timestamp_beyond_year_9999_fails_after_the_commit_line(repo):
     for cmd in ("log", "show"):
         rc, out, err = run(["--repo=" + repo.path, cmd, c])
         assert (rc, out, err) == (1, f"commit {c}\n", "error: Failed to read commit: Invalid timestamp: 253402300800\n")
+
+
+def test_diff_stats_of_a_partial_commit_count_what_is_there(repo):
+    from ostree_py.diff import reachable_objects
+    root, meta = repo.root
+    c = repo.write_metadata("commit", Commit(subject="s", root_tree="dd" * 32, root_meta=meta).to_bytes())
+    repo.mark_commit_partial(c)
+    assert reachable_objects(repo, c) == {(c, "commit")}       # root dirtree missing: nothing below
+    full = repo.write_metadata("commit", Commit(subject="t", root_tree=root, root_meta=meta).to_bytes())
+    objs = reachable_objects(repo, full)
+    assert (root, "dirtree") in objs and (meta, "dirmeta") in objs and len([o for o in objs if o[1] == "file"]) == 4
