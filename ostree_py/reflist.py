@@ -90,7 +90,14 @@ def _errno_msg(e: OSError) -> str:
 def _read_ref_contents(path: str) -> str:
     """The chomped contents of a ref file (glnx_file_get_contents_utf8_at)."""
     try:
-        with open(path, "rb") as f:
+        # O_NONBLOCK and a regular-file check: a FIFO or a device (a ref
+        # symlinked to /dev/zero) would block or be read without end
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as f:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+                raise OstreeError("Not a regular file")
+            os.set_blocking(fd, True)
             data = f.read()
     except OSError as e:
         raise OstreeError(f"{_errno_msg(e)}") from None
