@@ -551,7 +551,7 @@ class CommitBuilder:
                  progress=None):
         self.repo = repo
         self.mod = modifier
-        n = threads or min(8, (os.cpu_count() or 1) + 2)
+        n = threads or min(4, os.cpu_count() or 1)
         self._pool = ThreadPoolExecutor(max_workers=n) if n > 1 else None
         self._futures = []
         self._batch = []
@@ -663,9 +663,9 @@ class CommitBuilder:
             self._futures.append(self._pool.submit(fn))
 
     def add_content_file(self, mtree: MutableTree, name: str, info: FileInfo, path: str,
-                         dir_fd=None, consume: bool = False) -> None:
+                         dir_fd=None, consume: bool = False, read_xattrs: bool = False) -> None:
         """Store the regular file at ``path`` (relative to ``dir_fd``, an fd or a _DirFd) as ``name``
-        in ``mtree``, on the pool."""
+        in ``mtree``, on the pool; with ``read_xattrs`` its xattrs are read from the open file."""
         slot = _Slot()
         mtree.replace_file(name, slot)
         holder = dir_fd.ref() if isinstance(dir_fd, _DirFd) else None
@@ -679,16 +679,24 @@ class CommitBuilder:
                     holder.unref()
 
         def read_and_store(dir_fd):
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW, dir_fd=dir_fd)
             try:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW, dir_fd=dir_fd)
+            except OSError as e:
+                raise OstreeError(f"openat({path}): {os.strerror(e.errno)}") from None
+            try:
+                if read_xattrs:
+                    info.xattrs = _fd_xattrs(fd)
                 if info.size <= _SMALL:
-                    chunks = []
-                    while True:
-                        b = os.read(fd, max(info.size + 1 - sum(map(len, chunks)), 65536))
-                        if not b:
-                            break
-                        chunks.append(b)
-                    data = b"".join(chunks)
+                    # one read for the usual case; more only if the file grew
+                    data = os.read(fd, info.size + 1)
+                    if len(data) > info.size:
+                        rest = [data]
+                        while True:
+                            b = os.read(fd, 1 << 20)
+                            if not b:
+                                break
+                            rest.append(b)
+                        data = b"".join(rest)
                     if len(data) != info.size:
                         info.size = len(data)
                     slot.csum = self._store(info, data=data)
@@ -727,7 +735,7 @@ class CommitBuilder:
             raise OstreeError(f"opendir({path}): {os.strerror(e.errno)}") from None
         if self._repo_dev is None:
             self._repo_dev = os.stat(self.repo.path).st_dev
-        self._walk_dir(mtree, _DirFd(fd), [])
+        self._walk_dir(mtree, _DirFd(fd), [], path if dir_fd is None else None)
         if self.mod is not None and self.mod.consume and path != ".":
             self.flush()
             try:
@@ -740,13 +748,13 @@ class CommitBuilder:
         """Import the directory ``path`` into ``mtree`` (the older name of write_dir_to_mtree)."""
         self.write_dir_to_mtree(mtree, path, dir_fd)
 
-    def _walk_dir(self, mtree: MutableTree, dfd: "_DirFd", parts: list) -> None:
+    def _walk_dir(self, mtree: MutableTree, dfd: "_DirFd", parts: list, dpath: str | None) -> None:
         try:
-            self._walk_dir_fd(mtree, dfd, parts)
+            self._walk_dir_fd(mtree, dfd, parts, dpath)
         finally:
             dfd.unref()
 
-    def _walk_dir_fd(self, mtree: MutableTree, dfd: "_DirFd", parts: list) -> None:
+    def _walk_dir_fd(self, mtree: MutableTree, dfd: "_DirFd", parts: list, dpath: str | None) -> None:
         repo, mod = self.repo, self.mod
         fd = dfd.fd
         st0 = FileStat.from_stat(os.fstat(fd))
@@ -773,13 +781,13 @@ class CommitBuilder:
                 raise OstreeError(f"fstatat({name}): {os.strerror(ex.errno)}") from None
             fmt = stat.S_IFMT(st.st_mode)
             if fmt == stat.S_IFDIR:
-                self._dir_entry(mtree, fd, name, st, parts, consume)
+                self._dir_entry(mtree, fd, name, st, parts, consume, dpath)
             elif fmt == stat.S_IFREG or fmt == stat.S_IFLNK:
-                self._content_entry(mtree, dfd, name, st, parts, consume, devino, can_adopt)
+                self._content_entry(mtree, dfd, name, st, parts, consume, devino, can_adopt, dpath)
             else:
                 raise OstreeError(f"Not a regular file or symlink: {name}")
 
-    def _dir_entry(self, mtree, fd, name, st, parts, consume) -> None:
+    def _dir_entry(self, mtree, fd, name, st, parts, consume, dpath) -> None:
         parts.append(name)
         relpath = "/" + "/".join(parts)
         allow, _ = modifier_apply(self.repo, self.mod, relpath, FileStat.from_stat(st))
@@ -793,13 +801,13 @@ class CommitBuilder:
             cfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
         except OSError as e:
             raise OstreeError(f"opendir({name}): {os.strerror(e.errno)}") from None
-        self._walk_dir(child, _DirFd(cfd), parts)
+        self._walk_dir(child, _DirFd(cfd), parts, os.path.join(dpath, name) if dpath is not None else None)
         if consume:
             self.flush()
             os.rmdir(name, dir_fd=fd)
         parts.pop()
 
-    def _content_entry(self, mtree, dfd, name, st, parts, consume, devino, can_adopt) -> None:
+    def _content_entry(self, mtree, dfd, name, st, parts, consume, devino, can_adopt, dpath) -> None:
         repo, mod = self.repo, self.mod
         fd = dfd.fd
         loose = devino.get((st.st_dev, st.st_ino)) if devino else None
@@ -825,13 +833,26 @@ class CommitBuilder:
                 _rm_rf_at(fd, name)
             return
         is_link = stat.S_ISLNK(st.st_mode)
+        self.n_files += 1
+        adopt = not is_link and consume and can_adopt and repo.mode in ("bare", "bare-user-only")
+        if not is_link and loose is None and not adopt and (mod is None or mod.xattr_callback is None):
+            # the common case: nothing depends on the xattrs here, so read them
+            # from the open file on the pool (when they are read at all)
+            skip = (mod is not None and (mod.skip_xattrs or mod.canonical_permissions)) or \
+                repo.mode == "bare-user-only" or repo.disable_xattrs
+            info = FileInfo(mst.mode, mst.uid, mst.gid, st.st_size, "", ())
+            self.add_content_file(mtree, name, info, name, dir_fd=dfd, consume=consume, read_xattrs=not skip)
+            if self.progress is not None:
+                self.progress(self.n_files)
+            return
         if source_xattrs is not None:
             read = lambda: source_xattrs  # noqa: E731
+        elif dpath is not None:
+            read = lambda: list_xattrs(os.path.join(dpath, name), follow=False)  # noqa: E731
         else:
             read = lambda: _name_xattrs(fd, name)  # noqa: E731
         xattrs, xmod = _final_xattrs(repo, mod, relpath, mst, read)
         modified = xmod or not fst.same_meta(mst)
-        self.n_files += 1
         if loose is not None and not modified:
             mtree.replace_file(name, loose)
             self.stats.add(devino_cache_hits=1)
