@@ -26,7 +26,7 @@ OPTIONS = [
 ]
 
 # Signature types this build can verify, as in the reference build (no libsodium: no ed25519).
-SIGN_TYPES = ("dummy",)
+SIGN_TYPES = ("ed25519", "dummy")  # the signing engines ostree_py.signing has
 
 
 def open_repo_or_sysroot(ctx, opts):

@@ -23,7 +23,10 @@ def run(ctx, opts, args):
     if summary is None:
         raise OstreeError("Remote server has no summary file")
     ctx.stdout.write(summary_text(summary, raw=opts.raw))
-    # The reference then prints the summary's GPG signatures (when the remote
-    # has gpg-verify-summary=true) after a blank line; that needs GPG
-    # verification, which is not implemented yet.
+    # then the summary's GPG signatures (verified already by fetch_summary) when
+    # the remote has gpg-verify-summary=true, after a blank line, as the reference
+    if signatures is not None and not opts.raw and remotes.get_remote(repo, name).gpg_verify_summary:
+        from ostree_py.signing import gpg
+        result = gpg.verify_summary_result(repo, name, summary, signatures)
+        ctx.stdout.write("\n" + gpg.verify_result_text(result))
     return 0

@@ -570,10 +570,15 @@ def fetch_summary(repo, name: str, cache_dir: str | None = None):
     except ImportError:
         pull_fetch = None
     if pull_fetch is not None:
-        res = pull_fetch(repo, name) if cache_dir is None else pull_fetch(repo, name, cache_dir=cache_dir)
-        if isinstance(res, tuple):
-            return res[0], (res[1] if len(res) > 1 else None)
-        return res, None
+        from .signing import RemoteVerifier, verifiers_from_config, verify_summary_signapi
+        verifier = RemoteVerifier(repo)
+        res = pull_fetch(repo, name, cache_dir=cache_dir, verifier=verifier)
+        summary, sig = res
+        # the remote's sign-verify-summary engines must accept it too
+        sign_verifiers = verifiers_from_config(repo, name, "sign-verify-summary")
+        if sign_verifiers:
+            verify_summary_signapi(sign_verifiers, summary, sig, for_pull=False)
+        return summary, sig
     remote = get_remote(repo, name)
     url = remote.url
     if url.startswith("file://"):

@@ -251,14 +251,22 @@ def verify_commit_signapi(verifiers, checksum: str, commit_bytes: bytes, detache
         raise SignError(f"Can't verify commit: {e.message}") from None
 
 
-def verify_summary_signapi(verifiers, summary: bytes | None, sig_bytes: bytes | None) -> str:
-    """A summary against the sign-API engines of ``sign-verify-summary``."""
+def verify_summary_signapi(verifiers, summary: bytes | None, sig_bytes: bytes | None,
+                           for_pull: bool = True) -> str:
+    """A summary against the sign-API engines of ``sign-verify-summary``.
+
+    ``for_pull``: the pull's wording when summary.sig is missing; otherwise that of
+    ostree_repo_remote_fetch_summary (remote refs, remote summary).
+    """
     from .. import gvariant
     if summary is None:
         raise SignError("Signature verification enabled, but no summary found (check that the configured "
                         "URL in remote config is correct)")
     if sig_bytes is None:
-        raise SignError("Signatures verification enabled, but no summary.sig found (use "
+        if for_pull:
+            raise SignError("Signatures verification enabled, but no summary.sig found (use "
+                            "sign-verify-summary=false in remote config to disable)")
+        raise SignError("Signature verification enabled, but no summary signatures found (use "
                         "sign-verify-summary=false in remote config to disable)")
     try:
         meta = gvariant.deserialize("a{sv}", sig_bytes)
@@ -309,7 +317,7 @@ def verify_summary(repo, remote: str, summary_bytes: bytes | None, sig_bytes: by
                                           "(use gpg-verify-summary=false in remote config to disable)")
         gpg.verify_summary(repo, remote, summary_bytes, sig_bytes)
     if sign_verifiers:
-        verify_summary_signapi(sign_verifiers, summary_bytes, sig_bytes)
+        verify_summary_signapi(sign_verifiers, summary_bytes, sig_bytes, for_pull=False)
 
 
 class RemoteVerifier:

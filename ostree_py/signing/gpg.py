@@ -476,15 +476,26 @@ def verify_commit_for_remote(repo, remote: str, checksum: str, commit_bytes: byt
     return result
 
 
-def verify_summary(repo, remote: str, summary: bytes, signatures: bytes) -> GpgVerifyResult:
-    """ostree_repo_verify_summary + require_valid_signature for ``remote``."""
+def verify_summary_result(repo, remote: str, summary: bytes, signatures: bytes) -> GpgVerifyResult:
+    """ostree_repo_verify_summary: the summary's signatures checked with ``remote``'s keys."""
     try:
         meta = gvariant.deserialize(SUMMARY_SIG_TYPE, signatures)
     except OstreeError:
         meta = {}
-    result = verify_with_metadata(repo, summary, meta, remote)
+    return verify_with_metadata(repo, summary, meta, remote)
+
+
+def verify_summary(repo, remote: str, summary: bytes, signatures: bytes) -> GpgVerifyResult:
+    """ostree_repo_verify_summary + require_valid_signature for ``remote``."""
+    result = verify_summary_result(repo, remote, summary, signatures)
     result.require_valid_signature()
     return result
+
+
+def verify_result_text(result: GpgVerifyResult) -> str:
+    """ostree_print_gpg_verify_result: what pull and remote summary print about signatures."""
+    n = result.count_all()
+    return f"GPG: Verification enabled, found {n} signature{'' if n == 1 else 's'}:\n" + result.describe_all("  ")
 
 
 # ---------------------------------------------------------------- signing
