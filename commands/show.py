@@ -52,6 +52,6 @@ def run(ctx, opts, args):
         # a commit is followed by its GPG signatures, as the reference (built with gpgme) does
         checksum = rev if show._is_checksum(rev) else repo.resolve_rev(rev)
         if not show._is_checksum(rev) or repo.has_object("commit", checksum):
-            from ostree_py.signing.gpg import commit_signatures_text
-            out.write(commit_signatures_text(repo, checksum, opts.gpg_homedir, opts.gpg_verify_remote))
+            from ostree_py.signing import commit_gpg_signatures_text
+            out.write(commit_gpg_signatures_text(repo, checksum, opts.gpg_homedir, opts.gpg_verify_remote))
     return 0

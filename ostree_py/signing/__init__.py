@@ -320,6 +320,20 @@ def verify_summary(repo, remote: str, summary_bytes: bytes | None, sig_bytes: by
         verify_summary_signapi(sign_verifiers, summary_bytes, sig_bytes, for_pull=False)
 
 
+def commit_gpg_signatures_text(repo, checksum: str, homedir: str | None = None, remote: str | None = None) -> str:
+    """What ``ostree show`` prints after a commit about its GPG signatures ("" when unsigned).
+
+    An unsigned commit costs no gpg run (nor the import of ``signing.gpg``).
+    """
+    from ..gvariant import Variant
+    md = repo.load_commitmeta(checksum)
+    v = md.get("ostree.gpgsigs") if md else None
+    if not isinstance(v, Variant) or v.type != "aay":
+        return ""
+    from .gpg import commit_signatures_text
+    return commit_signatures_text(repo, checksum, homedir, remote)
+
+
 class RemoteVerifier:
     """The pull engine's ``verifier``: GPG checks of commits and summaries for a remote."""
 
