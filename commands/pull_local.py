@@ -26,9 +26,7 @@ def run(ctx, opts, args):
     if len(args) < 1:
         ctx.stderr.write(ctx.help_text() + "\n")
         raise OstreeError("DESTINATION must be specified")
-    if opts.gpg_verify or opts.gpg_verify_summary:
-        raise OstreeError("GPG verification of local pulls is not supported by ostree-py yet")
-    if opts.require_static_deltas:
+    if opts.require_static_deltas or opts.gpg_verify or opts.gpg_verify_summary:
         return _pull_with_deltas(ctx, opts, args)
     if opts.per_object_fsync:
         ctx.repo.per_object_fsync = True
@@ -50,11 +48,13 @@ def run(ctx, opts, args):
 
 
 def _pull_with_deltas(ctx, opts, args):
-    """--require-static-deltas: as the reference, a pull through the pull engine from a
-    file:// URL, which applies the source's static deltas (and fails without them)."""
+    """--require-static-deltas, --gpg-verify(-summary): as the reference, a pull through the
+    pull engine from a file:// URL, which applies the source's static deltas (and fails
+    without them when required) and checks signatures with --remote's keys."""
     import os
     from ostree_py.errors import OstreeError
     from ostree_py.pull import pull
+    from ostree_py.signing import RemoteVerifier
     src = args[0]
     uri = src if src.startswith("file://") else "file://" + os.path.abspath(src)
     refs = list(args[1:])
@@ -66,7 +66,9 @@ def _pull_with_deltas(ctx, opts, args):
             raise OstreeError(f"opening repo: {e.message}") from None
         refs = sorted(src_repo.list_refs(remotes=False))
     depth = 0 if opts.depth is None else opts.depth
-    res = pull(ctx.repo, uri, refs, require_static_deltas=True, override_remote_name=opts.remote,
+    res = pull(ctx.repo, uri, refs, require_static_deltas=opts.require_static_deltas,
+               override_remote_name=opts.remote, gpg_verify=opts.gpg_verify,
+               gpg_verify_summary=opts.gpg_verify_summary, verifier=RemoteVerifier(ctx.repo),
                depth=depth, untrusted=opts.untrusted, bareuseronly_files=opts.bareuseronly_files,
                commit_metadata_only=opts.commit_metadata_only, disable_fsync=opts.disable_fsync,
                per_object_fsync=opts.per_object_fsync, disable_verify_bindings=opts.disable_verify_bindings,
