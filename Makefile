@@ -1,4 +1,4 @@
-# ostree-py: make install | test | check | man | bench
+# ostree-py: make install | demo | test | check | man | bench
 # Everything runs from the project's venv (.venv), which `make install` creates.
 
 PYTHON ?= python3
@@ -11,7 +11,7 @@ SYS_PACKAGES := ostree ostree-tests attr python3-yaml python3-gi gir1.2-glib-2.0
 STAMP  := $(VENV)/.ostree-py-installed
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: install system-packages test check upstream man bench
+.PHONY: install system-packages demo test check upstream man bench
 
 install: system-packages $(STAMP)
 
@@ -38,6 +38,12 @@ $(STAMP): $(PY) pyproject.toml $(wildcard man/*.1)
 	$(PY) -m pip install -q -e '.[test]'
 	@mkdir -p $(VENV)/share/man/man1 && install -m 644 man/*.1 $(VENV)/share/man/man1/
 	@touch $@
+
+# The guided demo (demo/demo.sh): a tree committed, served over HTTP, deployed
+# into a throwaway sysroot, upgraded and rolled back, in DEMO_DIR (wiped first).
+DEMO_DIR ?= demo-out
+demo: install
+	@DEMO_DIR='$(DEMO_DIR)' OSTREE_PY=$(CURDIR)/$(VENV)/bin/ostree-py demo/demo.sh
 
 # pytest exits 5 when it collects no test: not a failure here.
 test: $(STAMP)
