@@ -15,14 +15,13 @@ OPTIONS = [
 
 
 def run(ctx, opts, args):
-    from ostree_py import signing
     from ostree_py.deltas import verify_delta_signature
     from .static_delta_apply_offline import load_verifier
     if not args:
         raise OstreeError("DELTA must be specified")
     try:
         sign = load_verifier(opts, args[1:], required=True)
-    except signing.SignError as e:
+    except OstreeError as e:
         if e.message == "Requested signature type is not implemented":
             ctx.stdout.write("Sign-type not supported\n")
         raise
