@@ -286,10 +286,15 @@ def _open_archive(tree: str, stdin):
 
 
 def _write_branch_ref(repo, branch: str, csum: str) -> None:
-    """Set the branch; a directory of refs in its place is removed first, as the reference does."""
+    """Set the branch. A directory in its place is removed first when it holds no refs (as the
+    reference does); refs under it are a conflict, reported with the first one's name."""
     import shutil
     p = repo.ref_path(branch)
     if os.path.isdir(p) and not os.path.islink(p):
+        below = sorted(name[len(branch) + 1:] for name in repo.list_refs(branch, remotes=False)
+                       if name.startswith(branch + "/"))
+        if below:
+            raise OstreeError(f"Conflict: {below[0]} exists under {branch} when attempting write")
         shutil.rmtree(p)
     repo.set_ref(branch, csum)
 
