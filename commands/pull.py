@@ -116,6 +116,7 @@ def run(ctx, opts, args):
     if retries is None or retries < 0:
         retries = DEFAULT_N_NETWORK_RETRIES
     progress = _TtyProgress(ctx) if ctx.stdout_isatty and not opts.dry_run else None
+    from ostree_py.signing import RemoteVerifier
     try:
         result = pull(ctx.repo, remote, refs, override_commit_ids=overrides, mirror=opts.mirror,
                       commit_metadata_only=opts.commit_metadata_only, subdirs=opts.subpath or None,
@@ -130,10 +131,13 @@ def run(ctx, opts, args):
                       disable_verify_bindings=opts.disable_verify_bindings,
                       per_object_fsync=opts.per_object_fsync, disable_fsync=opts.disable_fsync,
                       cache_dir=opts.cache_dir, progress=progress,
-                      update_frequency=opts.update_frequency or 0)
+                      update_frequency=opts.update_frequency or 0, verifier=RemoteVerifier(ctx.repo))
     finally:
         if progress is not None:
             progress.close()
-    if not opts.dry_run:
+    if opts.dry_run:
+        from ostree_py.pull import dry_run_status
+        ctx.stdout.write(dry_run_status(result) + "\n")
+    else:
         ctx.stdout.write(result.status() + "\n")
     return 0

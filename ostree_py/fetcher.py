@@ -17,6 +17,8 @@ Error texts follow the reference (which uses libcurl): ``Server returned HTTP
 exceeded maximum size of N bytes``.
 """
 
+import contextlib
+import io
 import os
 import threading
 import time
@@ -253,6 +255,10 @@ class Fetcher:
         self._ssl = None
         self._tls_ready = False
         self._client_lock = threading.Lock()
+        self._local = threading.local()
+        self._conns_lock = threading.Lock()
+        self._all_conns = []
+        self._route = {}
         self._bytes_lock = threading.Lock()
         self.bytes_transferred = 0
         self.requests_made = 0
@@ -262,6 +268,11 @@ class Fetcher:
         if self._client is not None:
             self._client.close()
             self._client = None
+        with self._conns_lock:
+            conns, self._all_conns = self._all_conns, []
+        for c in conns:
+            with contextlib.suppress(Exception):
+                c.close()
 
     def __enter__(self):
         return self
@@ -273,9 +284,60 @@ class Fetcher:
         with self._bytes_lock:
             self.bytes_transferred += n
 
+    def _ssl_context(self):
+        """The TLS context; the CA store is loaded on first use (_ensure_tls), since
+        loading it costs a few hundred milliseconds that plain-http pulls should not pay."""
+        if self._ssl is None:
+            with self._client_lock:
+                if self._ssl is None:
+                    import ssl
+                    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                    if self.tls_permissive:
+                        ctx.check_hostname = False
+                        ctx.verify_mode = ssl.CERT_NONE
+                    if self.tls_client_cert_path:
+                        ctx.load_cert_chain(self.tls_client_cert_path, self.tls_client_key_path)
+                    self._ssl = ctx
+        return self._ssl
+
+    def _ensure_tls(self) -> None:
+        ctx = self._ssl_context()
+        if self._tls_ready:
+            return
+        with self._client_lock:
+            if self._tls_ready:
+                return
+            if not self.tls_permissive:
+                if self.tls_ca_path:
+                    ctx.load_verify_locations(cafile=self.tls_ca_path)
+                else:
+                    ctx.load_default_certs()
+            self._tls_ready = True
+
+    def _use_httpx(self, scheme: str, host: str) -> bool:
+        """httpx serves proxied requests and HTTP/2 (with ``h2``); plain requests go
+        through http.client, whose per-request cost is a fraction of httpx's."""
+        if self.proxy:
+            return True
+        key = (scheme, host)
+        v = self._route.get(key)
+        if v is None:
+            import urllib.request
+            env = urllib.request.getproxies_environment()
+            v = bool(env.get(scheme) or env.get("all")) and not urllib.request.proxy_bypass_environment(host)
+            if not v and scheme == "https" and self.http2:
+                try:
+                    import h2  # noqa: F401
+                    v = True
+                except ImportError:
+                    pass
+            self._route[key] = v
+        return v
+
     def _get_client(self):
         if self._client is not None:
             return self._client
+        ctx = self._ssl_context()
         with self._client_lock:
             if self._client is not None:
                 return self._client
@@ -287,17 +349,6 @@ class Fetcher:
                     http2 = True
                 except ImportError:
                     pass
-            # The CA store is loaded on the first https request (_ensure_tls):
-            # loading it costs a few hundred milliseconds that plain-http pulls
-            # should not pay.
-            import ssl
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            if self.tls_permissive:
-                ctx.check_hostname = False
-                ctx.verify_mode = ssl.CERT_NONE
-            if self.tls_client_cert_path:
-                ctx.load_cert_chain(self.tls_client_cert_path, self.tls_client_key_path)
-            self._ssl = ctx
             kw = {}
             if self.proxy:
                 kw["proxy"] = self.proxy
@@ -310,18 +361,31 @@ class Fetcher:
                 headers={"User-Agent": self.user_agent}, **kw)
             return self._client
 
-    def _ensure_tls(self) -> None:
-        if self._tls_ready:
-            return
-        with self._client_lock:
-            if self._tls_ready:
-                return
-            if not self.tls_permissive:
-                if self.tls_ca_path:
-                    self._ssl.load_verify_locations(cafile=self.tls_ca_path)
-                else:
-                    self._ssl.load_default_certs()
-            self._tls_ready = True
+    def _native_conn(self, scheme: str, host: str, port: int | None, fresh: bool = False):
+        """This thread's keep-alive http.client connection to (scheme, host, port)."""
+        import http.client
+        cache = self._local.__dict__.setdefault("conns", {})
+        key = (scheme, host, port)
+        conn = cache.get(key)
+        if conn is not None and not fresh:
+            return conn, True
+        if conn is not None:
+            conn.close()
+        timeout = max(self.low_speed_time, 1.0)
+        if scheme == "https":
+            conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=self._ssl_context())
+        else:
+            conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        cache[key] = conn
+        with self._conns_lock:
+            self._all_conns.append(conn)
+        return conn, False
+
+    def _drop_native_conn(self, key) -> None:
+        cache = self._local.__dict__.get("conns", {})
+        conn = cache.pop(key, None)
+        if conn is not None:
+            conn.close()
 
     # -- public API
     def fetch(self, mirrorlist, filename: str | None = None, *, optional: bool = False,
@@ -337,6 +401,15 @@ class Fetcher:
         """
         if isinstance(mirrorlist, URI):
             mirrorlist = [mirrorlist]
+        if out is None:
+            # in memory too, a download cut short resumes where it stopped
+            buf = io.BytesIO()
+            res = self.fetch(mirrorlist, filename, optional=optional, max_size=max_size,
+                             if_none_match=if_none_match, if_modified_since=if_modified_since,
+                             retries=retries, out=buf)
+            if res is not None:
+                res.data = b"" if res.not_modified else buf.getvalue()
+            return res
         remaining = retries
         best = 0
         while True:
@@ -404,33 +477,72 @@ class Fetcher:
         self._count(res.size)
         return res
 
-    def _open(self, client, uri: URI, url: str, headers: dict, auth):
+    def _send(self, target: str, headers: dict, auth: tuple | None, display: str) -> "_Response":
+        """One GET of ``target`` (no redirects) on the backend that suits it."""
+        parts = urllib.parse.urlsplit(target)
+        scheme, host, port = parts.scheme, parts.hostname or "", parts.port
+        if scheme == "https":
+            self._ensure_tls()
+        if self._use_httpx(scheme, host):
+            import httpx
+            client = self._get_client()
+            try:
+                req = client.build_request("GET", target, headers=headers)
+                r = client.send(req, stream=True, auth=httpx.BasicAuth(*auth) if auth else None)
+            except Exception as e:  # noqa: BLE001 - mapped to the reference's errors
+                raise _map_error(e, display) from None
+            return _HttpxResponse(r, display)
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        h = {"User-Agent": self.user_agent}
+        h.update(headers)
+        if auth is not None:
+            import base64
+            h["Authorization"] = "Basic " + base64.b64encode(
+                f"{auth[0]}:{auth[1]}".encode("utf-8")).decode("ascii")
+        key = (scheme, host, port)
+        for attempt in (0, 1):
+            try:
+                conn, reused = self._native_conn(scheme, host, port, fresh=attempt > 0)
+            except Exception as e:  # noqa: BLE001
+                raise _map_error(e, display) from None
+            try:
+                conn.request("GET", path, headers=h)
+                r = conn.getresponse()
+            except Exception as e:  # noqa: BLE001
+                import http.client
+                self._drop_native_conn(key)
+                # A kept-alive connection the server closed meanwhile: reconnect once.
+                if reused and attempt == 0 and isinstance(e, (http.client.RemoteDisconnected, ConnectionError,
+                                                              http.client.BadStatusLine)):
+                    continue
+                raise _map_error(e, display) from None
+            return _NativeResponse(r, display, lambda: self._drop_native_conn(key))
+        raise FetchError(f"While fetching {display}: [52] Server returned nothing (no headers, no data)")
+
+    def _open(self, uri: URI, url: str, headers: dict) -> "_Response":
         """Send a GET, following redirects (at most 20); credentials only go to the original origin."""
-        import httpx
         origin = (uri.scheme, uri.host, uri.port)
-        target = httpx.URL(url)
+        auth = (uri.username, uri.password or "") if uri.username is not None else None
+        display = uri.display()
+        target = url
         for _ in range(21):
-            if target.scheme == "https":
-                self._ensure_tls()
-            same = (target.scheme, target.host, target.port) == origin
-            req = client.build_request("GET", target, headers=headers)
-            r = client.send(req, stream=True, auth=auth if same else None)
-            if not r.is_redirect or "location" not in r.headers:
-                return _Closing(r)
-            nxt = r.next_request
-            r.close()
-            if nxt is None:
-                return _Closing(r)
-            target = nxt.url
-        raise FetchError(f"While fetching {uri.display()}: [47] Number of redirects hit maximum amount")
+            parts = urllib.parse.urlsplit(target)
+            same = (parts.scheme, parts.hostname or "", parts.port) == origin
+            r = self._send(target, headers, auth if same else None, display)
+            loc = r.header("location")
+            if r.status not in (301, 302, 303, 307, 308) or not loc:
+                return r
+            r.close(reuse=True)
+            target = urllib.parse.urljoin(target, loc)
+            if urllib.parse.urlsplit(target).scheme not in ("http", "https"):
+                raise FetchError(f"While fetching {display}: [1] Protocol not supported or disabled in libcurl")
+        raise FetchError(f"While fetching {display}: [47] Number of redirects hit maximum amount")
 
     def _fetch_http(self, uri: URI, max_size, if_none_match, if_modified_since, out, gzip) -> FetchResult:
-        import httpx
-        client = self._get_client()
         url = uri.request_url()
-        headers = {}
-        if not gzip:
-            headers["Accept-Encoding"] = "identity"
+        headers = {"Accept-Encoding": "identity"}
         if if_none_match:
             headers["If-None-Match"] = if_none_match
         if if_modified_since > 0:
@@ -447,94 +559,170 @@ class Fetcher:
             resume_from = out.tell()
             if resume_from:
                 headers["Range"] = f"bytes={resume_from}-"
-        auth = None
-        if uri.username is not None:
-            auth = httpx.BasicAuth(uri.username, uri.password or "")
         display = uri.display()
         res = FetchResult()
         res.uri = uri
-        received = 0
         chunks = []
+        r = self._open(uri, url, headers)
+        ok = False
         try:
-            with self._open(client, uri, url, headers, auth) as r:
-                status = r.status_code
-                if status == 304 and (if_none_match or if_modified_since > 0):
-                    res.not_modified = True
-                    res.data = b"" if out is None else None
-                    return res
-                if not (200 <= status < 300) and status != 304:
-                    raise FetchError(f"Server returned HTTP {status}", _status_kind(status), status)
-                if out is not None and resume_from:
-                    if status != 206 or not r.headers.get("content-range", "").startswith(
-                            f"bytes {resume_from}-"):
-                        out.seek(0)
-                        out.truncate()
-                        resume_from = 0
-                res.etag = (r.headers.get("etag") or "").strip() or None
-                lm = r.headers.get("last-modified")
-                if lm:
-                    res.last_modified = _parse_http_date(lm)
-                clen = r.headers.get("content-length")
-                if max_size and clen and clen.isdigit() and resume_from + int(clen) > max_size:
+            status = r.status
+            res.etag = (r.header("etag") or "").strip() or None
+            lm = r.header("last-modified")
+            if lm:
+                res.last_modified = _parse_http_date(lm)
+            if status == 304 and (if_none_match or if_modified_since > 0):
+                res.not_modified = True
+                res.data = b"" if out is None else None
+                r.drain()
+                ok = True
+                return res
+            if not (200 <= status < 300) and status != 304:
+                r.drain()
+                ok = True
+                raise FetchError(f"Server returned HTTP {status}", _status_kind(status), status)
+            if out is not None and resume_from:
+                if status != 206 or not (r.header("content-range") or "").startswith(f"bytes {resume_from}-"):
+                    out.seek(0)
+                    out.truncate()
+                    resume_from = 0
+            clen = r.header("content-length")
+            if max_size and clen and clen.isdigit() and resume_from + int(clen) > max_size:
+                raise FetchError(f"URI {display} exceeded maximum size of {max_size} bytes")
+            window_start = time.monotonic()
+            window_bytes = 0
+            total = resume_from
+            for chunk in r.chunks():
+                n = len(chunk)
+                total += n
+                if max_size and total > max_size:
                     raise FetchError(f"URI {display} exceeded maximum size of {max_size} bytes")
-                window_start = time.monotonic()
-                window_bytes = 0
-                total = resume_from
-                for chunk in r.iter_bytes(_CHUNK):
-                    n = len(chunk)
-                    total += n
-                    if max_size and total > max_size:
-                        raise FetchError(f"URI {display} exceeded maximum size of {max_size} bytes")
-                    if out is None:
-                        chunks.append(chunk)
-                    else:
-                        out.write(chunk)
-                    received += n
-                    self._count(n)
-                    window_bytes += n
-                    now = time.monotonic()
-                    if now - window_start >= self.low_speed_time:
-                        if window_bytes / (now - window_start) < self.low_speed_limit:
-                            raise FetchError(f"While fetching {display}: [28] Timeout was reached",
-                                             "timed-out")
-                        window_start, window_bytes = now, 0
-                res.size = total
-        except FetchError:
-            raise
-        except httpx.TimeoutException:
-            raise FetchError(f"While fetching {display}: [28] Timeout was reached", "timed-out") from None
-        except httpx.RemoteProtocolError:
-            raise FetchError(f"While fetching {display}: [18] Transferred a partial file", "partial") from None
-        except httpx.ConnectError as e:
-            msg = str(e)
-            if "Name or service not known" in msg or "getaddrinfo" in msg or "nodename" in msg \
-                    or "Temporary failure in name resolution" in msg:
-                raise FetchError(f"While fetching {display}: [6] Couldn't resolve host name") from None
-            if "SSL" in msg or "certificate" in msg.lower():
-                raise FetchError(f"While fetching {display}: [60] SSL peer certificate or SSH remote key "
-                                 f"was not OK") from None
-            raise FetchError(f"While fetching {display}: [7] Couldn't connect to server") from None
-        except httpx.ReadError:
-            raise FetchError(f"While fetching {display}: [56] Failure when receiving data from the peer",
-                             "partial") from None
-        except httpx.UnsupportedProtocol:
-            raise FetchError(f"While fetching {display}: [1] Unsupported protocol") from None
-        except httpx.HTTPError as e:
-            raise FetchError(f"While fetching {display}: {e}") from None
+                if out is None:
+                    chunks.append(chunk)
+                else:
+                    out.write(chunk)
+                self._count(n)
+                window_bytes += n
+                now = time.monotonic()
+                if now - window_start >= self.low_speed_time:
+                    if window_bytes / (now - window_start) < self.low_speed_limit:
+                        raise FetchError(f"While fetching {display}: [28] Timeout was reached", "timed-out")
+                    window_start, window_bytes = now, 0
+            res.size = total
+            ok = True
+        finally:
+            r.close(reuse=ok)
         if out is None:
             res.data = b"".join(chunks)
         return res
 
 
-class _Closing:
-    def __init__(self, r):
+class _Response:
+    """What _fetch_http needs of a response, whichever backend produced it."""
+
+    status = 0
+
+    def header(self, name: str):
+        raise NotImplementedError
+
+    def chunks(self):
+        raise NotImplementedError
+
+    def drain(self) -> None:
+        """Read (and drop) a small error body so the connection can be reused."""
+        with contextlib.suppress(FetchError):
+            for _ in self.chunks():
+                pass
+
+    def close(self, reuse: bool = True) -> None:
+        raise NotImplementedError
+
+
+class _NativeResponse(_Response):
+    def __init__(self, r, display, drop):
         self.r = r
+        self.status = r.status
+        self.display = display
+        self._drop = drop
 
-    def __enter__(self):
-        return self.r
+    def header(self, name):
+        return self.r.getheader(name)
 
-    def __exit__(self, *exc):
+    def chunks(self):
+        r = self.r
+        while True:
+            try:
+                b = r.read(_CHUNK)
+            except Exception as e:  # noqa: BLE001
+                self._drop()
+                raise _map_error(e, self.display) from None
+            if not b:
+                # http.client ends a body cut short quietly: the length left says so
+                if r.length:
+                    self._drop()
+                    raise FetchError(f"While fetching {self.display}: [18] Transferred a partial file", "partial")
+                return
+            yield b
+
+    def close(self, reuse=True):
+        # a body read to the end leaves the connection ready for the next request
+        if not (reuse and self.r.isclosed()) or self.r.will_close:
+            self._drop()
         self.r.close()
+
+
+class _HttpxResponse(_Response):
+    def __init__(self, r, display):
+        self.r = r
+        self.status = r.status_code
+        self.display = display
+
+    def header(self, name):
+        return self.r.headers.get(name)
+
+    def chunks(self):
+        try:
+            yield from self.r.iter_bytes(_CHUNK)
+        except Exception as e:  # noqa: BLE001
+            raise _map_error(e, self.display) from None
+
+    def close(self, reuse=True):
+        self.r.close()
+
+
+def _map_error(e: BaseException, display: str) -> FetchError:
+    """A network exception (http.client, ssl, socket or httpx) as the reference words it (curl's)."""
+    import http.client
+    import socket
+    import ssl
+    if isinstance(e, FetchError):
+        return e
+    name = type(e).__name__
+    msg = str(e)
+    if isinstance(e, (socket.timeout, TimeoutError)) or name.endswith("Timeout") or "timed out" in msg:
+        return FetchError(f"While fetching {display}: [28] Timeout was reached", "timed-out")
+    if isinstance(e, socket.gaierror) or "Name or service not known" in msg or "getaddrinfo" in msg \
+            or "Temporary failure in name resolution" in msg or "nodename" in msg:
+        return FetchError(f"While fetching {display}: [6] Couldn't resolve host name")
+    if isinstance(e, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in msg:
+        return FetchError(f"While fetching {display}: [60] SSL peer certificate or SSH remote key was not OK")
+    if isinstance(e, ssl.SSLError) or "SSL" in name:
+        return FetchError(f"While fetching {display}: [35] SSL connect error")
+    if isinstance(e, (http.client.IncompleteRead,)) or name in ("RemoteProtocolError",) \
+            or "peer closed connection" in msg:
+        return FetchError(f"While fetching {display}: [18] Transferred a partial file", "partial")
+    if isinstance(e, ConnectionRefusedError) or name == "ConnectError" or "Connection refused" in msg:
+        return FetchError(f"While fetching {display}: [7] Couldn't connect to server")
+    if isinstance(e, (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected)) \
+            or name in ("ReadError", "WriteError"):
+        return FetchError(f"While fetching {display}: [56] Failure when receiving data from the peer", "partial")
+    if name == "UnsupportedProtocol":
+        return FetchError(f"While fetching {display}: [1] Unsupported protocol")
+    if isinstance(e, OSError):
+        return FetchError(f"While fetching {display}: [7] Couldn't connect to server")
+    if isinstance(e, http.client.HTTPException):
+        return FetchError(f"While fetching {display}: [8] Weird server reply")
+    return FetchError(f"While fetching {display}: {msg or name}")
 
 
 def _parse_http_date(text: str) -> int:

@@ -51,94 +51,13 @@ _GPG_NO_SIGS = "GPG verification enabled, but no signatures found (use gpg-verif
 
 # ---------------------------------------------------------------- remote configuration
 
-class RemoteConfig:
-    """The options of one remote, as ``ostree_repo_get_remote_option`` sees them.
-
-    A ``file://`` URL given instead of a remote name has no options (every
-    lookup returns the default). This reads the ``[remote "NAME"]`` group of
-    the repo's config (then ``/etc/ostree/remotes.d`` for the system repo,
-    then the parent repo's); it stands in until ``ostree_py.remotes`` exists.
-    """
-
-    def __init__(self, name: str, keyfile=None, group: str | None = None, url_only: str | None = None):
-        self.name = name
-        self._kf = keyfile
-        self._group = group
-        self._url_only = url_only
-
-    @classmethod
-    def lookup(cls, repo, name: str) -> "RemoteConfig":
-        if name.startswith("file://"):
-            return cls(name, url_only=name)
-        try:
-            from . import remotes as _remotes  # the remotes module, once it exists
-        except ImportError:
-            _remotes = None
-        if _remotes is not None and hasattr(_remotes, "get_remote"):
-            try:
-                r = _remotes.get_remote(repo, name)
-            except RefNotFoundError:
-                r = None
-            if r is not None and getattr(r, "keyfile", None) is not None:
-                return cls(name, r.keyfile, r.group)
-        group = f'remote "{name}"'
-        r = repo
-        while r is not None:
-            if r.config.has_group(group):
-                return cls(name, r.config, group)
-            for kf in _system_remote_files(r):
-                if kf.has_group(group):
-                    return cls(name, kf, group)
-            r = r.parent
-        raise OstreeError(f'Remote "{name}" not found')
-
-    @property
-    def is_file_url(self) -> bool:
-        return self._url_only is not None
-
-    def get_option(self, key: str, default=None):
-        if self._kf is None:
-            return default
-        return self._kf.get(self._group, key, default)
-
-    def get_bool(self, key: str, default: bool) -> bool:
-        if self._kf is None or not self._kf.has_key(self._group, key):
-            return default
-        return self._kf.get_boolean(self._group, key, default)
-
-    def get_list(self, key: str):
-        if self._kf is None or not self._kf.has_key(self._group, key):
-            return None
-        return self._kf.get_list(self._group, key, [])
-
-    @property
-    def url(self) -> str:
-        if self._url_only is not None:
-            return self._url_only
-        v = self.get_option("url")
-        if v is None:
-            raise OstreeError(f'No "url" option in remote "{self.name}"')
-        return v
+def get_remote(repo, name: str):
+    """The remote ``name`` (``ostree_py.remotes.Remote``); a ``file://`` URL stands for itself."""
+    from .remotes import get_remote as _get
+    return _get(repo, name)
 
 
-def _system_remote_files(repo):
-    """Keyfiles of /etc/ostree/remotes.d when ``repo`` is the system repo."""
-    if os.path.realpath(repo.path) not in ("/ostree/repo", "/sysroot/ostree/repo"):
-        return []
-    from .keyfile import KeyFile
-    out = []
-    d = "/etc/ostree/remotes.d"
-    try:
-        names = sorted(n for n in os.listdir(d) if n.endswith(".conf"))
-    except OSError:
-        return []
-    for n in names:
-        with contextlib.suppress(OSError, OstreeError):
-            out.append(KeyFile.load(os.path.join(d, n)))
-    return out
-
-
-def new_fetcher(repo, remote: RemoteConfig, extra_headers=(), append_user_agent=None) -> Fetcher:
+def new_fetcher(repo, remote, extra_headers=(), append_user_agent=None) -> Fetcher:
     """A Fetcher set up from the remote's TLS, proxy, HTTP/2 and cookie options."""
     tls_permissive = remote.get_bool("tls-permissive", False)
     http2 = remote.get_bool("http2", True)
@@ -151,7 +70,8 @@ def new_fetcher(repo, remote: RemoteConfig, extra_headers=(), append_user_agent=
     proxy = remote.get_option("proxy") or None
     jar = None
     if not remote.is_file_url:
-        p = os.path.join(repo.path, f"{remote.name}.cookies.txt")
+        from .remotes import cookie_jar_path
+        p = cookie_jar_path(repo, remote.name)
         if os.path.isfile(p):
             jar = p
     return Fetcher(tls_permissive=tls_permissive, tls_ca_path=ca, tls_client_cert_path=cert,
@@ -376,6 +296,12 @@ class PullResult:
         self.n_imported_content = 0
         self.n_scanned_metadata = 0
         self.n_fetched_deltaparts = 0
+        self.n_total_deltaparts = 0
+        self.n_fetched_deltapart_fallbacks = 0
+        self.n_total_delta_fallbacks = 0
+        self.fetched_deltapart_size = 0
+        self.total_deltapart_size = 0
+        self.total_deltapart_usize = 0
         self.bytes_transferred = 0
         self.seconds = 0
         self.content_bytes_written = 0
@@ -404,6 +330,15 @@ class PullResult:
         if not self.inherit_transaction:
             s += f"; {format_size(self.content_bytes_written)} content written"
         return s
+
+
+def dry_run_status(r: "PullResult") -> str:
+    """The line ``pull --dry-run`` prints: what the static deltas would download."""
+    from .prune import format_size
+    fetched = r.n_fetched_deltaparts + r.n_fetched_deltapart_fallbacks
+    total = r.n_total_deltaparts + r.n_total_delta_fallbacks
+    return (f"Delta update: {fetched}/{total} parts, {format_size(r.fetched_deltapart_size)}/"
+            f"{format_size(r.total_deltapart_size)}, {format_size(r.total_deltapart_usize)} total uncompressed")
 
 
 class PullProgress:
@@ -564,6 +499,9 @@ class _Pull:
         self._counter_lock = threading.Lock()
         self._importers = {}
         self._verified = set()
+        self._sign_verified = set()
+        self.sign_commit = None
+        self.sign_summary = None
 
     # ------------------------------------------------------------ setup
     def setup(self):
@@ -572,12 +510,12 @@ class _Pull:
         if name.startswith("file://"):
             if (o["gpg_verify"] or o["gpg_verify_summary"]) and self.remote_name is None:
                 raise OstreeError("Must specify remote name to enable gpg verification")
-            self.remote = RemoteConfig(name, url_only=name)
+            self.remote = get_remote(repo, name)
             self.gpg_verify = bool(o["gpg_verify"])
             self.gpg_verify_summary = bool(o["gpg_verify_summary"])
         else:
             self.remote_name = name
-            self.remote = RemoteConfig.lookup(repo, name)
+            self.remote = get_remote(repo, name)
             r = self.remote
             self.gpg_verify = o["gpg_verify"] if o["gpg_verify"] is not None else r.get_bool("gpg-verify", True)
             self.gpg_verify_summary = o["gpg_verify_summary"] if o["gpg_verify_summary"] is not None else \
@@ -642,17 +580,28 @@ class _Pull:
             self.localcache.append(Repo.open(path))
 
     def _check_signapi(self):
+        """_signapi_init_for_remote: the sign-API engines of sign-verify / sign-verify-summary.
+
+        They come from ``verifier.sign_verifiers(remote)`` (ostree_py.signing);
+        without a verifier a remote asking for them is refused.
+        """
+        v = self.verifier
+        if v is not None and hasattr(v, "sign_verifiers"):
+            self.sign_commit, self.sign_summary = v.sign_verifiers(self.remote_name)
+            return
         for key in ("sign-verify", "sign-verify-summary"):
             raw = self.remote.get_option(key)
-            if raw is None:
+            if raw is None or raw in ("", "false", "0"):
                 continue
-            try:
-                enabled = self.remote.get_bool(key, False)
-            except OstreeError:
-                enabled = True  # a list of signature types
-            if enabled:
-                raise OstreeError(f"Signature verification ({key}) is not supported by ostree-py yet "
-                                  f"(use {key}=false in remote config to disable)")
+            raise OstreeError(f"Signature verification ({key}) needs ostree_py.signing "
+                              f"(use {key}=false in remote config to disable)")
+
+    def _sign_verify_commit(self, csum, commit_data, detached):
+        """Check a commit against the sign-verify engines (before it is written, or when stored)."""
+        if not self.sign_commit or csum in self._sign_verified:
+            return
+        self.verifier.sign_verify_commit(self.sign_commit, csum, commit_data, detached)
+        self._sign_verified.add(csum)
 
     # ------------------------------------------------------------ summary
     def load_summary(self, need_summary: bool, require_summary_for_mirror: bool):
@@ -670,12 +619,13 @@ class _Pull:
                                        max_size=MAX_METADATA_SIZE, if_none_match=etag, if_modified_since=lm,
                                        retries=self.n_retries)
                 if r is not None:
+                    # (a 304 answer carries the ETag and Last-Modified to record too)
+                    self.summary_sig_etag, self.summary_sig_last_modified = r.etag, r.last_modified
                     if r.not_modified:
                         sig = load_cache_file(cache, name + ".sig")
                         summary = load_cache_file(cache, name) if not self.remote_local else None
                     else:
                         sig = r.data
-                        self.summary_sig_etag, self.summary_sig_last_modified = r.etag, r.last_modified
                 if sig is not None and summary is None and not self.remote_local:
                     summary = _load_cached_if_same_sig(cache, name, sig)
                 if summary is not None:
@@ -686,12 +636,12 @@ class _Pull:
                                            max_size=MAX_METADATA_SIZE, if_none_match=etag,
                                            if_modified_since=lm, retries=self.n_retries)
                     if r is not None:
+                        self.summary_etag, self.summary_last_modified = r.etag, r.last_modified
                         if r.not_modified:
                             summary = load_cache_file(cache, name)
                         else:
                             summary = r.data
-                            self.summary_etag, self.summary_last_modified = r.etag, r.last_modified
-            gpg_summary = self.gpg_verify_summary and self.verifier is not None
+            gpg_summary = self.gpg_verify_summary and hasattr(self.verifier, "verify_summary")
             if summary is None and gpg_summary:
                 raise OstreeError("GPG verification enabled, but no summary found (use gpg-verify-summary=false "
                                   "in remote config to disable)")
@@ -701,8 +651,27 @@ class _Pull:
             if sig is None and gpg_summary:
                 raise OstreeError("GPG verification enabled, but no summary.sig found (use gpg-verify-summary="
                                   "false in remote config to disable)")
-            if gpg_summary and summary is not None and sig is not None:
-                self._verify_summary(summary, sig)
+            if self.sign_summary and sig is None:
+                raise OstreeError("Signatures verification enabled, but no summary.sig found (use "
+                                  "sign-verify-summary=false in remote config to disable)")
+            if summary is not None and sig is not None and (gpg_summary or self.sign_summary):
+                try:
+                    self._verify_summary(summary, sig, gpg_summary)
+                except OstreeError:
+                    if not summary_from_cache:
+                        raise
+                    # The cached summary does not match the signature: fetch it
+                    # afresh (no cache headers) and verify again.
+                    if "invalid-cache" in os.environ.get("OSTREE_REPO_TEST_ERROR", "").split(","):
+                        raise OstreeError(f"Remote {name} cached summary invalid and "
+                                          f"OSTREE_REPO_TEST_ERROR_INVALID_CACHE specified") from None
+                    summary_from_cache = False
+                    r = self.fetcher.fetch(self.meta_mirrorlist, "summary", optional=True,
+                                           max_size=MAX_METADATA_SIZE, retries=self.n_retries)
+                    summary = None if r is None else r.data
+                    if r is not None:
+                        self.summary_etag, self.summary_last_modified = r.etag, r.last_modified
+                    self._verify_summary(summary, sig, gpg_summary)
             if summary is not None:
                 self.summary_data = summary
                 self.summary = Summary(summary)
@@ -756,10 +725,12 @@ class _Pull:
         except OstreeError as e:
             raise OstreeError(f"Parsing config: {e.message}") from None
 
-    def _verify_summary(self, summary, sig):
-        """GPG-verify the summary with ``verifier.verify_summary`` (nothing without a verifier)."""
-        if self.verifier is not None and hasattr(self.verifier, "verify_summary"):
+    def _verify_summary(self, summary, sig, gpg_summary):
+        """GPG (``verifier.verify_summary``) then sign-API checks of the summary."""
+        if gpg_summary:
             self.verifier.verify_summary(self.remote_name, summary, sig)
+        if self.sign_summary:
+            self.verifier.sign_verify_summary(self.sign_summary, summary, sig)
 
     # ------------------------------------------------------------ refs
     def resolve_targets(self, refs, override_commit_ids, collection_refs, configured_branches):
@@ -1051,7 +1022,7 @@ class _Pull:
             import hashlib
             name = f"{frm}-{to}" if frm else to
             want = self.summary_deltas.get(name)
-            if self.gpg_verify_summary and self.verifier is not None and want is None:
+            if self.gpg_verify_summary and hasattr(self.verifier, "verify_summary") and want is None:
                 raise OstreeError("GPG verification enabled, but no summary signatures found (use "
                                   "gpg-verify-summary=false in remote config to disable)")
             if want is not None and hashlib.sha256(data).digest() != want:
@@ -1074,21 +1045,35 @@ class _Pull:
         sb = dfmt.parse_superblock(superblock)
         if sb.to_checksum != to:
             raise OstreeError(f"Invalid static delta {dfmt.delta_name(frm, to)}: its target is {sb.to_checksum}")
-        for objtype, csum, _size, _usize in sb.fallbacks:
-            if objtype != 1:
+        repo = self.repo
+        res = self.res
+        # The sizes a dry run reports (and the progress display shows), as the reference counts them.
+        for objtype, csum, size, usize in sb.fallbacks:
+            res.n_total_delta_fallbacks += 1
+            res.total_deltapart_size += size
+            res.total_deltapart_usize += usize
+            if objtype in OBJTYPE_BY_ID and repo.has_object(OBJTYPE_BY_ID[objtype], csum.hex()):
+                res.fetched_deltapart_size += size
+            if objtype != 1 and not self.dry_run:
                 raise OstreeError(f"Found metadata object as fallback: {csum.hex()}."
                                   f"{OBJTYPES.get(OBJTYPE_BY_ID.get(objtype), objtype)}")
+        from .deltas.apply import have_all_objects
+        res.n_total_deltaparts += len(sb.parts)
+        for _version, _csum, size, usize, objects in sb.parts:
+            res.total_deltapart_size += size
+            res.total_deltapart_usize += usize
+            if have_all_objects(repo, objects):
+                res.fetched_deltapart_size += size
+                res.n_fetched_deltaparts += 1
         if self.dry_run:
             return
-        repo = self.repo
         if not repo.has_object("commit", to):
             v = sb.metadata.get(dfmt.commitmeta_key(frm, to))
             detached = v.value if isinstance(v, gvariant.Variant) and v.type == "a{sv}" else None
             data = dfmt.commit_bytes(sb)
             from .fsck import verify_metadata
             verify_metadata("commit", to, data)
-            if self.gpg_verify and self.verifier is not None:
-                self._verify_commit(to, data, detached)
+            self._verify_commit(to, data, detached)
             repo.mark_commit_partial(to, True)
             if detached is not None:
                 repo.write_commitmeta(to, detached)
@@ -1104,8 +1089,8 @@ class _Pull:
         def job():
             return apply_parts(repo, sb, fetch=fetch_part, threads=2)
 
-        def done(_n):
-            self.res.n_fetched_deltaparts += len(sb.parts)
+        def done(n_applied):
+            self.res.n_fetched_deltaparts += n_applied
             self._queue_scan("commit", to, None, 0, ref)
         self._submit(job, (), done, "write")
 
@@ -1177,7 +1162,7 @@ class _Pull:
     def _scan_commit(self, csum, recursion_depth, ref):
         repo = self.repo
         depth = self.commit_to_depth.get(csum, self.maxdepth)
-        if self.gpg_verify and self.verifier is not None and csum not in self._verified:
+        if self._needs_verification(csum):
             self._verify_commit(csum, repo.load_metadata_bytes("commit", csum), repo.load_commitmeta(csum))
         data = repo.load_metadata_bytes("commit", csum)
         from .traverse import parse_commit_lenient
@@ -1265,18 +1250,31 @@ class _Pull:
 
     # ------------------------------------------------------------ verification hooks
     def _verify_commit(self, csum, commit_data, detached):
-        """GPG-verify a commit with ``verifier.verify_commit``, as the remote's gpg-verify asks.
+        """Check a commit's signatures as the remote asks: GPG (gpg-verify, with
+        ``verifier.verify_commit``) and the sign-API engines (sign-verify).
 
-        Without a verifier this does nothing, as a reference built without
-        gpgme does (and ``ostree-py --version`` lists no gpgme feature).
+        Without a GPG verifier GPG checks are skipped, as by a reference built
+        without gpgme.
         """
-        if self.verifier is None or not hasattr(self.verifier, "verify_commit"):
-            return
-        sigs = detached.get("ostree.gpgsigs") if detached else None
-        if sigs is None:
-            raise OstreeError(_GPG_NO_SIGS)
-        self.verifier.verify_commit(self.remote_name, csum, commit_data, detached)
-        self._verified.add(csum)
+        v = self.verifier
+        if self.gpg_verify and hasattr(v, "verify_commit") and csum not in self._verified:
+            prefix = f"Commit {csum}: "
+            sigs = detached.get("ostree.gpgsigs") if detached else None
+            if sigs is None:
+                raise OstreeError(prefix + _GPG_NO_SIGS)
+            try:
+                v.verify_commit(self.remote_name, csum, commit_data, detached)
+            except OstreeError as e:
+                if e.message.startswith(prefix):
+                    raise
+                raise OstreeError(prefix + e.message, e.exit_code) from None
+            self._verified.add(csum)
+        if self.sign_commit:
+            self._sign_verify_commit(csum, commit_data, detached)
+
+    def _needs_verification(self, csum) -> bool:
+        return (self.gpg_verify and hasattr(self.verifier, "verify_commit") and csum not in self._verified) \
+            or (bool(self.sign_commit) and csum not in self._sign_verified)
 
     # ------------------------------------------------------------ metadata fetches
     def _enqueue_meta(self, csum, objtype, path, detached, is_stored, ref):
@@ -1326,8 +1324,7 @@ class _Pull:
         verify_metadata(objtype, csum, data)
         repo = self.repo
         if objtype == "commit":
-            if self.gpg_verify and self.verifier is not None:
-                self._verify_commit(csum, data, self.fetched_detached.get(csum))
+            self._verify_commit(csum, data, self.fetched_detached.get(csum))
             repo.mark_commit_partial(csum, True)
         repo.write_metadata(objtype, data)
         if self.per_object_fsync:
@@ -1573,7 +1570,7 @@ def fetch_summary(repo, remote: str, *, override_url: str | None = None, http_he
     ``tmp/cache/summaries`` and revalidated with its ETag/Last-Modified.
     With gpg-verify-summary set, ``verifier.verify_summary`` must accept it.
     """
-    rc = RemoteConfig.lookup(repo, remote)
+    rc = get_remote(repo, remote)
     gpg_verify_summary = rc.get_bool("gpg-verify-summary", False)
     with new_fetcher(repo, rc, http_headers, append_user_agent) as fetcher:
         metalink_url = rc.get_option("metalink")
