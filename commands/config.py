@@ -63,11 +63,10 @@ def _section_key(opts, args, argc):
 
 def _write_config(repo):
     """ostree_repo_write_config: a remote defined in a remotes.d file cannot be set here."""
-    try:
-        from ostree_py import remotes
-        check = getattr(remotes, "check_config_remotes_writable", None)
-    except ImportError:
-        check = None
-    if check is not None:
-        check(repo, repo.config)
+    from ostree_py.remotes import find_remote
+    for group in repo.config.groups():
+        if group.startswith('remote "') and group.endswith('"') and len(group) > len('remote ""'):
+            cur = find_remote(repo, group[len('remote "'):-1], inherited=False)
+            if cur is not None and cur.file is not None:
+                raise OstreeError(f'Remote "{cur.name}" is defined in {cur.file}')
     repo.save_config()

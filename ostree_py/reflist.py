@@ -209,22 +209,14 @@ def _list_refs(repo, prefix, cut_prefix, aliases, exclude_remotes) -> dict:
 
 
 def remote_collection_id(repo, remote: str) -> str | None:
-    """The collection-id configured for a remote (repo config or remotes.d), or None."""
-    cfg = getattr(repo, "config", None)
-    group = f'remote "{remote}"'
-    if cfg is not None and cfg.has_group(group):
-        return cfg.get(group, "collection-id")
+    """The collection-id configured for a remote (repo config, remotes.d, parent repos), or None."""
     try:
-        from . import remotes  # the remotes engineer's module, when it exists
-        getter = getattr(remotes, "get_remote_option", None)
-    except ImportError:
-        getter = None
-    if getter is not None:
-        try:
-            return getter(repo, remote, "collection-id", None)
-        except OstreeError:
-            return None
-    return None
+        from .remotes import find_remote
+    except ImportError:  # pragma: no cover - the remotes module is part of the package
+        cfg = repo.config
+        return cfg.get(f'remote "{remote}"', "collection-id")
+    r = find_remote(repo, remote)
+    return r.get_option("collection-id") if r is not None else None
 
 
 def list_collection_refs(repo, match_collection_id: str | None = None, exclude_remotes: bool = False,
