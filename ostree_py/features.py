@@ -34,7 +34,7 @@ KNOWN_FEATURES = (
 )
 
 # What ostree-py supports today. Keep this honest: tests skip what is absent.
-FEATURES: tuple[str, ...] = ("libarchive",)
+FEATURES: tuple[str, ...] = ("gpgme", "libarchive", "sign-ed25519")
 
 
 def version_text() -> str:
