@@ -48,3 +48,43 @@ class ItemsProgress:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+
+
+class CountProgress:
+    """A live count of entries for work whose total is not known up front
+    (commit, checkout). Drawn only when stderr is a terminal, on stderr so
+    that stdout (a commit checksum) stays clean; in a pipe it does nothing,
+    as the reference prints no progress there."""
+
+    def __init__(self, ctx, text: str):
+        self.ctx = ctx
+        self.text = text
+        self._status = None
+        self._last = 0.0
+        isatty = getattr(ctx.stderr, "isatty", None)
+        self.enabled = bool(isatty and isatty())
+
+    def __call__(self, done: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.1:
+            return
+        self._last = now
+        if self._status is None:
+            from rich.console import Console
+            self._status = Console(file=self.ctx.stderr).status(f"{self.text}: {done}")
+            self._status.start()
+        else:
+            self._status.update(f"{self.text}: {done}")
+
+    def close(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

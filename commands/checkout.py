@@ -89,10 +89,11 @@ def _selinux_policy(path: str) -> str:
     return path
 
 
-def _one_checkout(repo, opts, resolved: str, subpath, destination: str) -> None:
+def _one_checkout(ctx, repo, opts, resolved: str, subpath, destination: str) -> None:
     from ostree_py.checkout import (MODE_NONE, MODE_USER, OVERWRITE_ADD_FILES, OVERWRITE_NONE,
                                     OVERWRITE_UNION_FILES, OVERWRITE_UNION_IDENTICAL, CheckoutOptions,
                                     checkout_tree)
+    from ._progress import CountProgress
     mode = MODE_USER if opts.user_mode else MODE_NONE
     if not _uses_checkout_at(opts):
         # this path takes the destination as a GFile: made absolute and
@@ -104,7 +105,9 @@ def _one_checkout(repo, opts, resolved: str, subpath, destination: str) -> None:
         co = CheckoutOptions(mode=mode, overwrite=OVERWRITE_UNION_FILES if opts.union else OVERWRITE_NONE,
                              subpath=subpath if subpath is not None else "/",
                              enable_uncompressed_cache=True, allow_noent=opts.allow_noent)
-        checkout_tree(repo, resolved, destination, co)
+        with CountProgress(ctx, "Checking out") as progress:
+            co.progress = progress if progress.enabled else None
+            checkout_tree(repo, resolved, destination, co)
         return
 
     force_copy = opts.force_copy or bool(opts.selinux_policy)
@@ -134,7 +137,9 @@ def _one_checkout(repo, opts, resolved: str, subpath, destination: str) -> None:
                          bareuseronly_dirs=opts.bareuseronly_dirs, process_whiteouts=opts.whiteouts,
                          process_passthrough_whiteouts=opts.process_passthrough_whiteouts,
                          enable_uncompressed_cache=False, skip=skip, selinux_policy=policy)
-    checkout_tree(repo, resolved, destination, co)
+    with CountProgress(ctx, "Checking out") as progress:
+        co.progress = progress if progress.enabled else None
+        checkout_tree(repo, resolved, destination, co)
 
 
 def _read_many(ctx, opts) -> bytes:
@@ -161,7 +166,7 @@ def _many_checkouts(ctx, repo, opts, target: str) -> None:
         i += 2
         resolved = repo.resolve_rev(rev, False)
         try:
-            _one_checkout(repo, opts, resolved, subpath, target)
+            _one_checkout(ctx, repo, opts, resolved, subpath, target)
         except OstreeError as e:
             raise OstreeError(f"Processing tree {resolved}: {e.message}", e.exit_code) from None
         except OSError as e:
@@ -180,5 +185,5 @@ def run(ctx, opts, args):
     commit = args[0]
     destination = args[1] if len(args) > 1 else commit
     resolved = repo.resolve_rev(commit, False)
-    _one_checkout(repo, opts, resolved, opts.subpath, destination)
+    _one_checkout(ctx, repo, opts, resolved, opts.subpath, destination)
     return 0

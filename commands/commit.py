@@ -63,7 +63,10 @@ def run(ctx, opts, args):
     from ostree_py.commit_cmd import CommitRequest, run_commit
 
     req = CommitRequest.from_options(opts, args, ctx.environ)
-    result = run_commit(ctx.repo, req, warn=lambda msg: ctx.stderr.write(msg + "\n"))
+    from ._progress import CountProgress
+    with CountProgress(ctx, "Committing") as progress:
+        result = run_commit(ctx.repo, req, warn=lambda msg: ctx.stderr.write(msg + "\n"),
+                            progress=progress if progress.enabled else None)
     out = ctx.stdout
     if opts.table_output:
         s = result.stats

@@ -96,14 +96,15 @@ class CheckoutOptions:
 
     __slots__ = ("mode", "overwrite", "subpath", "require_hardlinks", "force_copy", "bareuseronly_dirs",
                  "process_whiteouts", "process_passthrough_whiteouts", "enable_uncompressed_cache", "fsync",
-                 "skip", "devino_cache", "allow_noent", "selinux_policy", "strip_selinux_xattrs")
+                 "skip", "devino_cache", "allow_noent", "selinux_policy", "strip_selinux_xattrs", "progress")
 
     def __init__(self, mode: str = MODE_NONE, overwrite: str = OVERWRITE_NONE, subpath: str = "/",
                  require_hardlinks: bool = False, force_copy: bool = False, bareuseronly_dirs: bool = False,
                  process_whiteouts: bool = False, process_passthrough_whiteouts: bool = False,
                  enable_uncompressed_cache: bool = False, fsync: bool = False,
                  skip: "set | Callable | None" = None, devino_cache: dict | None = None,
-                 allow_noent: bool = False, selinux_policy=None, strip_selinux_xattrs: bool = False):
+                 allow_noent: bool = False, selinux_policy=None, strip_selinux_xattrs: bool = False,
+                 progress: "Callable | None" = None):
         self.mode = mode
         self.overwrite = overwrite
         self.subpath = subpath
@@ -119,6 +120,8 @@ class CheckoutOptions:
         self.allow_noent = allow_noent
         self.selinux_policy = selinux_policy
         self.strip_selinux_xattrs = strip_selinux_xattrs
+        # called with the number of entries handled so far, once per directory
+        self.progress = progress
 
 
 def checkout_tree(repo, source, dest: str, options: CheckoutOptions | None = None, *,
@@ -397,6 +400,8 @@ class _Checkout:
             skipset = frozenset(skip)
             self.skip = skipset.__contains__
         self.strip_selinux = opts.strip_selinux_xattrs or opts.selinux_policy is not None
+        self._progress = opts.progress
+        self._n_done = 0
         self._dirmeta: dict[str, DirMeta] = {}
         self._chain: list[_RepoLink] = []
         self._cache_fd = -1
@@ -615,6 +620,9 @@ class _Checkout:
 
     # -------------------------------------------------------------- files
     def _files(self, dfd: int, files, dirpath) -> None:
+        if self._progress is not None:
+            self._n_done += len(files) + 1
+            self._progress(self._n_done)
         skip = self.skip
         fast = self._fast
         parallel = self._parallel

@@ -299,8 +299,10 @@ def _write_branch_ref(repo, branch: str, csum: str) -> None:
     repo.set_ref(branch, csum)
 
 
-def run_commit(repo, req: CommitRequest, warn=None) -> CommitResult:
-    """Do what ``ostree commit`` does; return the checksum and the transaction statistics."""
+def run_commit(repo, req: CommitRequest, warn=None, progress=None) -> CommitResult:
+    """Do what ``ostree commit`` does; return the checksum and the transaction statistics.
+
+    ``progress``, if given, is called with the number of files imported so far."""
     env = req.environ
     warn = warn or (lambda msg: None)
 
@@ -404,7 +406,7 @@ def run_commit(repo, req: CommitRequest, warn=None) -> CommitResult:
     with repo.lock():
         with repo.transaction():
             stats = repo.txn_stats
-            builder = CommitBuilder(repo, modifier)
+            builder = CommitBuilder(repo, modifier, progress=progress)
             with builder:
                 if link_speedup:
                     builder.devino_cache = scan_hardlinks(repo)
