@@ -289,14 +289,20 @@ def _write_branch_ref(repo, branch: str, csum: str) -> None:
     """Set the branch. A directory in its place is removed first when it holds no refs (as the
     reference does); refs under it are a conflict, reported with the first one's name."""
     import shutil
-    p = repo.ref_path(branch)
+    from .objects import parse_refspec
+    # the branch is a refspec: REMOTE:REF writes refs/remotes/REMOTE/REF
+    remote, ref = parse_refspec(branch)
+    p = repo.ref_path(ref, remote)
     if os.path.isdir(p) and not os.path.islink(p):
-        below = sorted(name[len(branch) + 1:] for name in repo.list_refs(branch, remotes=False)
-                       if name.startswith(branch + "/"))
+        if remote is None:
+            below = sorted(name[len(ref) + 1:] for name in repo.list_refs(ref, remotes=False)
+                           if name.startswith(ref + "/"))
+        else:
+            below = sorted(os.path.relpath(os.path.join(d, f), p) for d, _, fs in os.walk(p) for f in fs)
         if below:
-            raise OstreeError(f"Conflict: {below[0]} exists under {branch} when attempting write")
+            raise OstreeError(f"Conflict: {below[0]} exists under {ref} when attempting write")
         shutil.rmtree(p)
-    repo.set_ref(branch, csum)
+    repo.set_ref(ref, csum, remote)
 
 
 def run_commit(repo, req: CommitRequest, warn=None, progress=None) -> CommitResult:
