@@ -600,7 +600,7 @@ class Repo:
         archive repo, as the reference computes it for ``ostree.sizes``).
         """
         if self.mode == "bare-split-xattrs" and os.environ.get("OSTREE_EXP_WRITE_BARE_SPLIT_XATTRS") != "true":
-            raise OstreeError("Writing to bare-split-xattrs repositories is not supported")
+            raise OstreeError("Writing content object: Not allowed due to repo mode")
         if self.mode == "bare-user-only":
             info = canonicalize_bareuseronly(info)
         h = checksum_begin(info)
