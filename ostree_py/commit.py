@@ -553,7 +553,9 @@ class CommitBuilder:
         self.mod = modifier
         n = threads or min(4, os.cpu_count() or 1)
         self._pool = ThreadPoolExecutor(max_workers=n) if n > 1 else None
+        self._max_pending = 4 * n
         self._futures = []
+        self._first_error = None
         self._batch = []
         self._batch_bytes = 0
         self.progress = progress   # callable(n_files) or None
@@ -594,13 +596,22 @@ class CommitBuilder:
         """Wait for every pending content write; raise the first failure."""
         self._submit_batch()
         futures, self._futures = self._futures, []
-        err = None
+        err, self._first_error = self._first_error, None
         for f in futures:
             e = f.exception()
             if e is not None and err is None:
                 err = e
         if err is not None:
             raise err
+
+    def _throttle(self) -> None:
+        """Keep at most a few batches queued: an archive's data waits in memory until written."""
+        while len(self._futures) > self._max_pending:
+            e = self._futures.pop(0).exception()
+            if e is not None:
+                if self._first_error is None:
+                    self._first_error = e
+                self.flush()
 
     @property
     def stats(self):
@@ -645,6 +656,7 @@ class CommitBuilder:
             self._run_batch(batch)
         else:
             self._futures.append(self._pool.submit(self._run_batch, batch))
+            self._throttle()
 
     def _run_batch(self, batch) -> None:
         for fn in batch:
@@ -661,6 +673,7 @@ class CommitBuilder:
             fn()
         else:
             self._futures.append(self._pool.submit(fn))
+            self._throttle()
 
     def add_content_file(self, mtree: MutableTree, name: str, info: FileInfo, path: str,
                          dir_fd=None, consume: bool = False, read_xattrs: bool = False) -> None:
