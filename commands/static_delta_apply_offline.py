@@ -8,8 +8,9 @@ USAGE = ""
 NEEDS_REPO = True
 OPTIONS = [
     Option("sign-type", kind="string", arg="NAME", help="Signature type to use (defaults to 'ed25519')"),
-    Option("keys-file", kind="string", arg="NAME", help="Read key(s) from file"),
-    Option("keys-dir", kind="string", arg="NAME",
+    # hidden: Debian's reference (no libsodium) does not list them in --help
+    Option("keys-file", kind="string", arg="NAME", help="Read key(s) from file", hidden=True),
+    Option("keys-dir", kind="string", arg="NAME", hidden=True,
            help="Redefine system-wide directories with public and revoked keys for verification"),
 ]
 

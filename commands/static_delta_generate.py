@@ -24,7 +24,8 @@ OPTIONS = [
            help="Write the delta content to PATH (a directory).  If not specified, the OSTree repository is used"),
     Option("sign", kind="string-array", arg="KEY_ID", help="Sign the delta with"),
     Option("sign-type", kind="string", arg="NAME", help="Signature type to use (defaults to 'ed25519')"),
-    Option("keys-file", kind="string", arg="NAME", help="Read key(s) from file"),
+    # hidden: Debian's reference (no libsodium) does not list them in --help
+    Option("keys-file", kind="string", arg="NAME", help="Read key(s) from file", hidden=True),
 ]
 
 
