@@ -92,12 +92,10 @@ class _Part:
             if not self.stats_only:
                 self.repo.write_metadata(objtype, bytes(self.payload[offset:offset + length]), csum)
         else:
-            mode_ofs_pos = self.pos
             info = self.content_info(0)
             size = self.varint()
             offset = self.varint()
             self.check_ofs(offset, size)
-            del mode_ofs_pos
             if not self.stats_only:
                 data = self.payload[offset:offset + size]
                 if stat.S_ISLNK(info.mode):
@@ -240,14 +238,18 @@ def _read(path: str, what: str) -> bytes:
 
 def load_superblock_for_apply(path: str) -> tuple[str, bytes]:
     """(directory holding the parts, superblock bytes) for a delta directory or superblock file."""
-    if os.path.isdir(path):
-        return path, _read(os.path.join(path, "superblock"), "openat(superblock)")
-    if not os.path.exists(path) and not os.path.islink(path):
-        parent = os.path.dirname(path) or "."
-        if not os.path.isdir(parent):
-            raise OstreeError(f"openat(O_DIRECTORY): {os.strerror(2)}")
-        raise OstreeError(f"openat({os.path.basename(path)}): {os.strerror(2)}")
-    return os.path.dirname(path) or ".", _read(path, f"openat({os.path.basename(path)})")
+    import errno
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as e:
+        if e.errno != errno.ENOTDIR:
+            raise OstreeError(f"openat(O_DIRECTORY): {os.strerror(e.errno)}") from None
+        d = os.path.dirname(path) or "."
+        name = os.path.basename(path)
+    else:
+        os.close(fd)
+        d, name = path, "superblock"
+    return d, _read(os.path.join(d, name), f"openat({name})")
 
 
 def verify_signature(data: bytes, sign) -> str:
