@@ -1534,6 +1534,8 @@ def pull(repo, remote: str, refs=None, *, override_commit_ids=None, collection_r
     for d in subdirs or ():
         if not d.startswith("/"):
             raise OstreeError(f"Subpath must be absolute: {d}")
+    if cache_dir is not None and not os.path.isdir(cache_dir):
+        raise OstreeError(f"opendir({cache_dir}): {os.strerror(errno.ENOTDIR if os.path.exists(cache_dir) else errno.ENOENT)}")
     if disable_fsync:
         repo.fsync = False
     opts = dict(depth=depth, commit_metadata_only=commit_metadata_only, mirror=mirror, subdirs=subdirs,
