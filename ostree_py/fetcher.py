@@ -370,7 +370,7 @@ class Fetcher:
         if conn is not None and not fresh:
             return conn, True
         if conn is not None:
-            conn.close()
+            self._forget(conn)
         timeout = max(self.low_speed_time, 1.0)
         if scheme == "https":
             conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=self._ssl_context())
@@ -381,11 +381,17 @@ class Fetcher:
             self._all_conns.append(conn)
         return conn, False
 
+    def _forget(self, conn) -> None:
+        conn.close()
+        with self._conns_lock:
+            with contextlib.suppress(ValueError):
+                self._all_conns.remove(conn)
+
     def _drop_native_conn(self, key) -> None:
         cache = self._local.__dict__.get("conns", {})
         conn = cache.pop(key, None)
         if conn is not None:
-            conn.close()
+            self._forget(conn)
 
     # -- public API
     def fetch(self, mirrorlist, filename: str | None = None, *, optional: bool = False,
@@ -682,7 +688,7 @@ class _HttpxResponse(_Response):
 
     def chunks(self):
         try:
-            yield from self.r.iter_bytes(_CHUNK)
+            yield from self.r.iter_bytes()
         except Exception as e:  # noqa: BLE001
             raise _map_error(e, self.display) from None
 

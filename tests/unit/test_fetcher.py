@@ -117,9 +117,12 @@ def server():
     srv.server_close()
 
 
-@pytest.fixture
-def fetcher():
+@pytest.fixture(params=["http.client", "httpx"])
+def fetcher(request):
+    """A Fetcher on each backend (httpx serves proxied and HTTP/2 requests)."""
     f = Fetcher(low_speed_time=1.0)
+    if request.param == "httpx":
+        f._use_httpx = lambda scheme, host: True
     yield f
     f.close()
 
