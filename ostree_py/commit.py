@@ -292,6 +292,16 @@ class _DirFd:
             os.close(self.fd)
 
 
+class _DirFrame:
+    """A directory being walked: its tree, fd, path, remaining entries and where it sits."""
+
+    __slots__ = ("mtree", "dfd", "parts", "dpath", "entries", "can_adopt", "parent_fd", "name")
+
+    def __init__(self, mtree, dfd, parts, dpath, entries, can_adopt, parent_fd, name):
+        self.mtree, self.dfd, self.parts, self.dpath = mtree, dfd, parts, dpath
+        self.entries, self.can_adopt, self.parent_fd, self.name = entries, can_adopt, parent_fd, name
+
+
 class _Slot:
     """A content checksum still being computed on the pool."""
 
@@ -762,63 +772,93 @@ class CommitBuilder:
         self.write_dir_to_mtree(mtree, path, dir_fd)
 
     def _walk_dir(self, mtree: MutableTree, dfd: "_DirFd", parts: list, dpath: str | None) -> None:
-        try:
-            self._walk_dir_fd(mtree, dfd, parts, dpath)
-        finally:
-            dfd.unref()
-
-    def _walk_dir_fd(self, mtree: MutableTree, dfd: "_DirFd", parts: list, dpath: str | None) -> None:
-        repo, mod = self.repo, self.mod
-        fd = dfd.fd
-        st0 = FileStat.from_stat(os.fstat(fd))
-        if mod is not None:
-            relpath = "/" + "/".join(parts)
-            allow, mst = modifier_apply(repo, mod, relpath, st0)
-        else:
-            relpath = None
-            allow, mst = True, st0
-        if not allow:
-            return
-        xattrs, _ = _final_xattrs(repo, mod, relpath, mst, lambda: _fd_xattrs(fd))
-        mtree.set_metadata(self.write_dirmeta(mst, xattrs))
-        can_adopt = st0.dev == self._repo_dev
+        """Walk a directory tree depth-first with an explicit stack (trees can be deeper than
+        Python's recursion limit), in the reference's order: a directory's metadata, then
+        its entries as readdir returns them, subdirectories as they come."""
+        mod = self.mod
         consume = mod is not None and mod.consume
         devino = self.devino_cache
-        with os.scandir(fd) as it:
-            entries = list(it)
-        for e in entries:
-            name = e.name
-            try:
-                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
-            except OSError as ex:
-                raise OstreeError(f"fstatat({name}): {os.strerror(ex.errno)}") from None
-            fmt = stat.S_IFMT(st.st_mode)
-            if fmt == stat.S_IFDIR:
-                self._dir_entry(mtree, fd, name, st, parts, consume, dpath)
-            elif fmt == stat.S_IFREG or fmt == stat.S_IFLNK:
-                self._content_entry(mtree, dfd, name, st, parts, consume, devino, can_adopt, dpath)
-            else:
-                raise OstreeError(f"Not a regular file or symlink: {name}")
+        frames = []
+        try:
+            frame = self._enter_dir(mtree, dfd, list(parts), dpath, None, None)
+            dfd = None
+            if frame is not None:
+                frames.append(frame)
+            while frames:
+                f = frames[-1]
+                e = next(f.entries, None)
+                if e is None:
+                    frames.pop()
+                    f.dfd.unref()
+                    if consume and f.parent_fd is not None:
+                        self.flush()
+                        os.rmdir(f.name, dir_fd=f.parent_fd)
+                    continue
+                fd = f.dfd.fd
+                name = e.name
+                try:
+                    st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                except OSError as ex:
+                    raise OstreeError(f"fstatat({name}): {os.strerror(ex.errno)}") from None
+                fmt = stat.S_IFMT(st.st_mode)
+                if fmt == stat.S_IFDIR:
+                    child = self._dir_entry(f.mtree, fd, name, st, f.parts, consume, f.dpath)
+                    if child is not None:
+                        frames.append(child)
+                elif fmt == stat.S_IFREG or fmt == stat.S_IFLNK:
+                    self._content_entry(f.mtree, f.dfd, name, st, f.parts, consume, devino, f.can_adopt,
+                                        f.dpath)
+                else:
+                    raise OstreeError(f"Not a regular file or symlink: {name}")
+        finally:
+            if dfd is not None:
+                dfd.unref()
+            for f in frames:
+                f.dfd.unref()
 
-    def _dir_entry(self, mtree, fd, name, st, parts, consume, dpath) -> None:
-        parts.append(name)
-        relpath = "/" + "/".join(parts)
+    def _enter_dir(self, mtree, dfd, parts, dpath, parent_fd, name):
+        """Write a directory's dirmeta and list it; None (fd released) if the modifier skips it."""
+        repo, mod = self.repo, self.mod
+        fd = dfd.fd
+        try:
+            st0 = FileStat.from_stat(os.fstat(fd))
+            if mod is not None:
+                relpath = "/" + "/".join(parts)
+                allow, mst = modifier_apply(repo, mod, relpath, st0)
+            else:
+                relpath = None
+                allow, mst = True, st0
+            if not allow:
+                dfd.unref()
+                return None
+            xattrs, _ = _final_xattrs(repo, mod, relpath, mst, lambda: _fd_xattrs(fd))
+            mtree.set_metadata(self.write_dirmeta(mst, xattrs))
+            with os.scandir(fd) as it:
+                entries = list(it)
+        except BaseException:
+            dfd.unref()
+            raise
+        return _DirFrame(mtree, dfd, parts, dpath, iter(entries), st0.dev == self._repo_dev, parent_fd, name)
+
+    def _dir_entry(self, mtree, fd, name, st, parts, consume, dpath):
+        """A subdirectory: the filter (on its path), then its frame, or None if skipped."""
+        relpath = "/" + "/".join(parts + [name])
         allow, _ = modifier_apply(self.repo, self.mod, relpath, FileStat.from_stat(st))
         if not allow:
-            parts.pop()
             if consume:
                 _rm_rf_at(fd, name)
-            return
+            return None
         child = mtree.ensure_dir(name)
         try:
             cfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
         except OSError as e:
             raise OstreeError(f"opendir({name}): {os.strerror(e.errno)}") from None
-        self._walk_dir(child, _DirFd(cfd), parts, os.path.join(dpath, name) if dpath is not None else None)
-        if consume:
+        frame = self._enter_dir(child, _DirFd(cfd), parts + [name],
+                                os.path.join(dpath, name) if dpath is not None else None, fd, name)
+        if frame is None and consume:
             self.flush()
             os.rmdir(name, dir_fd=fd)
-        parts.pop()
+        return frame
 
     def _content_entry(self, mtree, dfd, name, st, parts, consume, devino, can_adopt, dpath) -> None:
         repo, mod = self.repo, self.mod
@@ -939,36 +979,52 @@ class CommitBuilder:
         self.write_tree_to_mtree(mtree, c.root_tree, c.root_meta)
 
     def write_tree_to_mtree(self, mtree: MutableTree, tree_csum: str, meta_csum: str, parts=None) -> None:
-        """Overlay a committed dirtree; without a modifier untouched subtrees stay lazy."""
+        """Overlay a committed dirtree; without a modifier untouched subtrees stay lazy.
+
+        Depth-first with an explicit stack: a directory's metadata, its files,
+        then its subdirectories in order (as the reference enumerates them)."""
         repo, mod = self.repo, self.mod
-        parts = [] if parts is None else parts
+        stack = []
+        dirs = self._enter_tree(mtree, tree_csum, meta_csum, list(parts or []))
+        if dirs is not None:
+            stack.append(dirs)
+        while stack:
+            t, dparts, it = stack[-1]
+            item = next(it, None)
+            if item is None:
+                stack.pop()
+                continue
+            name, tc, mc = item
+            cparts = dparts + [name]
+            if mod is not None or repo.mode == "bare-user-only":
+                dm = repo.load_dirmeta(mc)
+                allow, _ = modifier_apply(repo, mod, "/" + "/".join(cparts), FileStat(dm.mode, dm.uid, dm.gid))
+                if not allow:
+                    continue
+            child = t.ensure_dir(name)
+            sub = self._enter_tree(child, tc, mc, cparts)
+            if sub is not None:
+                stack.append(sub)
+
+    def _enter_tree(self, mtree, tree_csum, meta_csum, parts):
+        """Metadata and files of one committed directory; (tree, parts, subdirs) left to walk, or None."""
+        repo, mod = self.repo, self.mod
         if mod is None:
             if mtree.fill_empty_from_dirtree(repo, tree_csum, meta_csum):
-                return
+                return None
             mtree.set_metadata(meta_csum)
         else:
             dm = repo.load_dirmeta(meta_csum)
             st = FileStat(dm.mode, dm.uid, dm.gid)
             allow, mst = modifier_apply(repo, mod, "/" + "/".join(parts), st)
             if not allow:
-                return
+                return None
             xattrs, _ = _final_xattrs(repo, mod, "/" + "/".join(parts), mst, lambda: dm.xattrs)
             mtree.set_metadata(self.write_dirmeta(mst, xattrs))
         dt = repo.load_dirtree(tree_csum)
         for name, fcsum in dt.files:
             self._commit_file_entry(mtree, name, fcsum, parts)
-        for name, tc, mc in dt.dirs:
-            parts.append(name)
-            relpath = "/" + "/".join(parts)
-            if mod is not None or repo.mode == "bare-user-only":
-                dm = repo.load_dirmeta(mc)
-                allow, _ = modifier_apply(repo, mod, relpath, FileStat(dm.mode, dm.uid, dm.gid))
-                if not allow:
-                    parts.pop()
-                    continue
-            child = mtree.ensure_dir(name)
-            self.write_tree_to_mtree(child, tc, mc, parts)
-            parts.pop()
+        return mtree, parts, iter(dt.dirs)
 
     def _commit_file_entry(self, mtree, name, fcsum, parts) -> None:
         repo, mod = self.repo, self.mod
@@ -1021,21 +1077,30 @@ class CommitBuilder:
             raise OstreeError("Can't commit an empty tree")
         return self._write_tree(mtree), mtree.meta
 
-    def _write_tree(self, t: MutableTree) -> str:
-        if t.contents is not None:
-            return t.contents
-        files = [(name, _csum_of(c)) for name, c in t.files.items()]
-        dirs = []
-        for name, sub in t.dirs.items():
-            tc = self._write_tree(sub)
-            if sub.meta is None:
-                raise OstreeError("Can't commit an empty tree")
-            dirs.append((name, tc, sub.meta))
-        data = DirTree(files, dirs).to_bytes()
-        c = self.repo.write_metadata("dirtree", data)
-        self._record_size(OBJTYPE_DIRTREE, c, len(data), len(data))
-        t.contents = c
-        return c
+    def _write_tree(self, root: MutableTree) -> str:
+        """Write the dirtrees below ``root`` bottom-up (iteratively: trees can be deep)."""
+        if root.contents is not None:
+            return root.contents
+        stack = [(root, iter(list(root.dirs.values())))]
+        while stack:
+            t, subs = stack[-1]
+            sub = next(subs, None)
+            if sub is not None:
+                if sub.contents is None:
+                    stack.append((sub, iter(list(sub.dirs.values()))))
+                continue
+            stack.pop()
+            files = [(name, _csum_of(c)) for name, c in t.files.items()]
+            dirs = []
+            for name, d in t.dirs.items():
+                if d.meta is None:
+                    raise OstreeError("Can't commit an empty tree")
+                dirs.append((name, d.contents, d.meta))
+            data = DirTree(files, dirs).to_bytes()
+            c = self.repo.write_metadata("dirtree", data)
+            self._record_size(OBJTYPE_DIRTREE, c, len(data), len(data))
+            t.contents = c
+        return root.contents
 
     def sizes_metadata(self):
         """The ``ostree.sizes`` value (``aay``): per object csum, varint archived, varint unpacked, type."""

@@ -461,3 +461,28 @@ def test_failed_commit_leaves_no_ref_and_a_reusable_staging_dir(tmp_path):
     _run(repo, branch="b", tree=[f"dir={src}"], timestamp="@1")
     assert [n for n in os.listdir(repo.tmp_dir) if n.startswith("staging-")] == []
     shutil.rmtree(src)
+
+
+def test_trees_deeper_than_the_recursion_limit(tmp_path):
+    """Walking, overlaying and writing trees is iterative: a 1200-deep tree commits."""
+    import sys
+    top = tmp_path / "deep"
+    top.mkdir()
+    fd = os.open(top, os.O_RDONLY)
+    depth = max(1200, sys.getrecursionlimit() + 100)
+    for _ in range(depth):
+        os.mkdir("d", dir_fd=fd)
+        nfd = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = nfd
+    os.close(os.open("f", os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=fd))
+    os.close(fd)
+    repo = Repo.create(str(tmp_path / "r"), "bare")
+    c = _commit_dir(repo, top)
+    with repo.transaction():
+        with CommitBuilder(repo, CommitModifier(owner_uid=5)) as b:
+            mt = MutableTree()
+            b.write_commit_to_mtree(mt, c)
+            tree, _ = b.write_mtree(mt)
+    assert tree != repo.load_commit(c).root_tree
+    os.system(f"rm -rf {top}")
