@@ -81,6 +81,11 @@ def run(ctx, opts, args):
                 w(f"    origin refspec: {refspec}\n")
             if source_title:
                 w(f"    `- {source_title}\n")
+        if not opts.verify and _gpg_verify(repo, d.origin):
+            # the deployment's signatures, checked with the keys of the remote named after the
+            # OS (sic, as the reference); an unsigned commit is an error there too
+            from ostree_py.signing.gpg import commit_signatures_for_remote_text
+            w(commit_signatures_for_remote_text(repo, d.csum, d.osname))
         if opts.verify:
             if not loaded:
                 raise OstreeError("Cannot verify, failed to load commit")
@@ -92,5 +97,24 @@ def run(ctx, opts, args):
             remote = refspec.partition(":")[0] if ":" in refspec else None
             if remote is None:
                 raise OstreeError("Cannot verify deployment without remote")
-            raise OstreeError("Commit signature verification for admin status is not supported by ostree-py")
+            from ostree_py.signing import signature_verify_commit_data
+            data = repo.load_metadata_bytes("commit", d.csum)
+            w(signature_verify_commit_data(repo, remote, data, repo.load_commitmeta(d.csum)) + "\n")
     return 0
+
+
+def _gpg_verify(repo, origin) -> bool:
+    """deployment_get_gpg_verify: the origin's remote has gpg-verify (false on any doubt)."""
+    if origin is None:
+        return False
+    from ostree_py.errors import OstreeError
+    from ostree_py.remotes import find_remote
+    from ostree_py.sysroot import origin as _origin
+    refspec = _origin.get_refspec(origin)
+    if refspec is None or ":" not in refspec:
+        return False
+    try:
+        remote = find_remote(repo, refspec.partition(":")[0])
+        return remote is not None and remote.get_bool("gpg-verify", True)
+    except OstreeError:
+        return False

@@ -320,6 +320,32 @@ def verify_summary(repo, remote: str, summary_bytes: bytes | None, sig_bytes: by
         verify_summary_signapi(sign_verifiers, summary_bytes, sig_bytes, for_pull=False)
 
 
+def signature_verify_commit_data(repo, remote: str, commit_bytes: bytes, detached_metadata) -> str:
+    """ostree_repo_signature_verify_commit_data: the commit must have a valid signature of every
+    kind the remote asks for (gpg-verify, sign-verify); returns the description of the checks."""
+    from . import gpg
+    if detached_metadata is None:
+        raise SignError("Can't verify commit without detached metadata")
+    r = _remote(repo, remote)
+    gpg_verify = r.get_bool("gpg-verify", True)
+    sign_verifiers = verifiers_from_config(repo, remote, "sign-verify")
+    if not gpg_verify and not sign_verifiers:
+        raise SignError(f"Cannot verify commit for remote {remote}; GPG verification disabled, "
+                        "and no signapi verifiers configured")
+    out = ""
+    if gpg_verify:
+        result = gpg.verify_with_metadata(repo, commit_bytes, detached_metadata, remote)
+        result.require_valid_signature()
+        out = "".join(result.describe(i, "GPG: ") for i in range(result.count_all()))
+    if sign_verifiers:
+        try:
+            msg = sign_verify_for_remote(sign_verifiers, commit_bytes, detached_metadata)
+        except OstreeError as e:
+            raise SignError(f"Can't verify commit: {e.message}") from None
+        out = (out + "\n" if gpg_verify else out) + msg
+    return out
+
+
 def commit_gpg_signatures_text(repo, checksum: str, homedir: str | None = None, remote: str | None = None) -> str:
     """What ``ostree show`` prints after a commit about its GPG signatures ("" when unsigned).
 

@@ -644,3 +644,11 @@ def commit_signatures_text(repo, checksum: str, homedir: str | None = None, remo
         return ""
     n = result.count_all()
     return header.format(n=n, s="" if n == 1 else "s") + result.describe_all("  ")
+
+
+def commit_signatures_for_remote_text(repo, checksum: str, remote: str, line_prefix: str = "    GPG: ") -> str:
+    """What ``admin status`` prints for a deployment whose remote has gpg-verify: each
+    signature's description checked with ``remote``'s keys (an unsigned commit is an error,
+    as in the reference)."""
+    result = verify_commit_ext(repo, checksum, remote=remote)
+    return "".join(result.describe(i, line_prefix) for i in range(result.count_all()))

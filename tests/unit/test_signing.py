@@ -292,3 +292,24 @@ def test_remote_summary_policy(repo):
         signing.verify_summary(repo, "o", summary, None)
     with pytest.raises(OstreeError, match="couldn't be verified"):
         signing.verify_summary(repo, "o", summary + b"x", sig)
+
+
+def test_signature_verify_commit_data(repo):
+    """ostree_repo_signature_verify_commit_data (admin status --verify)."""
+    from ostree_py import remotes
+    csum = repo.resolve_rev("main")
+    data = repo.load_metadata_bytes("commit", csum)
+    md = {"ostree.sign.ed25519": gvariant.Variant("aay", [Ed25519Sign.sign_with(SK1, data)])}
+    remotes.add_remote(repo, "o", "http://example.invalid", {"gpg-verify": "false"})
+    with pytest.raises(OstreeError, match="^Can't verify commit without detached metadata$"):
+        signing.signature_verify_commit_data(repo, "o", data, None)
+    with pytest.raises(OstreeError, match="^Cannot verify commit for remote o; GPG verification disabled, "
+                                          "and no signapi verifiers configured$"):
+        signing.signature_verify_commit_data(repo, "o", data, md)
+    repo.config.set('remote "o"', "sign-verify", "ed25519")
+    repo.config.set('remote "o"', "verification-ed25519-key", b64(PK1))
+    repo.save_config()
+    assert signing.signature_verify_commit_data(repo, "o", data, md) == \
+        f"ed25519: Signature verified successfully with key '{PK1.hex()}'"
+    with pytest.raises(OstreeError, match="^Can't verify commit: No signatures found$"):
+        signing.signature_verify_commit_data(repo, "o", data, {})
