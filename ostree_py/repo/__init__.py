@@ -588,7 +588,7 @@ class Repo:
         return xattrs_from_bytes(data)
 
     def write_content(self, info: FileInfo, stream=None, expected: str | None = None,
-                      data: bytes | None = None, out: dict | None = None) -> str:
+                      data: bytes | None = None, out: dict | None = None, trusted: bool = False) -> str:
         """Store a content object from ``stream`` (or ``data``); return its checksum.
 
         The checksum is computed while the bytes are written to a temporary
@@ -598,6 +598,8 @@ class Repo:
         says whether the object was new; if ``out`` has a ``"stored_size"``
         key it receives the size of the stored object (the .filez size in an
         archive repo, as the reference computes it for ``ostree.sizes``).
+        ``trusted`` (write_content_trusted) stores the object under ``expected``
+        without comparing checksums, as trusted local pulls do.
         """
         if self.mode == "bare-split-xattrs" and os.environ.get("OSTREE_EXP_WRITE_BARE_SPLIT_XATTRS") != "true":
             raise OstreeError("Writing content object: Not allowed due to repo mode")
@@ -607,7 +609,7 @@ class Repo:
         stats = self._txn_stats
         if info.is_symlink:
             csum = h.hexdigest()
-            self._check_expected(csum, expected)
+            csum = self._check_expected(csum, expected, trusted)
             p = self.object_path("file", csum)
             written = not os.path.lexists(p)
             if written:
@@ -622,7 +624,7 @@ class Repo:
         if not info.is_regular:
             raise OstreeError(f"Unsupported file type for content object: mode {info.mode:o}")
         if data is not None:
-            return self._write_content_bytes(info, h, data, expected, out)
+            return self._write_content_bytes(info, h, data, expected, out, trusted)
         fd, tmp = self._open_tmpfile()
         try:
             with os.fdopen(fd, "wb", closefd=False) as dst:
@@ -642,7 +644,7 @@ class Repo:
             if size != info.size and info.size:
                 raise InvalidObjectError(f"Corrupted file object; expected size {info.size}, got {size}")
             csum = h.hexdigest()
-            self._check_expected(csum, expected)
+            csum = self._check_expected(csum, expected, trusted)
             p = self.object_path("file", csum)
             if out is not None and "stored_size" in out:
                 out["stored_size"] = os.fstat(fd).st_size
@@ -701,13 +703,12 @@ class Repo:
             return False
         raise OSError(err, os.strerror(err), dest)
 
-    def _write_content_bytes(self, info: FileInfo, h, data: bytes, expected, out) -> str:
+    def _write_content_bytes(self, info: FileInfo, h, data: bytes, expected, out, trusted=False) -> str:
         """write_content for a regular file whose bytes are in memory: hash, then write if new."""
         if info.size and len(data) != info.size:
             raise InvalidObjectError(f"Corrupted file object; expected size {info.size}, got {len(data)}")
         h.update(data)
-        csum = h.hexdigest()
-        self._check_expected(csum, expected)
+        csum = self._check_expected(h.hexdigest(), expected, trusted)
         p = self.object_path("file", csum)
         stats = self._txn_stats
         exists = os.path.exists(p)
@@ -751,9 +752,13 @@ class Repo:
             stats.add(content_total=1, content_written=1, content_bytes_written=len(data))
         return csum
 
-    def _check_expected(self, csum, expected):
+    def _check_expected(self, csum, expected, trusted=False) -> str:
+        """The name to store the object under: ``csum``, which must be ``expected`` unless trusted."""
         if expected is not None and csum != expected:
+            if trusted:
+                return expected
             raise InvalidObjectError(f"Corrupted file object; checksum expected='{expected}' actual='{csum}'")
+        return csum
 
     def _finish_regular_object(self, fd: int, info: FileInfo) -> None:
         mode = self.mode
