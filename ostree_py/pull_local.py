@@ -118,7 +118,7 @@ class _Importer:
                     validate_bareuseronly_mode(info.mode, checksum)
                 except OstreeError as e:
                     raise OstreeError(f"Writing content object: {e.message}") from None
-            dest.write_content(info, stream, expected=checksum)
+            dest.write_content(info, stream, expected=checksum, trusted=self.trusted)
         finally:
             if stream is not None:
                 stream.close()
