@@ -22,6 +22,10 @@ system-packages:
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	$(PYTHON) -c 'import ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
+	if dpkg-query -W ostree-tests >/dev/null 2>&1 && [ -n "$$(dpkg -V ostree-tests 2>/dev/null)" ]; then \
+	  echo "ostree-tests files were modified (e.g. its gpghome): reinstalling"; \
+	  missing="$$missing --reinstall ostree-tests"; \
+	fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing system packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

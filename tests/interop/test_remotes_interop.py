@@ -69,7 +69,9 @@ ADDS = [
     ["bad/name", "http://u"],
     ["--set=noequals", "o13", "http://u"],
     ["--sign-verify=dummy=inline:x", "--no-sign-verify", "o14", "http://u"],
-    ["--sign-verify=ed25519=inline:x", "o15", "http://u"],
+    # ed25519 is left out: Debian's reference build lacks it ("Requested
+    # signature type is not implemented") and ostree-py supports it, see
+    # test_ed25519_sign_verify_is_supported.
     ["--sign-verify=dummy", "o16", "http://u"],
     ["--sign-verify=dummy=xx:AA", "o17", "http://u"],
 ]
@@ -85,6 +87,15 @@ def test_add_sequence_writes_the_same_config(repos):
                 ["remote", "show-url", "file:///x"]):
         ref, ours = both(repos, "--repo={repo}", *cmd)
         assert ours == ref, cmd
+
+
+def test_ed25519_sign_verify_is_supported(repos):
+    key = "iYzw+9C4ZhDQYmCJcDUx0+cFJ54aACW1Kn1ZJuF6hUU="
+    rc, out, err = run([*OURS, f"--repo={repos / 'ours'}", "remote", "add",
+                        f"--sign-verify=ed25519=inline:{key}", "o15", "http://u"])
+    assert (rc, err) == (0, "")
+    cfg = read(repos / "ours" / "config").decode()
+    assert "sign-verify=" in cfg and f"verification-ed25519-key={key}" in cfg
 
 
 def test_each_reads_the_others_remotes(repos):
