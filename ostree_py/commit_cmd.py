@@ -507,13 +507,8 @@ def run_commit(repo, req: CommitRequest, warn=None, progress=None) -> CommitResu
                     gpg.sign_commit(repo, csum, key_id, req.gpg_homedir)
 
         if req.branch:
+            # (set_ref regenerates the summary when core.auto-update-summary is set)
             _write_branch_ref(repo, req.branch, csum)
-            try:
-                from .summary import maybe_regenerate_summary
-            except ImportError:
-                pass
-            else:
-                maybe_regenerate_summary(repo)
     return CommitResult(csum, stats)
 
 
