@@ -25,7 +25,6 @@ import errno
 import os
 import stat
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from .content import FileInfo
@@ -33,7 +32,6 @@ from .errors import OstreeError
 from .objects import Commit, DirMeta, DirTree
 from .repo import Repo, list_xattrs
 
-WHITEOUT_PREFIX = ".wh."
 EMPTY_TREE_CSUM = "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
 DEFAULT_DIRMODE = stat.S_IFDIR | 0o755
 _PATH_MAX = 4096
@@ -1442,7 +1440,3 @@ class _MetadataItems(list):
 
     def items(self):
         return list(self)
-
-
-def now() -> int:
-    return int(time.time())
