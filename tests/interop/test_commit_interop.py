@@ -159,6 +159,7 @@ def _sequence(work, tmp_path, mode, cases, setup=None):
     """Run several commits, one after the other, in one pair of repos (each on its own
     branch, with the setup commit as explicit parent): same results, one fsck."""
     repos = {}
+    tmp_path.mkdir(parents=True, exist_ok=True)
     for tool in ("ref", "ours"):
         repos[tool] = tmp_path / tool
         subprocess.run([REF_OSTREE, "init", f"--repo={repos[tool]}", f"--mode={mode}"], check=True)
