@@ -19,10 +19,6 @@ def print_current_dir(ctx, opts) -> int:
     Every admin command accepts the (hidden) option and does this instead of
     its own work, as the reference does.
     """
-    from ostree_py.errors import OstreeError
-    try:
-        from ostree_py.sysroot import current_deployment_dir
-    except ImportError:
-        raise OstreeError("--print-current-dir: sysroot support is not implemented yet") from None
+    from ostree_py.sysroot import current_deployment_dir
     ctx.stdout.write(current_deployment_dir(ctx.sysroot_path) + "\n")
     return 0

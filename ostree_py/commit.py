@@ -31,6 +31,7 @@ from .content import FileInfo
 from .errors import OstreeError
 from .objects import Commit, DirMeta, DirTree
 from .repo import Repo, list_xattrs
+from .repo import fd_xattrs as _fd_xattrs
 
 EMPTY_TREE_CSUM = "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
 DEFAULT_DIRMODE = stat.S_IFDIR | 0o755
@@ -1121,25 +1122,6 @@ def _varuint64(v: int) -> bytes:
         else:
             out.append(b)
             return bytes(out)
-
-
-def _fd_xattrs(fd: int):
-    try:
-        names = os.listxattr(fd)
-    except OSError as e:
-        if e.errno in (errno.ENOTSUP, errno.EOPNOTSUPP):
-            return []
-        raise
-    out = []
-    for n in names:
-        try:
-            out.append((n.encode("utf-8", "surrogateescape"), os.getxattr(fd, n)))
-        except OSError as e:
-            if e.errno in (errno.ENODATA, errno.ENOTSUP):
-                continue
-            raise
-    out.sort()
-    return out
 
 
 def _name_xattrs(dir_fd: int, name: str):
