@@ -6,8 +6,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 # Debian packages the tests need: the reference ostree and its upstream test
 # suite (ostree-tests pulls gjs, fuse3, gnupg, cpio, python3-yaml...), attr
-# for setfattr/getfattr, man-db for `man`/`ostree-py help`, xz for test data.
-SYS_PACKAGES := ostree ostree-tests attr python3-yaml python3-gi gir1.2-glib-2.0 gnupg xz-utils man-db parallel
+# for setfattr/getfattr, man-db for `man`/`ostree-py help`, xz for test data,
+# nginx for the HTTP interop tests (tests/net, started on a loopback port).
+SYS_PACKAGES := ostree ostree-tests attr python3-yaml python3-gi gir1.2-glib-2.0 gnupg xz-utils man-db parallel nginx
 STAMP  := $(VENV)/.ostree-py-installed
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
