@@ -22,6 +22,7 @@ from .. import gvariant
 from ..content import (CHUNK, ArchiveReader, FileInfo, archive_header, bareuser_meta, checksum_begin,
                        compress_stream, parse_bareuser_meta)
 from ..errors import InvalidObjectError, ObjectNotFoundError, OstreeError, RefNotFoundError
+from ..faults import checkpoint
 from ..keyfile import KeyFile
 from ..objects import (COMMITMETA_TYPE, METADATA_TYPES, OBJTYPES, EXTENSION_TO_TYPE, MAX_METADATA_SIZE,
                        Commit, DirMeta, DirTree, is_checksum, object_relpath, validate_ref)
@@ -513,6 +514,7 @@ class Repo:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+        checkpoint("object")
 
     # ---------------------------------------------------------------- content objects
     def load_file(self, checksum: str):
@@ -694,9 +696,11 @@ class Repo:
         """Give the temporary file its object name; False if the object appeared meanwhile."""
         if tmp is not None:
             os.rename(tmp, dest)
+            checkpoint("object")
             return True
         # linkat(AT_SYMLINK_FOLLOW) of the /proc magic link (os.link would call link(2))
         if _libc.linkat(-100, f"/proc/self/fd/{fd}".encode(), -100, os.fsencode(dest), 0x400) == 0:
+            checkpoint("object")
             return True
         err = ctypes.get_errno()
         if err == errno.EEXIST:
@@ -814,6 +818,7 @@ class Repo:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+        checkpoint("object")
 
     def import_object_from(self, src: "Repo", objtype: str, checksum: str, verify: bool = True) -> bool:
         """Copy one object from ``src`` (pull-local); hardlink when modes allow. True if written."""
@@ -833,6 +838,7 @@ class Repo:
             self._ensure_objdir(dp)
             try:
                 os.link(sp, dp)
+                checkpoint("object")
                 return True
             except FileExistsError:
                 return False
@@ -884,6 +890,7 @@ class Repo:
         """
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.object_path(objtype, checksum))
+        checkpoint("object-delete")
         if objtype == "commit":
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.object_path("commitmeta", checksum))

@@ -9,6 +9,7 @@ import stat
 import re
 
 from ..errors import OstreeError, RefNotFoundError
+from ..faults import checkpoint
 from ..objects import is_checksum, validate_ref, validate_remote_name
 
 # ostree_parse_refspec's GRegex: \w is Unicode-aware, $ also matches before a final newline
@@ -254,6 +255,7 @@ def write_ref_file(self, path: str, checksum: str) -> None:
     # a symlink alias is replaced by writing through to its target
     write_atomic(os.path.realpath(path) if os.path.islink(path) else path,
                  (checksum + "\n").encode("ascii"), fsync=self.fsync)
+    checkpoint("ref")
 
 
 def delete_ref(self, ref: str, remote: str | None = None) -> None:
@@ -263,6 +265,7 @@ def delete_ref(self, ref: str, remote: str | None = None) -> None:
         os.unlink(p)
     except FileNotFoundError:
         return
+    checkpoint("ref")
     _ref_changed(self)
     top = os.path.join(self.path, "refs", "remotes", remote) if remote else os.path.join(self.path, "refs", "heads")
     d = os.path.dirname(p)
