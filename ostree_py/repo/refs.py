@@ -193,6 +193,10 @@ def _walk_refs(base: str, prefix_parts: str = ""):
     except (FileNotFoundError, NotADirectoryError):
         return
     for e in entries:
+        if e.name.startswith("."):
+            # as the reference: hidden names are not refs (e.g. the temporary file of a
+            # ref write that was killed before its rename)
+            continue
         name = f"{prefix_parts}{e.name}"
         if e.is_symlink():
             yield name, e.path, True
