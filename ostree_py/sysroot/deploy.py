@@ -20,6 +20,7 @@ import stat
 from ..errors import OstreeError
 from .bootloader.bls import BootConfig
 from .kargs import KernelArgs
+from ..faults import checkpoint
 from .sysroot import (Deployment, Sysroot, SysrootError, _fsync_dir, _strerror, parse_deploy_name, rm_rf,
                       symlink_replace, write_file_atomic)
 
@@ -369,12 +370,14 @@ def deploy_tree(sysroot: Sysroot, osname, revision: str, origin, merge: Deployme
         raise SysrootError(f"Checking out deployment tree: {e.message}") from None
     except OSError as e:
         raise SysrootError(f"Checking out deployment tree: {_strerror(e)}") from None
+    checkpoint("deployment")
     layout = get_kernel_from_tree(sysroot, ddir)
     d.bootcsum = layout.bootcsum
     d.bootconfig = BootConfig()
     if override_kernel_argv is not None:
         d.bootconfig.set("options", str(KernelArgs(override_kernel_argv)))
     _prepare_etc(sysroot, repo, d, ddir)
+    checkpoint("deployment")
     var = os.path.join(ddir, "var")
     if os.path.isdir(var) and not os.path.islink(var):
         for name in os.listdir(var):
@@ -382,6 +385,7 @@ def deploy_tree(sysroot: Sysroot, osname, revision: str, origin, merge: Deployme
             sys.stderr.write(f"note: Deploying commit {revision} which contains content in /var/{name} "
                              "that will be ignored.\n")
     _finalize_deployment(sysroot, d, merge, ddir)
+    checkpoint("deployment")
     return d
 
 
@@ -703,13 +707,17 @@ def _write_deployments_bootswap(sysroot: Sysroot, deployments) -> str:
         raise SysrootError(f"Installing kernel: {e.message}") from None
     except OSError as e:
         raise SysrootError(f"Installing kernel: {_strerror(e)}") from None
+    checkpoint("bootloader")
     new_sub = _create_new_bootlinks(sysroot, new_bootversion, deployments)
+    checkpoint("bootloader")
     subbootdir = _swap_bootlinks(sysroot, new_bootversion, new_sub)
+    checkpoint("bootloader")
     if bootloader is not None:
         try:
             bootloader.write_config(new_bootversion, deployments)
         except OstreeError as e:
             raise SysrootError(f"Bootloader write config: {e.message}") from None
+        checkpoint("bootloader")
     # Preparing final bootloader swap
     try:
         if not os.path.lexists(sysroot.p("boot/boot")):
@@ -717,6 +725,7 @@ def _write_deployments_bootswap(sysroot: Sysroot, deployments) -> str:
         symlink_replace(f"loader.{new_bootversion}", sysroot.p("boot/loader.tmp"))
     except OSError as e:
         raise SysrootError(f"Preparing final bootloader swap: {_strerror(e)}") from None
+    checkpoint("bootloader")
     _fsync_tree(sysroot.p(f"boot/loader.{new_bootversion}"))
     _full_system_sync(sysroot)
     # the commit point
@@ -725,8 +734,10 @@ def _write_deployments_bootswap(sysroot: Sysroot, deployments) -> str:
         _fsync_dir(sysroot.p("boot"))
     except OSError as e:
         raise SysrootError(f"Final bootloader swap: {_strerror(e)}") from None
+    checkpoint("bootloader")
     if bootloader is not None:
         bootloader.post_bls_sync(new_bootversion)
+        checkpoint("bootloader")
     return subbootdir, bootloader
 
 
@@ -786,8 +797,10 @@ def write_deployments(sysroot: Sysroot, new_deployments: list, do_postclean: boo
     bootloader = None
     if not requires_new_bootversion:
         new_sub = _create_new_bootlinks(sysroot, sysroot.bootversion, new_deployments)
+        checkpoint("bootloader")
         _full_system_sync(sysroot)
         subbootdir = _swap_bootlinks(sysroot, sysroot.bootversion, new_sub)
+        checkpoint("bootloader")
         atomic = True
     else:
         subbootdir, bootloader = _write_deployments_bootswap(sysroot, new_deployments)
@@ -830,7 +843,9 @@ def _rmrf_deployment(sysroot: Sysroot, osname: str, csum: str, serial: int) -> N
     from .sysroot import set_immutable
     set_immutable(path, False)
     rm_rf(path + ".origin")
+    checkpoint("deployment")
     rm_rf(path)
+    checkpoint("deployment")
 
 
 def _cleanup_old_deployments(sysroot: Sysroot) -> None:
@@ -901,6 +916,7 @@ def cleanup(sysroot: Sysroot, prune: bool = True) -> None:
         _cleanup_other_bootversions(sysroot)
     except OSError as e:
         raise SysrootError(f"Cleaning bootversions: {_strerror(e)}") from None
+    checkpoint("deployment")
     try:
         _cleanup_old_deployments(sysroot)
     except OstreeError as e:
