@@ -361,10 +361,10 @@ def apply_offline(repo, path: str, sign=None, skip_validation: bool = False) -> 
     frm, to = sb.from_checksum, sb.to_checksum
     if frm is not None and not repo.has_object("commit", frm):
         raise OstreeError(f"Commit {frm}, which is the delta source, is not in repository")
-    wrote = write_target_commit(repo, sb)
+    write_target_commit(repo, sb)
     if sb.fallbacks:
         raise OstreeError("Cannot execute delta offline: contains nonempty http fallback entries")
     apply_parts(repo, sb, parts_dir, skip_validation=skip_validation)
-    if wrote:
-        repo.mark_commit_partial(to, False)
+    # also when an earlier, interrupted apply wrote the commit: its parts are all in now
+    repo.mark_commit_partial(to, False)
     return to
