@@ -138,16 +138,23 @@ def prune_from_reachable(repo, reachable: set, no_prune: bool = False, commit_on
     """Delete (or with ``no_prune`` only count) the objects not in ``reachable``."""
     res = PruneResult()
     with repo.lock(exclusive=True):
-        for csum, objtype in _iter_listed_objects(repo, commit_only):
-            res.total += 1
-            if object_key(csum, objtype) in reachable:
-                continue
-            if objtype == "payload-link" and _payload_link_target_reachable(repo, csum, reachable):
-                continue
-            res.freed_bytes += _storage_size(repo, objtype, csum)
-            res.pruned += 1
-            if not no_prune:
-                repo.delete_object(objtype, csum)
+        # Unreachable commits go first, then the rest: a prune killed midway must not
+        # leave a commit whose dirtrees or files are already gone (fsck would fail).
+        for commits_pass in (True, False):
+            for csum, objtype in _iter_listed_objects(repo, commit_only):
+                if (objtype == "commit") != commits_pass:
+                    continue
+                res.total += 1
+                if object_key(csum, objtype) in reachable:
+                    continue
+                if objtype == "payload-link" and _payload_link_target_reachable(repo, csum, reachable):
+                    continue
+                res.freed_bytes += _storage_size(repo, objtype, csum)
+                res.pruned += 1
+                if not no_prune:
+                    repo.delete_object(objtype, csum)
+            if commit_only:
+                break
         prune_static_deltas(repo)
         _prune_summary_cache(repo)
     return res
