@@ -1,0 +1,197 @@
+"""``rpm-ostree-py``: rpm-ostree's client commands, daemonless, on ostree-py's sysroot.
+
+Same framework as ``ostree-py`` (commands/_cli.py: GOption-style parsing,
+help, Context, ``error: ...`` handling) with its own command table here;
+each command is a module of this package with SUMMARY, USAGE, OPTIONS and
+``run(ctx, opts, args)``. Commands that act on a sysroot get rpm-ostree's
+``--sysroot`` (and ``--os`` when they set ``NEEDS_OS``) options.
+"""
+
+import os
+import sys
+
+PROG = "rpm-ostree-py"
+
+# command path -> module, in rpm-ostree's listing order
+COMMANDS = {
+    "cleanup": "cleanup",
+    "db": "db",
+    "db diff": "db_diff",
+    "db list": "db_list",
+    "deploy": "deploy",
+    "install": "install",
+    "kargs": "kargs",
+    "override": "override",
+    "override remove": "override_remove",
+    "override reset": "override_reset",
+    "rebase": "rebase",
+    "rollback": "rollback",
+    "status": "status",
+    "uninstall": "uninstall",
+    "upgrade": "upgrade",
+    "help": "help",
+}
+HIDDEN = frozenset({"help"})
+GROUPS = {"db": "Commands to query the RPM database", "override": "Manage base package overrides"}
+
+
+def _options():
+    from .._cli import Option
+    sysroot = Option("sysroot", kind="string", arg="SYSROOT", help="Use system root SYSROOT (default: /)")
+    osopt = Option("os", kind="string", arg="OSNAME", help="Operate on provided OSNAME")
+    quiet = Option("quiet", "q", help="Avoid printing most informational messages")
+    version = Option("version", help="Print version information and exit")
+    return sysroot, osopt, quiet, version
+
+
+def command_options(mod) -> list:
+    sysroot, osopt, quiet, version = _options()
+    opts = list(getattr(mod, "OPTIONS", []))
+    if getattr(mod, "NEEDS_OS", False):
+        opts.append(osopt)
+    if getattr(mod, "NEEDS_SYSROOT", True):
+        opts.append(sysroot)
+    opts += [version, quiet]
+    return opts
+
+
+def load(path: str):
+    import importlib
+    return importlib.import_module(f"{__name__}.{COMMANDS[path]}")
+
+
+def is_group(path: str) -> bool:
+    return any(p.startswith(path + " ") for p in COMMANDS)
+
+
+def subcommands(group: str):
+    prefix = group + " " if group else ""
+    for p in COMMANDS:
+        rest = p[len(prefix):] if p.startswith(prefix) else None
+        if rest and " " not in rest and p not in HIDDEN and _exists(p):
+            yield rest, p
+
+
+def _exists(path: str) -> bool:
+    if path in GROUPS:
+        return any(_exists(p) for p in COMMANDS if p.startswith(path + " "))
+    import importlib.util
+    return importlib.util.find_spec(f"{__name__}.{COMMANDS[path]}") is not None
+
+
+def _summary(path):
+    return GROUPS.get(path) or getattr(load(path), "SUMMARY", "")
+
+
+def group_help(group: str) -> str:
+    head = f"{PROG} {group}".strip()
+    lines = [f"Usage:\n  {head} [OPTION…] COMMAND\n", f'Builtin{" " + repr(group).replace(chr(39), chr(34)) if group else ""} Commands:']
+    for name, p in subcommands(group):
+        lines.append(f"  {name:<20}{_summary(p)}")
+    _sr, _os, _q, version = _options()
+    from .._cli import format_help
+    opts = format_help("x", None, [version]).split("\n\n", 1)[1]
+    return "\n".join(lines) + "\n\n" + opts
+
+
+def command_help(path: str) -> str:
+    from .._cli import format_help
+    mod = load(path)
+    usage = getattr(mod, "USAGE", "")
+    line = f"{PROG} {path} [OPTION…]" + (f" {usage}" if usage else "")
+    return format_help(line, getattr(mod, "SUMMARY", None), command_options(mod),
+                       getattr(mod, "DESCRIPTION", None))
+
+
+def _version(ctx) -> int:
+    from ostree_py.features import version_text
+    ctx.stdout.write(f"{PROG}:\n Version: '2022.7'\n Backend: ostree-py\n")
+    ctx.stdout.write(version_text())
+    return 0
+
+
+def _dispatch(ctx, argv) -> int:
+    from .._cli import HelpRequested, OptionError, parse_args
+    group = ""
+    while True:
+        idx = next((i for i, a in enumerate(argv) if not a.startswith("-")), None)
+        if idx is None:
+            if "--version" in argv:
+                return _version(ctx)
+            help_text = group_help(group)
+            if any(a in ("-h", "--help", "-?", "--help-all") for a in argv):
+                ctx.stdout.write(help_text)
+                return 0
+            ctx.stderr.write(help_text)
+            ctx.error("No command specified" if not group else f'No "{group}" subcommand specified')
+            return 1
+        name = argv[idx]
+        path = f"{group} {name}".strip()
+        if path not in COMMANDS or not _exists(path):
+            ctx.stderr.write(group_help(group))
+            ctx.error(f"Unknown command '{name}'" if not group else f'Unknown "{group}" subcommand \'{name}\'')
+            return 1
+        argv = argv[:idx] + argv[idx + 1:]
+        if is_group(path):
+            group = path
+            continue
+        break
+    mod = load(path)
+    ctx.command = path
+    ctx.module = mod
+    ctx._help = lambda: command_help(path)
+    try:
+        opts, args = parse_args(argv, command_options(mod))
+    except HelpRequested:
+        ctx.stdout.write(ctx.help_text())
+        return 0
+    except OptionError as e:
+        ctx.stderr.write(ctx.help_text())
+        ctx.error(str(e))
+        return 1
+    if opts.version:
+        return _version(ctx)
+    ctx.quiet = opts.quiet
+    if getattr(mod, "NEEDS_SYSROOT", True):
+        ctx.sysroot_path = opts.sysroot or ctx.environ.get("OSTREE_SYSROOT") or "/"
+    rc = mod.run(ctx, opts, args)
+    return 0 if rc is None else rc
+
+
+def main(argv=None, ctx=None) -> int:
+    """Entry point of ``rpm-ostree-py``."""
+    from .._cli import Context, _flush, _oserror_message
+    from ostree_py.errors import OstreeError, UsageError
+    if argv is None:
+        argv = sys.argv[1:]
+    if ctx is None:
+        ctx = Context(prog=PROG)
+    ctx.prog = PROG
+    try:
+        try:
+            rc = _dispatch(ctx, list(argv))
+        except UsageError as e:
+            ctx.stderr.write(ctx.help_text())
+            ctx.error(e.message)
+            rc = e.exit_code
+        except OstreeError as e:
+            ctx.error(e.message)
+            rc = e.exit_code
+        _flush(ctx)
+        return rc
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        try:
+            fd = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(fd, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 141
+    except Exception as e:  # noqa: BLE001 - the one catch-all, as in ostree-py
+        if ctx.environ.get("OSTREE_PY_DEBUG") == "1":
+            raise
+        msg = _oserror_message(e) if isinstance(e, OSError) else (str(e) or type(e).__name__)
+        ctx.error(msg)
+        _flush(ctx)
+        return 1

@@ -1,0 +1,32 @@
+"""``rpm-ostree-py help [COMMAND]``: the manual page of a command (or the command list)."""
+
+SUMMARY = "Show the manual page of a command"
+USAGE = "[COMMAND...]"
+NEEDS_SYSROOT = False
+OPTIONS = []
+
+
+def run(ctx, opts, args):
+    import os
+    import shutil
+    import subprocess
+
+    from . import COMMANDS, group_help
+    path = " ".join(args)
+    if path and path not in COMMANDS:
+        from ostree_py.errors import OstreeError
+        raise OstreeError(f"Unknown command '{path}'")
+    if not path:
+        ctx.stdout.write(group_help(""))
+        return 0
+    page = "rpm-ostree-py-" + path.replace(" ", "-")
+    here = os.path.dirname(os.path.abspath(__file__))
+    for cand in (os.path.join(here, "..", "..", "man", page + ".1"),):
+        cand = os.path.normpath(cand)
+        if os.path.isfile(cand) and shutil.which("man"):
+            return subprocess.call(["man", "-l", cand])
+    if shutil.which("man"):
+        return subprocess.call(["man", page])
+    from . import command_help
+    ctx.stdout.write(command_help(path))
+    return 0

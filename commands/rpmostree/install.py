@@ -1,0 +1,43 @@
+"""``rpm-ostree-py install``: layer packages (names or local .rpm files) on the current base."""
+
+from .._cli import Option
+
+SUMMARY = "Overlay additional packages"
+USAGE = "PACKAGE [PACKAGE...]"
+NEEDS_OS = True
+OPTIONS = [
+    Option("uninstall", kind="string-array", arg="PKG", help="Remove overlayed package"),
+    Option("reboot", "r", help="Initiate a reboot after operation is complete"),
+    Option("dry-run", "n", help="Exit after printing the transaction"),
+    Option("assumeyes", "y", help="Auto-confirm interactive prompts for non-security questions"),
+    Option("allow-inactive", help="Allow inactive package requests"),
+    Option("idempotent", help="Do nothing if package already (un)installed"),
+    Option("cache-only", "C", help="Do not download latest ostree and RPM data"),
+]
+
+
+def run(ctx, opts, args):
+    from ostree_py.errors import UsageError
+    from ostree_py.rpmostree import core
+    from ostree_py.rpmostree.origin import Origin
+
+    from . import _common, _pkgops
+    if not args:
+        raise UsageError("At least one PACKAGE must be specified")
+    if opts.reboot:
+        from ostree_py.errors import OstreeError
+        raise OstreeError("--reboot: rebooting is not supported by rpm-ostree-py; reboot yourself")
+    sr = _common.open_sysroot(ctx)
+    osname = _common.stateroot(sr, opts.os)
+    merge = _common.merge_deployment(sr, osname)
+    origin = Origin(merge.origin).new_for_upgrade()
+    changed, local = _pkgops.add_requests(origin, args, opts.idempotent)
+    if opts.uninstall:
+        changed = _pkgops.remove_requests(origin, opts.uninstall, opts.idempotent) or changed
+    if not changed:
+        ctx.stdout.write("No change.\n")
+        return 0
+    base = core.base_of(sr.repo, merge.csum)
+    _common.deploy(ctx, sr, osname, merge, origin, base, dry_run=opts.dry_run,
+                   allow_inactive=opts.allow_inactive, local_paths=local)
+    return 0

@@ -1,0 +1,88 @@
+"""rpm-ostree's origin keys, on top of the deployment origin keyfile.
+
+``[origin] refspec=`` for a pure ostree deployment, ``baserefspec=`` once it
+needs local assembly (packages requested or base packages removed), plus
+``override-commit=`` to pin the base to a commit (``deploy REV``).
+``[packages] requested=`` names, ``requested-local=SHA256:NEVRA`` local RPMs,
+``[overrides] remove=`` base packages left out.
+"""
+
+from ..keyfile import KeyFile
+from ..sysroot import origin as _ostree_origin
+from . import RpmOstreeError
+
+
+class Origin:
+    def __init__(self, kf: KeyFile | None):
+        if kf is None:
+            raise RpmOstreeError("No origin known for deployment")
+        self.kf = _ostree_origin.copy(kf)
+        refspec = self.kf.get("origin", "refspec")
+        base = self.kf.get("origin", "baserefspec")
+        self.refspec = refspec if refspec is not None else base
+        if self.refspec is None:
+            raise RpmOstreeError("No origin/refspec or origin/baserefspec in current deployment origin; "
+                                 "cannot handle via rpm-ostree")
+        self.override_commit = self.kf.get("origin", "override-commit")
+        self.requested = self._list("packages", "requested")
+        self.requested_local = self._list("packages", "requested-local")
+        self.removals = self._list("overrides", "remove")
+
+    def _list(self, group, key) -> list[str]:
+        try:
+            return [v for v in self.kf.get_list(group, key, []) if v]
+        except Exception:  # noqa: BLE001 - malformed reads as empty
+            return []
+
+    @property
+    def local_nevras(self) -> dict:
+        """NEVRA -> sha256 of the requested local packages."""
+        out = {}
+        for item in self.requested_local:
+            sha, _, nevra = item.partition(":")
+            out[nevra] = sha
+        return out
+
+    def may_require_local_assembly(self) -> bool:
+        return bool(self.requested or self.requested_local or self.removals)
+
+    def to_keyfile(self) -> KeyFile:
+        kf = _ostree_origin.copy(self.kf)
+        for key in ("refspec", "baserefspec"):
+            try:
+                kf.remove_key("origin", key)
+            except Exception:  # noqa: BLE001
+                pass
+        kf.set("origin", "baserefspec" if self.may_require_local_assembly() else "refspec", self.refspec)
+        if self.override_commit:
+            kf.set("origin", "override-commit", self.override_commit)
+        else:
+            try:
+                kf.remove_key("origin", "override-commit")
+            except Exception:  # noqa: BLE001
+                pass
+        for group, key, values in (("packages", "requested", self.requested),
+                                   ("packages", "requested-local", self.requested_local),
+                                   ("overrides", "remove", self.removals)):
+            if values:
+                kf.set_list(group, key, sorted(set(values)))
+            else:
+                try:
+                    kf.remove_key(group, key)
+                except Exception:  # noqa: BLE001
+                    pass
+                try:
+                    if not kf.keys(group):
+                        kf.remove_group(group)
+                except Exception:  # noqa: BLE001
+                    pass
+        return kf
+
+    def copy(self) -> "Origin":
+        return Origin(self.to_keyfile())
+
+    def new_for_upgrade(self) -> "Origin":
+        """The origin without transient state (pins, ``unlocked``)."""
+        o = self.copy()
+        _ostree_origin.remove_transient_state(o.kf)
+        return o

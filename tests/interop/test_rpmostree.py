@@ -1,0 +1,318 @@
+"""rpm-ostree-py end to end: RPMs built with rpmbuild, an rpm-md repo made with
+createrepo_c and served over HTTP, a fake sysroot whose base commit has an
+rpmdb and a real /bin/sh. Layering, status --json, upgrade onto a new base,
+uninstall, rollback, an unknown package; reference ``ostree admin status``
+reads the sysroot after each step.
+"""
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from conftest import REF_OSTREE, _run
+
+RPMOSTREE = [sys.executable, "-m", "ostree_py.commands.rpmostree"]
+OS = "testos"
+TOOLS = ("rpmbuild", "createrepo_c", "bwrap", "rpm")
+
+pytestmark = pytest.mark.skipif(any(shutil.which(t) is None for t in TOOLS),
+                                reason="needs rpm, createrepo-c and bubblewrap (make install)")
+
+SPECS = {
+    "basefs": """Name: basefs
+Version: 1.0
+Release: 1
+Summary: The base's own package
+License: MIT
+BuildArch: noarch
+Provides: /bin/sh
+%description
+base
+%files
+""",
+    "libbar": """Name: libbar
+Version: 1.0
+Release: 1
+Summary: A dependency
+License: MIT
+BuildArch: noarch
+%description
+bar
+%install
+mkdir -p %{buildroot}/usr/share/bar
+echo bar > %{buildroot}/usr/share/bar/data
+%files
+/usr/share/bar/data
+""",
+    "foo": """Name: foo
+Version: 1.0
+Release: 1
+Summary: A package with a dependency and a post script
+License: MIT
+BuildArch: noarch
+Requires: libbar
+%description
+foo
+%install
+mkdir -p %{buildroot}/usr/bin %{buildroot}/etc %{buildroot}/var/lib/foo
+printf '#!/bin/sh\\necho foo\\n' > %{buildroot}/usr/bin/foo
+chmod 755 %{buildroot}/usr/bin/foo
+echo conf > %{buildroot}/etc/foo.conf
+%post
+echo "post $1" > /etc/foo-post
+%files
+/usr/bin/foo
+%config(noreplace) /etc/foo.conf
+%dir /var/lib/foo
+""",
+    "qux": """Name: qux
+Version: 2.0
+Release: 3
+Summary: A local package
+License: MIT
+BuildArch: noarch
+%description
+qux
+%install
+mkdir -p %{buildroot}/usr/share/qux
+echo qux > %{buildroot}/usr/share/qux/file
+%files
+/usr/share/qux/file
+""",
+}
+
+
+def sh(*argv, **kw):
+    return _run([str(a) for a in argv], **kw)
+
+
+@pytest.fixture(scope="module")
+def rpms(tmp_path_factory):
+    top = tmp_path_factory.mktemp("rpmbuild")
+    out = {}
+    for name, spec in SPECS.items():
+        p = top / f"{name}.spec"
+        p.write_text(spec)
+        sh("rpmbuild", "-bb", "--define", f"_topdir {top}", "--define", "_build_id_links none", p)
+    for dirpath, _d, files in os.walk(top / "RPMS"):
+        for f in files:
+            out[f.split("-")[0]] = os.path.join(dirpath, f)
+    repo = top / "repo"
+    repo.mkdir()
+    for name in ("foo", "libbar"):
+        shutil.copy(out[name], repo)
+    sh("createrepo_c", "-q", repo)
+    handler = functools.partial(_QuietHandler, directory=str(repo))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    out["url"] = f"http://127.0.0.1:{server.server_address[1]}/"
+    yield out
+    server.shutdown()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+
+
+def make_base(root, rpms, version, extra=None):
+    """A minimal bootable usr-merged tree with a real /bin/sh and an rpmdb holding basefs."""
+    for d in ("usr/bin", "usr/lib64", "usr/etc/yum.repos.d", "usr/lib/modules/5.0", "usr/share", "var",
+              "usr/lib/x86_64-linux-gnu", "opt_", "run"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    (root / "opt_").rmdir()
+    for link, target in (("bin", "usr/bin"), ("lib", "usr/lib"), ("lib64", "usr/lib64"), ("sbin", "usr/bin"),
+                         ("opt", "var/opt")):
+        os.symlink(target, root / link)
+    shutil.copy("/bin/dash", root / "usr/bin/sh")
+    libs = subprocess.run(["ldd", "/bin/dash"], capture_output=True, text=True).stdout
+
+    def in_tree(path):   # /lib64/x -> usr/lib64/x (the tree is usr-merged)
+        rel = path.lstrip("/")
+        return root / (rel if rel.startswith("usr/") else "usr/" + rel)
+    for line in libs.splitlines():
+        parts = line.split()
+        path = parts[2] if "=>" in parts and len(parts) > 3 else parts[0]
+        if path.startswith("/"):
+            for dest in {in_tree(path), in_tree(os.path.realpath(path))}:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(path, dest)
+    (root / "usr/lib/modules/5.0/vmlinuz").write_text("kernel")
+    (root / "usr/lib/modules/5.0/initramfs.img").write_text("initramfs")
+    (root / "usr/etc/os-release").write_text(f'NAME=TestOS\nID=testos\nVERSION_ID="{version}"\n')
+    (root / "usr/etc/yum.repos.d/test.repo").write_text(
+        f"[test]\nname=Test\nbaseurl={rpms['url']}\nenabled=1\ngpgcheck=0\n")
+    sh("rpm", "--root", root, "--dbpath", "/usr/share/rpm", "-i", "--justdb", "--nodeps", "--noscripts",
+       rpms["basefs"])
+    if extra:
+        extra(root)
+
+
+def ostree(*args, **kw):
+    return sh(REF_OSTREE, *args, **kw)
+
+
+def commit_base(sysroot, tree, version):
+    return ostree(f"--repo={sysroot}/ostree/repo", "commit", "-b", f"{OS}/base", f"--tree=dir={tree}",
+                  f"--add-metadata-string=version={version}", "--owner-uid=0", "--owner-gid=0").stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def sysroot(tmp_path_factory, rpms):
+    top = tmp_path_factory.mktemp("rpmostree")
+    s = top / "sysroot"
+    s.mkdir()
+    ostree("admin", "init-fs", s)
+    ostree("admin", "os-init", f"--sysroot={s}", OS)
+    tree = top / "base1"
+    make_base(tree, rpms, "1")
+    base1 = commit_base(s, tree, "1.0")
+    ostree("admin", "deploy", f"--sysroot={s}", f"--os={OS}", "--karg=root=LABEL=rootfs", f"{OS}/base")
+    return {"path": s, "top": top, "base1": base1}
+
+
+def rpmostree(sysroot, *args, check=True):
+    env = dict(os.environ, LC_ALL="C.UTF-8")
+    p = subprocess.run([*RPMOSTREE, *map(str, args), f"--sysroot={sysroot}"], capture_output=True, text=True,
+                       env=env)
+    if check and p.returncode != 0:
+        pytest.fail(f"rpm-ostree-py {' '.join(map(str, args))} exited {p.returncode}\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+def ref_status(sysroot):
+    """Reference ``ostree admin status``: (checksum.serial, origin line) of each deployment."""
+    out = ostree("admin", "status", f"--sysroot={sysroot}").stdout
+    deps = []
+    for line in out.splitlines():
+        if line.startswith(("  ", "* ")) and line[2:].startswith(OS):
+            deps.append([line.split()[-1]])
+        elif line.strip().startswith("origin") and deps:
+            deps[-1].append(line.strip())
+    return deps
+
+
+def status_json(sysroot):
+    return json.loads(rpmostree(sysroot, "status", "--json").stdout)["deployments"]
+
+
+def deploy_dir(sysroot, d):
+    return sysroot / "ostree/deploy" / OS / "deploy" / f"{d['checksum']}.{d['serial']}"
+
+
+def rpm_q(root, *names):
+    """``rpm -q`` on the rpmdb of a deployment (read from a copy: deployments are immutable)."""
+    db = root.parent / (root.name + ".rpmdb")
+    shutil.rmtree(db, ignore_errors=True)
+    shutil.copytree(root / "usr/share/rpm", db)
+    return sh("rpm", "--dbpath", db, "-q", *names, check=False)
+
+
+def test_install_upgrade_uninstall_rollback(sysroot, rpms):
+    s = sysroot["path"]
+    before = status_json(s)
+    assert len(before) == 1 and before[0]["checksum"] == sysroot["base1"]
+    assert before[0]["requested-packages"] == [] and "base-checksum" not in before[0]
+
+    # install: foo pulls libbar; the %post runs in the new root
+    p = rpmostree(s, "install", "foo")
+    assert "Added:\n  foo-1.0-1.noarch\n  libbar-1.0-1.noarch\n" in p.stdout, p.stdout
+    deps = status_json(s)
+    assert len(deps) == 2
+    new = deps[0]
+    assert new["requested-packages"] == ["foo"] and new["packages"] == ["foo"]
+    assert new["base-checksum"] == sysroot["base1"] and new["checksum"] != sysroot["base1"]
+    assert new["origin"] == f"{OS}/base" and new["version"] == "1.0"
+    root = deploy_dir(s, new)
+    assert (root / "usr/bin/foo").read_text() == "#!/bin/sh\necho foo\n"
+    assert (root / "usr/share/bar/data").read_text() == "bar\n"
+    assert (root / "usr/etc/foo-post").read_text() == "post 1\n"
+    assert (root / "etc/foo-post").read_text() == "post 1\n"
+    assert (root / "usr/etc/foo.conf").read_text() == "conf\n"
+    assert "d /var/lib/foo 0755 root root - -" in (root / "usr/lib/tmpfiles.d/pkg-foo.conf").read_text()
+    assert not (root / "var/lib/foo").exists()
+    q = rpm_q(root, "foo", "libbar", "basefs")
+    assert q.returncode == 0 and q.stdout.split() == ["foo-1.0-1.noarch", "libbar-1.0-1.noarch",
+                                                      "basefs-1.0-1.noarch"], q
+    # the layered commit: parent is the base, rpm-ostree's metadata keys
+    show = ostree(f"--repo={s}/ostree/repo", "show", new["checksum"]).stdout
+    assert f"Parent:  {sysroot['base1']}" in show
+    repo = f"--repo={s}/ostree/repo"
+    assert ostree(repo, "show", "--print-metadata-key=rpmostree.clientlayer", new["checksum"]).stdout == "true\n"
+    assert ostree(repo, "show", "--print-metadata-key=rpmostree.packages", new["checksum"]).stdout == "['foo']\n"
+    pkglist = ostree(repo, "show", "--print-metadata-key=rpmostree.rpmdb.pkglist", new["checksum"]).stdout
+    assert "('foo', uint64 0, '1.0', '1', 'noarch')" in pkglist and "'libbar'" in pkglist
+    refs = ostree(f"--repo={s}/ostree/repo", "refs").stdout.split()
+    assert "rpmostree/pkg/foo/1.0-1.noarch" in refs and "rpmostree/pkg/libbar/1.0-1.noarch" in refs
+    origin = (s / "ostree/deploy" / OS / "deploy" / f"{new['checksum']}.{new['serial']}.origin").read_text()
+    assert f"baserefspec={OS}/base" in origin and "requested=foo;" in origin
+    # the reference reads it (an origin with only baserefspec is "unknown" to plain ostree)
+    st = ref_status(s)
+    assert st[0] == [f"{new['checksum']}.{new['serial']}", "origin: <unknown origin type>"]
+    text = rpmostree(s, "status").stdout
+    assert "LayeredPackages: foo\n" in text and f"BaseCommit: {sysroot['base1']}" in text
+
+    # upgrade onto a new base keeps the layer
+    tree2 = sysroot["top"] / "base2"
+    make_base(tree2, rpms, "2", extra=lambda r: (r / "usr/share/newfile").write_text("v2\n"))
+    base2 = commit_base(s, tree2, "2.0")
+    p = rpmostree(s, "upgrade")
+    up = status_json(s)[0]
+    assert up["base-checksum"] == base2 and up["packages"] == ["foo"] and up["version"] == "2.0"
+    root2 = deploy_dir(s, up)
+    assert (root2 / "usr/share/newfile").read_text() == "v2\n" and (root2 / "usr/bin/foo").exists()
+    assert (root2 / "usr/etc/foo-post").read_text() == "post 1\n"
+    assert rpm_q(root2, "foo", "libbar").returncode == 0
+    assert ref_status(s)[0][0] == f"{up['checksum']}.{up['serial']}"
+    p = rpmostree(s, "upgrade", "--unchanged-exit-77", check=False)
+    assert p.returncode == 77 and "No upgrade available." in p.stdout
+
+    # uninstall: foo and its now-unneeded dependency go
+    p = rpmostree(s, "uninstall", "foo")
+    assert "Removed:\n  foo-1.0-1.noarch\n  libbar-1.0-1.noarch\n" in p.stdout, p.stdout
+    un = status_json(s)[0]
+    assert un["requested-packages"] == [] and un["checksum"] == base2 and "base-checksum" not in un
+    root3 = deploy_dir(s, un)
+    assert not (root3 / "usr/bin/foo").exists() and not (root3 / "usr/share/bar").exists()
+    assert rpm_q(root3, "foo").returncode != 0
+    assert ref_status(s)[0] == [f"{un['checksum']}.{un['serial']}", f"origin refspec: {OS}/base"]
+
+    # rollback swaps the first two deployments
+    ids = [d["id"] for d in status_json(s)]
+    rpmostree(s, "rollback")
+    after = [d["id"] for d in status_json(s)]
+    assert after == [ids[1], ids[0]] + ids[2:]
+    assert [x[0] for x in ref_status(s)] == [i.split("-", 1)[1] for i in after]
+
+
+def test_local_package_and_inactive(sysroot, rpms):
+    s = sysroot["path"]
+    p = rpmostree(s, "install", rpms["qux"], "--idempotent")
+    d = status_json(s)[0]
+    assert d["requested-local-packages"] == ["qux-2.0-3.noarch"], p.stdout
+    assert (deploy_dir(s, d) / "usr/share/qux/file").read_text() == "qux\n"
+    # a request the base provides is refused unless --allow-inactive
+    p = rpmostree(s, "install", "basefs", check=False)
+    assert p.returncode == 1 and "already provided by" in p.stderr and "--allow-inactive" in p.stderr
+    p = rpmostree(s, "uninstall", "qux")
+    assert status_json(s)[0]["requested-local-packages"] == []
+
+
+def test_unknown_package_changes_nothing(sysroot):
+    s = sysroot["path"]
+    before = status_json(s)
+    listing = sorted(os.listdir(s / "ostree/deploy" / OS / "deploy"))
+    p = rpmostree(s, "install", "nosuchpkg", check=False)
+    assert p.returncode == 1
+    assert p.stderr == "error: Packages not found: nosuchpkg\n"
+    assert status_json(s) == before
+    assert sorted(os.listdir(s / "ostree/deploy" / OS / "deploy")) == listing
+    p = rpmostree(s, "uninstall", "nosuchpkg", check=False)
+    assert p.returncode == 1 and "not currently requested" in p.stderr
