@@ -1,68 +1,420 @@
 #!/usr/bin/env python3
-"""Startup benchmark: ostree-py against the reference ostree.
+"""Benchmark: ostree-py against the reference ostree, side by side.
 
-Times whole processes, as a user or a script sees them, on a small repo made
-with the reference: ``--version`` (interpreter and framework only) and
-``rev-parse`` (plus opening a repo and resolving a ref). Prints the minimum
-and median wall time of N runs of each. Usage: bench/run.py [-n N]
+For each input tree (bench/trees.py) and each operation, runs the reference
+and ostree-py alternately (ref, ours, ours, ref, ...) N times each, every run a
+fresh process on freshly prepared input, and records wall time, CPU time
+(user + system) and peak RSS of that process (os.wait4). Prints the medians and
+the ratio ostree-py / reference with its target, and writes everything to a
+JSON file. The machine may be shared and noisy: the ratio of alternated runs
+is what counts, not the absolute times.
+
+Usage: bench/run.py [-n N] [--ops OP,...] [--trees real,many] [--json PATH]
+Environment: BENCH_QUICK=1 (small generated trees), BENCH_N, BENCH_CACHE.
 """
 
 import argparse
+import json
 import os
+import platform
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import trees  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OURS = [os.path.join(ROOT, ".venv", "bin", "ostree-py")]
-REFERENCE = [shutil.which("ostree") or "/usr/bin/ostree"]
+VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+OURS = os.path.join(VENV_BIN, "ostree-py")
+REF = shutil.which("ostree", path="/usr/bin:/bin") or "/usr/bin/ostree"
+
+# Targets: the ratio ostree-py / reference of the medians must be at most this.
+TARGETS = {
+    "commit-bare-user": 1.0, "commit-archive": 0.6,
+    "checkout-bare-user": 1.0, "checkout-archive": 1.0,
+    "fsck-bare-user": 1.0, "fsck-archive": 1.0,
+    "pull-http": 0.8, "startup": 1.3,
+}
+# The 100,000-file tree may need at most this times the memory of the real one.
+MEMORY_FLAT = 2.0
+
+ENV = dict(os.environ, LC_ALL="C.UTF-8", OSTREE_SYSROOT_DEBUG="mutable-deployments")
+ENV.pop("OSTREE_REPO", None)
 
 
-def timed(argv, n):
-    """Wall times of n runs of argv (each must succeed)."""
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - t)
-    return times
+class Failed(Exception):
+    pass
 
 
-def small_repo(tmp):
-    repo, tree = os.path.join(tmp, "repo"), os.path.join(tmp, "tree")
-    os.makedirs(os.path.join(tree, "usr", "bin"))
-    for i in range(20):
-        with open(os.path.join(tree, "usr", "bin", f"f{i}"), "w") as f:
-            f.write(f"file {i}\n" * (i + 1))
-    subprocess.run(REFERENCE + ["init", f"--repo={repo}", "--mode=archive"], check=True)
-    subprocess.run(REFERENCE + [f"--repo={repo}", "commit", "-b", "main", "-s", "bench",
-                                f"--tree=dir={tree}"], check=True, stdout=subprocess.DEVNULL)
-    return repo
+def run_untimed(argv, log):
+    with open(log, "ab") as out:
+        out.write(("$ " + " ".join(argv) + "\n").encode())
+        out.flush()
+        rc = subprocess.call(argv, stdout=out, stderr=subprocess.STDOUT, env=ENV)
+    if rc != 0:
+        raise Failed(f"{' '.join(argv)}: rc={rc} (log: {log})")
+
+
+class Spawner:
+    """bench/spawn.py, started while this process is small: it runs the timed commands."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "bench", "spawn.py")],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def run(self, argv, log):
+        """(wall s, cpu s, peak RSS KiB) of one process running argv."""
+        with open(log, "ab") as out:
+            out.write(("$ " + " ".join(argv) + "\n").encode())
+        self.proc.stdin.write(json.dumps({"argv": argv, "log": log, "env": ENV}) + "\n")
+        self.proc.stdin.flush()
+        res = json.loads(self.proc.stdout.readline())
+        if res["rc"] != 0:
+            raise Failed(f"{' '.join(argv)}: rc={res['rc']} (log: {log})")
+        return res["wall"], res["cpu"], res["maxrss"]
+
+    def stop(self):
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+SPAWNER = None
+
+
+def run_timed(argv, log):
+    return SPAWNER.run(argv, log)
+
+
+def fresh(path):
+    if os.path.lexists(path):
+        if os.path.isdir(path) and not os.path.islink(path):
+            subprocess.call(["rm", "-rf", "--one-file-system", path])
+        else:
+            os.unlink(path)
+    return path
+
+
+class Nginx:
+    """nginx serving `root` on a free local port, in the foreground of a child process."""
+
+    def __init__(self, root, workdir):
+        os.makedirs(workdir, exist_ok=True)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        conf = os.path.join(workdir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(f"""daemon off;
+master_process off;
+worker_processes 1;
+pid {workdir}/nginx.pid;
+error_log {workdir}/error.log;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {workdir}/body;
+    proxy_temp_path {workdir}/proxy;
+    fastcgi_temp_path {workdir}/fastcgi;
+    uwsgi_temp_path {workdir}/uwsgi;
+    scgi_temp_path {workdir}/scgi;
+    sendfile on;
+    keepalive_requests 100000;
+    server {{
+        listen 127.0.0.1:{self.port};
+        root {root};
+    }}
+}}
+""")
+        self.proc = subprocess.Popen(["nginx", "-c", conf, "-p", workdir],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise Failed("nginx did not start")
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}/{path}"
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait()
+
+
+class Bench:
+    """The fixtures of one tree and the operations on it."""
+
+    def __init__(self, name, tree, work, log):
+        self.name, self.tree, self.work, self.log = name, tree, work, log
+        self.fixtures = {}
+
+    def path(self, *parts):
+        return os.path.join(self.work, *parts)
+
+    def ref(self, *args):
+        run_untimed([REF, *args], self.log)
+
+    def init(self, repo, mode):
+        fresh(repo)
+        self.ref("init", f"--repo={repo}", f"--mode={mode}")
+        return repo
+
+    def fixture_repo(self, mode):
+        """A repository of `mode` holding the tree as `main`, written by the reference."""
+        if mode not in self.fixtures:
+            repo = self.init(self.path(f"fixture-{mode}"), mode)
+            self.ref(f"--repo={repo}", "commit", "-b", "main", "--timestamp=@1",
+                     "--subject=bench", f"--tree=dir={self.tree}")
+            self.fixtures[mode] = repo
+        return self.fixtures[mode]
+
+    def delta_fixture(self):
+        """The archive fixture with a second commit `v2` (a few hundred files changed) and a
+        static delta main -> v2 written by the reference to a file, for apply-offline."""
+        if "delta" not in self.fixtures:
+            repo = self.fixture_repo("archive")
+            overlay = trees.overlay_tree(self.tree, self.path("overlay"))
+            self.ref(f"--repo={repo}", "commit", "-b", "v2", "--timestamp=@2", "--subject=v2",
+                     "--tree=ref=main", f"--tree=dir={overlay}")
+            delta = fresh(self.path("fixture-delta"))
+            self.ref(f"--repo={repo}", "static-delta", "generate", "--from=main", "--to=v2",
+                     f"--filename={delta}")
+            self.fixtures["delta"] = delta
+        return self.fixtures["delta"]
+
+    # Each operation: prepare(prog) does the untimed setup and returns the argv to time.
+
+    def op_commit(self, mode):
+        def prepare(prog):
+            repo = self.init(self.path("repo"), mode)
+            return [prog, f"--repo={repo}", "commit", "-b", "main", "--timestamp=@1",
+                    "--subject=bench", f"--tree=dir={self.tree}"]
+        return prepare
+
+    def op_checkout(self, mode):
+        def prepare(prog):
+            repo = self.fixture_repo(mode)
+            return [prog, f"--repo={repo}", "checkout", "main", fresh(self.path("co"))]
+        return prepare
+
+    def op_fsck(self, mode):
+        def prepare(prog):
+            return [prog, f"--repo={self.fixture_repo(mode)}", "fsck"]
+        return prepare
+
+    def op_pull_http(self):
+        def prepare(prog):
+            repo = self.init(self.path("repo"), "bare-user")
+            self.ref(f"--repo={repo}", "remote", "add", "--no-gpg-verify", "origin",
+                     self.nginx.url("fixture-archive"))
+            return [prog, f"--repo={repo}", "pull", "origin", "main"]
+        return prepare
+
+    def op_delta_generate(self):
+        def prepare(prog):
+            repo = self.fixture_repo("archive")
+            self.delta_fixture()
+            return [prog, f"--repo={repo}", "static-delta", "generate", "--from=main", "--to=v2",
+                    f"--filename={fresh(self.path('delta'))}"]
+        return prepare
+
+    def op_delta_apply(self):
+        def prepare(prog):
+            delta = self.delta_fixture()
+            repo = self.init(self.path("repo"), "bare-user")
+            self.ref(f"--repo={repo}", "pull-local", self.fixture_repo("archive"), "main")
+            return [prog, f"--repo={repo}", "static-delta", "apply-offline", delta]
+        return prepare
+
+    def op_deploy(self):
+        def prepare(prog):
+            sysroot = fresh(self.path("sysroot"))
+            os.makedirs(sysroot)
+            self.ref("admin", "init-fs", sysroot)
+            self.ref("admin", "os-init", f"--sysroot={sysroot}", "bench")
+            repo = os.path.join(sysroot, "ostree", "repo")
+            self.ref(f"--repo={repo}", "pull-local", self.fixture_repo("archive"), "main")
+            return [prog, "admin", "deploy", f"--sysroot={sysroot}", "--os=bench", "main"]
+        return prepare
+
+    def operations(self):
+        ops = [("commit-bare-user", self.op_commit("bare-user")),
+               ("commit-archive", self.op_commit("archive")),
+               ("checkout-bare-user", self.op_checkout("bare-user")),
+               ("checkout-archive", self.op_checkout("archive")),
+               ("fsck-bare-user", self.op_fsck("bare-user")),
+               ("fsck-archive", self.op_fsck("archive"))]
+        if self.name == "real":
+            ops += [("pull-http", self.op_pull_http()),
+                    ("delta-generate", self.op_delta_generate()),
+                    ("delta-apply", self.op_delta_apply()),
+                    ("deploy", self.op_deploy())]
+        return ops
+
+
+def measure(prepare_ours, prepare_ref, n, log):
+    """Alternates ref/ours (the order flips each round) n times each."""
+    res = {"ours": [], "ref": []}
+    for i in range(n):
+        order = [("ref", prepare_ref), ("ours", prepare_ours)]
+        if i % 2:
+            order.reverse()
+        for side, prepare in order:
+            argv = prepare()
+            res[side].append(run_timed(argv, log))
+    return res
+
+
+def summarize(samples):
+    wall, cpu, rss = zip(*samples)
+    return {"wall": list(wall), "cpu": list(cpu), "maxrss_kib": list(rss),
+            "median": statistics.median(wall), "cpu_median": statistics.median(cpu),
+            "peak_rss_kib": max(rss)}
+
+
+def startup(work, n, log):
+    """ostree-py rev-parse against `python -c "import typer"` in the same venv."""
+    repo = os.path.join(work, "startup-repo")
+    fresh(repo)
+    run_untimed([REF, "init", f"--repo={repo}", "--mode=archive"], log)
+    tree = os.path.join(work, "startup-tree")
+    fresh(tree)
+    os.makedirs(tree)
+    with open(os.path.join(tree, "f"), "w") as f:
+        f.write("x\n")
+    run_untimed([REF, f"--repo={repo}", "commit", "-b", "main", f"--tree=dir={tree}"], log)
+    python = os.path.join(VENV_BIN, "python")
+    res = measure(lambda: [OURS, f"--repo={repo}", "rev-parse", "main"],
+                  lambda: [python, "-c", "import typer"], n, log)
+    refres = measure(lambda: [REF, f"--repo={repo}", "rev-parse", "main"],
+                     lambda: [REF, f"--repo={repo}", "rev-parse", "main"], max(3, n // 4), log)
+    return res, refres
+
+
+def fmt_rss(kib):
+    return f"{kib / 1024:.0f}M"
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("-n", type=int, default=20, help="runs per measurement (default 20)")
-    n = ap.parse_args().n
-    if not os.access(OURS[0], os.X_OK):
+    ap.add_argument("-n", type=int, default=int(os.environ.get("BENCH_N", "3")),
+                    help="runs of each implementation per operation (default 3, or BENCH_N)")
+    ap.add_argument("--ops", help="comma-separated operations (default all; see the table)")
+    ap.add_argument("--trees", default="real,many", help="trees to use (default real,many)")
+    ap.add_argument("--json", default=os.path.join(ROOT, "bench", "results.json"),
+                    help="where to write the results (default bench/results.json)")
+    ap.add_argument("--startup-runs", type=int, default=20)
+    ap.add_argument("--keep-work", action="store_true",
+                    help="keep the work directory (repos, command log) in the cache")
+    args = ap.parse_args()
+    global SPAWNER
+    SPAWNER = Spawner()
+    quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+    cache = os.environ.get("BENCH_CACHE", os.path.join(ROOT, "bench", ".cache"))
+    if not os.access(OURS, os.X_OK):
         sys.exit("error: .venv/bin/ostree-py missing: run make install")
-    with tempfile.TemporaryDirectory() as tmp:
-        repo = small_repo(tmp)
-        cases = [("--version", ["--version"]),
-                 ("rev-parse main", [f"--repo={repo}", "rev-parse", "main"])]
-        print(f"{'command':<16} {'impl':<10} {'min ms':>8} {'median ms':>10}   ({n} runs, {os.cpu_count()} CPUs)")
-        for label, args in cases:
-            for name, prog in (("reference", REFERENCE), ("ostree-py", OURS)):
-                try:
-                    t = timed(prog + args, n)
-                except subprocess.CalledProcessError:
-                    print(f"{label:<16} {name:<10} {'failed (not implemented?)':>20}")
+    wanted_ops = set(args.ops.split(",")) if args.ops else None
+    wanted_trees = args.trees.split(",")
+
+    work = os.path.join(cache, "work")
+    fresh(work)
+    os.makedirs(work)
+    log = os.path.join(work, "commands.log")
+    results = {"quick": quick, "runs": args.n, "cpus": os.cpu_count(),
+               "python": platform.python_version(),
+               "reference": subprocess.run([REF, "--version"], capture_output=True,
+                                           text=True).stdout.split("\n")[1].strip(),
+               "trees": {}, "ops": [], "startup": None, "memory_flat": {}}
+    rows = []
+
+    if wanted_ops is None or "startup" in wanted_ops:
+        res, refres = startup(work, args.startup_runs, log)
+        ours, typer = summarize(res["ours"]), summarize(res["ref"])
+        ref_rev = summarize(refres["ref"] + refres["ours"])
+        ratio = ours["median"] / typer["median"]
+        results["startup"] = {"ours": ours, "import_typer": typer, "reference": ref_rev,
+                              "ratio": ratio, "target": TARGETS["startup"]}
+        rows.append(("-", "startup (vs import typer)", ours, typer, ratio, TARGETS["startup"]))
+        print(f"startup: ostree-py rev-parse {ours['median'] * 1000:.0f} ms, python -c 'import typer' "
+              f"{typer['median'] * 1000:.0f} ms, reference rev-parse {ref_rev['median'] * 1000:.1f} ms",
+              flush=True)
+
+    for tname, tpath in trees.get_trees(cache, quick):
+        if tname not in wanted_trees:
+            continue
+        nfiles, size = trees.tree_stats(tpath)
+        results["trees"][tname] = {"files": nfiles, "bytes": size}
+        print(f"tree {tname}: {nfiles} files, {size / 1e6:.0f} MB", flush=True)
+        tw = os.path.join(work, tname)
+        os.makedirs(tw)
+        b = Bench(tname, tpath, tw, log)
+        b.nginx = Nginx(tw, os.path.join(tw, "nginx"))
+        try:
+            for opname, prep in b.operations():
+                if wanted_ops is not None and opname not in wanted_ops:
                     continue
-                print(f"{label:<16} {name:<10} {min(t) * 1000:8.1f} {statistics.median(t) * 1000:10.1f}")
+                try:
+                    res = measure(lambda: prep(OURS), lambda: prep(REF), args.n, log)
+                except Failed as e:
+                    print(f"  {opname}: FAILED: {e}", flush=True)
+                    results["ops"].append({"tree": tname, "op": opname, "error": str(e)})
+                    continue
+                ours, ref = summarize(res["ours"]), summarize(res["ref"])
+                ratio = ours["median"] / ref["median"]
+                target = TARGETS.get(opname)
+                results["ops"].append({"tree": tname, "op": opname, "ours": ours, "ref": ref,
+                                       "ratio": ratio, "cpu_ratio": ours["cpu_median"] / ref["cpu_median"],
+                                       "target": target,
+                                       "met": None if target is None else ratio <= target})
+                rows.append((tname, opname, ours, ref, ratio, target))
+                print(f"  {opname:<20} ours {ours['median']:7.2f}s  ref {ref['median']:7.2f}s  "
+                      f"ratio {ratio:5.2f}  (cpu {ours['cpu_median']:.2f}/{ref['cpu_median']:.2f})  "
+                      f"rss {fmt_rss(ours['peak_rss_kib'])}/{fmt_rss(ref['peak_rss_kib'])}", flush=True)
+        finally:
+            b.nginx.stop()
+        if not args.keep_work:
+            fresh(tw)
+
+    # Memory: ours on the many-file tree against ours on the real tree, per operation.
+    by = {(o["tree"], o["op"]): o for o in results["ops"] if "ours" in o}
+    for (tname, opname), o in by.items():
+        if tname == "many" and ("real", opname) in by:
+            small = by[("real", opname)]["ours"]["peak_rss_kib"]
+            big = o["ours"]["peak_rss_kib"]
+            results["memory_flat"][opname] = {"real_kib": small, "many_kib": big,
+                                              "ratio": big / small, "met": big / small <= MEMORY_FLAT}
+
+    print()
+    print(f"{'tree':<5} {'operation':<26} {'ostree-py':>9} {'reference':>9} {'ratio':>6} {'target':>6}  "
+          f"{'met':<4} {'cpu ratio':>9} {'peak RSS ours/ref':>18}")
+    for tname, opname, ours, ref, ratio, target in rows:
+        met = "" if target is None else ("yes" if ratio <= target else "NO")
+        print(f"{tname:<5} {opname:<26} {ours['median']:8.3f}s {ref['median']:8.3f}s {ratio:6.2f} "
+              f"{'' if target is None else f'{target:.1f}':>6}  {met:<4} "
+              f"{ours['cpu_median'] / ref['cpu_median']:9.2f} "
+              f"{fmt_rss(ours['peak_rss_kib']) + ' / ' + fmt_rss(ref['peak_rss_kib']):>18}")
+    if results["memory_flat"]:
+        print(f"\nmemory of ostree-py, {results['trees'].get('many', {}).get('files')} files vs "
+              f"{results['trees'].get('real', {}).get('files')} files (target <= {MEMORY_FLAT}x):")
+        for opname, m in results["memory_flat"].items():
+            print(f"  {opname:<20} {fmt_rss(m['many_kib']):>6} / {fmt_rss(m['real_kib']):>6} = "
+                  f"{m['ratio']:.2f}x  {'yes' if m['met'] else 'NO'}")
+    print(f"\n{args.n} runs each, alternating; medians of wall time; {os.cpu_count()} CPUs. "
+          f"Results in {args.json}")
+    with open(args.json, "w") as f:
+        json.dump(results, f, indent=1)
+    SPAWNER.stop()
+    if not args.keep_work:
+        fresh(work)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
