@@ -71,6 +71,24 @@ man: $(STAMP)
 	@mkdir -p $(VENV)/share/man/man1 && install -m 644 man/*.1 $(VENV)/share/man/man1/
 	@echo "installed in $(VENV)/share/man/man1 (PATH=$(VENV)/bin:\$$PATH man ostree-py-COMMAND)"
 
-# Startup time of ostree-py vs the reference on a small repo (bench/run.py).
-bench: $(STAMP)
-	@if [ -f bench/run.py ]; then $(PY) bench/run.py; else echo "bench/run.py not written yet"; fi
+# ostree-py against the reference, side by side (bench/run.py; README "Performance").
+# Installs its own needs: debootstrap and nginx (apt), typer (venv, bench only).
+# BENCH_N=runs (default 3), BENCH_QUICK=1 for small trees, BENCH_ARGS for run.py.
+BENCH_PACKAGES := debootstrap nginx-light
+BENCH_STAMP := $(VENV)/.ostree-py-bench-installed
+$(BENCH_STAMP): $(STAMP) bench/requirements.txt
+	$(PY) -m pip install -q -r bench/requirements.txt
+	@touch $@
+
+bench: system-packages $(BENCH_STAMP)
+	@missing=""; \
+	for p in $(BENCH_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing bench packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	$(PY) bench/run.py $(BENCH_ARGS)
