@@ -36,6 +36,10 @@ CONNECT_TIMEOUT = 30.0
 LOW_SPEED_LIMIT = 1000
 LOW_SPEED_TIME = 30.0
 _CHUNK = 64 * 1024
+# A download cut short after making progress resumes without using up a retry,
+# at most this many times (a server cutting every transfer short after a few
+# bytes must not keep a pull going for ever).
+MAX_FREE_RESUMES = 20
 
 
 class FetchError(OstreeError):
@@ -403,7 +407,8 @@ class Fetcher:
         seekable binary file, was given), or None when ``optional`` and no
         mirror has the file. Transient failures are retried ``retries`` times;
         an attempt that received bytes before failing resumes where it
-        stopped and does not use up a retry.
+        stopped; when the connection was cut short (not when the transfer was
+        too slow) that does not use up a retry (MAX_FREE_RESUMES times at most).
         """
         if isinstance(mirrorlist, URI):
             mirrorlist = [mirrorlist]
@@ -418,6 +423,7 @@ class Fetcher:
             return res
         remaining = retries
         best = 0
+        free = MAX_FREE_RESUMES
         while True:
             try:
                 return self._fetch_once(mirrorlist, filename, max_size, if_none_match,
@@ -430,8 +436,10 @@ class Fetcher:
                 if out is not None and e.kind in ("partial", "timed-out"):
                     pos = out.tell()
                     if pos > best:
-                        best = pos  # made progress: resume from here for free
-                        continue
+                        best = pos  # made progress: the next attempt resumes from here
+                        if e.kind == "partial" and free > 0:
+                            free -= 1  # and a cut connection costs no retry
+                            continue
                 if remaining <= 0:
                     raise
                 remaining -= 1
@@ -657,7 +665,9 @@ class _NativeResponse(_Response):
         r = self.r
         while True:
             try:
-                b = r.read(_CHUNK)
+                # read1: whatever arrived (at most _CHUNK), so that a trickle
+                # reaches the low-speed check instead of filling a 64 KiB read
+                b = r.read1(_CHUNK)
             except Exception as e:  # noqa: BLE001
                 self._drop()
                 raise _map_error(e, self.display) from None
@@ -666,6 +676,8 @@ class _NativeResponse(_Response):
                 if r.length:
                     self._drop()
                     raise FetchError(f"While fetching {self.display}: [18] Transferred a partial file", "partial")
+                if not r.isclosed():
+                    r.read()  # read1 leaves a complete body open: this marks it done (connection reusable)
                 return
             yield b
 
