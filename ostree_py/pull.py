@@ -1395,7 +1395,10 @@ class _Pull:
                 from .pull_local import validate_bareuseronly_mode
                 validate_bareuseronly_mode(info.mode, csum)
             stream = reader if info.is_regular else None
-            repo.write_content(info, stream, expected=csum)
+            try:
+                repo.write_content(info, stream, expected=csum)
+            except OstreeError as e:
+                raise OstreeError(f"Writing content object: {e.message}") from None
         if self.per_object_fsync:
             _fsync_path(repo.object_path("file", csum))
         return csum
