@@ -1423,30 +1423,35 @@ class _Pull:
         # As the reference (which starts a new fetcher here), only what the
         # object phase downloads counts as transferred.
         self.fetcher.bytes_transferred = 0
-        with txn:
-            with ThreadPoolExecutor(max_workers=self.max_jobs, thread_name_prefix="pull") as pool:
-                try:
-                    for c in self.commits_to_fetch:
-                        self.initiate_request(None, c)
-                    for ref, csum in self.requested.items():
-                        self.initiate_request(ref, csum)
-                    self._loop(pool)
-                except BaseException:
-                    self._fail(self.error or OstreeError("interrupted"))
-                    for f in self.futures:
-                        f.cancel()
-                    raise
-            if self.dry_run:
-                return self.res
-            stats = repo.txn_stats
-        # The transaction synced the filesystem: the objects are durable, so refs can point at them.
-        self.write_refs(refs, collection_refs, configured)
+        # The repo lock is held until the refs are written: a prune waiting for it
+        # must see the refs, or it would delete the commits just pulled.
+        with repo.lock():
+            with txn:
+                with ThreadPoolExecutor(max_workers=self.max_jobs, thread_name_prefix="pull") as pool:
+                    try:
+                        for c in self.commits_to_fetch:
+                            self.initiate_request(None, c)
+                        for ref, csum in self.requested.items():
+                            self.initiate_request(ref, csum)
+                        self._loop(pool)
+                    except BaseException:
+                        self._fail(self.error or OstreeError("interrupted"))
+                        for f in self.futures:
+                            f.cancel()
+                        raise
+                if self.dry_run:
+                    return self.res
+                stats = repo.txn_stats
+            # The transaction synced the filesystem: the objects are durable, so the commits
+            # are complete and refs can point at them (partial markers go first, so a crash
+            # in between never leaves a ref naming a commit marked partial).
+            if self.dirs is None and not self.commit_only:
+                for csum in list(self.requested.values()) + self.commits_to_fetch + list(self.commit_to_depth):
+                    repo.mark_commit_partial(csum, False)
+            self.write_refs(refs, collection_refs, configured)
         self.res.content_bytes_written = stats.content_bytes_written
         self.res.bytes_transferred = self.fetcher.bytes_transferred
         self.res.seconds = int(time.monotonic() - self.start)
-        if self.dirs is None and not self.commit_only:
-            for csum in list(self.requested.values()) + self.commits_to_fetch + list(self.commit_to_depth):
-                repo.mark_commit_partial(csum, False)
         self.res.refs = dict(self.requested)
         self.res.commits = list(self.commits_to_fetch)
         return self.res

@@ -391,8 +391,11 @@ def pull_local(dest, src_path: str, refs=(), remote: str | None = None, depth: i
         targets.append((ref, checksum))
     job = LocalPull(dest, src, depth=depth, trusted=not untrusted, bareuseronly_files=bareuseronly_files,
                     commit_only=commit_metadata_only, verify_bindings=verify_bindings_)
-    stats = job.run(targets)
-    for ref, checksum in targets:
-        if ref is not None:
-            dest.set_ref(ref, checksum, remote)
+    # the refs are written under the repo lock the transaction took: a prune waiting
+    # for it must see them, or it would delete the commits just pulled
+    with dest.lock():
+        stats = job.run(targets)
+        for ref, checksum in targets:
+            if ref is not None:
+                dest.set_ref(ref, checksum, remote)
     return stats
