@@ -1,0 +1,286 @@
+"""ostree-py pulls through network faults (tests/net/faultserver.py) and from
+flaky or corrupted servers.
+
+Whatever happens, a pull either completes with a repository both fscks pass,
+or fails with one clear ``error: ...`` line (no traceback) and a non-zero exit,
+leaving a repository both fscks pass and no wrong object stored. Every pull
+runs under a timeout: a hang fails the test.
+"""
+
+import os
+import random
+import re
+import shutil
+import time
+
+import pytest
+
+from faultserver import FaultServer
+from netutil import NGINX, OURS, REF_OSTREE, Nginx, OursHttpd, fsck_both, make_tree, object_names, run
+
+# A stalled or too slow transfer ends after this many seconds (the default is 30).
+FAST_TIMEOUT_ENV = {"OSTREE_PY_LOW_SPEED_TIME": "1"}
+
+
+@pytest.fixture(scope="module")
+def src(tmp_path_factory, ref):
+    """An archive repository (written by the reference) with one commit of a
+    few dozen files, summarised; and its commit and object names."""
+    base = tmp_path_factory.mktemp("faults")
+    tree = make_tree(base / "tree", n_dirs=4, n_files=15, seed=11)
+    repo = base / "www" / "repo"
+    repo.parent.mkdir()
+    ref(f"--repo={repo}", "init", "--mode=archive")
+    ref(f"--repo={repo}", "commit", "-b", "main", "-s", "s", str(tree))
+    ref(f"--repo={repo}", "summary", "-u")
+    rev = ref(f"--repo={repo}", "rev-parse", "main").stdout.strip()
+    return repo, rev, object_names(repo)
+
+
+def objpath(name):
+    return "/repo/objects/" + name
+
+
+def content_objects(names):
+    return sorted(n for n in names if n.endswith(".filez"))
+
+
+def biggest(repo, names, k=1):
+    return sorted(names, key=lambda n: -os.path.getsize(os.path.join(repo, "objects", n)))[:k]
+
+
+def pull(tmp_path, url, *args, tool=None, env=None, timeout=60, name="dst"):
+    dst = tmp_path / name
+    if not dst.exists():
+        run([*OURS, f"--repo={dst}", "init", "--mode=archive"])
+        run([*OURS, f"--repo={dst}", "remote", "add", "--no-gpg-verify", "origin", f"{url}/repo"])
+    t0 = time.monotonic()
+    p = run([*(tool or OURS), f"--repo={dst}", "pull", *args, "origin", "main"], check=False, env=env,
+            timeout=timeout)
+    return dst, p, time.monotonic() - t0
+
+
+def assert_clean_failure(p):
+    assert p.returncode != 0, p.stdout
+    assert "Traceback" not in p.stderr, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), p.stderr
+
+
+def assert_complete(ref, ours, p, dst, rev):
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+    fsck_both(ref, ours, dst)
+    assert ref(f"--repo={dst}", "rev-parse", "origin:main").stdout.strip() == rev
+
+
+def assert_nothing_wrong_stored(ref, ours, dst, src_names, bad=()):
+    """The failed pull left a repository both fscks pass (fsck verifies every
+    stored object's checksum), holding only objects of the source, not ``bad``."""
+    fsck_both(ref, ours, dst)
+    stored = object_names(dst)
+    assert stored <= src_names | {n.replace(".commit", ".commitpartial") for n in src_names}
+    for b in bad:
+        assert b not in stored
+
+
+# ------------------------------------------------------------------ transient faults
+
+@pytest.mark.parametrize("fault", ["500", "408", "drop", "truncate", "reset", "stall", "trickle"])
+def test_a_fault_on_each_first_request_is_retried(tmp_path, src, ref, ours, fault):
+    """Each object's first request fails this way (for stalls, only a few objects'
+    so the test stays short): the pull completes with its default retries."""
+    repo, rev, names = src
+    targets = set(map(objpath, names)) if fault not in ("stall", "trickle") else \
+        set(map(objpath, biggest(repo, content_objects(names), 3)))
+
+    def plan(path, n):
+        return fault if n == 0 and path in targets else None
+    with FaultServer(repo.parent, plan) as srv:
+        dst, p, secs = pull(tmp_path, srv.url, env=FAST_TIMEOUT_ENV)
+        faults = srv.faults()
+        requests = list(srv.requests)
+    assert_complete(ref, ours, p, dst, rev)
+    assert len(faults) == len(targets)
+    assert object_names(dst) == names
+    if fault == "drop":
+        # a cut-short download resumes where it stopped
+        assert any(r and r != "bytes=0-" for _p, n, _f, r in requests if n == 1)
+    assert secs < 30
+
+
+def test_random_500s_and_408s(tmp_path, src, ref, ours):
+    """20% of all requests get a 500 and 10% a 408 (ostree-py's trivial-httpd):
+    the pull completes, as the upstream tests expect of `--network-retries`."""
+    repo, rev, names = src
+    httpd = OursHttpd(repo.parent, "--random-500s=20", "--random-500s-max=100000",
+                      "--random-408s=10", "--random-408s-max=100000", "--log-file",
+                      str(tmp_path / "httpd.log")).start()
+    try:
+        dst, p, _secs = pull(tmp_path, httpd.url, "--network-retries=12")
+    finally:
+        httpd.stop()
+    assert_complete(ref, ours, p, dst, rev)
+    log = (tmp_path / "httpd.log").read_text()
+    assert log.count("(500)\n") > 10 and log.count("(408)\n") > 5
+
+
+def test_random_mixed_faults(tmp_path, src, ref, ours):
+    """A quarter of all first and second requests (summary and config too) fail in
+    any transient way: with enough retries, the pull completes."""
+    repo, rev, _names = src
+    rnd = random.Random(3)
+    kinds = ["500", "408", "drop", "truncate", "reset"]
+
+    def plan(path, n):
+        if n < 2 and rnd.random() < 0.25:
+            return rnd.choice(kinds)
+        return None
+    with FaultServer(repo.parent, plan) as srv:
+        dst, p, _secs = pull(tmp_path, srv.url, "--network-retries=8", env=FAST_TIMEOUT_ENV)
+        assert srv.faults()
+    assert_complete(ref, ours, p, dst, rev)
+
+
+# ------------------------------------------------------------------ faults that end a pull
+
+def test_random_404s_fail_cleanly_then_a_pull_completes(tmp_path, src, ref, ours):
+    """A 404 is not retried: the pull fails with the reference's message; the next
+    pull (the objects are there now) completes, reusing what the first one stored."""
+    repo, rev, names = src
+    rnd = random.Random(5)
+    contents = set(map(objpath, content_objects(names)))
+    first = [True]
+
+    def plan(path, n):
+        return "404" if first[0] and path in contents and rnd.random() < 0.2 else None
+    with FaultServer(repo.parent, plan) as srv:
+        dst, p, _ = pull(tmp_path, srv.url)
+        assert srv.faults()
+        first[0] = False
+        assert_clean_failure(p)
+        assert p.stderr == "error: Server returned HTTP 404\n"
+        assert_nothing_wrong_stored(ref, ours, dst, names)
+        dst, p, _ = pull(tmp_path, srv.url)
+    assert_complete(ref, ours, p, dst, rev)
+
+
+@pytest.mark.parametrize("fault", ["stall", "silent", "trickle"])
+def test_a_stalled_server_ends_the_pull_by_the_low_speed_timeout(tmp_path, src, ref, ours, fault):
+    """One object never arrives (or at 5 bytes/s): the pull gives up after the
+    low-speed timeout and its retries, with a clear error, instead of hanging."""
+    repo, _rev, names = src
+    target = objpath(biggest(repo, content_objects(names))[0])
+
+    def plan(path, n):
+        return fault if path == target else None
+    with FaultServer(repo.parent, plan) as srv:
+        dst, p, secs = pull(tmp_path, srv.url, "--network-retries=1", env=FAST_TIMEOUT_ENV, timeout=60)
+        n_target = srv.counts[target]
+    assert_clean_failure(p)
+    assert re.fullmatch(r"error: While fetching http://127\.0\.0\.1:\d+/repo/objects/\S+\.filez: "
+                        r"\[28\] Timeout was reached\n", p.stderr), p.stderr
+    assert n_target == 2  # the request and its one retry
+    assert secs < 20
+    assert_nothing_wrong_stored(ref, ours, dst, names, bad=[target.rsplit("/objects/", 1)[1]])
+
+
+def test_the_low_speed_timeout_defaults_to_30_seconds(monkeypatch):
+    """What the fetcher uses without OSTREE_PY_LOW_SPEED_*: 1000 B/s over 30 s (the
+    reference's later low-speed-limit-bytes / low-speed-time-seconds defaults)."""
+    from ostree_py import fetcher
+    monkeypatch.delenv("OSTREE_PY_LOW_SPEED_TIME", raising=False)
+    monkeypatch.delenv("OSTREE_PY_LOW_SPEED_LIMIT", raising=False)
+    f = fetcher.Fetcher()
+    assert (f.low_speed_limit, f.low_speed_time) == (1000, 30.0)
+    monkeypatch.setenv("OSTREE_PY_LOW_SPEED_TIME", "2.5")
+    monkeypatch.setenv("OSTREE_PY_LOW_SPEED_LIMIT", "10")
+    f = fetcher.Fetcher()
+    assert (f.low_speed_limit, f.low_speed_time) == (10, 2.5)
+
+
+@pytest.mark.parametrize("kind", ["filez", "dirtree", "dirmeta", "commit"])
+def test_wrong_bytes_are_refused_and_never_stored(tmp_path, src, ref, ours, kind):
+    """The server sends an object with one byte changed: the pull fails (with the
+    reference's message) and the object is not stored."""
+    repo, _rev, names = src
+    bad = biggest(repo, [n for n in names if n.endswith("." + kind)])[0]
+
+    def plan(path, n):
+        return "wrong" if path == objpath(bad) else None
+    errors = {}
+    with FaultServer(repo.parent, plan) as srv:
+        for name, tool in (("ours", OURS), ("ref", [REF_OSTREE])):
+            dst, p, _ = pull(tmp_path, srv.url, tool=tool, name=name)
+            assert_clean_failure(p)
+            assert_nothing_wrong_stored(ref, ours, dst, names, bad=[bad])
+            errors[name] = p.stderr
+    assert errors["ours"] == errors["ref"]
+
+
+# ------------------------------------------------------------------ corrupted objects on the server
+
+@pytest.fixture(scope="module")
+def corrupt_src(tmp_path_factory, src):
+    """A copy of the source repository with a content object and a dirtree corrupted on disk."""
+    repo, rev, names = src
+    base = tmp_path_factory.mktemp("corrupt")
+    copies = {}
+    for kind in ("filez", "dirtree"):
+        dst = base / "www" / kind / "repo"
+        shutil.copytree(repo, dst, symlinks=True)
+        victim = biggest(repo, [n for n in names if n.endswith("." + kind)])[0]
+        path = dst / "objects" / victim
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+        copies[kind] = (dst, victim)
+    return base / "www", copies
+
+
+@pytest.mark.parametrize("kind", ["filez", "dirtree"])
+def test_a_corrupted_object_on_the_server_is_refused(tmp_path, corrupt_src, src, ref, ours, kind):
+    """Served by nginx (or ostree-py's trivial-httpd when nginx is missing): both
+    tools refuse the object with the same error; ostree-py stores nothing wrong,
+    and a second pull fails the same way (no retry hides it)."""
+    _repo, _rev, names = src
+    www, copies = corrupt_src
+    served, victim = copies[kind]
+    if NGINX is not None:
+        server = Nginx(www, tmp_path / "nginx").start()
+    else:
+        server = OursHttpd(www).start()
+    try:
+        url = f"{server.url}/{kind}"
+        out = {}
+        for name, tool in (("ours", OURS), ("ref", [REF_OSTREE])):
+            dst, p, _ = pull(tmp_path, url, tool=tool, name=name)
+            assert_clean_failure(p)
+            out[name] = p.stderr
+            assert_nothing_wrong_stored(ref, ours, dst, names, bad=[victim])
+        dst, p, _ = pull(tmp_path, url, name="ours")
+        assert p.stderr == out["ours"]
+    finally:
+        server.stop()
+    assert out["ours"] == out["ref"]
+    assert "Corrupted" in out["ours"] or "checksum" in out["ours"].lower()
+
+
+# ------------------------------------------------------------------ concurrency
+
+def test_requests_are_made_concurrently(tmp_path, src, ref, ours, record_property):
+    """With every answer held back 50 ms, the server sees several requests of one
+    pull at once (ostree-py's limit is 8, as the reference's)."""
+    repo, rev, _names = src
+    with FaultServer(repo.parent, delay=0.05) as srv:
+        dst, p, _ = pull(tmp_path, srv.url)
+        ours_max = srv.max_in_flight
+    assert_complete(ref, ours, p, dst, rev)
+    with FaultServer(repo.parent, delay=0.05) as srv:
+        _dst, p, _ = pull(tmp_path, srv.url, tool=[REF_OSTREE], name="ref")
+        ref_max = srv.max_in_flight
+    assert p.returncode == 0, p.stderr
+    record_property("max_in_flight", {"ours": ours_max, "ref": ref_max})
+    print(f"max requests in flight: ostree-py {ours_max}, reference {ref_max}")
+    assert ours_max >= 6
+    assert ours_max <= 8
