@@ -1,0 +1,102 @@
+"""Disk full: commit and pull into a repo on a small tmpfs fail cleanly
+(``error: ...``, no traceback, no hang), leave a consistent repo (the
+reference's fsck passes, no ref names a missing or partial commit), and
+succeed once space is freed. Needs root (mount); skipped otherwise.
+"""
+
+import os
+import subprocess
+
+import pytest
+
+import reliability_harness as H
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)],
+                       capture_output=True, check=False)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {r.stderr.decode().strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+@pytest.fixture(scope="module")
+def big_tree(tmp_path_factory):
+    base = tmp_path_factory.mktemp("bigtree")
+    # ~4 MB of incompressible data in 30 files
+    H.make_plain_tree(str(base / "tree"), 5, nfiles=30, size=300000)
+    return base / "tree"
+
+
+def _fill(mnt, nbytes):
+    with open(mnt / "filler", "wb") as f:
+        f.write(os.urandom(nbytes))
+
+
+def _assert_clean_failure(r):
+    assert r.rc == 1, r
+    assert r.err.startswith("error: ") or "\nerror: " in r.err, r
+    assert "Traceback" not in r.err, r
+
+
+def _assert_consistent(repo):
+    refs = H.check_repo(repo)
+    # no leftover temporary files outside tmp/ (objects, refs, config)
+    for root, dirs, files in os.walk(repo):
+        if os.path.relpath(root, repo).split(os.sep)[0] == "tmp":
+            continue
+        for n in files:
+            assert ".tmp" not in n, os.path.join(root, n)
+    return refs
+
+
+@pytest.mark.parametrize("mode", ["bare-user", "archive"])
+def test_commit_disk_full(small_fs, big_tree, mode):
+    repo = str(small_fs / "repo")
+    H.ok(["init", f"--repo={repo}", f"--mode={mode}"])
+    H.ok(["commit", f"--repo={repo}", "-b", "small", f"--tree=dir={big_tree / 'd0' / 's0'}"])
+    _fill(small_fs, 5 * 1024 * 1024)
+    r = H.run(["commit", f"--repo={repo}", "-b", "main", f"--tree=dir={big_tree}"], timeout=120)
+    _assert_clean_failure(r)
+    refs = _assert_consistent(repo)
+    assert "main" not in refs and "small" in refs
+    os.unlink(small_fs / "filler")
+    c = H.ok(["commit", f"--repo={repo}", "-b", "main", f"--tree=dir={big_tree}"]).out.strip()
+    refs = _assert_consistent(repo)
+    assert refs["main"] == c
+
+
+def test_pull_disk_full(tmp_path, small_fs, big_tree):
+    (tmp_path / "srv").mkdir()
+    server = str(tmp_path / "srv" / "repo")
+    H.ok(["init", f"--repo={server}", "--mode=archive"])
+    H.ok(["commit", f"--repo={server}", "-b", "main", f"--tree=dir={big_tree}"])
+    want = H.ok(["rev-parse", f"--repo={server}", "main"]).out.strip()
+    httpd = H.Httpd(str(tmp_path / "srv"), str(tmp_path))
+    try:
+        for how in ("http", "local"):
+            repo = str(small_fs / f"repo-{how}")
+            H.ok(["init", f"--repo={repo}", "--mode=bare-user"])
+            H.ok(["remote", "add", f"--repo={repo}", "--no-gpg-verify", "origin", f"{httpd.url}/repo"])
+            _fill(small_fs, 5 * 1024 * 1024)
+            args = (["pull", f"--repo={repo}", "origin", "main"] if how == "http"
+                    else ["pull-local", f"--repo={repo}", "--remote=origin", server, "main"])
+            r = H.run(args, timeout=120)
+            _assert_clean_failure(r)
+            refs = _assert_consistent(repo)
+            assert "origin:main" not in refs
+            os.unlink(small_fs / "filler")
+            H.ok(args)
+            refs = _assert_consistent(repo)
+            assert refs["origin:main"] == want
+            # the next case starts from a nearly empty filesystem again
+            H.ok(["refs", f"--repo={repo}", "--delete", "origin:main"])
+            H.ok(["prune", f"--repo={repo}", "--refs-only"])
+    finally:
+        httpd.stop()
