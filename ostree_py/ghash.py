@@ -41,6 +41,8 @@ class GHashTable:
     """A string-keyed GHashTable replica whose ``items()`` follow GLib's iteration order."""
 
     __slots__ = ("_size", "_mod", "_mask", "_hashes", "_keys", "_values", "_nnodes", "_noccupied")
+    # the table's hash function (g_str_hash); subclasses may key on other things
+    hash_func = staticmethod(str_hash)
 
     def __init__(self, items=()):
         self._set_shift(_MIN_SHIFT)
@@ -61,7 +63,7 @@ class GHashTable:
         return ((h * 11) & _M32) % self._mod
 
     def _lookup(self, key):
-        h = str_hash(key)
+        h = self.hash_func(key)
         if h < 2:
             h = 2
         i = self._index(h)
