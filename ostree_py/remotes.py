@@ -18,6 +18,7 @@ with the remote) and a cookie jar ``NAME.cookies.txt`` (kept).
 Deleting a remote keeps its refs under refs/remotes/NAME, as the reference does.
 """
 
+import contextlib
 import os
 import re
 
@@ -369,6 +370,25 @@ def list_remotes(repo) -> list[str]:
     return sorted(names, key=lambda s: s.encode("utf-8", "surrogateescape"))
 
 
+@contextlib.contextmanager
+def dynamic_remotes(repo, remotes):
+    """Make ``remotes`` (Remote objects not in any config) known to ``repo`` for a while.
+
+    As the reference's _ostree_repo_add_remote for the remotes repo finders
+    make up: pulls, summaries and GPG checks find them by name; configured
+    remotes of the same name win.
+    """
+    table = repo.__dict__.setdefault("_dynamic_remotes", {})
+    added = [r for r in remotes if r.name not in table]
+    for r in added:
+        table[r.name] = r
+    try:
+        yield
+    finally:
+        for r in added:
+            table.pop(r.name, None)
+
+
 def find_remote(repo, name: str, inherited: bool = True) -> Remote | None:
     """The remote ``name`` (from a parent repo too, if ``inherited``), or None."""
     chain = list(_parent_chain(repo)) if inherited else [repo]
@@ -383,6 +403,8 @@ def find_remote(repo, name: str, inherited: bool = True) -> Remote | None:
         else:
             last.fallback = rem
             last = rem
+    if found is None:
+        found = getattr(repo, "__dict__", {}).get("_dynamic_remotes", {}).get(name)
     return found
 
 
