@@ -454,6 +454,8 @@ class _Pull:
         self.per_object_fsync = opts["per_object_fsync"]
         self.progress_cb = opts["progress"]
         self.remote_name = opts["override_remote_name"]
+        # override-remote-name: where refs are written (remote_refspec_name)
+        self.refspec_name = opts["override_remote_name"]
         self.remote = None
         self.fetcher = None
         self.meta_mirrorlist = None
@@ -800,7 +802,9 @@ class _Pull:
         from .reflist import validate_checksum_string
         if self.remote_local is not None:
             if cid is not None:
-                c = self.remote_local.list_collection_refs(cid).get((cid, ref))
+                # ostree_repo_resolve_collection_ref: remotes' refs count too
+                from .reflist import list_collection_refs
+                c = list_collection_refs(self.remote_local, cid).get((cid, ref))
                 if c is None:
                     raise RefNotFoundError(f"Could not find collection-ref ({cid}, {ref})")
             else:
@@ -1470,7 +1474,7 @@ class _Pull:
             if self.is_mirror:
                 write_ref(repo, None, ref, csum, collection_id=cid)
             else:
-                write_ref(repo, self.remote_name, ref, csum)
+                write_ref(repo, self.refspec_name or self.remote_name, ref, csum)
         if self.is_mirror and self.summary_data is not None and refs is None and collection_refs is None \
                 and not configured:
             from .repo import write_atomic
