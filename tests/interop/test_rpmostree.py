@@ -174,6 +174,7 @@ def sysroot(tmp_path_factory, rpms):
     tree = top / "base1"
     make_base(tree, rpms, "1")
     base1 = commit_base(s, tree, "1.0")
+    ostree(f"--repo={s}/ostree/repo", "refs", f"--create={OS}/v1", base1)   # kept from pruning
     ostree("admin", "deploy", f"--sysroot={s}", f"--os={OS}", "--karg=root=LABEL=rootfs", f"{OS}/base")
     return {"path": s, "top": top, "base1": base1}
 
@@ -317,3 +318,67 @@ def test_unknown_package_changes_nothing(sysroot):
     assert sorted(os.listdir(s / "ostree/deploy" / OS / "deploy")) == listing
     p = rpmostree(s, "uninstall", "nosuchpkg", check=False)
     assert p.returncode == 1 and "not currently requested" in p.stderr
+
+
+def test_db_kargs_override_deploy_cleanup(sysroot, rpms):
+    s = sysroot["path"]
+    repo = f"--repo={s}/ostree/repo"
+    p = rpmostree(s, "db", "list", sysroot["base1"])
+    assert p.stdout == f"ostree commit: {sysroot['base1']} ({sysroot['base1']})\n basefs-1.0-1.noarch\n"
+    rpmostree(s, "install", "--idempotent", "foo")
+    cur = status_json(s)[0]
+    assert cur["packages"] == ["foo"]
+    p = rpmostree(s, "db", "diff", cur["base-checksum"], cur["checksum"])
+    assert "Added:\n  foo-1.0-1.noarch\n  libbar-1.0-1.noarch\n" in p.stdout
+    # kargs: print, then a new deployment with an extra argument
+    assert rpmostree(s, "kargs").stdout == "root=LABEL=rootfs\n"
+    rpmostree(s, "kargs", "--append=quiet")
+    assert rpmostree(s, "kargs").stdout == "root=LABEL=rootfs quiet\n"
+    assert status_json(s)[0]["checksum"] == cur["checksum"]
+    # override remove of a base package the layer needs (/bin/sh) is a clear depsolve error,
+    # and nothing is deployed
+    n = len(status_json(s))
+    p = rpmostree(s, "override", "remove", "basefs", check=False)
+    assert p.returncode == 1 and "error: Could not depsolve transaction; 1 problem detected:" in p.stderr
+    assert "requires /bin/sh" in p.stderr and len(status_json(s)) == n
+    p = rpmostree(s, "override", "reset", "basefs", check=False)
+    assert p.returncode == 1 and p.stderr == "error: No overrides for package 'basefs'\n"
+    # deploy an older base by checksum keeps the layer and pins the base in the origin
+    rpmostree(s, "deploy", sysroot["base1"])
+    d = status_json(s)[0]
+    assert d["base-checksum"] == sysroot["base1"] and d["packages"] == ["foo"]
+    assert ostree("admin", "status", f"--sysroot={s}").returncode == 0
+    # rebase to another local branch
+    ostree(repo, "refs", f"--create={OS}/other", status_json(s)[0]["base-checksum"])
+    rpmostree(s, "rebase", f"{OS}/other")
+    d = status_json(s)[0]
+    assert d["origin"] == f"{OS}/other" and d["packages"] == ["foo"]
+    # cleanup -r drops everything after the default deployment; -b keeps used packages
+    rpmostree(s, "cleanup", "-r", "-b", "-m")
+    assert len(status_json(s)) == 1
+    refs = ostree(repo, "refs").stdout.split()
+    assert "rpmostree/pkg/foo/1.0-1.noarch" in refs and not any("qux" in r for r in refs)
+    assert len(ref_status(s)) == 1
+    p = rpmostree(s, "cleanup", check=False)
+    assert p.returncode == 1 and "At least one cleanup option" in p.stderr
+
+
+def test_help_and_manpages():
+    from ostree_py.commands import rpmostree as cli
+    man = os.path.join(os.path.dirname(__file__), "..", "..", "man")
+    p = subprocess.run([*RPMOSTREE, "--help"], capture_output=True, text=True)
+    assert p.returncode == 0 and "  install             Overlay additional packages\n" in p.stdout
+    p = subprocess.run([*RPMOSTREE, "frob"], capture_output=True, text=True)
+    assert p.returncode == 1 and p.stderr.endswith("error: Unknown command 'frob'\n")
+    import re
+    for path in cli.COMMANDS:
+        page = os.path.join(man, "rpm-ostree-py-" + path.replace(" ", "-") + ".1")
+        assert os.path.isfile(page), page
+        text = open(page, encoding="utf-8").read()
+        if cli.is_group(path):
+            continue
+        opts = cli.command_options(cli.load(path))
+        sect = re.search(r"^\.SH OPTIONS\n(.*?)(?=^\.SH |\Z)", text, re.M | re.S)
+        documented = set(re.findall(r"\\-\\-([a-z0-9][a-z0-9\\-]*)", sect.group(1) if sect else ""))
+        documented = {x.replace("\\-", "-") for x in documented}
+        assert documented == {o.long for o in opts if not o.hidden}, path

@@ -1,0 +1,75 @@
+"""``rpm-ostree-py db diff [FROM_REV] [TO_REV]``: package changes between two commits."""
+
+from .._cli import Option
+
+SUMMARY = "Show package changes between two commits"
+USAGE = "[FROM_REV] [TO_REV]"
+OPTIONS = [
+    Option("repo", "r", kind="string", arg="PATH", help="Path to OSTree repository (defaults to /sysroot/ostree/repo)"),
+    Option("format", "F", kind="string", arg="FORMAT", help="Output format: \"diff\" or \"json\" or (default) \"block\""),
+    Option("changelogs", "c", help="Also output RPM changelogs"),
+    Option("base", help="Diff against deployments' base, not layered commits"),
+    Option("advisories", "a", help="Also output matching advisories"),
+]
+
+
+def run(ctx, opts, args):
+    import json
+
+    from ostree_py.errors import UsageError
+    from ostree_py.rpmostree import RpmOstreeError, core
+
+    from . import _common, _db
+    fmt = opts.format or "block"
+    if fmt not in ("block", "diff", "json"):
+        raise UsageError(f"Format argument is invalid, pick one of: diff, json, block")
+    if len(args) > 2:
+        raise UsageError("Too many arguments, expected at most FROM_REV TO_REV")
+    repo, sr = _db.open_repo(ctx, opts)
+    labels = []
+    if len(args) == 2:
+        revs = [(args[0], _db.resolve(repo, args[0])), (args[1], _db.resolve(repo, args[1]))]
+    else:
+        if sr is None:
+            raise UsageError("Need a sysroot (no --repo) to diff deployments")
+        osname = _common.stateroot(sr, None)
+        mine = [d for d in sr.deployments if d.osname == osname]
+        booted = sr.booted_deployment or (mine[0] if mine else None)
+        if booted is None:
+            raise RpmOstreeError("No deployments found")
+        b_csum = core.base_of(repo, booted.csum) if opts.base else booted.csum
+        if args:
+            revs = [("booted deployment", b_csum), (args[0], _db.resolve(repo, args[0]))]
+        else:
+            idx = mine.index(booted)
+            other = mine[idx - 1] if idx > 0 else (mine[idx + 1] if idx + 1 < len(mine) else None)
+            if other is None:
+                raise RpmOstreeError("No pending or rollback deployment to diff against")
+            o_csum = core.base_of(repo, other.csum) if opts.base else other.csum
+            if idx > 0:
+                revs = [("booted deployment", b_csum), ("pending deployment", o_csum)]
+            else:
+                revs = [("rollback deployment", o_csum), ("booted deployment", b_csum)]
+    (from_label, from_csum), (to_label, to_csum) = revs
+    up, down, removed, added = core.diff_pkglists(core.pkglist(repo, from_csum), core.pkglist(repo, to_csum))
+    if fmt == "json":
+        doc = {"pkgdiff": [[t[0], 2, {"PreviousPackage": list(a), "NewPackage": list(b)}] for a, b in up + down]
+               + [[t[0], 1, list(t)] for t in removed] + [[t[0], 0, list(t)] for t in added]}
+        ctx.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return 0
+    w = ctx.stdout.write
+    w(f"ostree diff commit from: {from_label} ({from_csum})\n")
+    w(f"ostree diff commit to:   {to_label} ({to_csum})\n")
+    if fmt == "diff":
+        for a, b in up + down:
+            w(f"!{core.nevra_str(a)}\n={core.nevra_str(b)}\n")
+        for t in removed:
+            w(f"-{core.nevra_str(t)}\n")
+        for t in added:
+            w(f"+{core.nevra_str(t)}\n")
+        return 0
+    if not (up or down or removed or added):
+        w("No changes.\n")
+        return 0
+    _common.print_pkgdiff(ctx, up, down, removed, added)
+    return 0

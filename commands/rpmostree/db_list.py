@@ -1,0 +1,38 @@
+"""``rpm-ostree-py db list REV... [PREFIX-PKGNAME...]``: the packages of commits."""
+
+from .._cli import Option
+
+SUMMARY = "List packages within commits"
+USAGE = "REV... [PREFIX-PKGNAME...]"
+OPTIONS = [
+    Option("repo", "r", kind="string", arg="PATH", help="Path to OSTree repository (defaults to /sysroot/ostree/repo)"),
+    Option("advisories", "a", help="Also list advisories"),
+]
+
+
+def run(ctx, opts, args):
+    from ostree_py.errors import UsageError
+    from ostree_py.objects import is_checksum
+    from ostree_py.rpmostree import core
+
+    from . import _db
+    if not args:
+        raise UsageError("Not enough arguments, expected REV...")
+    repo, _sr = _db.open_repo(ctx, opts)
+    revs, patterns = [], []
+    for a in args:
+        if is_checksum(a) or repo.resolve_rev(a, allow_noent=True) is not None:
+            revs.append(a)
+        else:
+            patterns.append(a)
+    if not revs:
+        raise UsageError("Not enough arguments, expected REV...")
+    import fnmatch
+    for rev in revs:
+        csum = _db.resolve(repo, rev)
+        ctx.stdout.write(f"ostree commit: {rev} ({csum})\n")
+        for t in core.pkglist(repo, csum):
+            if patterns and not any(fnmatch.fnmatch(t[0], p) or t[0].startswith(p) for p in patterns):
+                continue
+            ctx.stdout.write(f" {core.nevra_str(t)}\n")
+    return 0

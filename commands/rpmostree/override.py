@@ -1,0 +1,3 @@
+"""``rpm-ostree-py override``: the group of base package overrides."""
+
+SUMMARY = "Manage base package overrides"
