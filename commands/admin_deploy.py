@@ -82,19 +82,33 @@ def run(ctx, opts, args):
         if kargs is None:
             raise OstreeError(f"No key '{opts.karg_delete.partition('=')[0]}' found")
         kargs.delete(opts.karg_delete)
+    overlay_initrds = None
     if opts.overlay_initrd:
-        raise OstreeError("--overlay-initrd is not supported by ostree-py (it needs a booted OSTree system "
-                          "and /run/ostree/staged-initrds)")
+        from ostree_py.sysroot.stage import stage_overlay_initrd
+        overlay_initrds = []
+        for path in opts.overlay_initrd:
+            try:
+                open(path, "rb").close()
+            except OSError as e:
+                import os
+                raise OstreeError(f"openat({path}): {os.strerror(e.errno)}") from None
+            overlay_initrds.append(stage_overlay_initrd(path))
     kargs_list = kargs.to_list() if kargs is not None else None
     if opts.stage:
-        if sr.booted_deployment is None:
-            raise OstreeError("Cannot stage deployment: Not currently booted into an OSTree system")
-        raise OstreeError("Staged deployments (--stage) are not supported by ostree-py")
-    new = sr.deploy_tree(opts.os, revision, origin, merge, kargs_list)
-    sr.simple_write_deployment(opts.os, new, merge, no_clean=True, not_default=opts.not_as_default,
-                               retain=opts.retain,
-                               retain_pending=opts.retain_pending and not opts.retain,
-                               retain_rollback=opts.retain_rollback and not opts.retain)
+        from ostree_py.sysroot import stage
+        if opts.retain_pending or opts.retain_rollback:
+            raise OstreeError("--stage cannot currently be combined with --retain arguments")
+        if opts.not_as_default:
+            raise OstreeError("--stage cannot currently be combined with --not-as-default")
+        if opts.lock_finalization:
+            stage.lock_finalization()
+        stage.stage_tree(sr, opts.os, revision, origin, merge, kargs_list, overlay_initrds)
+    else:
+        new = sr.deploy_tree(opts.os, revision, origin, merge, kargs_list, overlay_initrds)
+        sr.simple_write_deployment(opts.os, new, merge, no_clean=True, not_default=opts.not_as_default,
+                                   retain=opts.retain,
+                                   retain_pending=opts.retain_pending and not opts.retain,
+                                   retain_rollback=opts.retain_rollback and not opts.retain)
     if opts.no_prune or opts.stage:
         sr.prepare_cleanup()
     else:

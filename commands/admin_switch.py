@@ -45,5 +45,5 @@ def run(ctx, opts, args):
             pass
     if opts.reboot:
         from .admin_upgrade import reboot
-        reboot(ctx)
+        reboot(ctx, sr)
     return 0

@@ -16,9 +16,17 @@ OPTIONS = [
 ]
 
 
-def reboot(ctx):
+def reboot(ctx, sr):
+    """``systemctl reboot``, only on a booted ostree system (never from a build script or container)."""
+    if sr.booted_deployment is None:
+        return
+    import os
+
     from ostree_py.errors import OstreeError
-    raise OstreeError("--reboot: rebooting the machine is not supported by ostree-py; reboot it yourself")
+    try:
+        os.execvp("systemctl", ["systemctl", "reboot"])
+    except OSError as e:
+        raise OstreeError(f"execve(systemctl reboot): {os.strerror(e.errno)}") from None
 
 
 def run(ctx, opts, args):
@@ -53,5 +61,5 @@ def run(ctx, opts, args):
     if not opts.pull_only:
         up.deploy()
     if opts.reboot:
-        reboot(ctx)
+        reboot(ctx, sr)
     return 0

@@ -21,7 +21,7 @@ from ..errors import OstreeError
 from .bootloader.bls import BootConfig
 from .kargs import KernelArgs
 from ..faults import checkpoint
-from .sysroot import (Deployment, Sysroot, SysrootError, _fsync_dir, _strerror, parse_deploy_name, rm_rf,
+from .sysroot import (RUNSTATE_STAGED_INITRDS_DIR, Deployment, Sysroot, SysrootError, _fsync_dir, _strerror, parse_deploy_name, rm_rf,
                       symlink_replace, write_file_atomic)
 
 
@@ -350,8 +350,18 @@ def _list_deployment_dirs(sysroot: Sysroot, osname: str):
 
 
 def deploy_tree(sysroot: Sysroot, osname, revision: str, origin, merge: Deployment | None,
-                override_kernel_argv=None) -> Deployment:
+                override_kernel_argv=None, overlay_initrds=None) -> Deployment:
     """Check out ``revision`` as a new (not yet booted) deployment; see the module docstring."""
+    d = initialize_deployment(sysroot, osname, revision, origin, override_kernel_argv, overlay_initrds)
+    finalize_deployment(sysroot, d, merge)
+    checkpoint("deployment")
+    return d
+
+
+def initialize_deployment(sysroot: Sysroot, osname, revision: str, origin, override_kernel_argv=None,
+                          overlay_initrds=None) -> Deployment:
+    """The checkout, kernel lookup and fresh /etc of a new deployment, before any /etc merge
+    (what a staged deployment holds until finalize_deployment runs at shutdown)."""
     if osname is None:
         osname = sysroot.booted_deployment.osname
     repo = sysroot.repo
@@ -384,8 +394,7 @@ def deploy_tree(sysroot: Sysroot, osname, revision: str, origin, merge: Deployme
             import sys
             sys.stderr.write(f"note: Deploying commit {revision} which contains content in /var/{name} "
                              "that will be ignored.\n")
-    _finalize_deployment(sysroot, d, merge, ddir)
-    checkpoint("deployment")
+    d.overlay_initrds = list(overlay_initrds) if overlay_initrds else None
     return d
 
 
@@ -409,7 +418,9 @@ def _prepare_etc(sysroot: Sysroot, repo, d: Deployment, ddir: str) -> None:
         raise SysrootError(f"Preparing /etc: {_strerror(e)}") from None
 
 
-def _finalize_deployment(sysroot: Sysroot, d: Deployment, merge: Deployment | None, ddir: str) -> None:
+def finalize_deployment(sysroot: Sysroot, d: Deployment, merge: Deployment | None) -> None:
+    """Kernel arguments from the merge deployment unless set, the /etc merge, origin, seal."""
+    ddir = sysroot.deployment_dirpath(d)
     if merge is not None and d.bootconfig.get("options") is None and merge.bootconfig is not None:
         opts = merge.bootconfig.get("options")
         if opts is not None:
@@ -436,6 +447,8 @@ def _finalize_deployment(sysroot: Sysroot, d: Deployment, merge: Deployment | No
 
 
 # ---------------------------------------------------------------- boot configuration
+
+INITRAMFS_OVERLAYS = "ostree/initramfs-overlays"   # under /boot
 
 def _assign_bootserials(deployments) -> None:
     counts: dict = {}
@@ -466,7 +479,7 @@ def _commit_version(repo, csum: str) -> str | None:
 def _bootconfigs_equal(repo, a: Deployment, b: Deployment) -> bool:
     if a.bootcsum != b.bootcsum:
         return False
-    if (a.bootconfig.overlay_initrds if a.bootconfig else []) != (b.bootconfig.overlay_initrds if b.bootconfig else []):
+    if (a.overlay_initrds or []) != (b.overlay_initrds or []):
         return False
     if _nonostree_kargs(a) != _nonostree_kargs(b):
         return False
@@ -628,6 +641,15 @@ def _install_deployment_kernel(sysroot: Sysroot, bootversion: int, d: Deployment
             _install_into_boot(src, dest)
     if layout.devicetree_src and not layout.devicetree_namever:
         _copy_dir_recurse(layout.boot_dir, bootcsumdir, layout.devicetree_src, sysroot.no_xattrs())
+    overlays = []
+    for csum in d.overlay_initrds or ():
+        # kept beside the bootcsum dirs, by checksum: shared by deployments, not part of the tree
+        rel = f"{INITRAMFS_OVERLAYS}/{csum}.img"
+        dest = sysroot.p("boot/" + rel)
+        if not os.path.exists(dest):
+            os.makedirs(os.path.dirname(dest), 0o755, exist_ok=True)
+            _install_into_boot(os.path.join(RUNSTATE_STAGED_INITRDS_DIR, csum), dest)
+        overlays.append("/" + rel)
     osrel = os.path.join(ddir, "usr/lib/os-release")
     which = "/usr/lib/os-release"
     if not os.path.exists(osrel):
@@ -657,6 +679,8 @@ def _install_deployment_kernel(sysroot: Sysroot, bootversion: int, d: Deployment
     kargs = KernelArgs.from_string(bc.get("options"))
     if layout.initramfs_namever:
         bc.set("initrd", f"/{bootcsumdir_rel}/{layout.initramfs_namever}")
+        if overlays:
+            bc.overlay_initrds = overlays
     else:
         kargs.replace(f"init=/ostree/boot.{bootversion}/{d.osname}/{d.bootcsum}/{d.bootserial}"
                       "/usr/lib/ostree/ostree-prepare-root")
@@ -767,7 +791,22 @@ def write_deployments(sysroot: Sysroot, new_deployments: list, do_postclean: boo
             removed_staged = False
         new_deployments = [d for d in new_deployments if not d.staged]
     if removed_staged:
-        raise SysrootError("Removing a staged deployment is not supported")
+        # dropped from the new list: its state in /run and its checkout go
+        from .sysroot import RUNSTATE_STAGED, RUNSTATE_STAGED_LOCKED
+        staged = sysroot.staged_deployment
+        try:
+            os.unlink(RUNSTATE_STAGED)
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            raise SysrootError(f"unlinkat({RUNSTATE_STAGED}): {_strerror(e)}") from None
+        _rmrf_deployment(sysroot, staged.osname, staged.csum, staged.deployserial)
+        try:
+            os.unlink(RUNSTATE_STAGED_LOCKED)
+        except FileNotFoundError:
+            pass
+        sysroot.staged_deployment = None
+        sysroot.deployments = [d for d in sysroot.deployments if d is not staged]
     current = [d for d in sysroot.deployments if not d.staged]
     _assign_bootserials(new_deployments)
     requires_new_bootversion = False
@@ -875,6 +914,21 @@ def _cleanup_old_deployments(sysroot: Sysroot) -> None:
         if csum in active_bootcsums:
             continue
         rm_rf(e.path)
+    _cleanup_overlay_initrds(sysroot)
+
+
+def _cleanup_overlay_initrds(sysroot: Sysroot) -> None:
+    active = {os.path.basename(p) for d in sysroot.deployments if d.bootconfig is not None
+              for p in d.bootconfig.overlay_initrds}
+    try:
+        entries = list(os.scandir(sysroot.p("boot/" + INITRAMFS_OVERLAYS)))
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise SysrootError(f"open(initrd_overlays): {_strerror(e)}") from None
+    for e in entries:
+        if e.is_file(follow_symlinks=False) and e.name not in active:
+            os.unlink(e.path)
 
 
 def _generate_deployment_refs(sysroot: Sysroot) -> None:

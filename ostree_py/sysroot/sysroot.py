@@ -29,6 +29,9 @@ from .kargs import KernelArgs
 LOCKFILE = "ostree/lock"
 PATH_BOOTED = "/run/ostree-booted"
 RUNSTATE_STAGED = "/run/ostree/staged-deployment"
+RUNSTATE_STAGED_LOCKED = "/run/ostree/staged-deployment-locked"
+RUNSTATE_STAGED_INITRDS_DIR = "/run/ostree/staged-initrds/"
+FINALIZE_STAGED_FAILURE_PATH = "ostree/finalize-failure.stamp"
 DEPLOYMENT_RUNSTATE_DIR = "/run/ostree/deployment-state/"
 
 _DEPLOY_NAME = re.compile(r"^([0-9a-f]+)\.([0-9]+)$")
@@ -182,7 +185,7 @@ class Deployment:
     """One deployment: a checkout of ``csum`` in stateroot ``osname`` with its boot config."""
 
     __slots__ = ("index", "osname", "csum", "deployserial", "bootcsum", "bootserial",
-                 "bootconfig", "origin", "unlocked", "staged")
+                 "bootconfig", "origin", "unlocked", "staged", "overlay_initrds")
 
     def __init__(self, index, osname, csum, deployserial, bootcsum=None, bootserial=-1):
         self.index = index
@@ -195,6 +198,7 @@ class Deployment:
         self.origin: KeyFile | None = None
         self.unlocked = "none"
         self.staged = False
+        self.overlay_initrds: list[str] | None = None
 
     def clone(self) -> "Deployment":
         d = Deployment(self.index, self.osname, self.csum, self.deployserial, self.bootcsum, self.bootserial)
@@ -202,6 +206,7 @@ class Deployment:
         d.origin = _origin.copy(self.origin) if self.origin is not None else None
         d.unlocked = self.unlocked
         d.staged = self.staged
+        d.overlay_initrds = list(self.overlay_initrds) if self.overlay_initrds else None
         return d
 
     def equal(self, other: "Deployment | None") -> bool:
@@ -231,6 +236,24 @@ def parse_deploy_name(name: str) -> tuple[str, int]:
     return m.group(1), int(m.group(2))
 
 
+def deployment_to_variant(d: "Deployment"):
+    """The a{sv} naming a deployment in the staged state (name, osname, bootcsum)."""
+    from ..gvariant import Variant
+    return Variant("a{sv}", {"name": Variant("s", f"{d.csum}.{d.deployserial}"),
+                             "osname": Variant("s", d.osname),
+                             "bootcsum": Variant("s", d.bootcsum)})
+
+
+def deployment_from_variant(v) -> "Deployment":
+    """The reverse of deployment_to_variant; the deployment may not exist on disk."""
+    dct = v.value if hasattr(v, "value") else v
+    for key in ("name", "bootcsum", "osname"):
+        if key not in dct or dct[key].type != "s":
+            raise SysrootError(f"Missing key: {key}")
+    csum, serial = parse_deploy_name(dct["name"].value)
+    return Deployment(-1, dct["osname"].value, csum, serial, dct["bootcsum"].value, -1)
+
+
 def default_sysroot_path(environ=None) -> str:
     """$OSTREE_SYSROOT, else "/" (what ostree_sysroot_new (NULL) uses)."""
     env = os.environ if environ is None else environ
@@ -254,6 +277,7 @@ class Sysroot:
         self.deployments: list[Deployment] = []
         self.booted_deployment: Deployment | None = None
         self.staged_deployment: Deployment | None = None
+        self.staged_deployment_data: dict | None = None
         self.bootversion = -1
         self.subbootversion = -1
         self.loaded = False
@@ -504,6 +528,14 @@ class Sysroot:
         elif d.origin is not None and d.origin.get("origin", "unlocked") == "hotfix":
             d.unlocked = "hotfix"
         d.bootconfig = cfg
+        if cfg.overlay_initrds:
+            csums = []
+            for path in cfg.overlay_initrds:
+                base = os.path.basename(path)
+                if len(base) != 64 + len(".img"):
+                    raise SysrootError(f"Malformed overlay initrd filename: {base}")
+                csums.append(base[:64])
+            d.overlay_initrds = csums
         if self.root_is_ostree_booted and self.booted_deployment is None:
             if (st.st_dev, st.st_ino) == (self.root_dev, self.root_ino):
                 self.booted_deployment = d
@@ -527,6 +559,7 @@ class Sysroot:
 
     def _reload_staged(self) -> None:
         """A staged deployment is only meaningful on the booted system (``/run/ostree``)."""
+        self.staged_deployment_data = None
         if not self.root_is_ostree_booted:
             return
         try:
@@ -534,27 +567,28 @@ class Sysroot:
                 data = f.read()
         except FileNotFoundError:
             return
+        except OSError as e:
+            raise SysrootError(f"Loading staged deployment: {_strerror(e)}") from None
         from .. import gvariant
         try:
             dct = gvariant.deserialize("a{sv}", data)
             target = dct.get("target")
             if target is None:
                 return
-            t = target.value
-            osname = t["osname"].value
-            csum = t["checksum"].value
-            serial = t["deployserial"].value
-            bootcsum = t["bootcsum"].value
+            d = deployment_from_variant(target)
             kargs = dct["kargs"].value if "kargs" in dct else None
-        except (OstreeError, KeyError, AttributeError) as e:
-            raise SysrootError(f"Loading staged deployment: {e}") from None
-        d = Deployment(-1, osname, csum, serial, bootcsum, -1)
+            initrds = dct["overlay-initrds"].value if "overlay-initrds" in dct else None
+        except (OstreeError, KeyError, AttributeError, TypeError) as e:
+            msg = e.message if isinstance(e, OstreeError) else str(e)
+            raise SysrootError(f"Loading staged deployment: {msg}") from None
         d.bootconfig = BootConfig()
         if kargs is not None:
-            d.bootconfig.set("options", str(KernelArgs(kargs)))
+            d.bootconfig.set("options", str(KernelArgs(list(kargs))))
+        d.overlay_initrds = list(initrds) if initrds else None
         self._load_origin(d)
         d.staged = True
         self.staged_deployment = d
+        self.staged_deployment_data = dct
 
     # ------------------------------------------------------------ queries
 
@@ -713,9 +747,11 @@ class Sysroot:
             new_list.append(new_deployment)
         self.write_deployments(new_list, do_postclean=not no_clean)
 
-    def deploy_tree(self, osname, revision, origin, merge_deployment, override_kernel_argv=None):
+    def deploy_tree(self, osname, revision, origin, merge_deployment, override_kernel_argv=None,
+                    overlay_initrds=None):
         from . import deploy
-        return deploy.deploy_tree(self, osname, revision, origin, merge_deployment, override_kernel_argv)
+        return deploy.deploy_tree(self, osname, revision, origin, merge_deployment, override_kernel_argv,
+                                  overlay_initrds)
 
     def cleanup(self, prune: bool = True) -> None:
         from . import deploy
@@ -736,7 +772,9 @@ class Sysroot:
     def set_kargs_in_place(self, d: Deployment, kargs_str: str) -> None:
         """Rewrite ``d``'s BLS entry in the current loader with ``kargs_str`` as its options."""
         if d.staged:
-            raise SysrootError("Editing the arguments of a staged deployment is not supported")
+            from .stage import set_staged_kargs
+            set_staged_kargs(self, kargs_str)
+            return
         d.bootconfig.set("options", kargs_str)
         name = f"ostree-{len(self.deployments) - d.index}-{d.osname}.conf"
         path = self.p(f"boot/loader.{self.bootversion}/entries/{name}")

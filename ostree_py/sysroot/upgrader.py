@@ -96,9 +96,8 @@ class Upgrader:
 
     def deploy(self):
         if self.stage or os.environ.get("OSTREE_EX_STAGE_DEPLOYMENTS") is not None:
-            if self.sysroot.booted_deployment is None:
-                raise SysrootError("Cannot stage deployment: Not currently booted into an OSTree system")
-            raise SysrootError("Staged deployments are not supported by ostree-py")
+            from .stage import stage_tree
+            return stage_tree(self.sysroot, self.osname, self.new_revision, self.origin, self.merge_deployment)
         new = self.sysroot.deploy_tree(self.osname, self.new_revision, self.origin, self.merge_deployment)
         self.sysroot.simple_write_deployment(self.osname, new, self.merge_deployment)
         return new
