@@ -379,6 +379,10 @@ def test_help_and_manpages():
             continue
         opts = cli.command_options(cli.load(path))
         sect = re.search(r"^\.SH OPTIONS\n(.*?)(?=^\.SH |\Z)", text, re.M | re.S)
-        documented = set(re.findall(r"\\-\\-([a-z0-9][a-z0-9\\-]*)", sect.group(1) if sect else ""))
-        documented = {x.replace("\\-", "-") for x in documented}
+        lines = sect.group(1).split("\n") if sect else []
+        documented = set()
+        for i, line in enumerate(lines[:-1]):
+            if line == ".TP":
+                tag = lines[i + 1].replace("\\-", "-").replace("\\fB", "").replace("\\fR", "")
+                documented |= set(re.findall(r"(?<![\w-])--([a-z0-9][a-z0-9-]*)", tag))
         assert documented == {o.long for o in opts if not o.hidden}, path
