@@ -1,0 +1,90 @@
+"""``ostree find-remotes``: find remotes (and mounted repositories) serving collection refs."""
+
+from ._cli import Option
+
+SUMMARY = "Find remotes to serve the given refs"
+USAGE = "COLLECTION-ID REF [COLLECTION-ID REF...]"
+NEEDS_REPO = True
+OPTIONS = [
+    Option("cache-dir", kind="filename", help="Use custom cache dir"),
+    Option("disable-fsync", help="Do not invoke fsync()"),
+    Option("finders", kind="string", arg="FINDERS",
+           help="Use the specified comma separated list of finders (e.g. config,lan,mount)"),
+    Option("pull", help="Pull the updates after finding them"),
+    Option("mirror", help="Do a mirror pull (see ostree pull --mirror)"),
+]
+
+
+def _avahi_warning(ctx):
+    """The reference's warning when its LAN finder cannot reach an Avahi daemon."""
+    import os
+    import time
+    now = time.time()
+    stamp = time.strftime("%H:%M:%S", time.localtime(now)) + f".{int(now * 1000) % 1000:03d}"
+    ctx.stderr.write(f"\n({ctx.prog} find-remotes:{os.getpid()}): OSTree-WARNING **: {stamp}: "
+                     "Avahi finder failed; removing it: Avahi daemon is not running: Daemon not running\n")
+
+
+def run(ctx, opts, args):
+    from ostree_py import repo_finder
+    from ostree_py.errors import OstreeError, UsageError
+    from ostree_py.reflist import validate_collection_id, validate_rev
+    if len(args) < 2:
+        raise UsageError("At least one COLLECTION-ID REF pair must be specified")
+    if len(args) % 2 == 1:
+        raise UsageError("Only complete COLLECTION-ID REF pairs may be specified")
+    if opts.mirror and not opts.pull:
+        raise UsageError("When --mirror is specified, --pull must also be")
+    repo = ctx.repo
+    if opts.disable_fsync:
+        repo.fsync = False
+    if opts.cache_dir is not None:
+        import os
+        if not os.path.isdir(opts.cache_dir):
+            raise OstreeError(f"opendir({opts.cache_dir}): No such file or directory")
+    refs = []
+    for i in range(0, len(args), 2):
+        validate_collection_id(args[i])
+        validate_rev(args[i + 1])
+        refs.append((args[i], args[i + 1]))
+    finders = None
+    if opts.finders is not None:
+        finders = repo_finder.validate_finders(opts.finders.split(","))
+        if "lan" in finders:
+            # No Avahi here: the finder is dropped as the reference drops it
+            # when the daemon is not running.
+            _avahi_warning(ctx)
+            finders = [f for f in finders if f != "lan"]
+    results = repo_finder.find_remotes(repo, refs, finders, cache_dir=opts.cache_dir)
+    out = ctx.stdout
+    found = set()
+    for i, res in enumerate(results):
+        lines = []
+        for ref, csum in res.ref_to_checksum.items():
+            lines.append(f"    - ({ref[0]}, {ref[1]}) = {csum if csum is not None else '(not found)'}\n")
+            if csum is not None:
+                found.add(ref)
+        lm = repo_finder.iso8601(res.summary_last_modified) if res.summary_last_modified > 0 else "unknown"
+        out.write(f"Result {i}: {res.remote.url}\n"
+                  f" - Finder: {res.finder}\n"
+                  f" - Keyring: {res.remote.keyring}\n"
+                  f" - Priority: {res.priority}\n"
+                  f" - Summary last modified: {lm}\n"
+                  f" - Refs:\n{''.join(lines)}\n")
+    if not results:
+        out.write("No results.\n")
+        return 0
+    out.write(f"{len(found)}/{len(refs)} refs were found.\n")
+    if len(found) != len(refs):
+        out.write("Refs not found in any remote:\n")
+        for ref in refs:
+            if ref not in found:
+                out.write(f" - ({ref[0]}, {ref[1]})\n")
+    if not opts.pull:
+        return 0
+    out.flush()
+    from ostree_py.signing import RemoteVerifier
+    repo_finder.pull_from_remotes(repo, results, mirror=opts.mirror, verifier=RemoteVerifier(repo),
+                                  disable_fsync=opts.disable_fsync, cache_dir=opts.cache_dir)
+    out.write(f"Pulled {len(refs)}/{len(refs)} refs successfully.\n")
+    return 0
