@@ -106,8 +106,10 @@ def test_group_pages_list_their_commands():
 
 
 def test_no_stray_pages():
-    """Every page is the main page or a command's."""
-    known = {os.path.basename(page_path(p)) for p in _table.COMMANDS} | {"ostree-py.1"}
+    """Every page is the main page or a command's (of ostree-py or rpm-ostree-py)."""
+    from ostree_py.commands import rpmostree
+    known = {os.path.basename(page_path(p)) for p in _table.COMMANDS} | {"ostree-py.1", "rpm-ostree-py.1"}
+    known |= {"rpm-ostree-py-" + p.replace(" ", "-") + ".1" for p in rpmostree.COMMANDS}
     stray = {f for f in os.listdir(MAN) if f.endswith(".1")} - known
     assert not stray
 
