@@ -119,16 +119,22 @@ def append_signature(metadata, key: str, signature: bytes) -> dict:
     return _append(metadata, signature, key)
 
 
-def sign_commit(repo, sign: Sign, checksum: str) -> None:
-    """ostree_sign_commit: sign the commit object and append to its detached metadata."""
+def commit_and_detached_metadata(repo, checksum: str):
+    """(commit bytes, detached metadata dict or None), with the reference's error prefixes."""
     try:
         data = repo.load_metadata_bytes("commit", checksum)
     except OstreeError as e:
         raise OstreeError(f"Failed to read commit: {e.message}") from None
     try:
-        old = repo.load_commitmeta(checksum)
+        meta = repo.load_commitmeta(checksum)
     except OstreeError as e:
         raise OstreeError(f"Failed to read detached metadata: {e.message}") from None
+    return data, meta
+
+
+def sign_commit(repo, sign: Sign, checksum: str) -> None:
+    """ostree_sign_commit: sign the commit object and append to its detached metadata."""
+    data, old = commit_and_detached_metadata(repo, checksum)
     try:
         sig = sign.sign(data)
     except OstreeError as e:
@@ -138,14 +144,7 @@ def sign_commit(repo, sign: Sign, checksum: str) -> None:
 
 def commit_verify(repo, sign: Sign, checksum: str) -> str:
     """ostree_sign_commit_verify: the success message, or SignError."""
-    try:
-        data = repo.load_metadata_bytes("commit", checksum)
-    except OstreeError as e:
-        raise OstreeError(f"Failed to read commit: {e.message}") from None
-    try:
-        meta = repo.load_commitmeta(checksum)
-    except OstreeError as e:
-        raise OstreeError(f"Failed to read detached metadata: {e.message}") from None
+    data, meta = commit_and_detached_metadata(repo, checksum)
     return sign.verify(data, sign.signatures_in(meta))
 
 

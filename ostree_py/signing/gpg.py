@@ -453,14 +453,8 @@ def verify_with_metadata(repo, data: bytes, metadata, remote=ALL_REMOTES, keyrin
 def verify_commit_ext(repo, checksum: str, keyringdir: str | None = None, extra_keyring: str | None = None,
                       remote=None) -> GpgVerifyResult:
     """ostree_repo_verify_commit_ext / _for_remote (remote None: every remote's keyring)."""
-    try:
-        data = repo.load_metadata_bytes("commit", checksum)
-    except OstreeError as e:
-        raise OstreeError(f"Failed to read commit: {e.message}") from None
-    try:
-        meta = repo.load_commitmeta(checksum)
-    except OstreeError as e:
-        raise OstreeError(f"Failed to read detached metadata: {e.message}") from None
+    from . import commit_and_detached_metadata
+    data, meta = commit_and_detached_metadata(repo, checksum)
     return verify_with_metadata(repo, data, meta, ALL_REMOTES if remote is None else remote,
                                 keyringdir, extra_keyring)
 
