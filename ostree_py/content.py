@@ -8,6 +8,7 @@ file bytes.
 
 import hashlib
 import stat
+import struct
 import zlib
 from functools import lru_cache
 
@@ -113,8 +114,20 @@ def parse_archive_header_prefix(head: bytes) -> int:
     return n
 
 
+# The header of a regular file without xattrs, the bulk of a tree: t, 4 u, an
+# empty string (its NUL), an empty array, and one framing offset (the end of
+# the string, 25). Decoding it with struct is ~20x cheaper than the general
+# GVariant decoder, which matters once per object in fsck, checkout and pull.
+_PLAIN_ARCHIVE_HEADER = struct.Struct(">QIIII")
+_PLAIN_ARCHIVE_TAIL = b"\0\x19"
+
+
 def parse_archive_header(data: bytes) -> FileInfo:
     """Parse the unframed ``(tuuuusa(ayay))`` header of a .filez object."""
+    if len(data) == 26 and data[24:] == _PLAIN_ARCHIVE_TAIL:
+        size, uid, gid, mode, rdev = _PLAIN_ARCHIVE_HEADER.unpack_from(data)
+        validate_file_mode(mode)
+        return FileInfo(mode, uid, gid, size, "", (), rdev)
     size, uid, gid, mode, rdev, target, xattrs = gvariant.deserialize(ARCHIVE_HEADER_TYPE, data)
     mode = _bs32(mode)
     validate_file_mode(mode)
@@ -190,7 +203,14 @@ def bareuser_meta(info: FileInfo) -> bytes:
         _bs32(info.uid), _bs32(info.gid), _bs32(info.mode), _xattrs_to_wire(info.xattrs)))
 
 
+_BAREUSER_PLAIN = struct.Struct(">III")
+
+
 def parse_bareuser_meta(data: bytes):
     """Parse ``user.ostreemeta``: returns (uid, gid, mode, xattrs)."""
+    if len(data) == 12:
+        # no xattrs (the common case): three big-endian u32 and an empty array
+        uid, gid, mode = _BAREUSER_PLAIN.unpack(data)
+        return uid, gid, mode, []
     uid, gid, mode, xattrs = gvariant.deserialize(DIRMETA_TYPE, data)
     return _bs32(uid), _bs32(gid), _bs32(mode), _xattrs_from_wire(xattrs)
