@@ -89,11 +89,19 @@ def run(ctx, opts, args):
             if parts:
                 w(f"           Diff: {', '.join(parts)}\n")
         return 0
+    unchanged_if = None
     if new_base == current_base and not requests_changed:
-        ctx.stdout.write("No upgrade available.\n")
-        return 77 if opts.unchanged_exit_77 else 0
+        if not (origin.requested or origin.requested_local) or opts.download_only:
+            ctx.stdout.write("No upgrade available.\n")
+            return 77 if opts.unchanged_exit_77 else 0
+        # the base did not move: an upgrade only if the layered packages resolve differently
+        base_set = set(core.pkglist(repo, current_base))
+        unchanged_if = {core.nevra_str(t) for t in core.pkglist(repo, merge.csum) if t not in base_set}
     if opts.download_only:
         ctx.stdout.write("Update downloaded.\n")
         return 0
-    _common.deploy(ctx, sr, osname, merge, origin, new_base, local_paths=local)
+    new = _common.deploy(ctx, sr, osname, merge, origin, new_base, local_paths=local, unchanged_if=unchanged_if)
+    if new is None:
+        ctx.stdout.write("No upgrade available.\n")
+        return 77 if opts.unchanged_exit_77 else 0
     return 0

@@ -191,6 +191,7 @@ class LayerResult:
         self.inactive = list(inactive)     # (request, providers)
         self.removed = list(removed)
         self.repos = list(repos)
+        self.unchanged = False
 
 
 class Layering:
@@ -216,11 +217,13 @@ class Layering:
         return configs
 
     def compute(self, base: str, origin: Origin, confroot: str | None, dry_run: bool = False,
-                allow_inactive: bool = True, local_paths=()) -> LayerResult:
+                allow_inactive: bool = True, local_paths=(), unchanged_if=None) -> LayerResult:
         """Build (unless ``dry_run``) the layered commit of ``origin`` on ``base``.
 
         ``confroot``: the tree whose /etc/yum.repos.d gives the repos (the merge
-        deployment); ``local_paths``: package files of new local requests.
+        deployment); ``local_paths``: package files of new local requests;
+        ``unchanged_if``: a set of NEVRAs: when the resolution layers exactly these,
+        nothing is built and the result has ``commit`` None and ``unchanged`` set.
         """
         repo = self.repo
         if not origin.may_require_local_assembly():
@@ -261,6 +264,10 @@ class Layering:
                     raise RpmOstreeError(f"\"{req}\" is already provided by: {' '.join(providers)}. "
                                          "Use --allow-inactive to explicitly require it.")
                 self.report.msg(f"Inactive requests:\n  {req} (already provided by {' '.join(providers)})")
+            if unchanged_if is not None and {str(x) for x in res.install} == set(unchanged_if):
+                r = LayerResult(None, [], res.inactive, res.removed, configs)
+                r.unchanged = True
+                return r
             to_layer = []
             downloads = []
             for s in res.install:
@@ -304,7 +311,7 @@ class Layering:
         solv = pool.solv
         for r in pool.repos.values():
             for s in r.solvables_iter():
-                for d in s.lookup_deparray(solv.SOLVABLE_REQUIRES):
+                for d in s.lookup_deparray(solv.SOLVABLE_REQUIRES, 0):
                     n = str(d)
                     if n.startswith("/"):
                         deps.add(n.split(" ")[0])

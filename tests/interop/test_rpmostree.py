@@ -72,6 +72,17 @@ echo "post $1" > /etc/foo-post
 %config(noreplace) /etc/foo.conf
 %dir /var/lib/foo
 """,
+    "needy": """Name: needy
+Version: 1.0
+Release: 1
+Summary: A package whose dependency nothing provides
+License: MIT
+BuildArch: noarch
+Requires: nosuchthing
+%description
+needy
+%files
+""",
     "qux": """Name: qux
 Version: 2.0
 Release: 3
@@ -97,22 +108,26 @@ def sh(*argv, **kw):
 def rpms(tmp_path_factory):
     top = tmp_path_factory.mktemp("rpmbuild")
     out = {}
-    for name, spec in SPECS.items():
+    specs = dict(SPECS, foo11=SPECS["foo"].replace("Version: 1.0", "Version: 1.1"))
+    for name, spec in specs.items():
         p = top / f"{name}.spec"
         p.write_text(spec)
-        sh("rpmbuild", "-bb", "--define", f"_topdir {top}", "--define", "_build_id_links none", p)
+    sh("rpmbuild", "-bb", "--define", f"_topdir {top}", "--define", "_build_id_links none",
+       *(top / f"{name}.spec" for name in specs))
     for dirpath, _d, files in os.walk(top / "RPMS"):
         for f in files:
-            out[f.split("-")[0]] = os.path.join(dirpath, f)
+            name, version = f.split("-")[:2]
+            out[name + ("11" if version == "1.1" else "")] = os.path.join(dirpath, f)
     repo = top / "repo"
     repo.mkdir()
-    for name in ("foo", "libbar"):
+    for name in ("foo", "libbar", "needy"):
         shutil.copy(out[name], repo)
     sh("createrepo_c", "-q", repo)
     handler = functools.partial(_QuietHandler, directory=str(repo))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     out["url"] = f"http://127.0.0.1:{server.server_address[1]}/"
+    out["repo"] = repo
     yield out
     server.shutdown()
 
@@ -275,10 +290,16 @@ def test_install_upgrade_uninstall_rollback(sysroot, rpms):
     assert ref_status(s)[0][0] == f"{up['checksum']}.{up['serial']}"
     p = rpmostree(s, "upgrade", "--unchanged-exit-77", check=False)
     assert p.returncode == 77 and "No upgrade available." in p.stdout
+    # a newer foo in the repo on the same base is an upgrade too
+    shutil.copy(rpms["foo11"], rpms["repo"])
+    sh("createrepo_c", "-q", "--update", rpms["repo"])
+    p = rpmostree(s, "upgrade")
+    assert "Upgraded:\n  foo 1.0-1 -> 1.1-1\n" in p.stdout, p.stdout
+    assert status_json(s)[0]["base-checksum"] == base2
 
     # uninstall: foo and its now-unneeded dependency go
     p = rpmostree(s, "uninstall", "foo")
-    assert "Removed:\n  foo-1.0-1.noarch\n  libbar-1.0-1.noarch\n" in p.stdout, p.stdout
+    assert "Removed:\n  foo-1.1-1.noarch\n  libbar-1.0-1.noarch\n" in p.stdout, p.stdout
     un = status_json(s)[0]
     assert un["requested-packages"] == [] and un["checksum"] == base2 and "base-checksum" not in un
     root3 = deploy_dir(s, un)
@@ -329,20 +350,29 @@ def test_db_kargs_override_deploy_cleanup(sysroot, rpms):
     cur = status_json(s)[0]
     assert cur["packages"] == ["foo"]
     p = rpmostree(s, "db", "diff", cur["base-checksum"], cur["checksum"])
-    assert "Added:\n  foo-1.0-1.noarch\n  libbar-1.0-1.noarch\n" in p.stdout
+    assert "Added:\n  foo-1.1-1.noarch\n  libbar-1.0-1.noarch\n" in p.stdout
     # kargs: print, then a new deployment with an extra argument
     assert rpmostree(s, "kargs").stdout == "root=LABEL=rootfs\n"
     rpmostree(s, "kargs", "--append=quiet")
     assert rpmostree(s, "kargs").stdout == "root=LABEL=rootfs quiet\n"
     assert status_json(s)[0]["checksum"] == cur["checksum"]
-    # override remove of a base package the layer needs (/bin/sh) is a clear depsolve error,
-    # and nothing is deployed
-    n = len(status_json(s))
-    p = rpmostree(s, "override", "remove", "basefs", check=False)
-    assert p.returncode == 1 and "error: Could not depsolve transaction; 1 problem detected:" in p.stderr
-    assert "requires /bin/sh" in p.stderr and len(status_json(s)) == n
+    # override remove takes a base package out (its /bin/sh stays: the file is not basefs's);
+    # reset brings it back
+    rpmostree(s, "override", "remove", "basefs")
+    d = status_json(s)[0]
+    assert d["requested-base-removals"] == ["basefs"] and d["base-removals"][0][1] == "basefs"
+    assert rpm_q(deploy_dir(s, d), "basefs").returncode != 0
+    assert "RemovedBasePackages: basefs 1.0-1" in rpmostree(s, "status").stdout
+    rpmostree(s, "override", "reset", "basefs")
+    assert status_json(s)[0]["requested-base-removals"] == []
     p = rpmostree(s, "override", "reset", "basefs", check=False)
     assert p.returncode == 1 and p.stderr == "error: No overrides for package 'basefs'\n"
+    # an unsatisfiable dependency is a clear depsolve error, and nothing is deployed
+    n = len(status_json(s))
+    p = rpmostree(s, "install", "needy", check=False)
+    assert p.returncode == 1 and "error: Could not depsolve transaction; 1 problem detected:" in p.stderr
+    assert "nothing provides nosuchthing needed by needy-1.0-1.noarch" in p.stderr, p.stderr
+    assert len(status_json(s)) == n
     # deploy an older base by checksum keeps the layer and pins the base in the origin
     rpmostree(s, "deploy", sysroot["base1"])
     d = status_json(s)[0]
@@ -357,7 +387,7 @@ def test_db_kargs_override_deploy_cleanup(sysroot, rpms):
     rpmostree(s, "cleanup", "-r", "-b", "-m")
     assert len(status_json(s)) == 1
     refs = ostree(repo, "refs").stdout.split()
-    assert "rpmostree/pkg/foo/1.0-1.noarch" in refs and not any("qux" in r for r in refs)
+    assert "rpmostree/pkg/foo/1.1-1.noarch" in refs and not any("qux" in r or "foo/1.0" in r for r in refs)
     assert len(ref_status(s)) == 1
     p = rpmostree(s, "cleanup", check=False)
     assert p.returncode == 1 and "At least one cleanup option" in p.stderr
