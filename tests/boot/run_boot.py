@@ -1,0 +1,592 @@
+#!/usr/bin/env python3
+"""`make boot-test`: boot a Debian system deployed and upgraded by ostree-py.
+
+A Debian bookworm root file system (debootstrap; linux-image-amd64, dracut,
+ostree-boot, systemd) is turned into an ostree tree, committed twice (v1, v2)
+into the repository of a fresh sysroot, deployed (v1), given a local /etc
+change, upgraded (v2) with `admin upgrade`, written to an ext4 image
+(`mke2fs -d`) and started in QEMU with the kernel, initramfs and options of
+the default BLS entry. A unit in the tree checks the booted system and prints
+its findings on the serial console, then powers off; this script reads them
+and exits 0 only when every check passed.
+
+Stages and where they go (BOOT_CACHE, default .cache/boot in the project):
+  base-bookworm/   debootstrap + kernel + ostree-boot      (cached, minutes)
+  tree-N/          the converted ostree tree + initramfs   (cached)
+  run-TOOL/        sysroot, disk image, console log        (made anew each run)
+
+Options / environment:
+  --tool ostree-py|ostree   BOOT_TEST_TOOL    which implementation deploys (default ostree-py)
+  --cache DIR               BOOT_CACHE        cache folder
+  --accel tcg|kvm           BOOT_TEST_ACCEL   QEMU accelerator (default tcg: software emulation)
+  --timeout SECONDS         BOOT_TEST_TIMEOUT time allowed for the boot (default 900)
+  --rebuild                 rebuild the cached base and tree
+
+Not a pytest test on purpose (minutes long, needs root, downloads packages).
+It needs root: debootstrap, chroot, mounts, device-independent ownership.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROJECT = os.path.dirname(os.path.dirname(HERE))
+SUITE = "bookworm"
+OS_NAME = "debian"
+REF = "debian/boot-test"
+# Bump when the recipe of a cached stage changes, so old caches are rebuilt.
+BASE_VERSION = "1"
+TREE_VERSION = "1"
+HOST_PACKAGES = ["debootstrap", "qemu-system-x86", "e2fsprogs"]
+BASE_INCLUDE = ["systemd", "systemd-sysv", "udev", "dracut", "kmod"]
+# Installed in the chroot with apt, after dracut is there, so that the kernel's
+# "initramfs-tools | linux-initramfs-tool" is met by dracut (debootstrap would
+# pick initramfs-tools, which conflicts with dracut).
+BASE_APT = ["linux-image-amd64", "ostree-boot"]
+KARGS = ["root=/dev/vda", "rw", "console=ttyS0", "panic=-1"]
+
+T0 = time.monotonic()
+
+
+def log(msg: str) -> None:
+    print(f"[boot-test {time.monotonic() - T0:6.1f}s] {msg}", flush=True)
+
+
+def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    kw.setdefault("check", True)
+    return subprocess.run(cmd, **kw)
+
+
+# --------------------------------------------------------------- host setup
+def ensure_host_packages() -> None:
+    missing = []
+    for p in HOST_PACKAGES:
+        r = subprocess.run(["dpkg-query", "-W", "-f=${Status}", p], capture_output=True, text=True)
+        if "install ok installed" not in r.stdout:
+            missing.append(p)
+    if missing:
+        log(f"installing host packages: {' '.join(missing)}")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        run(["apt-get", "update", "-q"], env=env)
+        run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing], env=env)
+
+
+def apt_mirror() -> str:
+    """The Debian mirror this machine's apt uses (for the main archive)."""
+    texts = []
+    for path in ["/etc/apt/sources.list"] + sorted(
+        os.path.join("/etc/apt/sources.list.d", n)
+        for n in (os.listdir("/etc/apt/sources.list.d") if os.path.isdir("/etc/apt/sources.list.d") else [])
+    ):
+        if path.endswith((".list", ".sources")) and os.path.isfile(path):
+            with open(path, encoding="utf-8", errors="replace") as f:
+                texts.append((path, f.read()))
+    for path, text in texts:
+        if path.endswith(".list"):
+            for line in text.splitlines():
+                parts = line.split("#", 1)[0].split()
+                if len(parts) >= 3 and parts[0] == "deb":
+                    i = 1
+                    if parts[i].startswith("["):
+                        while not parts[i].endswith("]"):
+                            i += 1
+                        i += 1
+                    if parts[i + 1] == SUITE:
+                        return parts[i]
+        else:
+            for stanza in re.split(r"\n\s*\n", text):
+                fields = {}
+                for line in stanza.splitlines():
+                    if line.startswith("#") or ":" not in line or line[:1].isspace():
+                        continue
+                    k, v = line.split(":", 1)
+                    fields[k.strip().lower()] = v.split()
+                if "deb" in fields.get("types", []) and SUITE in fields.get("suites", []) \
+                        and fields.get("enabled", ["yes"])[0] != "no" and fields.get("uris"):
+                    return fields["uris"][0]
+    raise SystemExit(f"boot-test: no apt source for {SUITE} found in /etc/apt")
+
+
+class Mounts:
+    """proc, sys and dev mounted into a chroot for package scripts and dracut."""
+
+    def __init__(self, root: str):
+        self.root = root
+        self.done: list[str] = []
+
+    def __enter__(self):
+        for kind, src, rel in (("proc", "proc", "proc"), ("sysfs", "sys", "sys"), ("bind", "/dev", "dev"),
+                               ("bind", "/dev/pts", "dev/pts")):
+            target = os.path.join(self.root, rel)
+            os.makedirs(target, exist_ok=True)
+            if kind == "bind":
+                run(["mount", "--bind", src, target])
+            else:
+                run(["mount", "-t", kind, src, target])
+            self.done.append(target)
+        return self
+
+    def __exit__(self, *exc):
+        for target in reversed(self.done):
+            if subprocess.run(["umount", target]).returncode != 0:
+                subprocess.run(["umount", "-l", target])
+
+
+def chroot(root: str, *cmd: str, **kw) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive",
+           "LC_ALL": "C", "HOME": "/root"}
+    return run(["chroot", root, *cmd], env=env, **kw)
+
+
+def stamp_ok(d: str, version: str) -> bool:
+    try:
+        with open(os.path.join(d, ".boot-test-stamp")) as f:
+            return f.read().strip() == version
+    except OSError:
+        return False
+
+
+def write_stamp(d: str, version: str) -> None:
+    with open(os.path.join(d, ".boot-test-stamp"), "w") as f:
+        f.write(version + "\n")
+
+
+def rmtree(path: str) -> None:
+    if os.path.islink(path) or (os.path.lexists(path) and not os.path.isdir(path)):
+        os.unlink(path)
+    elif os.path.lexists(path):
+        # Deployments carry the immutable flag when a run forgot the debug env.
+        subprocess.run(["chattr", "-R", "-f", "-i", path], stderr=subprocess.DEVNULL)
+        shutil.rmtree(path)
+
+
+# ------------------------------------------------------------ base rootfs
+def build_base(cache: str) -> str:
+    base = os.path.join(cache, f"base-{SUITE}")
+    if os.path.isdir(base) and stamp_ok(base, BASE_VERSION):
+        log(f"base rootfs cached: {base}")
+        return base
+    tmp = base + ".tmp"
+    rmtree(tmp)
+    rmtree(base)
+    mirror = apt_mirror()
+    log(f"debootstrap {SUITE} (minbase + {', '.join(BASE_INCLUDE)})")
+    run(["debootstrap", "--variant=minbase", "--include=" + ",".join(BASE_INCLUDE), SUITE, tmp, mirror],
+        stdout=subprocess.DEVNULL)
+    policy = os.path.join(tmp, "usr/sbin/policy-rc.d")
+    with open(policy, "w") as f:
+        f.write("#!/bin/sh\nexit 101\n")
+    os.chmod(policy, 0o755)
+    log(f"apt-get install {' '.join(BASE_APT)} in the chroot")
+    with Mounts(tmp):
+        chroot(tmp, "apt-get", "install", "-y", "-q", "--no-install-recommends", *BASE_APT,
+               stdout=subprocess.DEVNULL)
+        chroot(tmp, "apt-get", "clean")
+    os.unlink(policy)
+    write_stamp(tmp, BASE_VERSION)
+    os.rename(tmp, base)
+    return base
+
+
+# ------------------------------------------------------------ ostree tree
+# Kernel modules a QEMU guest never needs: dropped to keep the tree (and each
+# commit, deployment and image) small. depmod runs afterwards.
+PRUNE_MODULES = [
+    "kernel/drivers/gpu", "kernel/drivers/net/wireless", "kernel/drivers/media", "kernel/drivers/infiniband",
+    "kernel/drivers/staging", "kernel/drivers/iio", "kernel/drivers/isdn", "kernel/drivers/bluetooth",
+    "kernel/drivers/net/ethernet", "kernel/drivers/scsi", "kernel/drivers/usb", "kernel/drivers/hid",
+    "kernel/drivers/input", "kernel/drivers/mtd", "kernel/drivers/misc", "kernel/drivers/hwmon",
+    "kernel/drivers/platform", "kernel/drivers/comedi", "kernel/drivers/video", "kernel/drivers/thunderbolt",
+    "kernel/sound", "kernel/net/wireless", "kernel/net/mac80211", "kernel/net/bluetooth",
+    "kernel/drivers/net/can", "kernel/drivers/target", "kernel/drivers/md", "kernel/fs/ocfs2",
+    "kernel/fs/xfs", "kernel/fs/btrfs", "kernel/fs/gfs2", "kernel/fs/nfs", "kernel/fs/nfsd",
+    "kernel/fs/ceph", "kernel/fs/smb", "kernel/fs/f2fs", "kernel/drivers/net/usb",
+]
+
+CHECK_SCRIPT = r"""#!/bin/bash
+# boot-test: checks the booted ostree system; findings go to the serial console.
+pass=1
+say() { echo "BOOT-TEST $*"; }
+check() {  # NAME COMMAND... : one line per check
+    local name=$1; shift
+    if out=$("$@" 2>&1); then say "CHECK $name ok ${out//$'\n'/ | }"
+    else pass=0; say "CHECK $name FAIL ${out//$'\n'/ | }"; fi
+}
+eq() { [ "$1" = "$2" ] && echo "$1" || { echo "got '$1' expected '$2'"; return 1; }; }
+root_is_deployment() {
+    local dep; dep=$(sed -n 's/.*ostree=\([^ ]*\).*/\1/p' /proc/cmdline)
+    [ -n "$dep" ] || { echo "no ostree= karg"; return 1; }
+    local a b; a=$(stat -L -c %d:%i /) b=$(stat -L -c %d:%i "/sysroot$dep")
+    echo "ostree=$dep -> $(readlink -f /sysroot$dep)"
+    [ "$a" = "$b" ]
+}
+usr_readonly() {
+    findmnt -n -o TARGET,OPTIONS /usr
+    findmnt -n -o OPTIONS /usr | grep -qE '(^|,)ro(,|$)' || return 1
+    if touch /usr/.boot-test 2>/dev/null; then rm -f /usr/.boot-test; echo "writable"; return 1; fi
+}
+var_mount() {
+    findmnt -n -o TARGET,SOURCE,FSROOT /var
+    eq "$(findmnt -n -o FSROOT /var)" "/ostree/deploy/DEBIAN_OS/var" >/dev/null || return 1
+    eq "$(systemctl is-active var.mount)" active || return 1
+    systemctl show -p FragmentPath var.mount
+    systemctl show -p FragmentPath --value var.mount | grep -q '^/run/systemd/generator/var.mount$' || return 1
+    eq "$(cat /var/boot-test-stateroot 2>&1)" stateroot-var
+}
+say "START"
+check booted test -e /run/ostree-booted
+check root-is-deployment root_is_deployment
+check version eq "$(cat /usr/share/boot-test/version 2>&1)" 2
+check etc-vendor-updated eq "$(cat /etc/boot-test-vendor.conf 2>&1)" vendor=2
+check etc-local-added eq "$(cat /etc/boot-test-local.conf 2>&1)" local=1
+check etc-local-modified eq "$(cat /etc/boot-test-modified.conf 2>&1)" modified=local
+check etc-vendor-removed eq "$(test -e /etc/boot-test-removed.conf && echo present || echo absent)" absent
+check var-mount var_mount
+check usr-readonly usr_readonly
+check remount eq "$(systemctl is-active ostree-remount.service)" active
+say "KERNEL $(uname -r) $(cat /proc/cmdline)"
+ostree admin status 2>&1 | sed 's/^/BOOT-TEST STATUS /'
+systemctl --failed --no-legend --plain 2>&1 | sed 's/^/BOOT-TEST FAILED-UNIT /'
+if [ $pass = 1 ]; then say "RESULT PASS"; else say "RESULT FAIL"; fi
+systemctl poweroff --no-block
+"""
+
+CHECK_UNIT = """[Unit]
+Description=ostree-py boot test checks
+After=multi-user.target ostree-remount.service var.mount
+DefaultDependencies=yes
+
+[Service]
+Type=oneshot
+ExecStart=/usr/libexec/boot-test/check
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/ttyS0
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def kernel_version(root: str) -> str:
+    kvers = sorted(os.listdir(os.path.join(root, "usr/lib/modules")))
+    if len(kvers) != 1:
+        raise SystemExit(f"boot-test: expected one kernel in the base, found {kvers}")
+    return kvers[0]
+
+
+def write(path: str, text: str, mode: int = 0o644) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
+def symlink(target: str, path: str) -> None:
+    if os.path.lexists(path):
+        os.unlink(path)
+    os.symlink(target, path)
+
+
+def var_tmpfiles(var: str) -> str:
+    """tmpfiles.d lines that recreate the tree's /var directories and symlinks."""
+    lines = []
+    for dirpath, dirnames, filenames in os.walk(var):
+        for name in sorted(dirnames + filenames):
+            p = os.path.join(dirpath, name)
+            rel = "/var/" + os.path.relpath(p, var)
+            st = os.lstat(p)
+            if os.path.islink(p):
+                lines.append(f"L {rel} - - - - {os.readlink(p)}")
+            elif os.path.isdir(p):
+                import grp
+                import pwd
+                try:
+                    user = pwd.getpwuid(st.st_uid).pw_name if st.st_uid == 0 else str(st.st_uid)
+                    group = grp.getgrgid(st.st_gid).gr_name if st.st_gid == 0 else str(st.st_gid)
+                except KeyError:
+                    user, group = str(st.st_uid), str(st.st_gid)
+                lines.append(f"d {rel} {st.st_mode & 0o7777:04o} {user} {group} -")
+    return "\n".join(lines) + "\n"
+
+
+def build_tree(cache: str, base: str) -> str:
+    tree = os.path.join(cache, f"tree-{TREE_VERSION}")
+    if os.path.isdir(tree) and stamp_ok(tree, BASE_VERSION + "." + TREE_VERSION):
+        log(f"ostree tree cached: {tree}")
+        return tree
+    tmp = tree + ".tmp"
+    rmtree(tmp)
+    rmtree(tree)
+    log("copying the base rootfs")
+    run(["cp", "-a", base, tmp])
+    os.unlink(os.path.join(tmp, ".boot-test-stamp"))
+    kver = kernel_version(tmp)
+    moddir = os.path.join(tmp, "usr/lib/modules", kver)
+    for rel in PRUNE_MODULES:
+        rmtree(os.path.join(moddir, rel))
+    chroot(tmp, "depmod", "-a", kver)
+    log(f"dracut initramfs for {kver} (generic, with the ostree module)")
+    with Mounts(tmp):
+        chroot(tmp, "dracut", "--force", "--no-hostonly", "--add", "ostree",
+               "--add-drivers", "virtio_blk virtio_pci ext4",
+               "--omit", "plymouth i18n", f"/usr/lib/modules/{kver}/initramfs.img", kver,
+               stdout=subprocess.DEVNULL)
+    os.chmod(os.path.join(moddir, "initramfs.img"), 0o644)
+    shutil.copy2(os.path.join(tmp, "boot", f"vmlinuz-{kver}"), os.path.join(moddir, "vmlinuz"))
+    os.chmod(os.path.join(moddir, "vmlinuz"), 0o644)
+    log("converting to an ostree tree")
+    boot = os.path.join(tmp, "boot")
+    for name in os.listdir(boot):
+        rmtree(os.path.join(boot, name))
+    # Files for the guest checks, a local root login, no fstab entries (root= does it).
+    write(os.path.join(tmp, "usr/libexec/boot-test/check"),
+          CHECK_SCRIPT.replace("DEBIAN_OS", OS_NAME), 0o755)
+    write(os.path.join(tmp, "usr/lib/systemd/system/boot-test.service"), CHECK_UNIT)
+    wants = os.path.join(tmp, "etc/systemd/system/multi-user.target.wants")
+    os.makedirs(wants, exist_ok=True)
+    symlink("/usr/lib/systemd/system/boot-test.service", os.path.join(wants, "boot-test.service"))
+    # The serial console belongs to the checks' output.
+    symlink("/dev/null", os.path.join(tmp, "etc/systemd/system/serial-getty@ttyS0.service"))
+    write(os.path.join(tmp, "etc/fstab"), "# root from the kernel command line; /var from ostree\n")
+    write(os.path.join(tmp, "etc/hostname"), "boot-test\n")
+    for name in ("machine-id", "adjtime"):
+        p = os.path.join(tmp, "etc", name)
+        if os.path.lexists(p):
+            os.unlink(p)
+    write(os.path.join(tmp, "etc/machine-id"), "")
+    # /etc -> /usr/etc: ostree deploys it and three-way merges local changes.
+    os.rename(os.path.join(tmp, "etc"), os.path.join(tmp, "usr/etc"))
+    # /var is the stateroot's, shared between deployments: the tree keeps it
+    # empty and systemd-tmpfiles recreates its layout at boot.
+    var = os.path.join(tmp, "var")
+    extra = ("d /var/home 0755 root root -\nd /var/roothome 0700 root root -\n"
+             "d /var/opt 0755 root root -\nd /var/srv 0755 root root -\nd /var/mnt 0755 root root -\n"
+             "d /var/local 0755 root root -\n")
+    write(os.path.join(tmp, "usr/lib/tmpfiles.d/boot-test-var.conf"), var_tmpfiles(var) + extra)
+    rmtree(var)
+    os.mkdir(var, 0o755)
+    for name in ("home", "root", "opt", "srv", "mnt", "media", "tmp", "dev", "proc", "sys", "run"):
+        rmtree(os.path.join(tmp, name))
+    for name, target in (("home", "var/home"), ("root", "var/roothome"), ("opt", "var/opt"),
+                         ("srv", "var/srv"), ("mnt", "var/mnt"), ("media", "run/media"),
+                         ("ostree", "sysroot/ostree")):
+        symlink(target, os.path.join(tmp, name))
+    for name in ("dev", "proc", "sys", "run", "sysroot"):
+        os.makedirs(os.path.join(tmp, name), exist_ok=True)
+        os.chmod(os.path.join(tmp, name), 0o755)
+    os.makedirs(os.path.join(tmp, "tmp"))
+    os.chmod(os.path.join(tmp, "tmp"), 0o1777)
+    write_stamp(tmp, BASE_VERSION + "." + TREE_VERSION)
+    os.rename(tmp, tree)
+    return tree
+
+
+def make_overlay(path: str, version: int) -> None:
+    """The per-version files committed on top of the tree."""
+    rmtree(path)
+    write(os.path.join(path, "usr/share/boot-test/version"), f"{version}\n")
+    write(os.path.join(path, "usr/etc/boot-test-vendor.conf"), f"vendor={version}\n")
+    write(os.path.join(path, "usr/etc/boot-test-modified.conf"), f"modified=vendor{version}\n")
+    if version == 1:
+        write(os.path.join(path, "usr/etc/boot-test-removed.conf"), "removed-in-2\n")
+
+
+# ------------------------------------------------------------- the sysroot
+def tool_cmd(tool: str) -> list[str]:
+    if tool == "ostree":
+        return ["/usr/bin/ostree"]
+    return [os.path.join(PROJECT, ".venv/bin/ostree-py")]
+
+
+def deploy_and_upgrade(tool: str, tree: str, work: str) -> dict:
+    ostree = tool_cmd(tool)
+    sysroot = os.path.join(work, "sysroot")
+    repo = os.path.join(sysroot, "ostree/repo")
+    timings = {}
+
+    def t(name, cmd, **kw):
+        t1 = time.monotonic()
+        r = run(cmd, **kw)
+        timings[name] = timings.get(name, 0) + time.monotonic() - t1
+        return r
+
+    os.makedirs(sysroot)
+    t("init-fs", [*ostree, "admin", "init-fs", sysroot])
+    t("os-init", [*ostree, "admin", "os-init", f"--sysroot={sysroot}", OS_NAME])
+    commits = []
+    for version in (1, 2):
+        overlay = os.path.join(work, f"overlay-{version}")
+        make_overlay(overlay, version)
+        log(f"{tool}: commit v{version}")
+        r = t(f"commit v{version}", [*ostree, f"--repo={repo}", "commit", f"--branch={REF}",
+                                     f"--subject=boot-test v{version}", f"--add-metadata-string=version={version}",
+                                     f"--tree=dir={tree}", f"--tree=dir={overlay}"],
+              capture_output=True, text=True)
+        commits.append(r.stdout.strip())
+        if version == 1:
+            log(f"{tool}: admin deploy v1")
+            t("deploy", [*ostree, "admin", "deploy", f"--sysroot={sysroot}", f"--os={OS_NAME}",
+                         *[f"--karg={k}" for k in KARGS], REF])
+            dep = os.path.join(sysroot, "ostree/deploy", OS_NAME, "deploy", commits[0] + ".0")
+            # Local changes to /etc, to be carried over by the upgrade's merge.
+            write(os.path.join(dep, "etc/boot-test-local.conf"), "local=1\n")
+            write(os.path.join(dep, "etc/boot-test-modified.conf"), "modified=local\n")
+            # A file in the stateroot's /var, which every deployment shares.
+            write(os.path.join(sysroot, "ostree/deploy", OS_NAME, "var/boot-test-stateroot"), "stateroot-var\n")
+    log(f"{tool}: admin upgrade")
+    t("upgrade", [*ostree, "admin", "upgrade", f"--sysroot={sysroot}", f"--os={OS_NAME}"])
+    st = run([*ostree, "admin", "status", f"--sysroot={sysroot}"], capture_output=True, text=True)
+    print(st.stdout, end="")
+    return {"sysroot": sysroot, "commits": commits, "timings": timings}
+
+
+def default_bls_entry(sysroot: str) -> dict:
+    """The BLS entry a boot loader starts by default: the highest version."""
+    entries_dir = os.path.join(sysroot, "boot/loader/entries")
+    best = None
+    for name in os.listdir(entries_dir):
+        if not name.endswith(".conf"):
+            continue
+        fields = {}
+        with open(os.path.join(entries_dir, name)) as f:
+            for line in f:
+                k, _, v = line.strip().partition(" ")
+                if k:
+                    fields[k] = v.strip()
+        key = int(fields.get("version", "0"))
+        if best is None or key > best[0]:
+            best = (key, name, fields)
+    if best is None:
+        raise SystemExit(f"boot-test: no BLS entry in {entries_dir}")
+    log(f"default BLS entry: {best[1]}")
+    return best[2]
+
+
+def make_image(sysroot: str, image: str) -> None:
+    du = run(["du", "-s", "--block-size=1M", sysroot], capture_output=True, text=True)
+    size_mb = int(du.stdout.split()[0]) * 13 // 10 + 512
+    log(f"mke2fs -d: {size_mb} MiB ext4 image")
+    run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", "ostree-root", "-d", sysroot, image, f"{size_mb}M"])
+
+
+def boot(sysroot: str, image: str, console: str, accel: str, timeout: float) -> tuple[bool, list[str]]:
+    entry = default_bls_entry(sysroot)
+    kernel = os.path.join(sysroot, "boot", entry["linux"].lstrip("/"))
+    initrd = os.path.join(sysroot, "boot", entry["initrd"].lstrip("/"))
+    append = entry["options"]
+    log(f"qemu ({accel}): -append {append!r}")
+    cmd = ["qemu-system-x86_64", "-accel", accel, "-m", "1024", "-smp", "2",
+           "-display", "none", "-monitor", "none", "-no-reboot",
+           "-serial", f"file:{console}",
+           "-drive", f"file={image},format=raw,if=virtio",
+           "-kernel", kernel, "-initrd", initrd, "-append", append,
+           "-nic", "none"]
+    if accel == "kvm":
+        cmd += ["-cpu", "host"]
+    t1 = time.monotonic()
+    proc = subprocess.Popen(cmd)
+    lines: list[str] = []
+    fatal = None
+    try:
+        while proc.poll() is None:
+            if time.monotonic() - t1 > timeout:
+                fatal = f"timed out after {timeout:.0f}s"
+                break
+            time.sleep(1)
+            try:
+                with open(console, errors="replace") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            if "BOOT-TEST RESULT" in text:
+                # Let it power off; the result line is all we need.
+                try:
+                    proc.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    pass
+                break
+            for bad in ("Kernel panic", "emergency mode", "Cannot open access to console"):
+                if bad in text:
+                    fatal = f"guest: {bad}"
+            if fatal:
+                time.sleep(3)
+                break
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    log(f"qemu ran {time.monotonic() - t1:.1f}s")
+    with open(console, errors="replace") as f:
+        text = f.read()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip().startswith("BOOT-TEST")]
+    ok = fatal is None and "BOOT-TEST RESULT PASS" in lines
+    if fatal:
+        log(fatal)
+    return ok, lines
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tool", default=os.environ.get("BOOT_TEST_TOOL", "ostree-py"), choices=["ostree-py", "ostree"])
+    ap.add_argument("--cache", default=os.environ.get("BOOT_CACHE") or os.path.join(PROJECT, ".cache/boot"))
+    ap.add_argument("--accel", default=os.environ.get("BOOT_TEST_ACCEL", "tcg"), choices=["tcg", "kvm"])
+    ap.add_argument("--timeout", type=float, default=float(os.environ.get("BOOT_TEST_TIMEOUT", "900")))
+    ap.add_argument("--rebuild", action="store_true")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("boot-test: needs root (debootstrap, chroot, mounts)", file=sys.stderr)
+        return 2
+    cache = os.path.abspath(args.cache)
+    os.makedirs(cache, exist_ok=True)
+    ensure_host_packages()
+    if args.rebuild:
+        for name in os.listdir(cache):
+            if name.startswith(("base-", "tree-")):
+                rmtree(os.path.join(cache, name))
+    base = build_base(cache)
+    tree = build_tree(cache, base)
+    prepared = time.monotonic()
+
+    work = os.path.join(cache, f"run-{args.tool}")
+    rmtree(work)
+    os.makedirs(work)
+    # A sysroot in a folder: no chattr +i on the deployments, so reruns can wipe it.
+    os.environ["OSTREE_SYSROOT_DEBUG"] = "mutable-deployments"
+    for var in ("OSTREE_SYSROOT", "OSTREE_REPO"):
+        os.environ.pop(var, None)
+    t_ostree = time.monotonic()
+    result = deploy_and_upgrade(args.tool, tree, work)
+    t_ostree = time.monotonic() - t_ostree
+    image = os.path.join(work, "disk.img")
+    t_img = time.monotonic()
+    make_image(result["sysroot"], image)
+    t_img = time.monotonic() - t_img
+    t_boot = time.monotonic()
+    ok, lines = boot(result["sysroot"], image, os.path.join(work, "console.log"), args.accel, args.timeout)
+    t_boot = time.monotonic() - t_boot
+    for line in lines:
+        print("   ", line)
+    # The guest's `ostree admin status` must show the v2 commit as booted.
+    v2 = result["commits"][1]
+    booted = [ln for ln in lines if ln.startswith("BOOT-TEST STATUS * ")]
+    if not booted or f"{OS_NAME} {v2}.0" not in booted[0]:
+        log(f"the booted deployment is not v2 ({v2}): {booted}")
+        ok = False
+    timing = ", ".join(f"{k} {v:.1f}s" for k, v in result["timings"].items())
+    log(f"{args.tool}: {timing}; all ostree steps {t_ostree:.1f}s; image {t_img:.1f}s; boot {t_boot:.1f}s; "
+        f"total after cache {time.monotonic() - prepared:.1f}s")
+    log(f"console log: {os.path.join(work, 'console.log')}")
+    log("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
