@@ -249,11 +249,10 @@ class Fetcher:
         self.user_agent = ua
         self.http2 = http2
         self.max_connections = max_connections
-        env = os.environ
         self.low_speed_limit = low_speed_limit if low_speed_limit is not None else \
-            int(env.get("OSTREE_PY_LOW_SPEED_LIMIT", LOW_SPEED_LIMIT))
+            int(_env_number("OSTREE_PY_LOW_SPEED_LIMIT", LOW_SPEED_LIMIT))
         self.low_speed_time = low_speed_time if low_speed_time is not None else \
-            float(env.get("OSTREE_PY_LOW_SPEED_TIME", LOW_SPEED_TIME))
+            _env_number("OSTREE_PY_LOW_SPEED_TIME", LOW_SPEED_TIME)
         self.connect_timeout = connect_timeout
         self._client = None
         self._ssl = None
@@ -740,6 +739,15 @@ def _map_error(e: BaseException, display: str) -> FetchError:
     if isinstance(e, http.client.HTTPException):
         return FetchError(f"While fetching {display}: [8] Weird server reply")
     return FetchError(f"While fetching {display}: {msg or name}")
+
+
+def _env_number(name: str, default: float) -> float:
+    """A positive number from the environment; ``default`` when unset or not one."""
+    try:
+        v = float(os.environ.get(name, ""))
+    except ValueError:
+        return default
+    return v if 0 < v < float("inf") else default
 
 
 def _parse_http_date(text: str) -> int:
