@@ -197,6 +197,10 @@ def test_the_low_speed_timeout_defaults_to_30_seconds(monkeypatch):
     monkeypatch.setenv("OSTREE_PY_LOW_SPEED_LIMIT", "10")
     f = fetcher.Fetcher()
     assert (f.low_speed_limit, f.low_speed_time) == (10, 2.5)
+    monkeypatch.setenv("OSTREE_PY_LOW_SPEED_TIME", "soon")  # not a number: the default, no traceback
+    monkeypatch.setenv("OSTREE_PY_LOW_SPEED_LIMIT", "-5")
+    f = fetcher.Fetcher()
+    assert (f.low_speed_limit, f.low_speed_time) == (1000, 30.0)
 
 
 @pytest.mark.parametrize("kind", ["filez", "dirtree", "dirmeta", "commit"])
