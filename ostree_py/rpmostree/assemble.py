@@ -82,9 +82,13 @@ def translate_paths(root: str, pkgs, base_var: set, base_run: set) -> None:
     tmpfiles.d entries (usr/lib/tmpfiles.d/pkg-NAME.conf), /opt content moves to
     usr/lib/opt (linked back from /var/opt), and etc goes back to usr/etc."""
     opt_is_link = os.path.islink(os.path.join(root, "opt"))
+    usrlocal_is_link = os.path.islink(os.path.join(root, "usr/local"))
     for p in pkgs:
         lines = []
         for path, mode, user, group, link in _rpm.installed_files(root, p.name):
+            if usrlocal_is_link and path.startswith("/usr/local/"):
+                raise RpmOstreeError(f"Package {p.nevra} has content in /usr/local ({path}), which is a "
+                                     "link to /var in this tree: not supported")
             if path.startswith("/opt/") and opt_is_link and path.count("/") == 2:
                 # top-level /opt entries are moved to /usr/lib/opt and linked from /var/opt
                 src = os.path.join(root, "var/opt", path[len("/opt/"):])
@@ -132,6 +136,13 @@ def layer(repo, base: str, root: str, packages, removals, report) -> list:
         with report.task("Removing base packages"):
             _rpm.erase(root, removals)
     if packages:
+        # /opt and /usr/local are links into /var in ostree trees: give rpm their targets
+        for link in ("opt", "usr/local"):
+            p = os.path.join(root, link)
+            if os.path.islink(p):
+                target = os.path.normpath(os.path.join(os.path.dirname(link), os.readlink(p)))
+                if not target.startswith(".."):
+                    os.makedirs(os.path.join(root, target.lstrip("/")), exist_ok=True)
         with report.task("Checking out packages"):
             _rpm.install(root, [p.path for p in packages])
         script_sets = [(p, _rpm.scripts(p.path)) for p in packages]

@@ -160,15 +160,25 @@ def install(root: str, paths: list, dbpath: str = DBPATH) -> None:
     args = ["rpm", "--root", root, "--dbpath", "/" + dbpath, "-i", "--nodeps", "--noscripts",
             "--notriggers", "--ignoresize", "--nosignature", "--define", "_pkgverify_level digest",
             "--define", "_install_langs all"]
+    if _has_force_debian():
+        args.append("--force-debian")   # Debian's rpm otherwise warns that it is not dpkg
     _run(args + list(paths), "Installing packages")
+
+
+def _has_force_debian(cache={}) -> bool:
+    if "v" not in cache:
+        cache["v"] = "--force-debian" in _run(["rpm", "--help"], "rpm --help", check=False)
+    return cache["v"]
 
 
 def erase(root: str, names: list, dbpath: str = DBPATH) -> None:
     """Remove installed packages ``names`` (files and rpmdb entries), without scripts."""
     if not names:
         return
-    _run(["rpm", "--root", root, "--dbpath", "/" + dbpath, "-e", "--nodeps", "--noscripts",
-          "--notriggers"] + list(names), "Removing packages")
+    args = ["rpm", "--root", root, "--dbpath", "/" + dbpath, "-e", "--nodeps", "--noscripts", "--notriggers"]
+    if _has_force_debian():
+        args.append("--force-debian")
+    _run(args + list(names), "Removing packages")
 
 
 def verify_signature(path: str, keys: list) -> None:

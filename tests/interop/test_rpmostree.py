@@ -92,10 +92,12 @@ BuildArch: noarch
 %description
 qux
 %install
-mkdir -p %{buildroot}/usr/share/qux
+mkdir -p %{buildroot}/usr/share/qux %{buildroot}/opt/qux
 echo qux > %{buildroot}/usr/share/qux/file
+echo opt > %{buildroot}/opt/qux/data
 %files
 /usr/share/qux/file
+/opt/qux
 """,
 }
 
@@ -320,11 +322,24 @@ def test_local_package_and_inactive(sysroot, rpms):
     p = rpmostree(s, "install", rpms["qux"], "--idempotent")
     d = status_json(s)[0]
     assert d["requested-local-packages"] == ["qux-2.0-3.noarch"], p.stdout
-    assert (deploy_dir(s, d) / "usr/share/qux/file").read_text() == "qux\n"
+    root = deploy_dir(s, d)
+    assert (root / "usr/share/qux/file").read_text() == "qux\n"
+    # /opt content moves to /usr/lib/opt, linked from /var/opt by tmpfiles.d
+    assert (root / "usr/lib/opt/qux/data").read_text() == "opt\n"
+    assert "L /var/opt/qux - - - - /usr/lib/opt/qux" in (root / "usr/lib/tmpfiles.d/pkg-qux.conf").read_text()
+    assert "LocalPackages: qux-2.0-3.noarch" in rpmostree(s, "status").stdout
+    # --dry-run resolves and stops
+    n = len(status_json(s))
+    p = rpmostree(s, "uninstall", "--dry-run", "qux")
+    assert p.stdout.endswith("Exiting because of '--dry-run' option\n") and len(status_json(s)) == n
     # a request the base provides is refused unless --allow-inactive
     p = rpmostree(s, "install", "basefs", check=False)
     assert p.returncode == 1 and "already provided by" in p.stderr and "--allow-inactive" in p.stderr
-    p = rpmostree(s, "uninstall", "qux")
+    rpmostree(s, "install", "--allow-inactive", "basefs")
+    d = status_json(s)[0]
+    assert "basefs" in d["requested-packages"] and "basefs" not in d["packages"]
+    assert "InactiveRequests: basefs" in rpmostree(s, "status", "-v").stdout
+    p = rpmostree(s, "uninstall", "qux", "basefs")
     assert status_json(s)[0]["requested-local-packages"] == []
 
 
