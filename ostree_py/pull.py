@@ -1300,7 +1300,11 @@ class _Pull:
         try:
             md = gvariant.deserialize("a{sv}", data)
         except GVariantError:
-            raise InvalidObjectError(f"Corrupted commitmeta object {csum}") from None
+            # As the reference (which reads it as untrusted GVariant data):
+            # whatever GLib makes of it, stored in normal form.
+            from .gvariant_lenient import read
+            md = read("a{sv}", data)
+            data = gvariant.serialize("a{sv}", md)
         self.repo._store_bytes(self.repo.object_path("commitmeta", csum), data, replace=True)
         return md
 
