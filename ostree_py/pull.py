@@ -487,6 +487,8 @@ class _Pull:
         self.requested_metadata = set()
         self.requested_content = set()
         self.fetched_detached = {}
+        # detached metadata waiting for its commit's signature check before it is stored
+        self._pending_detached = {}
         self.commit_to_depth = {}
         self.ref_original_commits = {}
         self.pending_meta = deque()
@@ -1167,7 +1169,10 @@ class _Pull:
         repo = self.repo
         depth = self.commit_to_depth.get(csum, self.maxdepth)
         if self._needs_verification(csum):
-            self._verify_commit(csum, repo.load_metadata_bytes("commit", csum), repo.load_commitmeta(csum))
+            md = self.fetched_detached.get(csum)
+            self._verify_commit(csum, repo.load_metadata_bytes("commit", csum),
+                                md if md is not None else repo.load_commitmeta(csum))
+        self._store_detached(csum)
         data = repo.load_metadata_bytes("commit", csum)
         from .traverse import parse_commit_lenient
         parent, tree, meta, ts, md = parse_commit_lenient(data)
@@ -1305,8 +1310,17 @@ class _Pull:
             from .gvariant_lenient import read
             md = read("a{sv}", data)
             data = gvariant.serialize("a{sv}", md)
-        self.repo._store_bytes(self.repo.object_path("commitmeta", csum), data, replace=True)
+        if self._needs_verification(csum):
+            # stored only once the commit's signatures check out: a rejected commit leaves nothing
+            self._pending_detached[csum] = data
+        else:
+            self.repo._store_bytes(self.repo.object_path("commitmeta", csum), data, replace=True)
         return md
+
+    def _store_detached(self, csum):
+        data = self._pending_detached.pop(csum, None)
+        if data is not None:
+            self.repo._store_bytes(self.repo.object_path("commitmeta", csum), data, replace=True)
 
     def _on_detached(self, csum, objtype, path, is_stored, ref, md):
         self.res.n_fetched_metadata += 1
@@ -1334,6 +1348,7 @@ class _Pull:
         if objtype == "commit":
             self._verify_commit(csum, data, self.fetched_detached.get(csum))
             repo.mark_commit_partial(csum, True)
+            self._store_detached(csum)
         repo.write_metadata(objtype, data)
         if self.per_object_fsync:
             _fsync_path(repo.object_path(objtype, csum))
