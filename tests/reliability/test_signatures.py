@@ -98,6 +98,8 @@ def _assert_rejected(repo, branch, server, *pull_opts, expect=None):
     assert _stored_objects(repo) == [], f"a rejected pull of {branch} stored {_stored_objects(repo)[:5]}"
     assert H.ok(["refs", f"--repo={repo}"]).out.strip() == ""
     assert not os.listdir(os.path.join(repo, "state"))
+    cache = os.path.join(repo, "tmp/cache/summaries")
+    assert not os.path.isdir(cache) or not os.listdir(cache), "a rejected summary was cached"
     H.check_repo(repo)
     return r
 
