@@ -287,6 +287,7 @@ class Layering:
                 with self.report.task(f"Downloading from '{repo_id}'"):
                     for s in (x for x in downloads if x.repo.name == repo_id):
                         to_layer.append(self._fetch_package(s, by_id[repo_id], pkgdir, pool))
+            self._check_gpg(configs, to_layer, confroot or root)
             with self.report.task("Importing packages"):
                 for p in to_layer:
                     if p.sha256 is None:
@@ -295,7 +296,6 @@ class Layering:
                     have = repo.resolve_rev(ref, allow_noent=True)
                     if have is None or _meta_value(commit_meta(repo, have), "rpmostree.sha256") != p.sha256:
                         cache_package(repo, p, p.path, p.checksum or f"sha256:{p.sha256}")
-            self._check_gpg(configs, to_layer, root)
             final = layer(repo, base, root, to_layer, [s.name for s in res.removed], self.report)
             meta = self._metadata(base, origin, res, to_layer, final, configs)
             with self.report.task("Writing OSTree commit"):

@@ -184,14 +184,18 @@ def erase(root: str, names: list, dbpath: str = DBPATH) -> None:
 def verify_signature(path: str, keys: list) -> None:
     """Check ``path``'s signature against the GPG ``keys`` (files) in a throwaway keyring."""
     import tempfile
+    name = os.path.basename(path)
     with tempfile.TemporaryDirectory(prefix="rpmostree-keys-") as d:
         for k in keys:
             _run(["rpm", "--dbpath", d, "--import", k], f"Importing GPG key {k}")
-        out = _run(["rpm", "--dbpath", d, "-K", path], "Checking signature", check=False)
-    if "signatures OK" not in out and "pgp" not in out.lower().split(":")[-1]:
-        raise RpmOstreeError(f"Package {os.path.basename(path)}: signature check failed: {out.strip()}")
-    if "NOT OK" in out or "NOKEY" in out or "MISSING" in out.upper():
-        raise RpmOstreeError(f"Package {os.path.basename(path)}: signature check failed: {out.strip()}")
+        p = subprocess.run(["rpm", "--dbpath", d, "-K", path], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, env=_env())
+    out = p.stdout.decode("utf-8", "replace").strip()
+    if p.returncode == 0 and "signatures OK" in out:
+        return
+    if p.returncode == 0:
+        raise RpmOstreeError(f"Package {name} is not signed")
+    raise RpmOstreeError(f"Package {name}: signature check failed: {out.partition(': ')[2] or out}")
 
 
 def vercmp(a: str, b: str) -> int:

@@ -282,6 +282,9 @@ def test_install_upgrade_uninstall_rollback(sysroot, rpms):
     tree2 = sysroot["top"] / "base2"
     make_base(tree2, rpms, "2", extra=lambda r: (r / "usr/share/newfile").write_text("v2\n"))
     base2 = commit_base(s, tree2, "2.0")
+    p = rpmostree(s, "upgrade", "--check")
+    assert p.stdout.startswith("AvailableUpdate:\n        Version: 2.0 (") and f"Commit: {base2}\n" in p.stdout
+    assert len(status_json(s)) == 2
     p = rpmostree(s, "upgrade")
     up = status_json(s)[0]
     assert up["base-checksum"] == base2 and up["packages"] == ["foo"] and up["version"] == "2.0"
@@ -431,3 +434,42 @@ def test_help_and_manpages():
                 tag = lines[i + 1].replace("\\-", "-").replace("\\fB", "").replace("\\fR", "")
                 documented |= set(re.findall(r"(?<![\w-])--([a-z0-9][a-z0-9-]*)", tag))
         assert documented == {o.long for o in opts if not o.hidden}, path
+
+
+def test_gpgcheck_file_repo(sysroot, rpms, tmp_path):
+    """gpgcheck=1 repos (here over file://): signed packages install, unsigned ones are refused."""
+    s = sysroot["path"]
+    rpmostree(s, "uninstall", "--all", "--idempotent")
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    (tmp_path / "params").write_text("%no-protection\nKey-Type: RSA\nKey-Length: 2048\n"
+                                     "Name-Real: Test Signer\nName-Email: signer@example.com\nExpire-Date: 0\n%commit\n")
+    sh("gpg", "--homedir", home, "--batch", "--gen-key", tmp_path / "params")
+    key = sh("gpg", "--homedir", home, "--armor", "--export", "signer@example.com").stdout
+    signed, unsigned = tmp_path / "signed", tmp_path / "unsigned"
+    for d in (signed, unsigned):
+        d.mkdir()
+        for name in ("foo11", "libbar"):
+            shutil.copy(rpms[name], d)
+    sh("rpmsign", "--addsign", "--define", "_gpg_name signer@example.com", "--define", f"_gpg_path {home}",
+       "--define", "__gpg /usr/bin/gpg", *sorted(signed.glob("*.rpm")), stdin=subprocess.DEVNULL)
+    for d in (signed, unsigned):
+        sh("createrepo_c", "-q", d)
+    merge = deploy_dir(s, status_json(s)[0])
+    (merge / "etc/pki/rpm-gpg").mkdir(parents=True)
+    (merge / "etc/pki/rpm-gpg/test.key").write_text(key)
+    repos = merge / "etc/yum.repos.d"
+    (repos / "test.repo").write_text((repos / "test.repo").read_text().replace("enabled=1", "enabled=0"))
+
+    def use(d):
+        (repos / "local.repo").write_text(f"[local]\nbaseurl=file://{d}\ngpgcheck=1\n"
+                                          "gpgkey=file:///etc/pki/rpm-gpg/test.key\n")
+    use(unsigned)
+    n = len(status_json(s))
+    p = rpmostree(s, "install", "foo", check=False)
+    assert p.returncode == 1 and "error: Package foo-1.1-1.noarch.rpm is not signed\n" in p.stderr, p.stderr
+    assert len(status_json(s)) == n
+    use(signed)
+    p = rpmostree(s, "install", "foo")
+    assert "Added:\n  foo-1.1-1.noarch\n  libbar-1.0-1.noarch\n" in p.stdout
+    assert "Enabled rpm-md repositories: local\n" in p.stdout
