@@ -62,6 +62,10 @@ class FetchError(OstreeError):
         return self.kind == "not-found"
 
 
+class _Restart(Exception):
+    """A resumed download must start again from the beginning (HTTP 416)."""
+
+
 def _status_kind(status: int) -> str:
     if status in (403, 404, 410):
         return "not-found"
@@ -450,7 +454,12 @@ class Fetcher:
             try:
                 if uri.scheme == "file":
                     return self._fetch_file(uri, max_size, out)
-                return self._fetch_http(uri, max_size, if_none_match, if_modified_since, out, gzip)
+                try:
+                    return self._fetch_http(uri, max_size, if_none_match, if_modified_since, out, gzip)
+                except _Restart:
+                    out.seek(0)
+                    out.truncate()
+                    return self._fetch_http(uri, max_size, if_none_match, if_modified_since, out, gzip)
             except FetchError as e:
                 if e.status is not None and idx < last:
                     if out is not None:
@@ -590,6 +599,12 @@ class Fetcher:
                 r.drain()
                 ok = True
                 return res
+            if status == 416 and resume_from:
+                # nothing past the bytes we hold (their length was announced wrongly):
+                # start again from the beginning
+                r.drain()
+                ok = True
+                raise _Restart
             if not (200 <= status < 300) and status != 304:
                 r.drain()
                 ok = True
