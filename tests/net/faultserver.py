@@ -1,7 +1,7 @@
 """A fault-injecting HTTP/1.1 file server for the network tests.
 
 ``FaultServer(root, plan)`` serves the files under ``root`` (GET, keep-alive,
-``Range: bytes=N-``), and asks ``plan(path, n)`` how to answer the ``n``-th
+``Range: bytes=N-``, 416 past the end as nginx), and asks ``plan(path, n)`` how to answer the ``n``-th
 request (0-based) of ``path``. A plan returns None (serve normally) or one of:
 
 - ``"500"``, ``"408"``, ``"404"``: that status, no body;
@@ -97,6 +97,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         rng = self.headers.get("Range")
         if rng and rng.startswith("bytes=") and rng.endswith("-") and rng[6:-1].isdigit():
             start = int(rng[6:-1])
+        if start and start >= size:  # as nginx: nothing left to send
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{size}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if 0 < start < size:
             self.send_response(206)
             self.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")
