@@ -12,7 +12,7 @@ def change(ctx, opts, add=(), drop=(), all_=False):
     sr = _common.open_sysroot(ctx)
     osname = _common.stateroot(sr, opts.os)
     merge = _common.merge_deployment(sr, osname)
-    origin = Origin(merge.origin).new_for_upgrade()
+    origin = Origin(merge.origin).new_for_upgrade(keep_override=True)
     base = core.base_of(sr.repo, merge.csum)
     if add:
         names = {t[0] for t in core.pkglist(sr.repo, base)}

@@ -30,7 +30,7 @@ def run(ctx, opts, args):
     sr = _common.open_sysroot(ctx)
     osname = _common.stateroot(sr, opts.os)
     merge = _common.merge_deployment(sr, osname)
-    origin = Origin(merge.origin).new_for_upgrade()
+    origin = Origin(merge.origin).new_for_upgrade(keep_override=True)
     changed, local = _pkgops.add_requests(origin, args, opts.idempotent)
     if opts.uninstall:
         changed = _pkgops.remove_requests(origin, opts.uninstall, opts.idempotent) or changed

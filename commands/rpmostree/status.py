@@ -82,8 +82,6 @@ def deployment_info(sr, d) -> dict:
         info["requested-modules"] = []
         info["requested-modules-enabled"] = []
         info["modules-enabled"] = []
-        if o.override_commit:
-            info["custom-origin"] = ["", ""]
     info["unlocked"] = d.unlocked
     info["regenerate-initramfs"] = False
     info["pinned"] = d.is_pinned

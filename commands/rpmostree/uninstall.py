@@ -31,7 +31,7 @@ def run(ctx, opts, args):
     sr = _common.open_sysroot(ctx)
     osname = _common.stateroot(sr, opts.os)
     merge = _common.merge_deployment(sr, osname)
-    origin = Origin(merge.origin).new_for_upgrade()
+    origin = Origin(merge.origin).new_for_upgrade(keep_override=True)
     changed = _pkgops.remove_requests(origin, args, opts.idempotent, opts.all)
     local = []
     if opts.install:

@@ -81,8 +81,18 @@ class Origin:
     def copy(self) -> "Origin":
         return Origin(self.to_keyfile())
 
-    def new_for_upgrade(self) -> "Origin":
-        """The origin without transient state (pins, ``unlocked``)."""
+    def new_for_upgrade(self, keep_override: bool = False) -> "Origin":
+        """The origin of a new deployment: no pin, not unlocked, and (unless
+        ``keep_override``: install, uninstall, override, kargs) no override-commit."""
         o = self.copy()
-        _ostree_origin.remove_transient_state(o.kf)
+        for group, key in ((_ostree_origin.TRANSIENT_GROUP, None), ("origin", "unlocked")):
+            try:
+                if key is None:
+                    o.kf.remove_group(group)
+                else:
+                    o.kf.remove_key(group, key)
+            except Exception:  # noqa: BLE001 - absent
+                pass
+        if not keep_override:
+            o.override_commit = None
         return o

@@ -395,6 +395,12 @@ def test_db_kargs_override_deploy_cleanup(sysroot, rpms):
     rpmostree(s, "deploy", sysroot["base1"])
     d = status_json(s)[0]
     assert d["base-checksum"] == sysroot["base1"] and d["packages"] == ["foo"]
+    origin = (s / "ostree/deploy" / OS / "deploy" / f"{d['checksum']}.{d['serial']}.origin").read_text()
+    assert f"override-commit={sysroot['base1']}\n" in origin
+    # install keeps the pinned base; upgrade would drop the pin
+    rpmostree(s, "install", "--allow-inactive", "basefs")
+    assert status_json(s)[0]["base-checksum"] == sysroot["base1"]
+    rpmostree(s, "uninstall", "basefs")
     assert ostree("admin", "status", f"--sysroot={s}").returncode == 0
     # rebase to another local branch
     ostree(repo, "refs", f"--create={OS}/other", status_json(s)[0]["base-checksum"])
