@@ -88,19 +88,23 @@ def count_checkpoints(args, tmp_path, env=None) -> dict:
     return counts
 
 
-def kill_points(counts: dict, kinds=None, seed: int = 0) -> list:
-    """(name, n) pairs to kill at: every point when exhaustive, else the last hit of
-    each kind and SAMPLES-1 random others (deterministic for ``seed``)."""
-    rnd = random.Random(seed)
+def kill_points(counts: dict, kinds=None, seed: int = 0, every=(), samples: int | None = None) -> list:
+    """(name, n) pairs to kill at: every point when exhaustive (or of the kinds in
+    ``every``), else ``samples`` (default SAMPLES) hits of each kind: the last
+    one and random others (deterministic for ``seed`` and OSTREE_PY_RELIABILITY_SEED)."""
+    rnd = random.Random(f"{seed}-{os.environ.get('OSTREE_PY_RELIABILITY_SEED', '')}")
+    samples = SAMPLES if samples is None else samples
     out = []
     for name in sorted(counts):
         if kinds is not None and name not in kinds:
             continue
         n = counts[name]
-        if EXHAUSTIVE or n <= SAMPLES:
+        if EXHAUSTIVE or n <= samples or name in every:
             picks = range(1, n + 1)
+        elif samples == 1:
+            picks = [rnd.randrange(1, n + 1)]
         else:
-            picks = sorted({n} | set(rnd.sample(range(1, n), min(SAMPLES - 1, n - 1))))
+            picks = sorted({n} | set(rnd.sample(range(1, n), min(samples - 1, n - 1))))
         out.extend((name, i) for i in picks)
     return out
 
@@ -175,20 +179,39 @@ def check_repo(repo: str, allow_partial_refs: bool = False) -> dict:
     """The reference's fsck passes and every ref names a complete commit; return the refs."""
     r = ref_run(["fsck", f"--repo={repo}"])
     assert r.rc == 0, ("reference fsck failed", repo, r)
-    refs = {}
     r = ref_run(["refs", f"--repo={repo}"])
     assert r.rc == 0, r
-    for name in r.out.split():
-        rp = ref_run(["rev-parse", f"--repo={repo}", name])
-        assert rp.rc == 0, rp
-        csum = rp.out.strip()
-        refs[name] = csum
+    refs = _read_refs(repo)
+    assert sorted(refs) == sorted(r.out.split()), (refs, r.out)
+    for name, csum in refs.items():
         assert os.path.exists(os.path.join(repo, "objects", csum[:2], csum[2:] + ".commit")), \
             f"ref {name} names a missing commit {csum}"
         if not allow_partial_refs:
             assert not os.path.exists(os.path.join(repo, "state", csum + ".commitpartial")), \
                 f"ref {name} names a partial commit {csum}"
     return refs
+
+
+def _read_refs(repo: str) -> dict:
+    """{ref (REMOTE:REF for remote refs): checksum} from refs/heads and refs/remotes."""
+    out = {}
+    for top, fmt in (("heads", "{name}"), ("remotes", "{remote}:{name}")):
+        base = os.path.join(repo, "refs", top)
+        for root, dirs, files in os.walk(base):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            for n in files:
+                if n.startswith("."):
+                    continue
+                rel = os.path.relpath(os.path.join(root, n), base)
+                with open(os.path.join(root, n)) as f:
+                    csum = f.read().strip()
+                assert re.fullmatch(r"[0-9a-f]{64}", csum), (rel, csum)
+                if top == "remotes":
+                    remote, _, name = rel.partition("/")
+                    out[f"{remote}:{name}"] = csum
+                else:
+                    out[rel] = csum
+    return out
 
 
 def boot_entries(sysroot: str) -> list:

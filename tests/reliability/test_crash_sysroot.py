@@ -67,14 +67,14 @@ def world(tmp_path_factory):
     return {"server": server, "v1": v1, "v2": v2, "tpl_v1": sr, "tpl_v2": sr2, "base": base}
 
 
-def _cycle(tmp_path, template, args_for, expect, seed, delays=(0.5,)):
+def _cycle(tmp_path, template, args_for, expect, seed, delays=(0.5,), every=()):
     probe = str(tmp_path / "probe")
     H.copy_tree(template, probe)
     counts = H.count_checkpoints(args_for(probe), tmp_path)
     expect(probe)
     H.check_sysroot(probe)
     assert counts.get("bootloader"), counts
-    points = H.kill_points(counts, None, seed)
+    points = H.kill_points(counts, None, seed, every, samples=1)
     v1 = _entry_commits(template)[0]
     cases = [("point", p) for p in points] + [("delay", d) for d in delays]
     rnd = random.Random(seed)
@@ -102,7 +102,9 @@ def test_admin_deploy_killed(tmp_path, world):
     def expect(sr):
         assert _entry_commits(sr)[0] == world["v2"]
 
-    _cycle(tmp_path, world["tpl_v2"], args, expect, seed=11)
+    # every step of the boot configuration swap, sampled other points
+    counts = _cycle(tmp_path, world["tpl_v2"], args, expect, seed=11, every=("bootloader",))
+    assert counts["bootloader"] >= 6, counts
 
 
 def test_admin_upgrade_killed(tmp_path, world):
