@@ -20,7 +20,8 @@ def reporter(ctx):
 def open_sysroot(ctx, lock=True):
     from ostree_py.sysroot import Sysroot
     rep = reporter(ctx)
-    sr = Sysroot(ctx.sysroot_path, ctx.environ, message=rep.msg)
+    # ostree's own notes ("Copying /etc changes", "Bootloader updated") are not rpm-ostree's output
+    sr = Sysroot(ctx.sysroot_path, ctx.environ)
     sr.initialize()
     if lock:
         sr.lock(on_wait=lambda: rep.msg("Waiting for sysroot lock..."))

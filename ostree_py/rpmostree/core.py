@@ -263,7 +263,10 @@ class Layering:
                 if not allow_inactive:
                     raise RpmOstreeError(f"\"{req}\" is already provided by: {' '.join(providers)}. "
                                          "Use --allow-inactive to explicitly require it.")
-                self.report.msg(f"Inactive requests:\n  {req} (already provided by {' '.join(providers)})")
+            if res.inactive:
+                self.report.msg("Inactive requests:")
+                for req, providers in res.inactive:
+                    self.report.msg(f"  {req} (already provided by {' '.join(providers)})")
             if unchanged_if is not None and {str(x) for x in res.install} == set(unchanged_if):
                 r = LayerResult(None, [], res.inactive, res.removed, configs)
                 r.unchanged = True
