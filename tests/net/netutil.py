@@ -107,7 +107,8 @@ pid {tmp}/nginx.pid;
 error_log {tmp}/error.log warn;
 events {{ worker_connections 256; }}
 http {{
-    access_log {tmp}/access.log;
+    log_format conn '$connection $connection_requests $status $request_uri';
+    access_log {tmp}/access.log conn;
     client_body_temp_path {tmp}/body;
     proxy_temp_path {tmp}/proxy;
     fastcgi_temp_path {tmp}/fastcgi;

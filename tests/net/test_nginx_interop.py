@@ -77,7 +77,7 @@ def test_reference_pulls_what_ostree_py_wrote_from_nginx(tmp_path, tree, nginx, 
     assert object_names(dst) == object_names(src)
     assert store_listing(str(dst)) == store_listing(src)
     # and nginx did serve it
-    assert "/ours/objects/" in nginx.access_log()
+    assert " 200 /ours/objects/" in nginx.access_log()
 
 
 @pytest.fixture(scope="module")
@@ -111,10 +111,18 @@ def test_ostree_py_pulls_what_the_reference_wrote(tmp_path, ref_written, nginx, 
     try:
         ref(f"--repo={dst}", "init", "--mode=archive")
         ref(f"--repo={dst}", "remote", "add", "--no-gpg-verify", "origin", url)
+        log_start = len(nginx.access_log())
         ours(f"--repo={dst}", "pull", "--depth=-1", "origin", "main", "other/branch")
     finally:
         if httpd is not None:
             httpd.stop()
+    if server == "nginx":
+        # kept-alive connections, at most 8 at once: a few connections carry all the requests
+        lines = [ln.split() for ln in nginx.access_log()[log_start:].splitlines()]
+        assert lines and all(status == "200" or (status == "404" and uri.endswith((".sig", ".commitmeta")))
+                             for _c, _n, status, uri in lines)
+        conns = {c for c, _n, _s, _u in lines}
+        assert len(conns) <= 9 and len(lines) > 10 * len(conns), (len(conns), len(lines))
     fsck_both(ref, ours, dst)
     fsck_both(ref, ours, ref_dst)
     # exactly what the reference's pull stored: same refs, objects (bytes and modes), state
