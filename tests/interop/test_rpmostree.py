@@ -479,3 +479,40 @@ def test_gpgcheck_file_repo(sysroot, rpms, tmp_path):
     p = rpmostree(s, "install", "foo")
     assert "Added:\n  foo-1.1-1.noarch\n  libbar-1.0-1.noarch\n" in p.stdout
     assert "Enabled rpm-md repositories: local\n" in p.stdout
+
+
+def test_rebase_and_upgrade_from_http_remote(sysroot, rpms, tmp_path):
+    """A remote served over HTTP: rebase onto it and upgrade from it; the layer follows."""
+    s = sysroot["path"]
+    served = tmp_path / "served"
+    ostree(f"--repo={served}", "init", "--mode=archive")
+    tree = tmp_path / "tree3"
+    make_base(tree, rpms, "3", extra=lambda r: (r / "usr/share/three").write_text("3\n"))
+    ostree(f"--repo={served}", "commit", "-b", f"{OS}/stable", f"--tree=dir={tree}",
+           "--add-metadata-string=version=3.0", "--owner-uid=0", "--owner-gid=0")
+    handler = functools.partial(_QuietHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        ostree(f"--repo={s}/ostree/repo", "remote", "add", "--no-gpg-verify", "upstream", url)
+        requested = status_json(s)[0]["requested-packages"]
+        assert requested
+        rpmostree(s, "rebase", f"upstream:{OS}/stable")
+        d = status_json(s)[0]
+        assert d["origin"] == f"upstream:{OS}/stable" and d["version"] == "3.0"
+        assert d["requested-packages"] == requested and d["packages"]
+        assert (deploy_dir(s, d) / "usr/share/three").read_text() == "3\n"
+        p = rpmostree(s, "upgrade", "--unchanged-exit-77", check=False)
+        assert p.returncode == 77, p.stdout + p.stderr
+        tree.joinpath("usr/share/three").write_text("3.1\n")
+        ostree(f"--repo={served}", "commit", "-b", f"{OS}/stable", f"--tree=dir={tree}",
+               "--add-metadata-string=version=3.1", "--owner-uid=0", "--owner-gid=0")
+        rpmostree(s, "upgrade")
+        d = status_json(s)[0]
+        assert d["version"] == "3.1" and d["packages"] and d["base-checksum"] == ostree(
+            f"--repo={s}/ostree/repo", "rev-parse", f"upstream:{OS}/stable").stdout.strip()
+        assert (deploy_dir(s, d) / "usr/share/three").read_text() == "3.1\n"
+        assert ref_status(s)[0][0] == f"{d['checksum']}.{d['serial']}"
+    finally:
+        server.shutdown()
