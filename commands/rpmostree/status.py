@@ -73,6 +73,8 @@ def deployment_info(sr, d) -> dict:
         info["requested-base-removals"] = sorted(o.removals)
         info["base-local-replacements"] = []
         info["requested-base-local-replacements"] = []
+        info["base-remote-replacements"] = {}
+        info["requested-local-fileoverride-packages"] = []
         if layered:
             removed = set(s(meta, "rpmostree.removed-base-packages") or [])
             if removed and c.parent:
