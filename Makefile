@@ -1,4 +1,4 @@
-# ostree-py: make install | demo | test | check | man | bench
+# ostree-py: make install | demo | test | check | man | bench | boot-test
 # Everything runs from the project's venv (.venv), which `make install` creates.
 
 PYTHON ?= python3
@@ -12,7 +12,7 @@ SYS_PACKAGES := ostree ostree-tests attr python3-yaml python3-gi gir1.2-glib-2.0
 STAMP  := $(VENV)/.ostree-py-installed
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: install system-packages demo test check upstream man bench
+.PHONY: install system-packages demo test check upstream man bench boot-test
 
 install: system-packages $(STAMP)
 
@@ -92,3 +92,12 @@ bench: system-packages $(BENCH_STAMP)
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Boots a Debian system (real kernel, dracut initramfs, ostree-prepare-root)
+# deployed and upgraded by ostree-py in QEMU (tests/boot/run_boot.py). Root,
+# Debian packages, minutes; not part of `check`. The debootstrapped rootfs is
+# cached in BOOT_CACHE. BOOT_TEST_TOOL=ostree runs it with the reference.
+BOOT_CACHE ?= $(CURDIR)/.cache/boot
+BOOT_TEST_TOOL ?= ostree-py
+boot-test: $(STAMP)
+	$(PY) tests/boot/run_boot.py --tool '$(BOOT_TEST_TOOL)' --cache '$(BOOT_CACHE)'
