@@ -514,5 +514,9 @@ def test_rebase_and_upgrade_from_http_remote(sysroot, rpms, tmp_path):
             f"--repo={s}/ostree/repo", "rev-parse", f"upstream:{OS}/stable").stdout.strip()
         assert (deploy_dir(s, d) / "usr/share/three").read_text() == "3.1\n"
         assert ref_status(s)[0][0] == f"{d['checksum']}.{d['serial']}"
+        # --uninstall in the same transaction as the (here empty) upgrade
+        rpmostree(s, "upgrade", f"--uninstall={requested[0]}")
+        d = status_json(s)[0]
+        assert requested[0] not in d["requested-packages"] and d["version"] == "3.1"
     finally:
         server.shutdown()
