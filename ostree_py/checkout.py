@@ -378,6 +378,26 @@ class _SrcInfo:
         self.loaded = None
 
 
+class _ObjectFd:
+    """An open object file as the stream of a copy: its fd (copies use copy_file_range)."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def read(self, n: int = -1) -> bytes:
+        return os.read(self.fd, n if n >= 0 else 1 << 30)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
 # ---------------------------------------------------------------- the checkout
 
 class _Checkout:
@@ -731,6 +751,16 @@ class _Checkout:
                     src = _SrcInfo(info.mode, info.uid, info.gid, info.size, info.symlink_target, info.xattrs)
                     src.loaded = (info, stream)
                     return src
+                if link.mode == "bare-user" and not self.user and link.objects_fd >= 0:
+                    # a normal-mode checkout copies every object of a bare-user repo:
+                    # open it once for its metadata and the copy
+                    src = self._probe_bare_user_copy(link.objects_fd, csum)
+                    if src is not None:
+                        return src
+                    info, stream = r._load_file_at(p, csum)  # raises the proper error
+                    src = _SrcInfo(info.mode, info.uid, info.gid, info.size, info.symlink_target, info.xattrs)
+                    src.loaded = (info, stream)
+                    return src
                 st = os.lstat(p)
                 if link.mode == "bare-user":
                     try:
@@ -748,6 +778,43 @@ class _Checkout:
             except FileNotFoundError:
                 continue
         raise ObjectNotFoundError(f"Couldn't find file object '{csum}'")
+
+    @staticmethod
+    def _probe_bare_user_copy(objects_fd: int, csum: str) -> "_SrcInfo | None":
+        """_probe of a bare-user object to be copied, with the object left open for the copy
+        (one open, fstat and fgetxattr instead of two of each); None if it is not a regular
+        file with a readable user.ostreemeta (the general loader then reports the problem)."""
+        try:
+            fd = os.open(_bare_relpath(csum), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                         dir_fd=objects_fd)
+        except FileNotFoundError:
+            raise   # _probe tries the next repo of the chain
+        except OSError:
+            return None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                os.close(fd)
+                return None
+            meta = os.getxattr(fd, "user.ostreemeta")
+        except OSError:
+            os.close(fd)
+            return None
+        uid, gid, mode, xattrs = parse_bareuser_meta(meta)
+        if stat.S_ISLNK(mode):
+            # the target is read as a C string: up to the first NUL
+            target = os.pread(fd, 65536, 0).split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+            os.close(fd)
+            src = _SrcInfo(mode, uid, gid, 0, target, xattrs)
+            src.loaded = (FileInfo(mode, uid, gid, 0, target, xattrs), None)
+            return src
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            return None
+        os.set_blocking(fd, True)
+        src = _SrcInfo(mode, uid, gid, st.st_size, "", xattrs)
+        src.loaded = (FileInfo(mode, uid, gid, st.st_size, "", xattrs), _ObjectFd(fd))
+        return src
 
     def _file(self, dfd: int, name: str, csum: str, _path) -> None:
         """Place one content object as ``name`` in ``dfd`` (checkout_one_file_at)."""
