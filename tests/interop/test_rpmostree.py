@@ -65,8 +65,12 @@ mkdir -p %{buildroot}/usr/bin %{buildroot}/etc %{buildroot}/var/lib/foo
 printf '#!/bin/sh\\necho foo\\n' > %{buildroot}/usr/bin/foo
 chmod 755 %{buildroot}/usr/bin/foo
 echo conf > %{buildroot}/etc/foo.conf
+%pre
+echo "pre $1" > /etc/foo-pre
 %post
 echo "post $1" > /etc/foo-post
+%posttrans
+read line < /etc/foo-post && echo "posttrans after $line" > /etc/foo-posttrans
 %files
 /usr/bin/foo
 %config(noreplace) /etc/foo.conf
@@ -81,6 +85,19 @@ BuildArch: noarch
 Requires: nosuchthing
 %description
 needy
+%files
+""",
+    "badpost": """Name: badpost
+Version: 1.0
+Release: 1
+Summary: A package whose %post fails
+License: MIT
+BuildArch: noarch
+%description
+badpost
+%post
+echo "badpost says no" >&2
+exit 3
 %files
 """,
     "qux": """Name: qux
@@ -122,7 +139,7 @@ def rpms(tmp_path_factory):
             out[name + ("11" if version == "1.1" else "")] = os.path.join(dirpath, f)
     repo = top / "repo"
     repo.mkdir()
-    for name in ("foo", "libbar", "needy"):
+    for name in ("foo", "libbar", "needy", "badpost"):
         shutil.copy(out[name], repo)
     sh("createrepo_c", "-q", repo)
     handler = functools.partial(_QuietHandler, directory=str(repo))
@@ -254,6 +271,8 @@ def test_install_upgrade_uninstall_rollback(sysroot, rpms):
     assert (root / "usr/share/bar/data").read_text() == "bar\n"
     assert (root / "usr/etc/foo-post").read_text() == "post 1\n"
     assert (root / "etc/foo-post").read_text() == "post 1\n"
+    assert (root / "usr/etc/foo-pre").read_text() == "pre 1\n"
+    assert (root / "usr/etc/foo-posttrans").read_text() == "posttrans after post 1\n"
     assert (root / "usr/etc/foo.conf").read_text() == "conf\n"
     assert "d /var/lib/foo 0755 root root - -" in (root / "usr/lib/tmpfiles.d/pkg-foo.conf").read_text()
     assert not (root / "var/lib/foo").exists()
@@ -357,6 +376,15 @@ def test_unknown_package_changes_nothing(sysroot):
     assert sorted(os.listdir(s / "ostree/deploy" / OS / "deploy")) == listing
     p = rpmostree(s, "uninstall", "nosuchpkg", check=False)
     assert p.returncode == 1 and "not currently requested" in p.stderr
+    # a failing scriptlet stops the transaction: nothing deployed
+    p = rpmostree(s, "install", "badpost", check=False)
+    assert p.returncode == 1 and "Running post scripts... failed\n" in p.stdout
+    assert "error: Running %post for badpost: bwrap(/bin/sh): Child process exited with code 3\n" \
+           "badpost says no\n" in p.stderr, p.stderr
+    assert status_json(s) == before
+    assert sorted(os.listdir(s / "ostree/deploy" / OS / "deploy")) == listing
+    # status -b: only the booted deployment (none on this sysroot)
+    assert rpmostree(s, "status", "-b").stdout == "State: idle\nBootedDeployment:\n"
 
 
 def test_db_kargs_override_deploy_cleanup(sysroot, rpms):
