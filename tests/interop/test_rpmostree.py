@@ -22,8 +22,6 @@ RPMOSTREE = [sys.executable, "-m", "ostree_py.commands.rpmostree"]
 OS = "testos"
 TOOLS = ("rpmbuild", "createrepo_c", "bwrap", "rpm")
 
-pytestmark = pytest.mark.skipif(any(shutil.which(t) is None for t in TOOLS),
-                                reason="needs rpm, createrepo-c and bubblewrap (make install)")
 
 SPECS = {
     "basefs": """Name: basefs
@@ -125,6 +123,9 @@ def sh(*argv, **kw):
 
 @pytest.fixture(scope="module")
 def rpms(tmp_path_factory):
+    missing = [t for t in TOOLS if shutil.which(t) is None]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing: make install installs rpm, createrepo-c and bubblewrap")
     top = tmp_path_factory.mktemp("rpmbuild")
     out = {}
     specs = dict(SPECS, foo11=SPECS["foo"].replace("Version: 1.0", "Version: 1.1"))
