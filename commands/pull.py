@@ -32,6 +32,13 @@ OPTIONS = [
            help="Require fetched commits to have newer timestamps than given rev"),
     Option("disable-verify-bindings", help="Do not verify commit bindings"),
     Option("append-user-agent", kind="string", hidden=True, help="Append string to user agent"),
+    # later ostree's options (not in 2022.7, hence hidden): the stall timeout
+    Option("low-speed-limit-bytes", kind="int", arg="N", hidden=True,
+           help="The average transfer speed per second of a transfer during the time set via "
+                "low-speed-time-seconds for libcurl to abort (default: 1000)"),
+    Option("low-speed-time-seconds", kind="int", arg="N", hidden=True,
+           help="The time in number seconds that the transfer speed should be below the "
+                "low-speed-limit-bytes setting for libcurl to abort (default: 30)"),
 ]
 
 
@@ -131,7 +138,9 @@ def run(ctx, opts, args):
                       disable_verify_bindings=opts.disable_verify_bindings,
                       per_object_fsync=opts.per_object_fsync, disable_fsync=opts.disable_fsync,
                       cache_dir=opts.cache_dir, progress=progress,
-                      update_frequency=opts.update_frequency or 0, verifier=RemoteVerifier(ctx.repo))
+                      update_frequency=opts.update_frequency or 0, verifier=RemoteVerifier(ctx.repo),
+                      low_speed_limit=max(opts.low_speed_limit_bytes or 0, 0) or None,
+                      low_speed_time=max(opts.low_speed_time_seconds or 0, 0) or None)
     finally:
         if progress is not None:
             progress.close()

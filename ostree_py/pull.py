@@ -57,8 +57,10 @@ def get_remote(repo, name: str):
     return _get(repo, name)
 
 
-def new_fetcher(repo, remote, extra_headers=(), append_user_agent=None) -> Fetcher:
-    """A Fetcher set up from the remote's TLS, proxy, HTTP/2 and cookie options."""
+def new_fetcher(repo, remote, extra_headers=(), append_user_agent=None,
+                low_speed_limit=None, low_speed_time=None) -> Fetcher:
+    """A Fetcher set up from the remote's TLS, proxy, HTTP/2 and cookie options
+    (``low_speed_*`` None: the fetcher's defaults, see fetcher.LOW_SPEED_LIMIT)."""
     tls_permissive = remote.get_bool("tls-permissive", False)
     http2 = remote.get_bool("http2", True)
     cert = remote.get_option("tls-client-cert-path")
@@ -76,7 +78,8 @@ def new_fetcher(repo, remote, extra_headers=(), append_user_agent=None) -> Fetch
             jar = p
     return Fetcher(tls_permissive=tls_permissive, tls_ca_path=ca, tls_client_cert_path=cert,
                    tls_client_key_path=key, proxy=proxy, cookie_jar=jar, extra_headers=extra_headers,
-                   append_user_agent=append_user_agent, http2=http2)
+                   append_user_agent=append_user_agent, http2=http2,
+                   low_speed_limit=low_speed_limit, low_speed_time=low_speed_time)
 
 
 def _fetch_utf8(fetcher, mirrorlist, filename, retries) -> str:
@@ -534,7 +537,8 @@ class _Pull:
             self.remote_collection_id = cid or None
         if self.remote_name and not (o["disable_sign_verify"] and o["disable_sign_verify_summary"]):
             self._check_signapi()
-        self.fetcher = new_fetcher(repo, self.remote, o["http_headers"], o["append_user_agent"])
+        self.fetcher = new_fetcher(repo, self.remote, o["http_headers"], o["append_user_agent"],
+                                   o["low_speed_limit"], o["low_speed_time"])
 
         metalink_url = self.remote.get_option("metalink")
         url_override = o["override_url"]
@@ -1533,7 +1537,8 @@ def pull(repo, remote: str, refs=None, *, override_commit_ids=None, collection_r
          cache_dir: str | None = None, summary_bytes: bytes | None = None,
          summary_sig_bytes: bytes | None = None, max_metadata_size: int = MAX_METADATA_SIZE,
          progress=None, update_frequency: int = 0, verifier=None,
-         max_outstanding: int = MAX_OUTSTANDING_FETCHES) -> PullResult:
+         max_outstanding: int = MAX_OUTSTANDING_FETCHES, low_speed_limit: int | None = None,
+         low_speed_time: float | None = None) -> PullResult:
     """Pull ``refs`` from ``remote`` (a remote name or a ``file://`` URL) into ``repo``.
 
     ``refs``: ref names or commit checksums (None: the remote's configured
@@ -1546,6 +1551,9 @@ def pull(repo, remote: str, refs=None, *, override_commit_ids=None, collection_r
     once a second (``update_frequency`` ms). ``verifier`` (an object with
     ``verify_commit(remote, checksum, commit_bytes, detached_metadata)`` and
     ``verify_summary(remote, summary, signatures)``) does GPG verification.
+    A download slower than ``low_speed_limit`` bytes/s over ``low_speed_time``
+    seconds fails as a timeout (None or 0: 1000 and 30, or the environment's
+    OSTREE_PY_LOW_SPEED_LIMIT / OSTREE_PY_LOW_SPEED_TIME).
     Returns a PullResult; raises OstreeError.
     """
     if depth < -1:
@@ -1580,7 +1588,8 @@ def pull(repo, remote: str, refs=None, *, override_commit_ids=None, collection_r
                 untrusted=untrusted, http_trusted=http_trusted, localcache_repos=list(localcache_repos),
                 inherit_transaction=inherit_transaction, cache_dir=cache_dir, summary_bytes=summary_bytes,
                 summary_sig_bytes=summary_sig_bytes, max_metadata_size=max_metadata_size,
-                update_frequency=update_frequency, verifier=verifier, max_outstanding=max(1, max_outstanding))
+                update_frequency=update_frequency, verifier=verifier, max_outstanding=max(1, max_outstanding),
+                low_speed_limit=low_speed_limit or None, low_speed_time=low_speed_time or None)
     if (gpg_verify or gpg_verify_summary) and verifier is None:
         raise OstreeError("'ostree_repo_pull_with_options': GPG feature is disabled at build time")
     job = _Pull(repo, remote, opts)
