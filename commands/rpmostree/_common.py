@@ -86,11 +86,11 @@ def print_pkgdiff(ctx, up, down, removed, added):
 
 
 def deploy(ctx, sr, osname, merge, origin, base, *, dry_run=False, allow_inactive=True, local_paths=(),
-           kargs=None, quiet_changes=False, unchanged_if=None):
+           kargs=None, quiet_changes=False, unchanged_if=None, cache_only=False):
     """Layer ``origin`` on ``base`` and deploy it; returns the new deployment (None on dry run)."""
     from ostree_py.rpmostree.core import Layering
     rep = reporter(ctx)
-    layering = Layering(sr, osname, rep)
+    layering = Layering(sr, osname, rep, cache_only=cache_only)
     confroot = sr.deployment_dirpath(merge) if merge is not None else None
     res = layering.compute(base, origin, confroot, dry_run=dry_run, allow_inactive=allow_inactive,
                            local_paths=local_paths, unchanged_if=unchanged_if)

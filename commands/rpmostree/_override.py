@@ -36,5 +36,6 @@ def change(ctx, opts, add=(), drop=(), all_=False):
         _pkgops.remove_requests(origin, opts.uninstall)
     if getattr(opts, "install", None):
         _c, local = _pkgops.add_requests(origin, opts.install)
-    _common.deploy(ctx, sr, osname, merge, origin, base, dry_run=opts.dry_run, local_paths=local)
+    _common.deploy(ctx, sr, osname, merge, origin, base, dry_run=opts.dry_run, local_paths=local,
+                   cache_only=getattr(opts, 'cache_only', False))
     return 0

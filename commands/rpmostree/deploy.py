@@ -62,7 +62,8 @@ def change_base(ctx, opts, new_refspec=None, revision=None):
     if opts.download_only:
         ctx.stdout.write("Update downloaded.\n")
         return 0
-    _common.deploy(ctx, sr, osname, merge, origin, new_base, local_paths=local)
+    _common.deploy(ctx, sr, osname, merge, origin, new_base, local_paths=local,
+                   cache_only=getattr(opts, 'cache_only', False))
     return 0
 
 

@@ -42,5 +42,6 @@ def run(ctx, opts, args):
         return 0
     base = core.base_of(sr.repo, merge.csum)
     _common.deploy(ctx, sr, osname, merge, origin, base, dry_run=opts.dry_run,
-                   allow_inactive=opts.allow_inactive, local_paths=local)
+                   allow_inactive=opts.allow_inactive, local_paths=local,
+                   cache_only=getattr(opts, 'cache_only', False))
     return 0

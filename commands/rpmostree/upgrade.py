@@ -100,7 +100,8 @@ def run(ctx, opts, args):
     if opts.download_only:
         ctx.stdout.write("Update downloaded.\n")
         return 0
-    new = _common.deploy(ctx, sr, osname, merge, origin, new_base, local_paths=local, unchanged_if=unchanged_if)
+    new = _common.deploy(ctx, sr, osname, merge, origin, new_base, local_paths=local, unchanged_if=unchanged_if,
+                   cache_only=getattr(opts, 'cache_only', False))
     if new is None:
         ctx.stdout.write("No upgrade available.\n")
         return 77 if opts.unchanged_exit_77 else 0

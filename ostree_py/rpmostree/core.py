@@ -197,7 +197,9 @@ class LayerResult:
 class Layering:
     """Computes layered commits for one stateroot."""
 
-    def __init__(self, sysroot, osname: str, report: Reporter, cachedir: str | None = None):
+    def __init__(self, sysroot, osname: str, report: Reporter, cachedir: str | None = None,
+                 cache_only: bool = False):
+        self.cache_only = cache_only
         self.sysroot = sysroot
         self.repo = sysroot.repo
         self.osname = osname
@@ -212,6 +214,10 @@ class Layering:
             return []
         self.report.msg("Enabled rpm-md repositories: " + " ".join(r.id for r in configs))
         for r in configs:
+            if self.cache_only:
+                _repos.update_metadata(r, self.cachedir, cache_only=True)
+                self.report.msg(f"Using cached metadata for '{r.id}'")
+                continue
             with self.report.task(f"Updating metadata for '{r.id}'"):
                 _repos.update_metadata(r, self.cachedir)
         return configs
@@ -332,6 +338,8 @@ class Layering:
         if repodata_checksum:
             path = package_from_cache(self.repo, ref, pkgdir, repodata_checksum)
         if path is None:
+            if self.cache_only:
+                raise RpmOstreeError(f"Package {pkg_name} is not in the package cache (--cache-only)")
             path = os.path.join(pkgdir, os.path.basename(location))
             _repos.download(repo_cfg, location, (algo, hexsum) if algo else None, path)
         p = _rpm.query_file(path)

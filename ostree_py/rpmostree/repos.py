@@ -130,17 +130,35 @@ def _file_sha(path: str, algo: str) -> str:
     return h.hexdigest()
 
 
-def update_metadata(repo: RepoConfig, cachedir: str) -> None:
-    """Fetch repomd.xml and, when it changed, the primary metadata, into ``cachedir/ID``."""
+def update_metadata(repo: RepoConfig, cachedir: str, cache_only: bool = False) -> bool:
+    """Fetch repomd.xml and, when it changed, the primary metadata, into ``cachedir/ID``.
+
+    With ``cache_only`` the cached copy is used without asking the server (an error if
+    there is none). Returns whether the cached copy was used.
+    """
+    d = os.path.join(cachedir, repo.id)
+    if cache_only:
+        try:
+            with open(os.path.join(d, "repomd.xml"), "rb") as f:
+                repomd = f.read()
+        except OSError:
+            raise RpmOstreeError(f"Updating rpm-md repo '{repo.id}': no cached metadata "
+                                 "(run without --cache-only first)") from None
+        _parse_repomd(repo, d, repomd, fetch=False)
+        return True
     if not repo.baseurl:
         raise RpmOstreeError(f"Updating rpm-md repo '{repo.id}': no baseurl (metalink and mirrorlist "
                              "are not supported)")
-    d = os.path.join(cachedir, repo.id)
     os.makedirs(d, exist_ok=True)
     try:
         repomd = _fetch(repo.url("repodata/repomd.xml"))
     except RpmOstreeError as e:
         raise RpmOstreeError(f"Updating rpm-md repo '{repo.id}': Cannot download repomd.xml: {e.message}") from None
+    _parse_repomd(repo, d, repomd, fetch=True)
+    return False
+
+
+def _parse_repomd(repo: RepoConfig, d: str, repomd: bytes, fetch: bool) -> None:
     try:
         root = ET.fromstring(repomd)
     except ET.ParseError as e:
@@ -163,6 +181,11 @@ def update_metadata(repo: RepoConfig, cachedir: str) -> None:
     csum = primary.find("repo:checksum", _NS)
     algo, want = (csum.get("type"), csum.text.strip()) if csum is not None else (None, None)
     local = os.path.join(d, os.path.basename(href))
+    if not fetch:
+        if not os.path.exists(local):
+            raise RpmOstreeError(f"Updating rpm-md repo '{repo.id}': cached metadata is incomplete")
+        repo.primary = local
+        return
     if not (os.path.exists(local) and want and _file_sha(local, algo) == want):
         try:
             _fetch(repo.url(href), local)

@@ -377,6 +377,11 @@ def test_unknown_package_changes_nothing(sysroot):
     assert sorted(os.listdir(s / "ostree/deploy" / OS / "deploy")) == listing
     p = rpmostree(s, "uninstall", "nosuchpkg", check=False)
     assert p.returncode == 1 and "not currently requested" in p.stderr
+    # --cache-only: cached metadata, and only packages already in the package cache
+    p = rpmostree(s, "install", "-C", "badpost", check=False)
+    assert "Using cached metadata for 'test'\n" in p.stdout and "Updating metadata" not in p.stdout
+    assert (p.returncode, p.stderr) == (1, "error: Package badpost-1.0-1.noarch is not in the package cache "
+                                           "(--cache-only)\n")
     # a failing scriptlet stops the transaction: nothing deployed
     p = rpmostree(s, "install", "badpost", check=False)
     assert p.returncode == 1 and "Running post scripts... failed\n" in p.stdout
