@@ -146,7 +146,6 @@ class ArchiveReader:
             raise InvalidObjectError("Truncated archive file header")
         self.info = parse_archive_header(hdr)
         self._z = zlib.decompressobj(-15)
-        self._buf = b""
         self._remaining = self.info.size if self.info.is_regular else 0
         self._eof = False
 
@@ -159,20 +158,23 @@ class ArchiveReader:
                 if not c:
                     return b"".join(chunks)
                 chunks.append(c)
-        while len(self._buf) < n and not self._eof:
-            raw = self._f.read(CHUNK)
-            if raw:
-                try:
-                    self._buf += self._z.decompress(raw)
-                except zlib.error as e:
-                    raise InvalidObjectError(f"Corrupted archive file: {e}") from None
-            else:
-                try:
-                    self._buf += self._z.flush()
-                except zlib.error as e:
-                    raise InvalidObjectError(f"Corrupted archive file: {e}") from None
+        # Inflate at most n bytes at a time (max_length): the rest of the input
+        # waits in unconsumed_tail, so a highly compressed file never sits
+        # inflated in memory and no buffer is re-sliced.
+        out = b""
+        z = self._z
+        while not out and n > 0 and not self._eof:
+            raw = z.unconsumed_tail or self._f.read(CHUNK)
+            try:
+                if raw:
+                    out = z.decompress(raw, n)
+                else:
+                    out = z.flush()
+                    self._eof = True
+            except zlib.error as e:
+                raise InvalidObjectError(f"Corrupted archive file: {e}") from None
+            if z.eof:
                 self._eof = True
-        out, self._buf = self._buf[:n], self._buf[n:]
         self._remaining -= len(out)
         if self._remaining < 0:
             raise InvalidObjectError("Corrupted archive file: more data than its header says")
