@@ -22,11 +22,10 @@ def run(ctx, opts, args):
     from . import _common, _db
     fmt = opts.format or "block"
     if fmt not in ("block", "diff", "json"):
-        raise UsageError(f"Format argument is invalid, pick one of: diff, json, block")
+        raise UsageError("Format argument is invalid, pick one of: diff, json, block")
     if len(args) > 2:
         raise UsageError("Too many arguments, expected at most FROM_REV TO_REV")
     repo, sr = _db.open_repo(ctx, opts)
-    labels = []
     if len(args) == 2:
         revs = [(args[0], _db.resolve(repo, args[0])), (args[1], _db.resolve(repo, args[1]))]
     else:
@@ -53,7 +52,7 @@ def run(ctx, opts, args):
     (from_label, from_csum), (to_label, to_csum) = revs
     up, down, removed, added = core.diff_pkglists(core.pkglist(repo, from_csum), core.pkglist(repo, to_csum))
     if fmt == "json":
-        doc = {"pkgdiff": [[t[0], 2, {"PreviousPackage": list(a), "NewPackage": list(b)}] for a, b in up + down]
+        doc = {"pkgdiff": [[a[0], 2, {"PreviousPackage": list(a), "NewPackage": list(b)}] for a, b in up + down]
                + [[t[0], 1, list(t)] for t in removed] + [[t[0], 0, list(t)] for t in added]}
         ctx.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0

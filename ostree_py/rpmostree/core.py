@@ -246,7 +246,6 @@ class Layering:
             base_pkgs = _rpm.query_root(root)
             pool = Pool()
             configs = self._load_repos(confroot or root) if origin.requested else []
-            from . import repos as _repos  # noqa: F401
             for r in configs:
                 solv_repo = pool.add_rpmmd(r.id, r.primary, r.priority)
                 gen = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r.timestamp)) if r.timestamp else "unknown"

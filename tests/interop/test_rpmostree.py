@@ -403,6 +403,10 @@ def test_db_kargs_override_deploy_cleanup(sysroot, rpms):
     assert cur["packages"] == ["foo"]
     p = rpmostree(s, "db", "diff", cur["base-checksum"], cur["checksum"])
     assert "Added:\n  foo-1.1-1.noarch\n  libbar-1.0-1.noarch\n" in p.stdout
+    p = rpmostree(s, "db", "diff", "--format=diff", cur["checksum"], cur["base-checksum"])
+    assert p.stdout.endswith("\n-foo-1.1-1.noarch\n-libbar-1.0-1.noarch\n")
+    p = rpmostree(s, "db", "diff", "--format=json", cur["base-checksum"], cur["checksum"])
+    assert json.loads(p.stdout)["pkgdiff"][0] == ["foo", 0, ["foo", 0, "1.1", "1", "noarch"]]
     # kargs: print, then a new deployment with an extra argument
     assert rpmostree(s, "kargs").stdout == "root=LABEL=rootfs\n"
     rpmostree(s, "kargs", "--append=quiet")
