@@ -52,8 +52,15 @@ def run(ctx, opts, args):
     (from_label, from_csum), (to_label, to_csum) = revs
     up, down, removed, added = core.diff_pkglists(core.pkglist(repo, from_csum), core.pkglist(repo, to_csum))
     if fmt == "json":
-        doc = {"pkgdiff": [[a[0], 2, {"PreviousPackage": list(a), "NewPackage": list(b)}] for a, b in up + down]
-               + [[t[0], 1, list(t)] for t in removed] + [[t[0], 0, list(t)] for t in added]}
+        # rpm-ostree's a(sua{sv}): name, type (0 added, 1 removed, 2 upgraded, 3 downgraded),
+        # PreviousPackage / NewPackage as (name, evr, arch)
+        def sss(t):
+            return [t[0], (f"{t[1]}:" if t[1] else "") + f"{t[2]}-{t[3]}", t[4]]
+        entries = [(t[0], 0, {"NewPackage": sss(t)}) for t in added]
+        entries += [(t[0], 1, {"PreviousPackage": sss(t)}) for t in removed]
+        entries += [(a[0], 2, {"PreviousPackage": sss(a), "NewPackage": sss(b)}) for a, b in up]
+        entries += [(a[0], 3, {"PreviousPackage": sss(a), "NewPackage": sss(b)}) for a, b in down]
+        doc = {"pkgdiff": [list(e) for e in sorted(entries, key=lambda e: e[0])], "advisories": []}
         ctx.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0
     w = ctx.stdout.write

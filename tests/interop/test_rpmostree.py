@@ -406,7 +406,8 @@ def test_db_kargs_override_deploy_cleanup(sysroot, rpms):
     p = rpmostree(s, "db", "diff", "--format=diff", cur["checksum"], cur["base-checksum"])
     assert p.stdout.endswith("\n-foo-1.1-1.noarch\n-libbar-1.0-1.noarch\n")
     p = rpmostree(s, "db", "diff", "--format=json", cur["base-checksum"], cur["checksum"])
-    assert json.loads(p.stdout)["pkgdiff"][0] == ["foo", 0, ["foo", 0, "1.1", "1", "noarch"]]
+    assert json.loads(p.stdout)["pkgdiff"] == [["foo", 0, {"NewPackage": ["foo", "1.1-1", "noarch"]}],
+                                               ["libbar", 0, {"NewPackage": ["libbar", "1.0-1", "noarch"]}]]
     # kargs: print, then a new deployment with an extra argument
     assert rpmostree(s, "kargs").stdout == "root=LABEL=rootfs\n"
     rpmostree(s, "kargs", "--append=quiet")
