@@ -10,7 +10,8 @@ JSON file. The machine may be shared and noisy: the ratio of alternated runs
 is what counts, not the absolute times.
 
 Usage: bench/run.py [-n N] [--ops OP,...] [--trees real,many] [--json PATH]
-Environment: BENCH_QUICK=1 (small generated trees), BENCH_N, BENCH_CACHE.
+Environment: BENCH_QUICK=1 (small generated trees), BENCH_N, BENCH_CACHE,
+BENCH_OURS (the ostree-py executable; default .venv/bin/ostree-py).
 """
 
 import argparse
@@ -30,7 +31,9 @@ import trees  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
-OURS = os.path.join(VENV_BIN, "ostree-py")
+# BENCH_OURS: another ostree-py executable to measure (e.g. a frozen copy of a
+# revision, so that editing the tree during a long run does not change it)
+OURS = os.environ.get("BENCH_OURS") or os.path.join(VENV_BIN, "ostree-py")
 REF = shutil.which("ostree", path="/usr/bin:/bin") or "/usr/bin/ostree"
 
 # Targets: the ratio ostree-py / reference of the medians must be at most this.
@@ -319,7 +322,7 @@ def main():
     quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
     cache = os.environ.get("BENCH_CACHE", os.path.join(ROOT, "bench", ".cache"))
     if not os.access(OURS, os.X_OK):
-        sys.exit("error: .venv/bin/ostree-py missing: run make install")
+        sys.exit(f"error: {OURS} missing: run make install")
     wanted_ops = set(args.ops.split(",")) if args.ops else None
     wanted_trees = args.trees.split(",")
 
