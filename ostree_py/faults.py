@@ -5,16 +5,18 @@ With ``OSTREE_PY_KILL_AT=NAME:N`` in the environment the process SIGKILLs
 itself at the Nth time checkpoint NAME is reached (``*:N`` counts every
 checkpoint). ``OSTREE_PY_CHECKPOINT_LOG=PATH`` appends the name of every
 checkpoint reached to PATH, so a test can learn how many points a command
-passes through. Without either variable ``checkpoint`` is one dict lookup.
+passes through. Without either variable ``checkpoint`` is a function that does nothing.
 
 Checkpoints: ``object`` (an object was written or linked into place),
 ``object-delete`` (prune removed one), ``ref`` (a ref written or deleted),
-``summary``, ``deployment`` (deployment checkout, /etc, origin steps),
+``deployment`` (deployment checkout, /etc and origin, removal of an old one),
 ``bootloader`` (each step of a boot configuration swap).
 """
 
 import os
+import threading
 
+_lock = threading.Lock()
 _counts: dict = {}
 _targets: dict = {}
 _log_path = None
@@ -35,8 +37,9 @@ def _armed(name: str) -> None:
         n = _targets.get(key)
         if n is None:
             continue
-        c = _counts.get(key, 0) + 1
-        _counts[key] = c
+        with _lock:  # pulls write objects from several threads
+            c = _counts.get(key, 0) + 1
+            _counts[key] = c
         if c == n:
             import signal
             os.kill(os.getpid(), signal.SIGKILL)
