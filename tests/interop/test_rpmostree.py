@@ -236,7 +236,15 @@ def ref_status(sysroot):
 
 
 def status_json(sysroot):
-    return json.loads(rpmostree(sysroot, "status", "--json").stdout)["deployments"]
+    """``status --json``, run in this process (it only reads; saves a Python start per call)."""
+    import io
+
+    from ostree_py.commands import rpmostree as cli
+    from ostree_py.commands._cli import Context
+    out, err = io.StringIO(), io.StringIO()
+    rc = cli.main(["status", "--json", f"--sysroot={sysroot}"], Context(stdout=out, stderr=err))
+    assert rc == 0, err.getvalue()
+    return json.loads(out.getvalue())["deployments"]
 
 
 def deploy_dir(sysroot, d):
