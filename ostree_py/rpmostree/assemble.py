@@ -156,7 +156,24 @@ def layer(repo, base: str, root: str, packages, removals, report) -> list:
     translate_paths(root, packages, base_var, base_run)
     with report.task("Writing rpmdb"):
         pkglist = _rpm.query_root(root)
+        _tidy_rpmdb(os.path.join(root, _rpm.DBPATH))
     return pkglist
+
+
+def _tidy_rpmdb(dbdir: str) -> None:
+    """Leave sqlite's shared-memory index out of the commit: with an empty write-ahead
+    log nothing is pending, and sqlite recreates both files when it next opens the db."""
+    wal = os.path.join(dbdir, "rpmdb.sqlite-wal")
+    try:
+        if os.path.getsize(wal) != 0:
+            return
+    except OSError:
+        return
+    for name in ("rpmdb.sqlite-wal", "rpmdb.sqlite-shm"):
+        try:
+            os.unlink(os.path.join(dbdir, name))
+        except FileNotFoundError:
+            pass
 
 
 def commit(repo, root: str, base: str, metadata: list) -> str:
