@@ -211,7 +211,12 @@ def sysroot(tmp_path_factory, rpms):
     base1 = commit_base(s, tree, "1.0")
     ostree(f"--repo={s}/ostree/repo", "refs", f"--create={OS}/v1", base1)   # kept from pruning
     ostree("admin", "deploy", f"--sysroot={s}", f"--os={OS}", "--karg=root=LABEL=rootfs", f"{OS}/base")
-    return {"path": s, "top": top, "base1": base1}
+    yield {"path": s, "top": top, "base1": base1}
+    # deployments are immutable (chattr +i): let pytest remove its old temporary directories
+    deploy = s / "ostree/deploy" / OS / "deploy"
+    for d in deploy.iterdir():
+        if d.is_dir():
+            subprocess.run(["chattr", "-i", str(d)], capture_output=True)
 
 
 def rpmostree(sysroot, *args, check=True):
