@@ -24,6 +24,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -326,9 +327,9 @@ def main():
     wanted_ops = set(args.ops.split(",")) if args.ops else None
     wanted_trees = args.trees.split(",")
 
-    work = os.path.join(cache, "work")
-    fresh(work)
-    os.makedirs(work)
+    # a directory of its own: runs may overlap (e.g. a quick check during a long run)
+    os.makedirs(cache, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="work-", dir=cache)
     log = os.path.join(work, "commands.log")
     results = {"quick": quick, "runs": args.n, "cpus": os.cpu_count(),
                "python": platform.python_version(),
