@@ -1,15 +1,19 @@
 """Disk full: commit and pull into a repo on a small tmpfs fail cleanly
 (``error: ...``, no traceback, no hang), leave a consistent repo (the
 reference's fsck passes, no ref names a missing or partial commit), and
-succeed once space is freed. Needs root (mount); skipped otherwise.
+succeed once space is freed; an admin upgrade whose kernel does not fit in
+/boot leaves the boot configuration as it was. Needs root (mount); skipped
+otherwise.
 """
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
 import reliability_harness as H
+from test_crash_sysroot import OS, REF, _entry_commits, world  # noqa: F401 (fixture)
 
 
 @pytest.fixture
@@ -100,3 +104,44 @@ def test_pull_disk_full(tmp_path, small_fs, big_tree):
             H.ok(["prune", f"--repo={repo}", "--refs-only"])
     finally:
         httpd.stop()
+
+
+def test_admin_upgrade_boot_full(tmp_path, world):  # noqa: F811
+    """/boot (its own small filesystem) cannot take the new kernel: admin upgrade
+    fails with error:, the boot configuration and deployments stay as they were,
+    and the upgrade succeeds once /boot has room."""
+    sr = str(tmp_path / "sr")
+    H.copy_tree(world["tpl_v1"], sr)
+    before = _entry_commits(sr)
+    boot = os.path.join(sr, "boot")
+    saved = str(tmp_path / "boot-saved")
+    os.rename(boot, saved)
+    os.mkdir(boot)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", boot], capture_output=True, check=False)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {r.stderr.decode().strip()}")
+    try:
+        subprocess.run(["cp", "-a", saved + "/.", boot], check=True)
+        tree = tmp_path / "t3"
+        H.make_os_tree(str(tree), 3)
+        with open(tree / f"usr/lib/modules/{H.KVER}/vmlinuz", "wb") as f:
+            f.write(os.urandom(2_500_000))
+        server = str(tmp_path / "server")
+        H.copy_tree(world["server"], server)
+        H.ok(["commit", f"--repo={server}", "-b", REF, f"--tree=dir={tree}"])
+        v3 = H.ok(["rev-parse", f"--repo={server}", REF]).out.strip()
+        repo = os.path.join(sr, "ostree/repo")
+        H.ok(["remote", "delete", f"--repo={repo}", "origin"])
+        H.ok(["remote", "add", f"--repo={repo}", "--no-gpg-verify", "origin", f"file://{server}", REF])
+        _fill(Path(boot), 2_500_000)
+        args = ["admin", "upgrade", f"--sysroot={sr}", f"--os={OS}"]
+        r = H.run(args)
+        _assert_clean_failure(r)
+        H.check_sysroot(sr)
+        assert _entry_commits(sr) == before
+        os.unlink(os.path.join(boot, "filler"))
+        H.ok(args)
+        H.check_sysroot(sr)
+        assert _entry_commits(sr) == [v3] + before
+    finally:
+        subprocess.run(["umount", "-l", boot], check=False)
