@@ -578,12 +578,13 @@ def main() -> int:
                 rmtree(os.path.join(cache, name))
     base = build_base(cache)
     tree = build_tree(cache, base)
-    prepared = time.monotonic()
 
+    # The previous run's sysroot and image stay until the next run, to look at.
     work = os.path.join(cache, f"run-{args.tool}")
     run(["rm", "-rf", work])  # much faster than shutil.rmtree on a sysroot
     rmtree(work)
     os.makedirs(work)
+    prepared = time.monotonic()
     # A sysroot in a folder: no chattr +i on the deployments, so reruns can wipe it.
     os.environ["OSTREE_SYSROOT_DEBUG"] = "mutable-deployments"
     for var in ("OSTREE_SYSROOT", "OSTREE_REPO"):
