@@ -36,6 +36,7 @@ Copies (not hardlinks) of one directory run on a few threads
 
 import contextlib
 import ctypes
+from collections import deque
 import errno
 import os
 import stat
@@ -68,6 +69,8 @@ _NOT_SUPPORTED, _SKIP_EXISTED, _LINKED = 0, 1, 2
 # threads for copies (see _Checkout._files); OSTREE_PY_CHECKOUT_THREADS=1 disables them
 _THREADS = int(os.environ.get("OSTREE_PY_CHECKOUT_THREADS") or min(4, (os.cpu_count() or 1) + 2))
 _MIN_PARALLEL = 8
+# directories whose copies may still be running while the walk goes on
+_MAX_UNFINISHED = 64
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _NOFOLLOW_DIR_FLAGS = _DIR_FLAGS | os.O_NOFOLLOW
@@ -434,8 +437,11 @@ class _Checkout:
         # Files that must be copied (or unpacked) go to a few threads, which
         # overlap their I/O and decompression; only when nothing in a
         # directory can depend on the order files are placed in.
+        # Not with require_hardlinks: everything is hardlinked in the walk, and an
+        # object that cannot be must stop it where the reference stops.
         self._parallel = (opts.overwrite == OVERWRITE_NONE and not opts.process_whiteouts
-                          and not opts.process_passthrough_whiteouts and _THREADS > 1)
+                          and not opts.process_passthrough_whiteouts and not opts.require_hardlinks
+                          and _THREADS > 1)
 
     # -------------------------------------------------------------- setup/teardown
     def _setup(self):
@@ -594,7 +600,13 @@ class _Checkout:
             os.close(fd)
 
     def _checkout_dir_tree(self, parent_fd: int, dest: str, tree: str, meta_csum: str) -> None:
-        """Depth-first without recursion: each stack frame is one open directory."""
+        """Depth-first without recursion: each stack frame is one open directory.
+
+        The copies of a directory's files run on the pool while the walk goes
+        on; a directory left by the walk waits in ``done`` (oldest first, so
+        children before parents) until its copies have finished, and only then
+        gets its mode and mtime and is closed. At most _MAX_UNFINISHED wait.
+        """
         skip = self.skip
         if skip is not None and skip("/"):
             return
@@ -602,17 +614,24 @@ class _Checkout:
         dt = repo.load_dirtree(tree)
         meta = self._load_dirmeta(meta_csum)
         fd, did_exist = self._open_dir(parent_fd, dest, meta, dt, True)
-        # frame: [fd, meta, did_exist, iterator over subdirs, path, dirtree checksum]
-        stack = [[fd, meta, did_exist, None, "/", tree]]
+        # frame: [fd, meta, did_exist, iterator over subdirs, path, dirtree checksum,
+        #         pending copies, preorder number]
+        stack = [[fd, meta, did_exist, None, "/", tree, None, 0]]
+        done = deque()
+        limit = _MAX_UNFINISHED if self._parallel else 0
+        seq = 0
         try:
-            self._files(fd, dt.files, "/")
+            stack[-1][6] = self._files(fd, dt.files, "/")
             stack[-1][3] = iter(dt.dirs)
             while stack:
                 frame = stack[-1]
                 nxt = next(frame[3], None)
                 if nxt is None:
-                    stack.pop()
-                    self._finish_dir(frame[0], frame[1], frame[2])
+                    frame.append(seq)   # [8]: the last preorder number of its subtree
+                    done.append(stack.pop())
+                    if len(done) > limit:
+                        self._finish_frame(done[0])
+                        done.popleft()
                     continue
                 name, sub_tree, sub_meta = nxt
                 validate_filename(name)
@@ -629,17 +648,79 @@ class _Checkout:
                 sdt = repo.load_dirtree(sub_tree)
                 smeta = self._load_dirmeta(sub_meta)
                 sfd, sexist = self._open_dir(frame[0], name, smeta, sdt, False)
-                stack.append([sfd, smeta, sexist, iter(()), path, sub_tree])
-                self._files(sfd, sdt.files, path)
+                seq += 1
+                stack.append([sfd, smeta, sexist, iter(()), path, sub_tree, None, seq])
+                stack[-1][6] = self._files(sfd, sdt.files, path)
                 stack[-1][3] = iter(sdt.dirs)
-        except BaseException:
-            for frame in stack:
-                with contextlib.suppress(OSError):
-                    os.close(frame[0])
+            while done:
+                self._finish_frame(done[0])
+                done.popleft()
+        except BaseException as e:
+            # No copy may still use a directory fd once it is closed: wait for them all,
+            # and report the failure a sequential checkout would have met first (a
+            # directory is finished after its subtree, before what follows it).
+            frames = list(stack) + list(done)
+            first = self._drain(frames, getattr(e, "_checkout_before", None))
+            for frame in frames:
+                if frame[0] >= 0:
+                    with contextlib.suppress(OSError):
+                        os.close(frame[0])
+            if first is not None and first is not e and isinstance(e, Exception):
+                raise first from None
             raise
 
+    def _finish_frame(self, frame) -> None:
+        """Wait for a finished directory's copies, then give it its mode and mtime."""
+        pending = frame[6]
+        if pending is not None:
+            err = self._first_error(pending, frame[7])
+            if err is not None:
+                raise err[1]   # frame[6] stays for _drain
+            frame[6] = None
+        fd, frame[0] = frame[0], -1
+        try:
+            self._finish_dir(fd, frame[1], frame[2])
+        except Exception as e:
+            e._checkout_before = frame[8]
+            raise
+
+    def _drain(self, frames, before=None):
+        """Wait for the copies of ``frames``; the error first in dirtree order (among
+        directories numbered up to ``before``, when given), or None."""
+        errors = []
+        for frame in frames:
+            if frame[6] is not None:
+                for f in frame[6][0]:
+                    f.cancel()
+        for frame in frames:
+            if frame[6] is not None:
+                err = self._first_error(frame[6], frame[7])
+                if err is not None and (before is None or frame[7] <= before):
+                    errors.append(err)
+        return min(errors, key=lambda x: x[0])[1] if errors else None
+
+    @staticmethod
+    def _first_error(pending, seq):
+        """Wait for one directory's copies: ((seq, index), error) of its first failure, or None."""
+        futures, rest = pending
+        errors = []
+        for f in futures:
+            if f.cancelled():
+                continue
+            e = f.exception()
+            if e is not None:
+                errors.append(e)
+        if not errors:
+            return None
+        # the failure of the first file in dirtree order, as a sequential checkout would report
+        order = {name: i for i, (name, _) in enumerate(rest)}
+        e = min(errors, key=lambda e: order.get(getattr(e, "_checkout_name", ""), 0))
+        return (seq, order.get(getattr(e, "_checkout_name", ""), 0)), e
+
     # -------------------------------------------------------------- files
-    def _files(self, dfd: int, files, dirpath) -> None:
+    def _files(self, dfd: int, files, dirpath):
+        """Place the files of one directory; copies go to the pool: returns
+        (futures, files) for _finish_frame to wait on, or None."""
         if self._progress is not None:
             self._n_done += len(files) + 1
             self._progress(self._n_done)
@@ -657,28 +738,14 @@ class _Checkout:
             else:
                 self._file(dfd, name, csum, None)
         if not rest:
-            return
-        if len(rest) < _MIN_PARALLEL:
-            for name, csum in rest:
-                self._file(dfd, name, csum, None)
-            return
+            return None
         # a few batches per thread: per-task overhead stays small
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
             self._pool = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="checkout")
-        n = min(len(rest), _THREADS * 4)
+        n = 1 if len(rest) < _MIN_PARALLEL else min(len(rest), _THREADS * 4)
         batches = [rest[i::n] for i in range(n)]
-        futures = [self._pool.submit(self._file_batch, dfd, b) for b in batches]
-        errors = []
-        for f in futures:
-            e = f.exception()
-            if e is not None:
-                errors.append(e)
-        if errors:
-            # report the failure of the first file in dirtree order, as a sequential checkout would
-            order = {name: i for i, (name, _) in enumerate(rest)}
-            errors.sort(key=lambda e: order.get(getattr(e, "_checkout_name", ""), 0))
-            raise errors[0]
+        return [self._pool.submit(self._file_batch, dfd, b) for b in batches], rest
 
     def _file_batch(self, dfd: int, batch) -> None:
         for name, csum in batch:
