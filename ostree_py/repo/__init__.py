@@ -15,6 +15,7 @@ import hashlib
 import io
 import os
 import stat
+import threading
 import time
 import zlib
 
@@ -147,6 +148,12 @@ class Repo:
         self._txn_stats: TxnStats | None = None
         self._staging: str | None = None
         self._staging_lock_fd: int | None = None
+        # core.min-free-space-percent / -size, and the blocks a transaction may still fill
+        self.min_free_space_percent = 3
+        self.min_free_space_mb = 0
+        self._txn_max_blocks: int | None = None
+        self._txn_blocksize = 0
+        self._space_lock = threading.Lock()
 
     # ---------------------------------------------------------------- open/create
     @classmethod
@@ -225,8 +232,66 @@ class Repo:
             self.zlib_level = 6
         self.disable_xattrs = c.get_boolean("core", "disable-xattrs", False) if c.has_key("core", "disable-xattrs") else False
         self.collection_id = c.get("core", "collection-id")
+        self._load_min_free_space(c)
         parent = c.get("core", "parent")
         self.parent = Repo.open(parent) if parent else None
+
+    def _load_min_free_space(self, c) -> None:
+        import re
+        raw = c.get("core", "min-free-space-percent")
+        # the 3% default applies only when neither key is set
+        pct = 3 if c.get("core", "min-free-space-size") is None else 0
+        if raw is not None:
+            # g_ascii_strtoull: leading digits, "abc" is 0, a negative number wraps (invalid)
+            m = re.match(r"\s*([+-]?)(\d*)", raw)
+            pct = int(m.group(2) or 0)
+            if pct > 99 or (m.group(1) == "-" and pct):
+                raise OstreeError(f"Invalid min-free-space-percent '{raw}'")
+        self.min_free_space_percent = pct
+        raw = c.get("core", "min-free-space-size")
+        mb = 0
+        if raw is not None:
+            m = re.fullmatch(r"(\d+)(MB|GB|TB)", raw)
+            if not m:
+                raise OstreeError(f"Invalid min-free-space-size '{raw}': "
+                                  "It should be of the format '123MB', '123GB' or '123TB'")
+            mb = int(m.group(1)) * {"MB": 1, "GB": 1024, "TB": 1024 * 1024}[m.group(2)]
+        self.min_free_space_mb = mb
+
+    def _txn_space_init(self) -> None:
+        """How many blocks the transaction's content objects may fill: the free blocks
+        (f_bfree for root, else f_bavail) less the min-free-space reservation."""
+        self._txn_max_blocks = None
+        if not (self.min_free_space_percent or self.min_free_space_mb):
+            return
+        try:
+            st = os.statvfs(self.path)
+        except OSError as e:
+            raise OstreeError(f"fstatvfs: {os.strerror(e.errno)}") from None
+        bsize = st.f_bsize or 4096
+        if self.min_free_space_mb:
+            reserved = self.min_free_space_mb * 1024 * 1024 // bsize
+        else:
+            total = st.f_frsize * st.f_blocks // bsize
+            reserved = int(total * (self.min_free_space_percent / 100.0))
+        bfree = st.f_bfree if os.getuid() == 0 else st.f_bavail
+        # below the reservation metadata may still be written; content objects may not
+        self._txn_max_blocks = max(bfree - reserved, 0)
+        self._txn_blocksize = bsize
+
+    def _reserve_content_space(self, nbytes: int) -> None:
+        """Charge a new content object of ``nbytes`` to the transaction's free-space budget."""
+        if self._txn_max_blocks is None or not self._txn_depth:
+            return
+        blocks = nbytes // self._txn_blocksize + 1
+        with self._space_lock:
+            if blocks > self._txn_max_blocks:
+                from ..prune import format_size
+                what = (f"min-free-space-size {self.min_free_space_mb}MB" if self.min_free_space_mb else
+                        f"min-free-space-percent '{self.min_free_space_percent}%'")
+                raise OstreeError(f"Writing content object: {what} would be exceeded, "
+                                  f"at least {format_size(blocks * self._txn_blocksize)} requested")
+            self._txn_max_blocks -= blocks
 
     def save_config(self) -> None:
         """Write the config keyfile atomically."""
@@ -268,6 +333,7 @@ class Repo:
             outer = self._txn_depth == 0
             if outer:
                 self._txn_stats = TxnStats()
+                self._txn_space_init()
                 self._staging_open()
             self._txn_depth += 1
             ok = False
@@ -660,6 +726,7 @@ class Repo:
                 if stats is not None:
                     stats.add(content_total=1)
                 return csum
+            self._reserve_content_space(os.fstat(fd).st_size)
             self._finish_regular_object(fd, info)
             self._ensure_objdir(p)
             self._link_tmpfile(fd, tmp, p)
@@ -735,6 +802,7 @@ class Repo:
             if stats is not None:
                 stats.add(content_total=1)
             return csum
+        self._reserve_content_space(len(payload))
         fd, tmp = self._open_tmpfile()
         try:
             view = memoryview(payload)
