@@ -145,3 +145,32 @@ def test_admin_upgrade_boot_full(tmp_path, world):  # noqa: F811
         assert _entry_commits(sr) == [v3] + before
     finally:
         subprocess.run(["umount", "-l", boot], check=False)
+
+
+@pytest.mark.parametrize("extra", ["", "min-free-space-size=1MB", "min-free-space-size=0MB",
+                                   "min-free-space-percent=0", "min-free-space-percent=50",
+                                   "min-free-space-percent=-1", "min-free-space-size=5mb"])
+def test_min_free_space_as_reference(small_fs, tmp_path, extra):
+    """core.min-free-space-percent (default 3%) and -size: content objects that would
+    eat into the reservation are refused with the reference's message; metadata-only
+    commits still pass; bad values are refused when the repo is opened."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a").write_bytes(os.urandom(10000))
+    empty = tmp_path / "empty"
+    (empty / "sub").mkdir(parents=True)
+    # leave less than 3% of the 8 MB free
+    _fill(small_fs, 8_200_000)
+    results = []
+    for tool in ("ref", "ours"):
+        repo = small_fs / f"repo-{tool}"
+        H.ref_run(["init", f"--repo={repo}", "--mode=bare-user"])
+        with open(repo / "config", "a") as f:
+            f.write(extra + "\n")
+        runner = H.ref_run if tool == "ref" else H.run
+        out = []
+        for t in (empty, tree):
+            r = runner(["commit", f"--repo={repo}", "-b", "b", f"--tree=dir={t}"])
+            out.append((r.rc, r.err))
+        results.append(out)
+    assert results[0] == results[1]
