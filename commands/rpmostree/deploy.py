@@ -62,8 +62,17 @@ def change_base(ctx, opts, new_refspec=None, revision=None):
     if opts.download_only:
         ctx.stdout.write("Update downloaded.\n")
         return 0
-    _common.deploy(ctx, sr, osname, merge, origin, new_base, local_paths=local,
-                   cache_only=getattr(opts, 'cache_only', False))
+    new = _common.deploy(ctx, sr, osname, merge, origin, new_base, local_paths=local,
+                         cache_only=getattr(opts, 'cache_only', False))
+    old_refspec = Origin(merge.origin).refspec
+    if (new is not None and new_refspec is not None and not getattr(opts, "skip_purge", True)
+            and old_refspec and old_refspec != new_refspec):
+        # rebase: the previous branch is no longer followed; its ref goes (unless --skip-purge)
+        # and with it, once no deployment uses them, its objects at the next cleanup
+        from ostree_py.objects import parse_refspec
+        old_remote, old_ref = parse_refspec(old_refspec)
+        with repo.transaction():
+            repo.set_ref(old_ref, None, remote=old_remote)
     return 0
 
 

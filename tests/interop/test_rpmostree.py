@@ -456,9 +456,15 @@ def test_db_kargs_override_deploy_cleanup(sysroot, rpms):
     assert ostree("admin", "status", f"--sysroot={s}").returncode == 0
     # rebase to another local branch
     ostree(repo, "refs", f"--create={OS}/other", status_json(s)[0]["base-checksum"])
+    before = status_json(s)[0]["origin"]
     rpmostree(s, "rebase", f"{OS}/other")
     d = status_json(s)[0]
     assert d["origin"] == f"{OS}/other" and d["packages"] == ["foo"]
+    assert before != f"{OS}/other" and before not in ostree(repo, "refs").stdout.split()   # purged
+    ostree(repo, "refs", f"--create={OS}/third", d["base-checksum"])
+    rpmostree(s, "rebase", "--skip-purge", f"{OS}/third")
+    assert status_json(s)[0]["origin"] == f"{OS}/third"
+    assert f"{OS}/other" in ostree(repo, "refs").stdout.split()                            # kept
     # cleanup -r drops everything after the default deployment; -b keeps used packages
     rpmostree(s, "cleanup", "-r", "-b", "-m")
     assert len(status_json(s)) == 1
