@@ -32,6 +32,7 @@ It needs root: debootstrap, chroot, mounts, device-independent ownership.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -445,7 +446,9 @@ def deploy_and_upgrade(tool: str, tree: str, work: str, no_upgrade: bool = False
         overlay = os.path.join(work, f"overlay-{version}")
         make_overlay(overlay, version)
         log(f"{tool}: commit v{version}")
+        # Fixed timestamps: both tools make the same commits from the same tree.
         r = t(f"commit v{version}", [*ostree, f"--repo={repo}", "commit", f"--branch={REF}",
+                                     f"--timestamp=2024-01-0{version} 00:00:00 +0000",
                                      f"--subject=boot-test v{version}", f"--add-metadata-string=version={version}",
                                      f"--tree=dir={tree}", f"--tree=dir={overlay}"],
               capture_output=True, text=True)
@@ -470,7 +473,7 @@ def deploy_and_upgrade(tool: str, tree: str, work: str, no_upgrade: bool = False
     return {"sysroot": sysroot, "commits": commits, "timings": timings}
 
 
-def default_bls_entry(sysroot: str) -> dict:
+def default_bls_entry(sysroot: str, quiet: bool = False) -> dict:
     """The BLS entry a boot loader starts by default: the highest version."""
     entries_dir = os.path.join(sysroot, "boot/loader/entries")
     best = None
@@ -488,7 +491,8 @@ def default_bls_entry(sysroot: str) -> dict:
             best = (key, name, fields)
     if best is None:
         raise SystemExit(f"boot-test: no BLS entry in {entries_dir}")
-    log(f"default BLS entry: {best[1]}")
+    if not quiet:
+        log(f"default BLS entry: {best[1]}")
     return best[2]
 
 
@@ -556,6 +560,34 @@ def boot(sysroot: str, image: str, console: str, accel: str, timeout: float) -> 
     return ok, lines
 
 
+def compare_with_other_tool(cache: str, tool: str, tree: str, result: dict, work: str) -> bool:
+    """Same tree, same commits: ostree-py and the reference must agree byte for byte.
+
+    Each run leaves its commit checksums and default BLS entry in result.json;
+    when the other tool's run used the same cached tree, they must be equal.
+    """
+    tree_id = os.stat(os.path.join(tree, ".boot-test-stamp")).st_mtime_ns
+    mine = {"tree": tree_id, "commits": result["commits"], "bls": default_bls_entry(result["sysroot"], quiet=True)}
+    with open(os.path.join(work, "result.json"), "w") as f:
+        json.dump(mine, f, indent=1)
+    other_tool = "ostree" if tool == "ostree-py" else "ostree-py"
+    try:
+        with open(os.path.join(cache, f"run-{other_tool}", "result.json")) as f:
+            other = json.load(f)
+    except (OSError, ValueError):
+        log(f"no {other_tool} run to compare with (BOOT_TEST_TOOL={other_tool} makes one)")
+        return True
+    if other.get("tree") != tree_id:
+        log(f"the {other_tool} run used another tree: not compared")
+        return True
+    same = other["commits"] == mine["commits"] and other["bls"] == mine["bls"]
+    log(f"commits and default BLS entry {'identical to' if same else 'DIFFER from'} the {other_tool} run's")
+    if not same:
+        log(f"  {tool}: {mine['commits']} {mine['bls']}")
+        log(f"  {other_tool}: {other['commits']} {other['bls']}")
+    return same
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tool", default=os.environ.get("BOOT_TEST_TOOL", "ostree-py"), choices=["ostree-py", "ostree"])
@@ -607,6 +639,7 @@ def main() -> int:
     if not booted or f"{OS_NAME} {v2}.0" not in booted[0]:
         log(f"the booted deployment is not v2 ({v2}): {booted}")
         ok = False
+    ok = compare_with_other_tool(cache, args.tool, tree, result, work) and ok
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in result["timings"].items())
     log(f"{args.tool}: {timing}; all ostree steps {t_ostree:.1f}s; image {t_img:.1f}s; boot {t_boot:.1f}s; "
         f"total after cache {time.monotonic() - prepared:.1f}s")
