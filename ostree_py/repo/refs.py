@@ -263,7 +263,8 @@ def write_ref_file(self, path: str, checksum: str) -> None:
 
 
 def delete_ref(self, ref: str, remote: str | None = None) -> None:
-    """Remove a ref (or alias), pruning now-empty parent directories."""
+    """Remove a ref (or alias). Its parent directories stay, even empty, as with the
+    reference (a sysroot keeps refs/heads/ostree/B/S after its deployment refs go)."""
     p = self.ref_path(ref, remote)
     try:
         os.unlink(p)
@@ -271,14 +272,6 @@ def delete_ref(self, ref: str, remote: str | None = None) -> None:
         return
     checkpoint("ref")
     _ref_changed(self)
-    top = os.path.join(self.path, "refs", "remotes", remote) if remote else os.path.join(self.path, "refs", "heads")
-    d = os.path.dirname(p)
-    while d != top and d.startswith(top):
-        try:
-            os.rmdir(d)
-        except OSError:
-            break
-        d = os.path.dirname(d)
 
 
 def set_ref(self, ref: str, checksum: str | None, remote: str | None = None) -> None:

@@ -89,7 +89,7 @@ def _scenario(tool, path, osrepo):
 
 
 def _layout(root):
-    """Path -> description, for everything but repo objects, repo tmp and empty ref dirs."""
+    """Path -> description, for everything but repo objects and repo tmp."""
     out = {}
     for dirpath, dirnames, filenames in os.walk(root):
         rel_dir = os.path.relpath(dirpath, root)
@@ -101,9 +101,6 @@ def _layout(root):
             p = os.path.join(dirpath, name)
             rel = os.path.relpath(p, root)
             st = os.lstat(p)
-            if stat.S_ISDIR(st.st_mode) and rel.startswith("ostree/repo/refs/") and not any(
-                    f for _d, _s, f in os.walk(p)):
-                continue  # the reference leaves emptied ref dirs behind
             if rel in ("ostree/repo/objects", "ostree/repo/tmp", "ostree/repo/.lock"):
                 continue
             desc = [stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid]
