@@ -1075,6 +1075,13 @@ class _Pull:
             if have_all_objects(repo, objects):
                 res.fetched_deltapart_size += size
                 res.n_fetched_deltaparts += 1
+        # As the reference: the uncompressed size of every part (had or not) must fit in the
+        # filesystem's free blocks, checked once the superblock is read, dry run included.
+        vfs = os.statvfs(repo.path)
+        if res.total_deltapart_usize // vfs.f_bsize > vfs.f_bfree:
+            from .prune import format_size
+            raise OstreeError(f"Delta requires {format_size(res.total_deltapart_usize)} free space, "
+                              f"but only {format_size(vfs.f_bsize * vfs.f_bfree)} available")
         if self.dry_run:
             return
         if not repo.has_object("commit", to):

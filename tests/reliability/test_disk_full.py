@@ -174,3 +174,25 @@ def test_min_free_space_as_reference(small_fs, tmp_path, extra):
             out.append((r.rc, r.err))
         results.append(out)
     assert results[0] == results[1]
+
+
+def test_delta_needs_free_space(tmp_path, small_fs, big_tree):
+    """A pull through a static delta whose parts would not fit is refused up front, with the
+    reference's message, by both tools; nothing of it is stored."""
+    src = str(tmp_path / "src")
+    H.ok(["init", f"--repo={src}", "--mode=archive"])
+    c = H.ok(["commit", f"--repo={src}", "-b", "main", f"--tree=dir={big_tree}"]).out.strip()
+    H.ok(["static-delta", "generate", f"--repo={src}", "--empty", f"--to={c}"])
+    H.ok(["summary", f"--repo={src}", "-u"])
+    _fill(small_fs, 5 * 1024 * 1024)
+    msgs = []
+    for tool, name in ((H.run, "ours"), (H.ref_run, "ref")):
+        repo = str(small_fs / f"repo-{name}")
+        H.ok(["init", f"--repo={repo}", "--mode=bare-user"])
+        args = ["pull-local", f"--repo={repo}", "--require-static-deltas", src, "main"]
+        r = tool(args) if tool is H.ref_run else tool(args, timeout=120)
+        _assert_clean_failure(r)
+        msgs.append(r.err.strip())
+        assert "main" not in _assert_consistent(repo)
+    assert msgs[0] == msgs[1], msgs
+    assert "Delta requires" in msgs[0] and "free space, but only" in msgs[0]
