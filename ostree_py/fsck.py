@@ -13,6 +13,7 @@ The checker reports through a ``reporter`` object with ``info(line)``
 
 import os
 import stat
+import struct
 import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -126,45 +127,68 @@ def verify_bindings(collection_id: str | None, ref_name: str | None, metadata: d
 
 # ---------------------------------------------------------------- per-object fsck
 
+# the header of a plain regular file (see content.parse_archive_header)
+_PLAIN_HEADER = struct.Struct(">QIIII")
+
+
 def _archive_content_checksum(path: str) -> str:
     from .repo import open_object
     with open_object(path) as f:
-        size = os.fstat(f.fileno()).st_size
-        head = f.read(8)
+        # Raw reads on the fd, sized to the object: a small object (most of a
+        # tree) is one read, and no buffered-reader layer sits in between.
+        fd = f.fileno()
+        size = os.fstat(fd).st_size
+        data = os.read(fd, min(size, CHUNK))
+        remaining = size - len(data)
+        head = data[:8]
         hlen = int.from_bytes(head[:4].ljust(4, b"\0"), "big")
         if hlen > size:
             raise InvalidObjectError(f"File header size {hlen} exceeds size {size}")
         if hlen == 0:
             raise InvalidObjectError("File header size is zero")
-        hdr = f.read(hlen)
-        try:
-            _size, uid, gid, mode, rdev, target, xattrs = gvariant.deserialize(ARCHIVE_HEADER_TYPE, hdr)
-        except GVariantError:
-            uid = gid = mode = rdev = 0
+        while len(data) < 8 + hlen and remaining > 0:
+            more = os.read(fd, min(remaining, CHUNK))
+            if not more:
+                break
+            remaining -= len(more)
+            data += more
+        hdr = data[8:8 + hlen]
+        if hlen == 26 and hdr[24:] == b"\0\x19":
+            # no symlink target, no xattrs: decoded without the general GVariant decoder
+            _size, uid, gid, mode, rdev = _PLAIN_HEADER.unpack_from(hdr)
             target, xattrs = "", []
+        else:
+            try:
+                _size, uid, gid, mode, rdev, target, xattrs = gvariant.deserialize(ARCHIVE_HEADER_TYPE, hdr)
+            except GVariantError:
+                uid = gid = mode = rdev = 0
+                target, xattrs = "", []
+            uid, gid, mode, rdev = (gvariant.bswap32(v) for v in (uid, gid, mode, rdev))
+            xattrs = _xattrs_from_wire(xattrs)
         if rdev:
-            raise InvalidObjectError(f"Corrupted archive file; invalid rdev {gvariant.bswap32(rdev)}")
-        mode = gvariant.bswap32(mode)
+            raise InvalidObjectError(f"Corrupted archive file; invalid rdev {rdev}")
         if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
             raise InvalidObjectError(f"Corrupted archive file; invalid mode {mode}")
         validate_file_mode(mode)
-        info = FileInfo(mode, gvariant.bswap32(uid), gvariant.bswap32(gid), 0,
-                        target if stat.S_ISLNK(mode) else "", _xattrs_from_wire(xattrs))
+        info = FileInfo(mode, uid, gid, 0, target if stat.S_ISLNK(mode) else "", xattrs)
         h = checksum_begin(info)
         if stat.S_ISREG(mode):
             z = zlib.decompressobj(-15)
-            remaining = size - 8 - hlen
+            chunk = data[8 + hlen:]
             try:
-                while remaining > 0:
+                while True:
+                    if chunk:
+                        h.update(z.decompress(chunk))
+                        if z.eof:
+                            break
+                    if remaining <= 0:
+                        break
                     # reads sized to what is left: a 256 KiB read of a tiny
                     # object costs more than the hashing
-                    chunk = f.read(min(remaining, CHUNK))
+                    chunk = os.read(fd, min(remaining, CHUNK))
                     if not chunk:
                         break
                     remaining -= len(chunk)
-                    h.update(z.decompress(chunk))
-                    if z.eof:
-                        break
                 h.update(z.flush())
             except zlib.error as e:
                 raise InvalidObjectError(f"Corrupted archive file: {e}") from None
