@@ -560,6 +560,35 @@ def boot(sysroot: str, image: str, console: str, accel: str, timeout: float) -> 
     return ok, lines
 
 
+def sysroot_manifest(sysroot: str) -> dict:
+    """Every path of a sysroot with type, mode, owner, link count, size, symlink
+    target, and a content hash for the files that are not repository objects
+    or their hard links (boot files, /etc copies, origins, refs, config).
+    Times and the repository's tmp/ are left out: they differ between any two runs."""
+    import hashlib
+    import stat as st_
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(sysroot):
+        rel_dir = os.path.relpath(dirpath, sysroot)
+        if rel_dir == "ostree/repo/tmp":
+            dirnames[:] = []
+            continue
+        for name in dirnames + filenames:
+            p = os.path.join(dirpath, name)
+            rel = os.path.normpath(os.path.join(rel_dir, name))
+            st = os.lstat(p)
+            entry = [st_.S_IFMT(st.st_mode), st.st_mode & 0o7777, st.st_uid, st.st_gid]
+            if st_.S_ISLNK(st.st_mode):
+                entry.append(os.readlink(p))
+            elif st_.S_ISREG(st.st_mode):
+                entry += [st.st_nlink, st.st_size]
+                if st.st_nlink == 1 and not rel.startswith("ostree/repo/objects/"):
+                    with open(p, "rb") as f:
+                        entry.append(hashlib.sha256(f.read()).hexdigest())
+            out[rel] = entry
+    return out
+
+
 def compare_with_other_tool(cache: str, tool: str, tree: str, result: dict, work: str) -> bool:
     """Same tree, same commits: ostree-py and the reference must agree byte for byte.
 
@@ -567,7 +596,8 @@ def compare_with_other_tool(cache: str, tool: str, tree: str, result: dict, work
     when the other tool's run used the same cached tree, they must be equal.
     """
     tree_id = os.stat(os.path.join(tree, ".boot-test-stamp")).st_mtime_ns
-    mine = {"tree": tree_id, "commits": result["commits"], "bls": default_bls_entry(result["sysroot"], quiet=True)}
+    mine = {"tree": tree_id, "commits": result["commits"], "bls": default_bls_entry(result["sysroot"], quiet=True),
+            "manifest": result["manifest"]}
     with open(os.path.join(work, "result.json"), "w") as f:
         json.dump(mine, f, indent=1)
     other_tool = "ostree" if tool == "ostree-py" else "ostree-py"
@@ -585,7 +615,15 @@ def compare_with_other_tool(cache: str, tool: str, tree: str, result: dict, work
     if not same:
         log(f"  {tool}: {mine['commits']} {mine['bls']}")
         log(f"  {other_tool}: {other['commits']} {other['bls']}")
-    return same
+    a, b = mine["manifest"], other.get("manifest")
+    if b is None:
+        log(f"the {other_tool} run recorded no sysroot manifest: not compared")
+        return same
+    diffs = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    log(f"sysroot ({len(a)} paths): {len(diffs)} differ from the {other_tool} run's")
+    for k in diffs[:30]:
+        log(f"  {k}: {tool} {a.get(k)} / {other_tool} {b.get(k)}")
+    return same and not diffs
 
 
 def main() -> int:
@@ -623,6 +661,7 @@ def main() -> int:
         os.environ.pop(var, None)
     t_ostree = time.monotonic()
     result = deploy_and_upgrade(args.tool, tree, work, args.no_upgrade)
+    result["manifest"] = sysroot_manifest(result["sysroot"])
     t_ostree = time.monotonic() - t_ostree
     image = os.path.join(work, "disk.img")
     t_img = time.monotonic()
