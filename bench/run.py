@@ -187,7 +187,11 @@ class Bench:
             overlay = trees.overlay_tree(self.tree, self.path("overlay"))
             self.ref(f"--repo={repo}", "commit", "-b", "v2", "--timestamp=@2", "--subject=v2",
                      "--tree=ref=main", f"--tree=dir={overlay}")
-            delta = fresh(self.path("fixture-delta"))
+            # a directory of its own: the parts of a large delta are written next
+            # to the superblock file, named 0, 1, ...
+            d = fresh(self.path("fixture-delta"))
+            os.makedirs(d)
+            delta = os.path.join(d, "superblock")
             self.ref(f"--repo={repo}", "static-delta", "generate", "--from=main", "--to=v2",
                      f"--filename={delta}")
             self.fixtures["delta"] = delta
@@ -225,8 +229,10 @@ class Bench:
         def prepare(prog):
             repo = self.fixture_repo("archive")
             self.delta_fixture()
+            d = fresh(self.path("delta"))
+            os.makedirs(d)
             return [prog, f"--repo={repo}", "static-delta", "generate", "--from=main", "--to=v2",
-                    f"--filename={fresh(self.path('delta'))}"]
+                    f"--filename={os.path.join(d, 'superblock')}"]
         return prepare
 
     def op_delta_apply(self):
