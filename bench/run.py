@@ -308,6 +308,12 @@ def startup(work, n, log):
     return res, refres
 
 
+def save(path, results):
+    with open(path + ".tmp", "w") as f:
+        json.dump(results, f, indent=1)
+    os.replace(path + ".tmp", path)
+
+
 def fmt_rss(kib):
     return f"{kib / 1024:.0f}M"
 
@@ -384,6 +390,7 @@ def main():
                                        "target": target,
                                        "met": None if target is None else ratio <= target})
                 rows.append((tname, opname, ours, ref, ratio, target))
+                save(args.json, results)   # a long run cut short keeps what it measured
                 print(f"  {opname:<20} ours {ours['median']:7.2f}s  ref {ref['median']:7.2f}s  "
                       f"ratio {ratio:5.2f}  (cpu {ours['cpu_median']:.2f}/{ref['cpu_median']:.2f})  "
                       f"rss {fmt_rss(ours['peak_rss_kib'])}/{fmt_rss(ref['peak_rss_kib'])}", flush=True)
@@ -418,8 +425,7 @@ def main():
                   f"{m['ratio']:.2f}x  {'yes' if m['met'] else 'NO'}")
     print(f"\n{args.n} runs each, alternating; medians of wall time; {os.cpu_count()} CPUs. "
           f"Results in {args.json}")
-    with open(args.json, "w") as f:
-        json.dump(results, f, indent=1)
+    save(args.json, results)
     SPAWNER.stop()
     if not args.keep_work:
         fresh(work)
