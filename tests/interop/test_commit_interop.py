@@ -14,7 +14,7 @@ import tarfile
 
 import pytest
 
-from conftest import OURS, REF_OSTREE
+from interop_common import OURS, REF_OSTREE
 
 MODES = ["bare", "bare-user", "bare-user-only", "archive"]
 
@@ -358,7 +358,7 @@ def test_editor(work, tmp_path):
 
 def test_checkouts_of_our_commit_are_identical(work, tmp_path):
     """The reference checks out what we committed from a tar exactly as what it committed itself."""
-    from conftest import tree_manifest
+    from interop_common import tree_manifest
     results, repos = _both(work, tmp_path, "bare", ["-b", "t", "--tree=tar=foo.newc", "--timestamp=@1"])
     _check(results, repos)
     manifests = []

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import REF_OSTREE, OURS
+from interop_common import REF_OSTREE, OURS
 
 
 def run(argv, env_extra=None, **kw):
@@ -108,6 +108,11 @@ def nothing(repo):
 ])
 def test_fsck_like_reference(template, tmp_path, damage, flags):
     r = both(template, tmp_path, damage, "fsck", *flags)
+    # progress lines in a pipe are rate-limited by time in both tools, so a loaded
+    # machine prints a different number of them: compared without them
+    for k, (rc, out, err, objs, st) in r.items():
+        out = b"".join(line for line in out.splitlines(True) if not line.startswith(b"fsck objects ("))
+        r[k] = (rc, out, err, objs, st)
     assert r["ours"] == r["ref"]
 
 

@@ -7,7 +7,7 @@ it out identically; we read, fsck and check out the reference's repo.
 
 import pytest
 
-from conftest import tree_manifest
+from interop_common import tree_manifest
 
 MODES = ["bare", "bare-user", "bare-user-only", "archive"]
 COMMIT_ARGS = ["-b", "os/main", "-s", "A real tree", "-m", "body text", "--timestamp=2024-01-02T03:04:05Z",

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import OURS, REF_OSTREE
+from interop_common import OURS, REF_OSTREE
 
 GPGHOME = "/usr/libexec/installed-tests/libostree/gpghome"
 

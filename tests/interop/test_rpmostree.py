@@ -16,7 +16,7 @@ import threading
 
 import pytest
 
-from conftest import REF_OSTREE, _run
+from interop_common import REF_OSTREE, _run
 
 RPMOSTREE = [sys.executable, "-m", "ostree_py.commands.rpmostree"]
 OS = "testos"
