@@ -623,12 +623,18 @@ def main(argv=None, ctx: Context | None = None) -> int:
                 pass
         ctx = Context()
         os.environ.pop("OSTREE_PY_PRGNAME", None)  # for us only, not our children
+    return run_guarded(ctx, lambda: _run_group(ctx, "", list(argv)), blank_after_help=True)
+
+
+def run_guarded(ctx: Context, body, blank_after_help: bool = False) -> int:
+    """Run ``body() -> exit code`` with the errors turned into messages and codes
+    (see main); shared by ostree-py and rpm-ostree-py."""
     try:
         try:
-            rc = _run_group(ctx, "", list(argv))
+            rc = body()
         except UsageError as e:
             ctx.stderr.write(ctx.help_text())
-            if not isinstance(e, _RepoRequired):
+            if blank_after_help and not isinstance(e, _RepoRequired):
                 ctx.stderr.write("\n")
             ctx.error(e.message)
             rc = e.exit_code

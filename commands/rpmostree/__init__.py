@@ -7,7 +7,6 @@ each command is a module of this package with SUMMARY, USAGE, OPTIONS and
 ``--sysroot`` (and ``--os`` when they set ``NEEDS_OS``) options.
 """
 
-import os
 import sys
 
 PROG = "rpm-ostree-py"
@@ -160,38 +159,10 @@ def _dispatch(ctx, argv) -> int:
 
 def main(argv=None, ctx=None) -> int:
     """Entry point of ``rpm-ostree-py``."""
-    from .._cli import Context, _flush, _oserror_message
-    from ostree_py.errors import OstreeError, UsageError
+    from .._cli import Context, run_guarded
     if argv is None:
         argv = sys.argv[1:]
     if ctx is None:
         ctx = Context(prog=PROG)
     ctx.prog = PROG
-    try:
-        try:
-            rc = _dispatch(ctx, list(argv))
-        except UsageError as e:
-            ctx.stderr.write(ctx.help_text())
-            ctx.error(e.message)
-            rc = e.exit_code
-        except OstreeError as e:
-            ctx.error(e.message)
-            rc = e.exit_code
-        _flush(ctx)
-        return rc
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        try:
-            fd = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(fd, sys.stdout.fileno())
-        except (OSError, ValueError):
-            pass
-        return 141
-    except Exception as e:  # noqa: BLE001 - the one catch-all, as in ostree-py
-        if ctx.environ.get("OSTREE_PY_DEBUG") == "1":
-            raise
-        msg = _oserror_message(e) if isinstance(e, OSError) else (str(e) or type(e).__name__)
-        ctx.error(msg)
-        _flush(ctx)
-        return 1
+    return run_guarded(ctx, lambda: _dispatch(ctx, list(argv)))
