@@ -18,6 +18,7 @@ staged; /etc changes made after staging are carried over by
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -48,7 +49,7 @@ def _write_tree(root, version):
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text)
     # mount points for the simulated boot, and the usual symlinks
-    for d in ("root", "work", "tmp", "proc", "dev", "sysroot", "boot", "run", "var", "usr/bin"):
+    for d in ("proc", "dev", "sysroot", "boot", "run", "var", "usr/bin") + HOST_DIRS:
         (root / d).mkdir(parents=True, exist_ok=True)
     for name, target in (("bin", "usr/bin"), ("lib", "usr/lib"), ("lib64", "usr/lib64"),
                          ("sbin", "usr/sbin"), ("ostree", "sysroot/ostree")):
@@ -56,6 +57,12 @@ def _write_tree(root, version):
             os.symlink(target, root / name)
 
 
+PROJECT = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# host folders bound into the "booted" system: /root, /tmp, and whatever top-level folders hold
+# this checkout (wherever CI cloned it) and the Python that runs it
+HOST_DIRS = tuple(dict.fromkeys(
+    ["root", "tmp", "work"] + [p.split("/")[1] for p in (PROJECT, os.path.realpath(sys.executable), sys.prefix)
+                              if p.split("/")[1] not in ("usr", "")]))
 VENV_BIN = os.path.dirname(os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".venv", "bin",
                                                         "ostree-py")))
 
@@ -84,7 +91,7 @@ mount --bind {sysroot}/boot $D/boot
 mount --bind {sysroot}/ostree/deploy/{OS}/var $D/var
 mount --bind {run} $D/run
 touch $D/run/ostree-booted
-for d in usr root work tmp dev; do mount --rbind /$d $D/$d; done
+for d in usr dev {" ".join(HOST_DIRS)}; do if [ -d /$d ]; then mount --rbind /$d $D/$d; fi; done
 mount -t proc proc $D/proc
 exec chroot $D /bin/bash -c "$0"
 """
