@@ -323,7 +323,7 @@ class Fetcher:
 
     def _use_httpx(self, scheme: str, host: str) -> bool:
         """httpx serves proxied requests and HTTP/2 (with ``h2``); plain requests go
-        through http.client, whose per-request cost is a fraction of httpx's."""
+        through http1 (our small HTTP/1.1 client), whose per-request cost is a fraction of httpx's."""
         if self.proxy:
             return True
         key = (scheme, host)
@@ -369,8 +369,8 @@ class Fetcher:
             return self._client
 
     def _native_conn(self, scheme: str, host: str, port: int | None, fresh: bool = False):
-        """This thread's keep-alive http.client connection to (scheme, host, port)."""
-        import http.client
+        """This thread's keep-alive connection (http1.Connection) to (scheme, host, port)."""
+        from .http1 import Connection
         cache = self._local.__dict__.setdefault("conns", {})
         key = (scheme, host, port)
         conn = cache.get(key)
@@ -379,10 +379,7 @@ class Fetcher:
         if conn is not None:
             self._forget(conn)
         timeout = max(self.low_speed_time, 1.0)
-        if scheme == "https":
-            conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=self._ssl_context())
-        else:
-            conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        conn = Connection(scheme, host, port, timeout, self._ssl_context() if scheme == "https" else None)
         cache[key] = conn
         with self._conns_lock:
             self._all_conns.append(conn)
@@ -530,8 +527,7 @@ class Fetcher:
             except Exception as e:  # noqa: BLE001
                 raise _map_error(e, display) from None
             try:
-                conn.request("GET", path, headers=h)
-                r = conn.getresponse()
+                r = conn.get(path, h)
             except Exception as e:  # noqa: BLE001
                 import http.client
                 self._drop_native_conn(key)
@@ -673,33 +669,26 @@ class _NativeResponse(_Response):
         self._drop = drop
 
     def header(self, name):
-        return self.r.getheader(name)
+        return self.r.header(name)
 
     def chunks(self):
-        r = self.r
+        read1 = self.r.read1
         while True:
             try:
                 # read1: whatever arrived (at most _CHUNK), so that a trickle
                 # reaches the low-speed check instead of filling a 64 KiB read
-                b = r.read1(_CHUNK)
+                b = read1(_CHUNK)
             except Exception as e:  # noqa: BLE001
                 self._drop()
                 raise _map_error(e, self.display) from None
             if not b:
-                # http.client ends a body cut short quietly: the length left says so
-                if r.length:
-                    self._drop()
-                    raise FetchError(f"While fetching {self.display}: [18] Transferred a partial file", "partial")
-                if not r.isclosed():
-                    r.read()  # read1 leaves a complete body open: this marks it done (connection reusable)
                 return
             yield b
 
     def close(self, reuse=True):
         # a body read to the end leaves the connection ready for the next request
-        if not (reuse and self.r.isclosed()) or self.r.will_close:
+        if not (reuse and self.r.reusable):
             self._drop()
-        self.r.close()
 
 
 class _HttpxResponse(_Response):

@@ -496,7 +496,6 @@ class _Pull:
         self.ref_original_commits = {}
         self.pending_meta = deque()
         self.pending_content = deque()
-        self.futures = {}
         self.error = None
         self.n_outstanding_meta = 0
         self.n_outstanding_content = 0
@@ -837,11 +836,10 @@ class _Pull:
             self.pending_content.append((fn, args, on_done, kind))
 
     def _fill(self, pool):
-        while len(self.futures) < self.max_jobs and (self.pending_meta or self.pending_content):
+        while pool.running < self.max_jobs and (self.pending_meta or self.pending_content):
             q = self.pending_meta if self.pending_meta else self.pending_content
             fn, args, on_done, kind = q.popleft()
-            fut = pool.submit(fn, *args)
-            self.futures[fut] = (on_done, kind)
+            pool.submit((on_done, kind), fn, args)
             if kind == "content":
                 self.n_outstanding_content += 1
             elif kind == "write":
@@ -857,7 +855,6 @@ class _Pull:
         self.pending_content.clear()
 
     def _loop(self, pool):
-        from concurrent.futures import FIRST_COMPLETED, wait
         interval = (self.o["update_frequency"] or 1000) / 1000.0
         next_tick = time.monotonic() + interval
         while True:
@@ -869,31 +866,29 @@ class _Pull:
                 except OstreeError as e:
                     self._fail(e)
                 n += 1
-                if len(self.futures) < self.max_jobs and (self.pending_meta or self.pending_content) \
+                if pool.running < self.max_jobs and (self.pending_meta or self.pending_content) \
                         and n % 16 == 0:
                     self._fill(pool)
             self._fill(pool)
-            if not self.futures:
+            if not pool.running:
                 if self.scan_queue or self.pending_meta or self.pending_content:
                     continue
                 break
             timeout = max(0.0, next_tick - time.monotonic()) if self.progress_cb else None
-            done, _ = wait(list(self.futures), timeout=timeout, return_when=FIRST_COMPLETED)
-            for fut in done:
-                on_done, kind = self.futures.pop(fut)
+            for (on_done, kind), ok, result in pool.collect(timeout):
                 if kind == "content":
                     self.n_outstanding_content -= 1
                 elif kind == "write":
                     self.n_outstanding_writes -= 1
                 else:
                     self.n_outstanding_meta -= 1
-                try:
-                    result = fut.result()
-                except OstreeError as e:
-                    self._fail(e)
-                    continue
-                except OSError as e:
-                    self._fail(OstreeError(_oserror_text(e)))
+                if not ok:
+                    if isinstance(result, OstreeError):
+                        self._fail(result)
+                    elif isinstance(result, OSError):
+                        self._fail(OstreeError(_oserror_text(result)))
+                    else:
+                        raise result
                     continue
                 if self.error is None and on_done is not None:
                     try:
@@ -1453,7 +1448,7 @@ class _Pull:
 
         self.res.inherit_transaction = self.o["inherit_transaction"]
         txn = contextlib.nullcontext() if self.o["inherit_transaction"] else repo.transaction()
-        from concurrent.futures import ThreadPoolExecutor
+        from .workpool import WorkPool
         # As the reference (which starts a new fetcher here), only what the
         # object phase downloads counts as transferred.
         self.fetcher.bytes_transferred = 0
@@ -1461,7 +1456,7 @@ class _Pull:
         # must see the refs, or it would delete the commits just pulled.
         with repo.lock():
             with txn:
-                with ThreadPoolExecutor(max_workers=self.max_jobs, thread_name_prefix="pull") as pool:
+                with WorkPool(self.max_jobs, "pull") as pool:
                     try:
                         for c in self.commits_to_fetch:
                             self.initiate_request(None, c)
@@ -1470,8 +1465,6 @@ class _Pull:
                         self._loop(pool)
                     except BaseException:
                         self._fail(self.error or OstreeError("interrupted"))
-                        for f in self.futures:
-                            f.cancel()
                         raise
                 if self.dry_run:
                     return self.res
