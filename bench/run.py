@@ -72,7 +72,7 @@ class Spawner:
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def run(self, argv, log):
-        """(wall s, cpu s, peak RSS KiB) of one process running argv."""
+        """(wall s, cpu s, peak RSS KiB, user s, sys s) of one process running argv."""
         with open(log, "ab") as out:
             out.write(("$ " + " ".join(argv) + "\n").encode())
         self.proc.stdin.write(json.dumps({"argv": argv, "log": log, "env": ENV}) + "\n")
@@ -80,7 +80,7 @@ class Spawner:
         res = json.loads(self.proc.stdout.readline())
         if res["rc"] != 0:
             raise Failed(f"{' '.join(argv)}: rc={res['rc']} (log: {log})")
-        return res["wall"], res["cpu"], res["maxrss"]
+        return res["wall"], res["cpu"], res["maxrss"], res["user"], res["sys"]
 
     def stop(self):
         self.proc.stdin.close()
@@ -219,6 +219,7 @@ class Bench:
 
     def op_pull_http(self):
         def prepare(prog):
+            self.fixture_repo("archive")   # what nginx serves
             repo = self.init(self.path("repo"), "bare-user")
             self.ref(f"--repo={repo}", "remote", "add", "--no-gpg-verify", "origin",
                      self.nginx.url("fixture-archive"))
@@ -283,9 +284,11 @@ def measure(prepare_ours, prepare_ref, n, log):
 
 
 def summarize(samples):
-    wall, cpu, rss = zip(*samples)
+    wall, cpu, rss, user, sys_ = zip(*samples)
     return {"wall": list(wall), "cpu": list(cpu), "maxrss_kib": list(rss),
+            "user": list(user), "sys": list(sys_),
             "median": statistics.median(wall), "cpu_median": statistics.median(cpu),
+            "user_median": statistics.median(user), "sys_median": statistics.median(sys_),
             "peak_rss_kib": max(rss)}
 
 
@@ -308,6 +311,61 @@ def startup(work, n, log):
     return res, refres
 
 
+PYSPY = os.path.join(VENV_BIN, "py-spy")
+PROFILE_RATE = 200
+
+
+def profile(argv, work):
+    """One run of ostree-py's ``argv`` under ``py-spy record --gil``: what held the GIL.
+
+    Returns wall time, the seconds the GIL was held (samples / rate), and the
+    functions where those samples fell: by self time (the function on top)
+    and by inclusive time (ostree-py's own functions anywhere on the stack).
+    """
+    raw = os.path.join(work, "profile.raw")
+    t = time.perf_counter()
+    p = subprocess.run([PYSPY, "record", "--gil", "--nonblocking", "-r", str(PROFILE_RATE), "-f", "raw",
+                        "-o", raw, "--", *argv], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wall = time.perf_counter() - t
+    if p.returncode != 0 or not os.path.exists(raw):
+        raise Failed(f"py-spy: rc={p.returncode}: {p.stderr.decode(errors='replace')[-300:]}")
+    own, incl, total = {}, {}, 0
+    with open(raw) as f:
+        for line in f:
+            stack, _, n = line.rstrip("\n").rpartition(" ")
+            if not n.isdigit():
+                continue
+            n = int(n)
+            total += n
+            frames = [fr.rsplit(":", 1)[0] + ")" if ":" in fr else fr for fr in stack.split(";")]
+            own[frames[-1]] = own.get(frames[-1], 0) + n
+            for fr in set(frames):
+                if "ostree_py/" in fr and "ostree_py/__main__" not in fr:
+                    incl[fr] = incl.get(fr, 0) + n
+    os.unlink(raw)
+
+    def top(d):
+        return [[name.replace(ROOT + "/", ""), n / max(total, 1)]
+                for name, n in sorted(d.items(), key=lambda kv: -kv[1])[:8]]
+    return {"wall": wall, "gil_seconds": total / PROFILE_RATE, "self": top(own), "inclusive": top(incl)}
+
+
+def print_profile(tname, opname, o):
+    pr = o["profile"]
+    ours = o["ours"]
+    print(f"\n{tname} {opname}: ratio {o['ratio']:.2f} > target {o['target']:.1f}. "
+          f"ostree-py median {ours['median']:.2f}s wall = user {ours['user_median']:.2f}s + "
+          f"sys {ours['sys_median']:.2f}s CPU (reference: {o['ref']['median']:.2f}s wall, "
+          f"user {o['ref']['user_median']:.2f}s + sys {o['ref']['sys_median']:.2f}s).")
+    print(f"  py-spy --gil: the GIL was held {pr['gil_seconds']:.2f}s of a {pr['wall']:.2f}s profiled run "
+          f"({pr['gil_seconds'] / pr['wall'] * 100:.0f}% of wall time); where (self):")
+    for name, share in pr["self"]:
+        print(f"    {share * 100:5.1f}%  {name}")
+    print("  ostree-py functions on the stack (inclusive):")
+    for name, share in pr["inclusive"]:
+        print(f"    {share * 100:5.1f}%  {name}")
+
+
 def save(path, results):
     with open(path + ".tmp", "w") as f:
         json.dump(results, f, indent=1)
@@ -327,6 +385,8 @@ def main():
     ap.add_argument("--json", default=os.path.join(ROOT, "bench", "results.json"),
                     help="where to write the results (default bench/results.json)")
     ap.add_argument("--startup-runs", type=int, default=20)
+    ap.add_argument("--no-profile", action="store_true",
+                    help="do not profile (py-spy) the operations that miss their target")
     ap.add_argument("--keep-work", action="store_true",
                     help="keep the work directory (repos, command log) in the cache")
     args = ap.parse_args()
@@ -390,6 +450,12 @@ def main():
                                        "target": target,
                                        "met": None if target is None else ratio <= target})
                 rows.append((tname, opname, ours, ref, ratio, target))
+                if target is not None and ratio > target and not args.no_profile \
+                        and os.access(PYSPY, os.X_OK):
+                    try:
+                        results["ops"][-1]["profile"] = profile(prep(OURS), tw)
+                    except Failed as e:
+                        print(f"  {opname}: profile failed: {e}", flush=True)
                 save(args.json, results)   # a long run cut short keeps what it measured
                 print(f"  {opname:<20} ours {ours['median']:7.2f}s  ref {ref['median']:7.2f}s  "
                       f"ratio {ratio:5.2f}  (cpu {ours['cpu_median']:.2f}/{ref['cpu_median']:.2f})  "
@@ -423,6 +489,9 @@ def main():
         for opname, m in results["memory_flat"].items():
             print(f"  {opname:<20} {fmt_rss(m['many_kib']):>6} / {fmt_rss(m['real_kib']):>6} = "
                   f"{m['ratio']:.2f}x  {'yes' if m['met'] else 'NO'}")
+    for o in results["ops"]:
+        if "profile" in o:
+            print_profile(o["tree"], o["op"], o)
     print(f"\n{args.n} runs each, alternating; medians of wall time; {os.cpu_count()} CPUs. "
           f"Results in {args.json}")
     save(args.json, results)

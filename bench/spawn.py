@@ -4,7 +4,7 @@ A child's peak RSS (ru_maxrss) counts the memory of the process it was
 forked from, so the commands are started from this small process rather
 than from the harness, which grows as it builds trees. Protocol: one JSON
 line {"argv": [...], "log": PATH} in, one JSON line out with rc, wall (s),
-cpu (user + system, s) and maxrss (KiB) of that command alone (os.wait4).
+cpu (user + system, s), user, sys and maxrss (KiB) of that command alone (os.wait4).
 """
 
 import json
@@ -22,4 +22,4 @@ for line in sys.stdin:
         wall = time.perf_counter() - t
     p.returncode = os.waitstatus_to_exitcode(status)
     print(json.dumps({"rc": p.returncode, "wall": wall, "cpu": ru.ru_utime + ru.ru_stime,
-                      "maxrss": ru.ru_maxrss}), flush=True)
+                      "user": ru.ru_utime, "sys": ru.ru_stime, "maxrss": ru.ru_maxrss}), flush=True)

@@ -81,7 +81,7 @@ def _status_kind(status: int) -> str:
 class URI:
     """An absolute http, https or file URI, as GUri parses it (kept encoded)."""
 
-    __slots__ = ("text", "scheme", "username", "password", "host", "port", "path", "query")
+    __slots__ = ("text", "scheme", "username", "password", "host", "port", "path", "query", "_parts")
 
     def __init__(self, text: str):
         self.text = text
@@ -105,6 +105,7 @@ class URI:
         self.host = parts.hostname or ""
         self.path = parts.path
         self.query = parts.query
+        self._parts = parts
 
     @classmethod
     def parse(cls, text: str) -> "URI":
@@ -128,17 +129,24 @@ class URI:
 
     def request_url(self) -> str:
         """The URI to request: no userinfo (credentials go in a header)."""
-        parts = urllib.parse.urlsplit(self.text)
-        netloc = parts.netloc.rsplit("@", 1)[-1]
-        return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+        parts = self._parts
+        if "@" not in parts.netloc:
+            return urllib.parse.urlunsplit(parts)
+        return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
 
     def subpath(self, name: str | None) -> "URI":
         """This URI with ``name`` appended to its path (g_build_filename style)."""
         if not name:
             return self
-        parts = urllib.parse.urlsplit(self.text)
-        path = parts.path.rstrip("/") + "/" + name.lstrip("/")
-        return URI(urllib.parse.urlunsplit(parts._replace(path=path)))
+        # once per object in a pull: the parts are copied, not parsed again
+        path = self.path.rstrip("/") + "/" + name.lstrip("/")
+        parts = self._parts._replace(path=path)
+        u = URI.__new__(URI)
+        u.text = urllib.parse.urlunsplit(parts)
+        u.scheme, u.username, u.password, u.host, u.port = \
+            self.scheme, self.username, self.password, self.host, self.port
+        u.path, u.query, u._parts = path, self.query, parts
+        return u
 
     def with_path(self, path: str) -> "URI":
         parts = urllib.parse.urlsplit(self.text)
@@ -329,9 +337,7 @@ class Fetcher:
         key = (scheme, host)
         v = self._route.get(key)
         if v is None:
-            import urllib.request
-            env = urllib.request.getproxies_environment()
-            v = bool(env.get(scheme) or env.get("all")) and not urllib.request.proxy_bypass_environment(host)
+            v = _env_proxy(scheme, host)
             if not v and scheme == "https" and self.http2:
                 try:
                     import h2  # noqa: F401
@@ -529,11 +535,10 @@ class Fetcher:
             try:
                 r = conn.get(path, h)
             except Exception as e:  # noqa: BLE001
-                import http.client
+                from .http1 import BadStatusLine
                 self._drop_native_conn(key)
                 # A kept-alive connection the server closed meanwhile: reconnect once.
-                if reused and attempt == 0 and isinstance(e, (http.client.RemoteDisconnected, ConnectionError,
-                                                              http.client.BadStatusLine)):
+                if reused and attempt == 0 and isinstance(e, (ConnectionError, BadStatusLine)):
                     continue
                 raise _map_error(e, display) from None
             return _NativeResponse(r, display, lambda: self._drop_native_conn(key))
@@ -711,10 +716,11 @@ class _HttpxResponse(_Response):
 
 
 def _map_error(e: BaseException, display: str) -> FetchError:
-    """A network exception (http.client, ssl, socket or httpx) as the reference words it (curl's)."""
-    import http.client
+    """A network exception (http1, ssl, socket or httpx) as the reference words it (curl's)."""
     import socket
     import ssl
+
+    from . import http1
     if isinstance(e, FetchError):
         return e
     name = type(e).__name__
@@ -728,21 +734,46 @@ def _map_error(e: BaseException, display: str) -> FetchError:
         return FetchError(f"While fetching {display}: [60] SSL peer certificate or SSH remote key was not OK")
     if isinstance(e, ssl.SSLError) or "SSL" in name:
         return FetchError(f"While fetching {display}: [35] SSL connect error")
-    if isinstance(e, (http.client.IncompleteRead,)) or name in ("RemoteProtocolError",) \
+    if isinstance(e, http1.IncompleteRead) or name in ("RemoteProtocolError",) \
             or "peer closed connection" in msg:
         return FetchError(f"While fetching {display}: [18] Transferred a partial file", "partial")
     if isinstance(e, ConnectionRefusedError) or name == "ConnectError" or "Connection refused" in msg:
         return FetchError(f"While fetching {display}: [7] Couldn't connect to server")
-    if isinstance(e, (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected)) \
+    if isinstance(e, (ConnectionResetError, BrokenPipeError, http1.RemoteDisconnected)) \
             or name in ("ReadError", "WriteError"):
         return FetchError(f"While fetching {display}: [56] Failure when receiving data from the peer", "partial")
     if name == "UnsupportedProtocol":
         return FetchError(f"While fetching {display}: [1] Unsupported protocol")
     if isinstance(e, OSError):
         return FetchError(f"While fetching {display}: [7] Couldn't connect to server")
-    if isinstance(e, http.client.HTTPException):
+    if isinstance(e, http1.HTTPException):
         return FetchError(f"While fetching {display}: [8] Weird server reply")
     return FetchError(f"While fetching {display}: {msg or name}")
+
+
+def _env_proxy(scheme: str, host: str) -> bool:
+    """Whether the environment sets a proxy for ``scheme`` (``<scheme>_proxy`` or ``all_proxy``,
+    lower case first, as curl and urllib read them) that ``no_proxy`` does not lift for ``host``."""
+    env = os.environ
+
+    def get(name):
+        return env.get(name) or env.get(name.upper())
+    proxy = get(f"{scheme}_proxy") if scheme != "http" or "REQUEST_METHOD" not in env else env.get("http_proxy")
+    if not (proxy or get("all_proxy")):
+        return False
+    no_proxy = get("no_proxy") or ""
+    host = host.lower().rstrip(".")
+    for entry in no_proxy.replace(" ", ",").split(","):
+        entry = entry.strip().lower()
+        if not entry:
+            continue
+        if entry == "*":
+            return False
+        entry = entry.split(":", 1)[0] if entry.count(":") == 1 else entry
+        entry = entry.lstrip(".")
+        if host == entry or host.endswith("." + entry):
+            return False
+    return True
 
 
 def _env_number(name: str, default: float) -> float:

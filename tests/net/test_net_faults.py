@@ -229,7 +229,7 @@ def test_wrong_bytes_are_refused_and_never_stored(tmp_path, src, ref, ours, kind
     assert errors["ours"] == errors["ref"]
 
 
-@pytest.mark.parametrize("backend", ["http.client", "httpx"])
+@pytest.mark.parametrize("backend", ["http1", "httpx"])
 @pytest.mark.parametrize("fault", ["drop", "truncate", "reset", "stall", "trickle", "silent", "500", "408"])
 def test_the_fetcher_gets_the_file_through_a_fault(src, backend, fault):
     """In process, on both backends (httpx is the one proxied requests take; the

@@ -7,6 +7,7 @@ support), stalling, redirecting.
 
 import http.server
 import io
+import os
 import socket
 import threading
 import time
@@ -117,7 +118,7 @@ def server():
     srv.server_close()
 
 
-@pytest.fixture(params=["http.client", "httpx"])
+@pytest.fixture(params=["http1", "httpx"])
 def fetcher(request):
     """A Fetcher on each backend (httpx serves proxied and HTTP/2 requests)."""
     f = Fetcher(low_speed_time=1.0)
@@ -279,3 +280,28 @@ def test_uri_scheme_validation_and_display():
     assert u.display() == "http://user@host:8080/base/"
     assert u.subpath("/objects/ab").request_url() == "http://host:8080/base/objects/ab"
     assert u.with_path("/other").display() == "http://user@host:8080/other"
+
+
+@pytest.mark.parametrize("env,scheme,host,expected", [
+    ({}, "http", "example.org", False),
+    ({"http_proxy": "http://p:3128"}, "http", "example.org", True),
+    ({"HTTP_PROXY": "http://p:3128"}, "http", "example.org", True),
+    ({"http_proxy": "http://p:3128"}, "https", "example.org", False),
+    ({"https_proxy": "http://p:3128"}, "https", "example.org", True),
+    ({"all_proxy": "http://p:3128"}, "https", "example.org", True),
+    ({"http_proxy": "http://p:3128", "no_proxy": "example.org"}, "http", "example.org", False),
+    ({"http_proxy": "http://p:3128", "no_proxy": ".org"}, "http", "www.example.org", False),
+    ({"http_proxy": "http://p:3128", "NO_PROXY": "localhost, example.org:8080"}, "http", "example.org", False),
+    ({"http_proxy": "http://p:3128", "no_proxy": "*"}, "http", "anything", False),
+    ({"http_proxy": "http://p:3128", "no_proxy": "ample.org"}, "http", "example.org", True),
+    ({"http_proxy": "http://p:3128", "REQUEST_METHOD": "GET"}, "http", "example.org", True),
+    ({"HTTP_PROXY": "http://p:3128", "REQUEST_METHOD": "GET"}, "http", "example.org", False),
+])
+def test_env_proxy(monkeypatch, env, scheme, host, expected):
+    from ostree_py.fetcher import _env_proxy
+    for k in list(os.environ):
+        if k.lower().endswith("_proxy") or k == "REQUEST_METHOD":
+            monkeypatch.delenv(k)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert _env_proxy(scheme, host) is expected
