@@ -12,7 +12,7 @@ SYS_PACKAGES := ostree ostree-tests attr python3-yaml python3-gi gir1.2-glib-2.0
 STAMP  := $(VENV)/.ostree-py-installed
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: install system-packages demo test check upstream man bench boot-test
+.PHONY: install system-packages demo test check upstream man bench boot-test bytecode
 
 install: system-packages $(STAMP)
 
@@ -47,16 +47,21 @@ $(STAMP): $(PY) pyproject.toml $(wildcard man/*.1)
 # The guided demo (demo/demo.sh): a tree committed, served over HTTP, deployed
 # into a throwaway sysroot, upgraded and rolled back, in DEMO_DIR (wiped first).
 DEMO_DIR ?= demo-out
-demo: install
+demo: install bytecode
 	@DEMO_DIR='$(DEMO_DIR)' OSTREE_PY=$(CURDIR)/$(VENV)/bin/ostree-py demo/demo.sh
 
+# Byte-compiles ostree-py, so that no command compiles it again each time it
+# starts (which happens where PYTHONDONTWRITEBYTECODE is set).
+bytecode: $(STAMP)
+	@$(PY) -m compileall -q ostree_py commands
+
 # pytest exits 5 when it collects no test: not a failure here.
-test: $(STAMP)
+test: $(STAMP) bytecode
 	@rc=0; $(PY) -m pytest tests/ -q || rc=$$?; \
 	if [ $$rc = 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
 
 # The upstream shell tests listed in tests/upstream/passing.txt.
-upstream: $(STAMP)
+upstream: $(STAMP) bytecode
 	tests/upstream/run -j $(JOBS)
 
 check: install test upstream
