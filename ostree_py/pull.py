@@ -43,6 +43,10 @@ from .objects import COMMIT_TYPE, DIRTREE_TYPE, MAX_METADATA_SIZE, OBJTYPES, SUM
 
 DEFAULT_N_NETWORK_RETRIES = 5
 MAX_OUTSTANDING_FETCHES = 8
+# Forked processes that fetch and write content objects over HTTP (0: threads do).
+# Four kept a two-core machine busiest in `make bench` (pull of 6,000 objects from
+# nginx: 6.1 s against 7.2 s with threads alone, 6.5 s for the reference).
+PULL_PROCESSES = 4
 SUMMARY_CACHE_DIR = "summaries"
 _SPOOL_MAX = 1 << 20
 
@@ -502,6 +506,7 @@ class _Pull:
         self.n_outstanding_writes = 0
         self.start = time.monotonic()
         self.max_jobs = opts["max_outstanding"]
+        self._procs = None
         self._counter_lock = threading.Lock()
         self._importers = {}
         self._verified = set()
@@ -1375,7 +1380,55 @@ class _Pull:
     # ------------------------------------------------------------ content
     def _enqueue_content(self, csum):
         self.res.n_requested_content += 1
-        self._submit(self._job_content, (csum,), self._on_content, "content")
+        job = self._job_content if self._procs is None else self._proc_content
+        self._submit(job, (csum,), self._on_content, "content")
+
+    # Content objects over HTTP are fetched and written by forked processes
+    # (procpool.py says why); the pool's threads wait for them.
+    def _n_processes(self) -> int:
+        """OSTREE_PY_PULL_PROCESSES, else PULL_PROCESSES; never more than the requests in flight."""
+        v = os.environ.get("OSTREE_PY_PULL_PROCESSES", "")
+        n = int(v) if v.isdigit() else PULL_PROCESSES
+        return min(n, self.max_jobs)
+
+    def _want_processes(self) -> bool:
+        from . import faults
+        if self._n_processes() < 1 or not hasattr(os, "fork"):
+            return False
+        if self.dry_run or self.commit_only or not self.content_mirrorlist:
+            return False
+        # crash tests count checkpoints in one process; httpx (proxies, HTTP/2) keeps its own pool
+        if faults.checkpoint is not faults._noop:
+            return False
+        return all(u.scheme in ("http", "https") and not self.fetcher._use_httpx(u.scheme, u.host)
+                   for u in self.content_mirrorlist)
+
+    def _after_fork(self):
+        f = self.fetcher
+        f._local = threading.local()   # the parent's connections stay the parent's
+        f._all_conns = []
+        f._conns_lock = threading.Lock()
+        f._bytes_lock = threading.Lock()
+        if self.repo._txn_stats is not None:
+            self.repo._txn_stats._lock = threading.Lock()
+
+    def _child_content(self, csum):
+        """In a child: fetch and write one content object; what it added to the counters."""
+        stats = self.repo._txn_stats
+        fields = stats.FIELDS if stats is not None else ()
+        before = [getattr(stats, k) for k in fields]
+        nbytes = self.fetcher.bytes_transferred
+        self._job_content(csum)
+        delta = {k: getattr(stats, k) - v for k, v in zip(fields, before) if getattr(stats, k) != v}
+        return delta, self.fetcher.bytes_transferred - nbytes
+
+    def _proc_content(self, csum):
+        delta, nbytes = self._procs.call(csum)
+        if delta and self.repo._txn_stats is not None:
+            self.repo._txn_stats.add(**delta)
+        if nbytes:
+            self.fetcher._count(nbytes)
+        return csum
 
     def _enqueue_import(self, src, csum):
         imp = self._importer(src)
@@ -1425,7 +1478,11 @@ class _Pull:
                 validate_bareuseronly_mode(info.mode, csum)
             stream = reader if info.is_regular else None
             try:
-                repo.write_content(info, stream, expected=csum)
+                if stream is not None and info.size <= _SPOOL_MAX:
+                    # the usual small file: inflated in one go and written from memory
+                    repo.write_content(info, None, data=reader.read(), expected=csum)
+                else:
+                    repo.write_content(info, stream, expected=csum)
             except OstreeError as e:
                 raise OstreeError(f"Writing content object: {e.message}") from None
         if self.per_object_fsync:
@@ -1456,7 +1513,14 @@ class _Pull:
         # must see the refs, or it would delete the commits just pulled.
         with repo.lock():
             with txn:
-                with WorkPool(self.max_jobs, "pull") as pool:
+                procs = None
+                if self._want_processes():
+                    from .procpool import ProcPool
+                    procs = ProcPool(self._n_processes(), self._child_content, self._after_fork)
+                self._procs = procs
+                with contextlib.ExitStack() as stack, WorkPool(self.max_jobs, "pull") as pool:
+                    if procs is not None:
+                        stack.callback(procs.close)
                     try:
                         for c in self.commits_to_fetch:
                             self.initiate_request(None, c)

@@ -117,12 +117,15 @@ def test_ostree_py_pulls_what_the_reference_wrote(tmp_path, ref_written, nginx, 
         if httpd is not None:
             httpd.stop()
     if server == "nginx":
-        # kept-alive connections, at most 8 at once: a few connections carry all the requests
+        # kept-alive connections, at most 8 requests at once: a few connections carry all the
+        # requests (the pulling process's threads and its worker processes each keep their own)
+        from ostree_py.pull import MAX_OUTSTANDING_FETCHES, PULL_PROCESSES
         lines = [ln.split() for ln in nginx.access_log()[log_start:].splitlines()]
         assert lines and all(status == "200" or (status == "404" and uri.endswith((".sig", ".commitmeta")))
                              for _c, _n, status, uri in lines)
         conns = {c for c, _n, _s, _u in lines}
-        assert len(conns) <= 9 and len(lines) > 10 * len(conns), (len(conns), len(lines))
+        assert len(conns) <= MAX_OUTSTANDING_FETCHES + PULL_PROCESSES + 1 and len(lines) > 10 * len(conns), \
+            (len(conns), len(lines))
     fsck_both(ref, ours, dst)
     fsck_both(ref, ours, ref_dst)
     # exactly what the reference's pull stored: same refs, objects (bytes and modes), state
@@ -144,3 +147,21 @@ def test_ostree_py_pull_into_bare_user_from_nginx_reproduces_the_tree(tmp_path, 
     ref(f"--repo={dst}", "checkout", "-U", "origin:main", str(out))
     assert (out / "dir00" / "nested" / "link-rel").is_symlink()
     assert (out / "dir01" / "added").read_text() == "added in two\n"
+
+
+def test_worker_processes_store_what_threads_store(tmp_path, ref_written, nginx, ref, ours):
+    """Content fetched by forked worker processes (the default) or by threads alone
+    (OSTREE_PY_PULL_PROCESSES=0): the same objects, refs and report, and a clean fsck."""
+    states, reports = [], []
+    for n in ("0", "4"):
+        dst = tmp_path / f"procs{n}"
+        ours(f"--repo={dst}", "init", "--mode=bare-user")
+        ours(f"--repo={dst}", "remote", "add", "--no-gpg-verify", "origin", f"{nginx.url}/ref")
+        r = ours(f"--repo={dst}", "pull", "--depth=-1", "origin", "main", "other/branch",
+                 env={"OSTREE_PY_PULL_PROCESSES": n})
+        reports.append(r.stdout.strip().splitlines()[-1])
+        fsck_both(ref, ours, dst)
+        states.append(pulled_state(ref, dst))
+    assert states[0] == states[1]
+    assert reports[0].split("objects fetched")[0] == reports[1].split("objects fetched")[0], reports
+    assert "content objects fetched" in reports[0], reports
