@@ -115,14 +115,19 @@ def _dispatch(ctx, argv) -> int:
     while True:
         idx = next((i for i, a in enumerate(argv) if not a.startswith("-")), None)
         if idx is None:
-            if "--version" in argv:
-                return _version(ctx)
             help_text = group_help(group)
             if any(a in ("-h", "--help", "-?", "--help-all") for a in argv):
                 ctx.stdout.write(help_text)
                 return 0
+            # an option the group does not have is the error, before anything else
+            unknown = next((a for a in argv if a != "--version"), None)
+            if unknown is None and argv:
+                return _version(ctx)
             ctx.stderr.write(help_text)
-            ctx.error("No command specified" if not group else f'No "{group}" subcommand specified')
+            if unknown is not None:
+                ctx.error(f"Unknown option {unknown.split('=', 1)[0]}")
+            else:
+                ctx.error("No command specified" if not group else f'No "{group}" subcommand specified')
             return 1
         name = argv[idx]
         path = f"{group} {name}".strip()

@@ -81,3 +81,22 @@ def test_repo_files(tmp_path):
     assert repos[0].name == "Fedora 39" and repos[0].baseurl == "http://h/39/x86_64/"
     assert repos[0].gpgkeys == ["file:///k1", "file:///k2"]
     assert repos[0].url("Packages/f.rpm") == "http://h/39/x86_64/Packages/f.rpm"
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--bogus"], "error: Unknown option --bogus"),
+    (["--bogus=1", "--version"], "error: Unknown option --bogus"),
+    ([], "error: No command specified"),
+    (["override"], 'error: No "override" subcommand specified'),
+    (["override", "--nope"], "error: Unknown option --nope"),
+    (["frobnicate"], "error: Unknown command 'frobnicate'"),
+])
+def test_cli_usage_errors(argv, message):
+    import os
+    import subprocess
+    import sys
+    exe = os.path.join(os.path.dirname(sys.executable), "rpm-ostree-py")
+    r = subprocess.run([exe, *argv], capture_output=True, text=True)
+    assert r.returncode == 1
+    assert r.stderr.rstrip().splitlines()[-1] == message
+    assert r.stdout == "" and r.stderr.startswith("Usage:")
