@@ -21,7 +21,14 @@ def open_sysroot(ctx, opts, lock: bool = True, load: bool = True):
         except (AttributeError, ValueError):
             pass
 
-    sr = Sysroot(sysroot_path(ctx, opts), ctx.environ, message=message)
+    def warning(text):
+        ctx.stderr.write(text + "\n")
+        try:
+            ctx.stderr.flush()
+        except (AttributeError, ValueError):
+            pass
+
+    sr = Sysroot(sysroot_path(ctx, opts), ctx.environ, message=message, warning=warning)
     sr.initialize()
     if load:
         if lock:

@@ -11,6 +11,7 @@ The checker reports through a ``reporter`` object with ``info(line)``
 ``problem(line)`` (stderr lines); it never prints itself.
 """
 
+import contextlib
 import os
 import stat
 import struct
@@ -132,12 +133,12 @@ _PLAIN_HEADER = struct.Struct(">QIIII")
 
 
 def _archive_content_checksum(path: str) -> str:
-    from .repo import open_object
-    with open_object(path) as f:
+    from .repo import open_object_fd
+    fd, st = open_object_fd(path)
+    try:
         # Raw reads on the fd, sized to the object: a small object (most of a
-        # tree) is one read, and no buffered-reader layer sits in between.
-        fd = f.fileno()
-        size = os.fstat(fd).st_size
+        # tree) is one read, and no file object or buffered reader sits in between.
+        size = st.st_size
         data = os.read(fd, min(size, CHUNK))
         remaining = size - len(data)
         head = data[:8]
@@ -193,6 +194,45 @@ def _archive_content_checksum(path: str) -> str:
             except zlib.error as e:
                 raise InvalidObjectError(f"Corrupted archive file: {e}") from None
         return h.hexdigest()
+    finally:
+        os.close(fd)
+
+
+def _bareuser_content_checksum(path: str, checksum: str) -> str:
+    """content_object_checksum for a bare-user object, on the raw fd (as the archive one)."""
+    from .content import parse_bareuser_meta
+    from .repo import open_object_fd
+    try:
+        # of the path, not following a symlink (as Repo._load_file_at): a link planted
+        # in the store must not lend the object another file's metadata
+        meta = os.getxattr(path, "user.ostreemeta", follow_symlinks=False)
+    except FileNotFoundError:
+        raise ObjectNotFoundError(f"Couldn't find file object '{checksum}'") from None
+    except OSError as e:
+        raise InvalidObjectError(f"Opening content object {checksum}: "
+                                 f"fgetxattr(user.ostreemeta): {e.strerror}") from None
+    uid, gid, fmode, xattrs = parse_bareuser_meta(meta)
+    fd, st = open_object_fd(path)
+    try:
+        if stat.S_ISLNK(fmode):
+            # the target is read as a C string: up to the first NUL
+            target = os.read(fd, 65536).split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+            validate_file_mode(fmode)
+            return checksum_begin(FileInfo(fmode, uid, gid, 0, target, xattrs)).hexdigest()
+        if not stat.S_ISREG(fmode):
+            raise InvalidObjectError(f"Invalid mode in user.ostreemeta of {checksum}")
+        validate_file_mode(fmode)
+        h = checksum_begin(FileInfo(fmode, uid, gid, st.st_size, "", xattrs))
+        remaining = st.st_size
+        while True:
+            chunk = os.read(fd, min(remaining, CHUNK) if remaining > 0 else CHUNK)
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            h.update(chunk)
+        return h.hexdigest()
+    finally:
+        os.close(fd)
 
 
 def content_object_checksum(repo, checksum: str) -> str:
@@ -200,6 +240,8 @@ def content_object_checksum(repo, checksum: str) -> str:
     owner, path = repo._find("file", checksum)
     if owner.mode == "archive":
         return _archive_content_checksum(path)
+    if owner.mode == "bare-user":
+        return _bareuser_content_checksum(path, checksum)
     info, stream = owner._load_file_at(path, checksum)
     try:
         validate_file_mode(info.mode)
@@ -401,14 +443,35 @@ class _Checker:
             if buf:
                 yield buf
 
+        procs = None
+        n_procs = _n_processes(total)
+        if n_procs > 1:
+            from .procpool import ProcPool
+
+            def child_chunk(chunk):
+                # in a worker process: the failures as (key, missing?, message), which pickle
+                return [(k, isinstance(e, ObjectNotFoundError), e.message)
+                        for k, e in check_chunk(chunk) if e is not None]
+
+            procs = ProcPool(n_procs, child_chunk)
+
+            def check_chunk_in_child(chunk):
+                failed = {k: (ObjectNotFoundError if missing else InvalidObjectError)(msg)
+                          for k, missing, msg in procs.call(chunk)}
+                return [(k, failed.get(k)) for k in chunk]
+
         done = 0
         inflight = deque()
         source = chunks()
-        with ThreadPoolExecutor(max_workers=self.opts.threads) as pool:
+        threads = self.opts.threads if procs is None else 2 * n_procs
+        work = check_chunk if procs is None else check_chunk_in_child
+        with contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=threads) as pool:
+            if procs is not None:
+                stack.callback(procs.close)
             try:
                 for chunk in source:
-                    inflight.append(pool.submit(check_chunk, chunk))
-                    if len(inflight) < self.opts.threads * 4:
+                    inflight.append(pool.submit(work, chunk))
+                    if len(inflight) < threads * 4:
                         continue
                     done = self._consume(inflight.popleft().result(), done, total)
                 while inflight:
@@ -425,6 +488,21 @@ class _Checker:
             done += 1
             self.rep.progress(done, total)
         return done
+
+
+# Objects are checked by forked processes (procpool.py says why) when there are
+# enough of them to pay for the forks: threads of one process contend for the
+# GIL between the reads, inflates and hashes of small objects.
+# OSTREE_PY_FSCK_PROCESSES sets how many (0: threads only); default one per CPU.
+_PROCESSES_FROM = 2000
+
+
+def _n_processes(total: int) -> int:
+    v = os.environ.get("OSTREE_PY_FSCK_PROCESSES", "")
+    n = int(v) if v.isdigit() else (os.cpu_count() or 1)
+    if total < _PROCESSES_FROM or not hasattr(os, "fork"):
+        return 0
+    return n
 
 
 def fsck_repo(repo, opts: FsckOptions | None = None, reporter=None) -> int:

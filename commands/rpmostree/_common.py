@@ -21,7 +21,7 @@ def open_sysroot(ctx, lock=True):
     from ostree_py.sysroot import Sysroot
     rep = reporter(ctx)
     # ostree's own notes ("Copying /etc changes", "Bootloader updated") are not rpm-ostree's output
-    sr = Sysroot(ctx.sysroot_path, ctx.environ)
+    sr = Sysroot(ctx.sysroot_path, ctx.environ, warning=lambda text: ctx.stderr.write(text + "\n"))
     sr.initialize()
     if lock:
         sr.lock(on_wait=lambda: rep.msg("Waiting for sysroot lock..."))

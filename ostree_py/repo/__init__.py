@@ -1029,25 +1029,40 @@ class _HashingReader:
         return b
 
 
-def open_object(path: str):
-    """Open a loose object file for reading; refuse anything but a regular file.
+def open_object_fd(path: str):
+    """(fd, stat) of a loose object file, with open_object's checks, for callers
+    that read the descriptor directly (no file object: fsck opens every object).
 
     O_NONBLOCK keeps a FIFO planted in the object store from blocking the
-    open forever; a directory, device or dangling symlink in place of an
-    object is reported as a corrupt or missing object, not an OSError.
+    open forever (it has no effect on reads of a regular file); a directory,
+    device or dangling symlink in place of an object is reported as a corrupt
+    or missing object, not an OSError.
     """
-    name = os.path.basename(os.path.dirname(path)) + os.path.basename(path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
+        name = os.path.basename(os.path.dirname(path)) + os.path.basename(path)
         csum, _, ext = name.partition(".")
         raise ObjectNotFoundError(f"Couldn't find file object '{csum}'" if ext in ("file", "filez") else
                                   f"No such metadata object {name}") from None
     except OSError as e:
+        name = os.path.basename(os.path.dirname(path)) + os.path.basename(path)
         raise InvalidObjectError(f"Opening object {name}: {e.strerror}") from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            name = os.path.basename(os.path.dirname(path)) + os.path.basename(path)
             raise InvalidObjectError(f"Corrupted object {name}: not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+def open_object(path: str):
+    """Open a loose object file for reading (a binary file object); see open_object_fd."""
+    fd, _st = open_object_fd(path)
+    try:
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:

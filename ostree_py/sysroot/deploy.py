@@ -391,9 +391,8 @@ def initialize_deployment(sysroot: Sysroot, osname, revision: str, origin, overr
     var = os.path.join(ddir, "var")
     if os.path.isdir(var) and not os.path.islink(var):
         for name in os.listdir(var):
-            import sys
-            sys.stderr.write(f"note: Deploying commit {revision} which contains content in /var/{name} "
-                             "that will be ignored.\n")
+            sysroot.warning(f"note: Deploying commit {revision} which contains content in /var/{name} "
+                            "that will be ignored.")
     d.overlay_initrds = list(overlay_initrds) if overlay_initrds else None
     return d
 
@@ -524,9 +523,7 @@ def _full_system_sync(sysroot: Sysroot) -> None:
         finally:
             os.close(fd)
     if "test-fifreeze" in sysroot.debug_flags:
-        import sys
-        sys.stderr.write("fifreeze watchdog was run\n")
-        sys.stderr.flush()
+        sysroot.warning("fifreeze watchdog was run")
         raise SysrootError("Full sync: During fsfreeze-thaw: aborting due to test-fifreeze")
 
 

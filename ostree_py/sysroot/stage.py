@@ -120,8 +120,7 @@ def finalize_staged(sysroot: Sysroot) -> str:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             _sr.write_file_atomic(path, e.message.encode("utf-8", "surrogateescape"), 0o644)
         except OSError as we:
-            import sys
-            sys.stderr.write(f"Failed to write {_sr.FINALIZE_STAGED_FAILURE_PATH}: {_strerror(we)}\n")
+            sysroot.warning(f"Failed to write {_sr.FINALIZE_STAGED_FAILURE_PATH}: {_strerror(we)}")
         raise
 
 

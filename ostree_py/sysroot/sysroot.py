@@ -267,13 +267,16 @@ class Sysroot:
     while it works ("Copying /etc changes: ..."); the CLI prints them.
     """
 
-    def __init__(self, path: str | None = None, environ=None, message=None):
+    def __init__(self, path: str | None = None, environ=None, message=None, warning=None):
         env = os.environ if environ is None else environ
         self.environ = env
         self.path = os.path.abspath(path if path is not None else default_sysroot_path(env))
         self.debug_flags = {f.strip() for f in (env.get("OSTREE_SYSROOT_DEBUG") or "").split(",") if f.strip()}
         self.opt_flags = {f.strip() for f in (env.get("OSTREE_SYSROOT_OPTS") or "").split(",") if f.strip()}
+        # what the reference prints: progress on stdout (message), notes and
+        # warnings on stderr (warning); the library never prints itself
         self.message = message or (lambda text: None)
+        self.warning = warning or (lambda text: None)
         self.deployments: list[Deployment] = []
         self.booted_deployment: Deployment | None = None
         self.staged_deployment: Deployment | None = None
