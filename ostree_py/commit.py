@@ -301,6 +301,10 @@ class _DirFrame:
         self.entries, self.can_adopt, self.parent_fd, self.name = entries, can_adopt, parent_fd, name
 
 
+# Files walked between two compactions of the finished directories (CommitBuilder._compact).
+_COMPACT_EVERY = 16384
+
+
 class _Slot:
     """A content checksum still being computed on the pool."""
 
@@ -575,6 +579,9 @@ class CommitBuilder:
         self._closed = False
         # (dev, ino) -> checksum: --link-checkout-speedup's scan, or the modifier's cache
         self.devino_cache = modifier.devino_cache if modifier is not None else None
+        # directories whose walk is over, not yet written (see _compact)
+        self._done_dirs: list = []
+        self._since_compact = 0
 
     # -- lifecycle
     def close(self) -> None:
@@ -778,6 +785,8 @@ class CommitBuilder:
         consume = mod is not None and mod.consume
         devino = self.devino_cache
         frames = []
+        self._done_dirs = []
+        self._since_compact = 0
         try:
             frame = self._enter_dir(mtree, dfd, list(parts), dpath, None, None)
             dfd = None
@@ -789,6 +798,7 @@ class CommitBuilder:
                 if e is None:
                     frames.pop()
                     f.dfd.unref()
+                    self._done_dirs.append(f.mtree)
                     if consume and f.parent_fd is not None:
                         self.flush()
                         os.rmdir(f.name, dir_fd=f.parent_fd)
@@ -807,13 +817,38 @@ class CommitBuilder:
                 elif fmt == stat.S_IFREG or fmt == stat.S_IFLNK:
                     self._content_entry(f.mtree, f.dfd, name, st, f.parts, consume, devino, f.can_adopt,
                                         f.dpath)
+                    self._since_compact += 1
+                    if self._since_compact >= _COMPACT_EVERY and self._done_dirs:
+                        self._compact()
                 else:
                     raise OstreeError(f"Not a regular file or symlink: {name}")
         finally:
+            self._done_dirs = []
             if dfd is not None:
                 dfd.unref()
             for f in frames:
                 f.dfd.unref()
+
+    def _compact(self) -> None:
+        """Write the dirtrees of the directories whose walk is over and keep only their
+        checksums (lazy trees, expanded again if anything changes them later): the
+        in-memory tree of a large commit then holds the directories being walked, not
+        every file's name and checksum (100,000 files: 47 MB of RSS, 2.2x a 6,000-file
+        commit, before this). The pending content writes finish first: a dirtree needs
+        its files' checksums. Directories finish children first, so each one's
+        subdirectories are written before it."""
+        self.flush()
+        for t in self._done_dirs:
+            if t.contents is not None or t.is_lazy or t.meta is None:
+                continue
+            if any(d.contents is None or d.meta is None for d in t.dirs.values()):
+                continue   # e.g. a subdirectory the modifier skipped: left for write_mtree
+            self._write_one(t)
+            t.files = {}
+            t.dirs = {}
+            t._lazy_repo = self.repo
+        self._done_dirs = []
+        self._since_compact = 0
 
     def _enter_dir(self, mtree, dfd, parts, dpath, parent_fd, name):
         """Write a directory's dirmeta and list it; None (fd released) if the modifier skips it."""
@@ -1089,17 +1124,21 @@ class CommitBuilder:
                     stack.append((sub, iter(list(sub.dirs.values()))))
                 continue
             stack.pop()
-            files = [(name, _csum_of(c)) for name, c in t.files.items()]
-            dirs = []
-            for name, d in t.dirs.items():
-                if d.meta is None:
-                    raise OstreeError("Can't commit an empty tree")
-                dirs.append((name, d.contents, d.meta))
-            data = DirTree(files, dirs).to_bytes()
-            c = self.repo.write_metadata("dirtree", data)
-            self._record_size(OBJTYPE_DIRTREE, c, len(data), len(data))
-            t.contents = c
+            self._write_one(t)
         return root.contents
+
+    def _write_one(self, t: MutableTree) -> None:
+        """Write the dirtree of ``t``, whose subdirectories are written; set its checksum."""
+        files = [(name, _csum_of(c)) for name, c in t.files.items()]
+        dirs = []
+        for name, d in t.dirs.items():
+            if d.meta is None:
+                raise OstreeError("Can't commit an empty tree")
+            dirs.append((name, d.contents, d.meta))
+        data = DirTree(files, dirs).to_bytes()
+        c = self.repo.write_metadata("dirtree", data)
+        self._record_size(OBJTYPE_DIRTREE, c, len(data), len(data))
+        t.contents = c
 
     def sizes_metadata(self):
         """The ``ostree.sizes`` value (``aay``): per object csum, varint archived, varint unpacked, type."""
