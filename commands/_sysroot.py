@@ -11,24 +11,20 @@ def sysroot_path(ctx, opts) -> str:
 
 
 def open_sysroot(ctx, opts, lock: bool = True, load: bool = True):
-    """A loaded ostree_py.sysroot.Sysroot whose messages go to stdout."""
+    """A loaded ostree_py.sysroot.Sysroot: its messages go to stdout, its warnings to stderr."""
     from ostree_py.sysroot import Sysroot
 
-    def message(text):
-        ctx.stdout.write(text + "\n")
-        try:
-            ctx.stdout.flush()
-        except (AttributeError, ValueError):
-            pass
+    def line_writer(stream):
+        def write(text):
+            stream.write(text + "\n")
+            try:
+                stream.flush()
+            except (AttributeError, ValueError):
+                pass
+        return write
 
-    def warning(text):
-        ctx.stderr.write(text + "\n")
-        try:
-            ctx.stderr.flush()
-        except (AttributeError, ValueError):
-            pass
-
-    sr = Sysroot(sysroot_path(ctx, opts), ctx.environ, message=message, warning=warning)
+    message = line_writer(ctx.stdout)
+    sr = Sysroot(sysroot_path(ctx, opts), ctx.environ, message=message, warning=line_writer(ctx.stderr))
     sr.initialize()
     if load:
         if lock:

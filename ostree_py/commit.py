@@ -785,8 +785,6 @@ class CommitBuilder:
         consume = mod is not None and mod.consume
         devino = self.devino_cache
         frames = []
-        self._done_dirs = []
-        self._since_compact = 0
         try:
             frame = self._enter_dir(mtree, dfd, list(parts), dpath, None, None)
             dfd = None
@@ -824,6 +822,7 @@ class CommitBuilder:
                     raise OstreeError(f"Not a regular file or symlink: {name}")
         finally:
             self._done_dirs = []
+            self._since_compact = 0
             if dfd is not None:
                 dfd.unref()
             for f in frames:

@@ -57,3 +57,8 @@ def _setup() -> None:
 
 _setup()
 checkpoint = _armed if (_targets or _log_path) else _noop
+
+
+def armed() -> bool:
+    """Whether checkpoints kill or log (their counts are this process's own)."""
+    return checkpoint is not _noop

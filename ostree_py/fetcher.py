@@ -289,6 +289,12 @@ class Fetcher:
             with contextlib.suppress(Exception):
                 c.close()
 
+    def after_fork(self) -> None:
+        """In a forked child: drop the parent's kept-alive connections (their sockets are
+        shared with the parent) without closing them; new ones are opened on use."""
+        self._local = threading.local()
+        self._all_conns = []
+
     def __enter__(self):
         return self
 

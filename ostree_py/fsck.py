@@ -198,6 +198,18 @@ def _archive_content_checksum(path: str) -> str:
         os.close(fd)
 
 
+def _hash_all(h, read, size: int) -> None:
+    """Feed ``h`` everything ``read(n)`` returns, in reads sized to the ``size`` announced
+    (a file that grew is still read to its end)."""
+    remaining = size
+    while True:
+        chunk = read(min(remaining, CHUNK) if remaining > 0 else CHUNK)
+        if not chunk:
+            return
+        remaining -= len(chunk)
+        h.update(chunk)
+
+
 def _bareuser_content_checksum(path: str, checksum: str) -> str:
     """content_object_checksum for a bare-user object, on the raw fd (as the archive one)."""
     from .content import parse_bareuser_meta
@@ -223,13 +235,7 @@ def _bareuser_content_checksum(path: str, checksum: str) -> str:
             raise InvalidObjectError(f"Invalid mode in user.ostreemeta of {checksum}")
         validate_file_mode(fmode)
         h = checksum_begin(FileInfo(fmode, uid, gid, st.st_size, "", xattrs))
-        remaining = st.st_size
-        while True:
-            chunk = os.read(fd, min(remaining, CHUNK) if remaining > 0 else CHUNK)
-            if not chunk:
-                break
-            remaining -= len(chunk)
-            h.update(chunk)
+        _hash_all(h, lambda n: os.read(fd, n), st.st_size)
         return h.hexdigest()
     finally:
         os.close(fd)
@@ -247,13 +253,7 @@ def content_object_checksum(repo, checksum: str) -> str:
         validate_file_mode(info.mode)
         h = checksum_begin(info)
         if stream is not None:
-            remaining = info.size
-            while True:
-                chunk = stream.read(min(remaining, CHUNK) if remaining > 0 else CHUNK)
-                if not chunk:
-                    break
-                remaining -= len(chunk)
-                h.update(chunk)
+            _hash_all(h, stream.read, info.size)
         return h.hexdigest()
     finally:
         if stream is not None:
@@ -498,11 +498,10 @@ _PROCESSES_FROM = 2000
 
 
 def _n_processes(total: int) -> int:
-    v = os.environ.get("OSTREE_PY_FSCK_PROCESSES", "")
-    n = int(v) if v.isdigit() else (os.cpu_count() or 1)
-    if total < _PROCESSES_FROM or not hasattr(os, "fork"):
+    if total < _PROCESSES_FROM:
         return 0
-    return n
+    from .procpool import count_from_env
+    return count_from_env("OSTREE_PY_FSCK_PROCESSES", os.cpu_count() or 1)
 
 
 def fsck_repo(repo, opts: FsckOptions | None = None, reporter=None) -> int:

@@ -55,6 +55,14 @@ def _recv(fd: int):
     return pickle.loads(data)
 
 
+def count_from_env(name: str, default: int) -> int:
+    """How many worker processes: the environment variable ``name`` if it is a number
+    (0: none, the work stays in threads), else ``default``; 0 where fork is missing."""
+    v = os.environ.get(name, "")
+    n = int(v) if v.isdigit() else default
+    return n if hasattr(os, "fork") else 0
+
+
 class _Child:
     __slots__ = ("pid", "wfd", "rfd")
 

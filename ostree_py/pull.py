@@ -1387,30 +1387,20 @@ class _Pull:
     # (procpool.py says why); the pool's threads wait for them.
     def _n_processes(self) -> int:
         """OSTREE_PY_PULL_PROCESSES, else PULL_PROCESSES; never more than the requests in flight."""
-        v = os.environ.get("OSTREE_PY_PULL_PROCESSES", "")
-        n = int(v) if v.isdigit() else PULL_PROCESSES
-        return min(n, self.max_jobs)
+        from .procpool import count_from_env
+        return min(count_from_env("OSTREE_PY_PULL_PROCESSES", PULL_PROCESSES), self.max_jobs)
 
     def _want_processes(self) -> bool:
         from . import faults
-        if self._n_processes() < 1 or not hasattr(os, "fork"):
+        if self._n_processes() < 1:
             return False
         if self.dry_run or self.commit_only or not self.content_mirrorlist:
             return False
         # crash tests count checkpoints in one process; httpx (proxies, HTTP/2) keeps its own pool
-        if faults.checkpoint is not faults._noop:
+        if faults.armed():
             return False
         return all(u.scheme in ("http", "https") and not self.fetcher._use_httpx(u.scheme, u.host)
                    for u in self.content_mirrorlist)
-
-    def _after_fork(self):
-        f = self.fetcher
-        f._local = threading.local()   # the parent's connections stay the parent's
-        f._all_conns = []
-        f._conns_lock = threading.Lock()
-        f._bytes_lock = threading.Lock()
-        if self.repo._txn_stats is not None:
-            self.repo._txn_stats._lock = threading.Lock()
 
     def _child_content(self, csum):
         """In a child: fetch and write one content object; what it added to the counters."""
@@ -1516,7 +1506,7 @@ class _Pull:
                 procs = None
                 if self._want_processes():
                     from .procpool import ProcPool
-                    procs = ProcPool(self._n_processes(), self._child_content, self._after_fork)
+                    procs = ProcPool(self._n_processes(), self._child_content, self.fetcher.after_fork)
                 self._procs = procs
                 with contextlib.ExitStack() as stack, WorkPool(self.max_jobs, "pull") as pool:
                     if procs is not None:
