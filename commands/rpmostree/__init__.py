@@ -4,7 +4,7 @@ Same framework as ``ostree-py`` (commands/_cli.py: GOption-style parsing,
 help, Context, ``error: ...`` handling) with its own command table here;
 each command is a module of this package with SUMMARY, USAGE, OPTIONS and
 ``run(ctx, opts, args)``. Commands that act on a sysroot get rpm-ostree's
-``--sysroot`` (and ``--os`` when they set ``NEEDS_OS``) options.
+``--sysroot`` (and ``--stateroot``, alias ``--os``, when they set ``NEEDS_OS``) options.
 """
 
 import sys
@@ -24,6 +24,7 @@ COMMANDS = {
     "override remove": "override_remove",
     "override reset": "override_reset",
     "rebase": "rebase",
+    "refresh-md": "refresh_md",
     "rollback": "rollback",
     "status": "status",
     "uninstall": "uninstall",
@@ -37,7 +38,10 @@ GROUPS = {"db": "Commands to query the RPM database", "override": "Manage base p
 def _options():
     from .._cli import Option
     sysroot = Option("sysroot", kind="string", arg="SYSROOT", help="Use system root SYSROOT (default: /)")
-    osopt = Option("os", kind="string", arg="OSNAME", help="Operate on provided OSNAME")
+    # rpm-ostree's --stateroot, with --os as its hidden older name (both set opts.os)
+    osopt = [Option("os", kind="string", arg="OSNAME", help="Operate on provided OSNAME", hidden=True),
+             Option("stateroot", kind="string", arg="STATEROOT", help="Operate on provided STATEROOT",
+                    dest="os")]
     quiet = Option("quiet", "q", help="Avoid printing most informational messages")
     version = Option("version", help="Print version information and exit")
     return sysroot, osopt, quiet, version
@@ -47,7 +51,7 @@ def command_options(mod) -> list:
     sysroot, osopt, quiet, version = _options()
     opts = list(getattr(mod, "OPTIONS", []))
     if getattr(mod, "NEEDS_OS", False):
-        opts.append(osopt)
+        opts += osopt
     if getattr(mod, "NEEDS_SYSROOT", True):
         opts.append(sysroot)
     opts += [version, quiet]

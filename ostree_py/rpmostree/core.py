@@ -184,6 +184,59 @@ def cached_local_package(repo, nevra: str, sha256: str, dest_dir: str) -> str:
 
 # ------------------------------------------------------------------ layering
 
+def repomd_cachedir(sysroot, osname: str) -> str:
+    """Where the stateroot's rpm-md metadata is cached (its /var/cache/rpm-ostree/repomd)."""
+    return sysroot.p(f"ostree/deploy/{osname}/var/cache/rpm-ostree/repomd")
+
+
+def refresh_metadata(sysroot, osname: str, confroot: str, report: Reporter, force: bool = False) -> list:
+    """``refresh-md``: bring the enabled repos' metadata up to date and import it (no
+    rpmdb, nothing deployed); ``force`` expires the cache first."""
+    from .solve import Pool
+    configs = update_repos(confroot, repomd_cachedir(sysroot, osname), report, force=force)
+    import_repos(Pool(), configs, report)
+    return configs
+
+
+def update_repos(confroot: str, cachedir: str, report: Reporter, cache_only: bool = False,
+                 force: bool = False) -> list:
+    """The enabled repos of the tree at ``confroot``, their metadata brought up to date in
+    ``cachedir`` as rpm-ostree does: a repo whose cache is intact and younger than its
+    metadata_expire is used as it is, the others are checked with the server ("Updating
+    metadata for 'ID'"; ``force``: all of them)."""
+    from . import repos as _repos
+    from .solve import base_arch
+    configs = [r for r in _repos.load_repo_configs(confroot, base_arch()) if r.enabled]
+    if not configs:
+        report.msg("No enabled rpm-md repositories.")
+        return []
+    report.msg("Enabled rpm-md repositories: " + " ".join(r.id for r in configs))
+    for r in configs:
+        if cache_only:
+            _repos.load_cached_metadata(r, cachedir)
+            report.msg(f"Using cached metadata for '{r.id}'")
+        elif not _repos.use_cache(r, cachedir, force=force):
+            with report.task(f"Updating metadata for '{r.id}'"):
+                _repos.update_metadata(r, cachedir, force=force)
+            r.updated = True
+    return configs
+
+
+def import_repos(pool, configs, report: Reporter) -> None:
+    """Load the repos' primary metadata into ``pool`` ("Importing rpm-md") and print
+    rpm-ostree's line per repo, "(cached)" for those not checked with the server."""
+    if not configs:
+        return
+    loaded = []
+    with report.task("Importing rpm-md"):
+        for r in configs:
+            loaded.append(pool.add_rpmmd(r.id, r.primary, r.priority))
+    for r, solv_repo in zip(configs, loaded):
+        gen = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r.timestamp)) if r.timestamp else "unknown"
+        cached = "" if r.updated else " (cached)"
+        report.msg(f"rpm-md repo '{r.id}'{cached}; generated: {gen} solvables: {solv_repo.nsolvables}")
+
+
 class LayerResult:
     def __init__(self, commit, packages=(), inactive=(), removed=(), repos=()):
         self.commit = commit
@@ -204,23 +257,10 @@ class Layering:
         self.repo = sysroot.repo
         self.osname = osname
         self.report = report
-        self.cachedir = cachedir or sysroot.p(f"ostree/deploy/{osname}/var/cache/rpm-ostree/repomd")
+        self.cachedir = cachedir or repomd_cachedir(sysroot, osname)
 
     def _load_repos(self, confroot: str):
-        from . import repos as _repos
-        from .solve import base_arch
-        configs = [r for r in _repos.load_repo_configs(confroot, base_arch()) if r.enabled]
-        if not configs:
-            return []
-        self.report.msg("Enabled rpm-md repositories: " + " ".join(r.id for r in configs))
-        for r in configs:
-            if self.cache_only:
-                _repos.update_metadata(r, self.cachedir, cache_only=True)
-                self.report.msg(f"Using cached metadata for '{r.id}'")
-                continue
-            with self.report.task(f"Updating metadata for '{r.id}'"):
-                _repos.update_metadata(r, self.cachedir)
-        return configs
+        return update_repos(confroot, self.cachedir, self.report, cache_only=self.cache_only)
 
     def compute(self, base: str, origin: Origin, confroot: str | None, dry_run: bool = False,
                 allow_inactive: bool = True, local_paths=(), unchanged_if=None) -> LayerResult:
@@ -246,10 +286,7 @@ class Layering:
             base_pkgs = _rpm.query_root(root)
             pool = Pool()
             configs = self._load_repos(confroot or root) if origin.requested else []
-            for r in configs:
-                solv_repo = pool.add_rpmmd(r.id, r.primary, r.priority)
-                gen = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r.timestamp)) if r.timestamp else "unknown"
-                self.report.msg(f"rpm-md repo '{r.id}'; generated: {gen} solvables: {solv_repo.nsolvables}")
+            import_repos(pool, configs, self.report)
             # local packages: the new ones given as files, the others from the package cache
             local_pkgs = []
             for path in local_paths:

@@ -331,6 +331,10 @@ def test_install_upgrade_uninstall_rollback(sysroot, rpms):
     # a newer foo in the repo on the same base is an upgrade too
     shutil.copy(rpms["foo11"], rpms["repo"])
     sh("createrepo_c", "-q", "--update", rpms["repo"])
+    # within metadata_expire (48 h) the cached metadata is used, as rpm-ostree does: expire it
+    p = rpmostree(s, "upgrade")
+    assert "No upgrade available.\n" in p.stdout and "rpm-md repo 'test' (cached)" in p.stdout
+    rpmostree(s, "refresh-md", "--force")
     p = rpmostree(s, "upgrade")
     assert "Upgraded:\n  foo 1.0-1 -> 1.1-1\n" in p.stdout, p.stdout
     assert status_json(s)[0]["base-checksum"] == base2
