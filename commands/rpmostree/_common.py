@@ -85,25 +85,83 @@ def print_pkgdiff(ctx, up, down, removed, added):
             w(f"  {nevra_str(t)}\n")
 
 
+DOWNLOADED = "downloaded"   # what deploy() returns for --download-only once all is fetched
+
+
 def deploy(ctx, sr, osname, merge, origin, base, *, dry_run=False, allow_inactive=True, local_paths=(),
-           kargs=None, quiet_changes=False, unchanged_if=None, cache_only=False):
-    """Layer ``origin`` on ``base`` and deploy it; returns the new deployment (None on dry run)."""
+           kargs=None, quiet_changes=False, unchanged_if=None, cache_only=False, download_only=False,
+           lock_finalization=False, reboot=False):
+    """Layer ``origin`` on ``base`` and deploy it; returns the new deployment (None on dry
+    run or when nothing changed, DOWNLOADED for ``download_only``).
+
+    As rpm-ostree: on a booted sysroot the deployment is staged (finalized at shutdown;
+    ``lock_finalization`` creates /run/ostree/staged-deployment-locked first, which keeps
+    ostree's finalize-staged from finalizing it); elsewhere it is written at once, so there is
+    nothing to lock and ``lock_finalization`` is an error. ``reboot``: ``systemctl reboot``
+    once the deployment is written (instead of the package diff)."""
+    from ostree_py.rpmostree import RpmOstreeError
     from ostree_py.rpmostree.core import Layering
     rep = reporter(ctx)
+    staging = sr.booted_deployment is not None
+    if lock_finalization and not staging and not dry_run:
+        raise RpmOstreeError("--lock-finalization: the sysroot is not booted, so the deployment is "
+                             "written at once and has no finalization to lock")
     layering = Layering(sr, osname, rep, cache_only=cache_only)
     confroot = sr.deployment_dirpath(merge) if merge is not None else None
     res = layering.compute(base, origin, confroot, dry_run=dry_run, allow_inactive=allow_inactive,
-                           local_paths=local_paths, unchanged_if=unchanged_if)
+                           local_paths=local_paths, unchanged_if=unchanged_if, download_only=download_only)
     if res.unchanged:
         return None
     if dry_run:
         rep.msg("Exiting because of '--dry-run' option")
         return None
-    with rep.task("Writing deployment"):
-        new = sr.deploy_tree(osname, res.commit, origin.to_keyfile(), merge, kargs)
-        sr.simple_write_deployment(osname, new, merge)
+    if download_only:
+        rep.msg("Update downloaded.")
+        return DOWNLOADED
+    if staging:
+        from ostree_py.sysroot import stage
+        with rep.task("Staging deployment"):
+            if lock_finalization:
+                stage.lock_finalization()
+            new = stage.stage_tree(sr, osname, res.commit, origin.to_keyfile(), merge, kargs)
+    else:
+        with rep.task("Writing deployment"):
+            new = sr.deploy_tree(osname, res.commit, origin.to_keyfile(), merge, kargs)
+            sr.simple_write_deployment(osname, new, merge)
+    if reboot:
+        do_reboot(ctx)
+        return new
     if merge is not None:
         print_diff(ctx, sr.repo, merge.csum, res.commit)
     if not quiet_changes:
         ctx.stdout.write('Changes queued for next boot. Run "systemctl reboot" to start a reboot\n')
     return new
+
+
+def do_reboot(ctx):
+    """``systemctl reboot``, as rpm-ostree's daemon runs it after a transaction asked for it."""
+    import subprocess
+
+    from ostree_py.rpmostree import RpmOstreeError
+    try:
+        p = subprocess.run(["systemctl", "reboot"], stdin=subprocess.DEVNULL)
+    except OSError as e:
+        raise RpmOstreeError(f"Failed to initiate reboot: systemctl: {e.strerror}") from None
+    if p.returncode != 0:
+        raise RpmOstreeError(f"Failed to initiate reboot: systemctl reboot exited with status {p.returncode}")
+
+
+def unchanged(ctx, opts, message="No change."):
+    """Nothing to deploy: rpm-ostree's message, and 77 with --unchanged-exit-77."""
+    ctx.stdout.write(message + "\n")
+    return 77 if getattr(opts, "unchanged_exit_77", False) else 0
+
+
+def check_container_only(opts):
+    """--enablerepo, --disablerepo and --releasever: rpm-ostree honours them only in a
+    container build (``rpm-ostree install`` inside an ostree container image), which
+    rpm-ostree-py, working on a sysroot, never is."""
+    from ostree_py.rpmostree import RpmOstreeError
+    for name in ("enablerepo", "disablerepo", "releasever"):
+        if getattr(opts, name, None):
+            raise RpmOstreeError(f"--{name} currently only works in a container build")

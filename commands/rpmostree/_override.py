@@ -2,13 +2,10 @@
 
 
 def change(ctx, opts, add=(), drop=(), all_=False):
-    from ostree_py.errors import OstreeError
     from ostree_py.rpmostree import RpmOstreeError, core
     from ostree_py.rpmostree.origin import Origin
 
     from . import _common, _pkgops
-    if opts.reboot:
-        raise OstreeError("--reboot: rebooting is not supported by rpm-ostree-py; reboot yourself")
     sr = _common.open_sysroot(ctx)
     osname = _common.stateroot(sr, opts.os)
     merge = _common.merge_deployment(sr, osname)
@@ -37,5 +34,6 @@ def change(ctx, opts, add=(), drop=(), all_=False):
     if getattr(opts, "install", None):
         _c, local = _pkgops.add_requests(origin, opts.install)
     _common.deploy(ctx, sr, osname, merge, origin, base, dry_run=opts.dry_run, local_paths=local,
-                   cache_only=getattr(opts, 'cache_only', False))
+                   cache_only=getattr(opts, 'cache_only', False), lock_finalization=opts.lock_finalization,
+                   reboot=opts.reboot)
     return 0

@@ -10,6 +10,8 @@ OPTIONS = [
     Option("preview", help="Just preview package differences"),
     Option("cache-only", "C", help="Do not download latest ostree and RPM data"),
     Option("download-only", help="Just download latest ostree and RPM data, don't deploy"),
+    Option("skip-branch-check", help="Do not check if commit belongs on the same branch"),
+    Option("lock-finalization", help="Prevent automatic deployment finalization on shutdown"),
     Option("disallow-downgrade", help="Forbid deployment of chronologically older trees"),
     Option("unchanged-exit-77", help="If no new deployment made, exit 77"),
     Option("install", kind="string-array", arg="PKG", help="Overlay additional package"),
@@ -19,15 +21,11 @@ OPTIONS = [
 
 def change_base(ctx, opts, new_refspec=None, revision=None):
     """deploy and rebase: a new origin base, pulled, then layered and deployed."""
-    from ostree_py.errors import OstreeError
-    from ostree_py.objects import is_checksum
-    from ostree_py.rpmostree import RpmOstreeError, core
+    from ostree_py.rpmostree import core
     from ostree_py.rpmostree.origin import Origin
 
     from . import _common, _pkgops
     from .upgrade import pull_base
-    if opts.reboot:
-        raise OstreeError("--reboot: rebooting is not supported by rpm-ostree-py; reboot yourself")
     sr = _common.open_sysroot(ctx)
     osname = _common.stateroot(sr, opts.os)
     merge = _common.merge_deployment(sr, osname)
@@ -43,27 +41,20 @@ def change_base(ctx, opts, new_refspec=None, revision=None):
         _c, local = _pkgops.add_requests(origin, opts.install)
     current_base = core.base_of(repo, merge.csum)
     if revision is not None:
-        if revision.startswith("version="):
-            raise RpmOstreeError("Deploying by version is not supported by rpm-ostree-py; give a checksum")
-        csum = repo.resolve_rev(revision, allow_noent=True)
-        if csum is None and is_checksum(revision):
-            csum = revision
-        if csum is None:
-            raise RpmOstreeError(f"Invalid checksum or ref '{revision}'")
-        origin.override_commit = csum
+        origin.override_commit = resolve_revision(ctx, repo, origin.refspec, revision,
+                                                  getattr(opts, "skip_branch_check", False))
     new_base = pull_base(ctx, sr, origin, not opts.disallow_downgrade, opts.cache_only, current_base)
     if getattr(opts, "preview", False):
         _common.print_pkgdiff(ctx, *core.diff_pkglists(core.pkglist(repo, current_base),
                                                       core.pkglist(repo, new_base)))
         return 0
     if new_base == current_base and origin.to_keyfile().to_text() == Origin(merge.origin).to_keyfile().to_text():
-        ctx.stdout.write("No change.\n")
-        return 77 if getattr(opts, "unchanged_exit_77", False) else 0
-    if opts.download_only:
-        ctx.stdout.write("Update downloaded.\n")
+        return _common.unchanged(ctx, opts)
+    new = _common.deploy(ctx, sr, osname, merge, origin, new_base, local_paths=local, cache_only=opts.cache_only,
+                         download_only=opts.download_only, lock_finalization=opts.lock_finalization,
+                         reboot=opts.reboot)
+    if new is _common.DOWNLOADED:
         return 0
-    new = _common.deploy(ctx, sr, osname, merge, origin, new_base, local_paths=local,
-                         cache_only=getattr(opts, 'cache_only', False))
     old_refspec = Origin(merge.origin).refspec
     if (new is not None and new_refspec is not None and not getattr(opts, "skip_purge", True)
             and old_refspec and old_refspec != new_refspec):
@@ -74,6 +65,73 @@ def change_base(ctx, opts, new_refspec=None, revision=None):
         with repo.transaction():
             repo.set_ref(old_ref, None, remote=old_remote)
     return 0
+
+
+def parse_revision(revision: str):
+    """rpm-ostree's REVISION syntax: ("checksum", C) for ``revision=C`` (which must be a
+    checksum) or a bare 64-hex checksum, else ("version", V) (``version=V`` or anything else)."""
+    from ostree_py.objects import is_checksum
+    from ostree_py.rpmostree import RpmOstreeError
+    key, eq, value = revision.partition("=")
+    if eq:
+        if key.lower() == "revision":
+            if not is_checksum(value):
+                raise RpmOstreeError(f"Invalid checksum '{value}'" if value else "Invalid empty checksum")
+            return "checksum", value
+        if key.lower() == "version":
+            return "version", value
+    if is_checksum(revision):
+        return "checksum", revision
+    return "version", revision
+
+
+def walk_history(repo, refspec: str):
+    """The commits of ``refspec``'s history, newest first: the ref's commit (pulled from
+    its remote first, when it has one) then its parents, pulled commit-only in batches of
+    10, 20, 40... as rpm-ostree does, or read locally for a local ref."""
+    from ostree_py.objects import parse_refspec
+    from ostree_py.rpmostree import RpmOstreeError
+    remote, ref = parse_refspec(refspec)
+    if remote:
+        from ostree_py.pull import pull
+        pull(repo, remote, [ref], commit_metadata_only=True)
+    csum = repo.resolve_rev(refspec, allow_noent=True)
+    if csum is None:
+        raise RpmOstreeError(f"Refspec '{refspec}' not found")
+    depth = 10
+    while csum:
+        if not repo.has_object("commit", csum):
+            if not remote:
+                return
+            from ostree_py.pull import pull
+            pull(repo, remote, [csum], commit_metadata_only=True, depth=depth)
+            depth *= 2
+            if not repo.has_object("commit", csum):
+                return
+        c = repo.load_commit(csum)
+        yield csum, c
+        csum = c.parent
+
+
+def resolve_revision(ctx, repo, refspec: str, revision: str, skip_branch_check: bool = False) -> str:
+    """The commit that ``deploy REVISION`` pins: a version looked up in the history of
+    ``refspec`` ("Resolving version"), or a checksum checked to be in it ("Validating
+    checksum", unless ``skip_branch_check``)."""
+    from ostree_py.rpmostree import RpmOstreeError
+    kind, value = parse_revision(revision)
+    if kind == "version":
+        ctx.stdout.write(f"Resolving version '{value}'\n")
+        for csum, c in walk_history(repo, refspec):
+            v = c.metadata.get("version")
+            v = getattr(v, "value", v)
+            if isinstance(v, str) and v == value:
+                return csum
+        raise RpmOstreeError(f"Version {value} not found in {refspec}")
+    if not skip_branch_check:
+        ctx.stdout.write(f"Validating checksum '{value}'\n")
+        if not any(csum == value for csum, _c in walk_history(repo, refspec)):
+            raise RpmOstreeError(f"Checksum {value} not found in {refspec}")
+    return value
 
 
 def run(ctx, opts, args):

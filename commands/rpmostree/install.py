@@ -6,13 +6,22 @@ SUMMARY = "Overlay additional packages"
 USAGE = "PACKAGE [PACKAGE...]"
 NEEDS_OS = True
 OPTIONS = [
-    Option("uninstall", kind="string-array", arg="PKG", help="Remove overlayed package"),
+    Option("uninstall", kind="string-array", arg="PKG", help="Remove overlayed additional package"),
+    Option("cache-only", "C", help="Do not download latest ostree and RPM data"),
+    Option("download-only", help="Just download latest ostree and RPM data, don't deploy"),
     Option("reboot", "r", help="Initiate a reboot after operation is complete"),
     Option("dry-run", "n", help="Exit after printing the transaction"),
     Option("assumeyes", "y", help="Auto-confirm interactive prompts for non-security questions"),
     Option("allow-inactive", help="Allow inactive package requests"),
     Option("idempotent", help="Do nothing if package already (un)installed"),
-    Option("cache-only", "C", help="Do not download latest ostree and RPM data"),
+    Option("unchanged-exit-77", help="If no overlays were changed, exit 77"),
+    Option("lock-finalization", help="Prevent automatic deployment finalization on shutdown"),
+    Option("enablerepo", kind="string-array",
+           help="Enable the repository based on the repo id. Is only supported in a container build."),
+    Option("disablerepo", kind="string-array",
+           help="Only disabling all (*) repositories is supported currently. Is only supported in a "
+                "container build."),
+    Option("releasever", kind="string-array", help="Set the releasever. Is only supported in a container build."),
 ]
 
 
@@ -24,9 +33,7 @@ def run(ctx, opts, args):
     from . import _common, _pkgops
     if not args:
         raise UsageError("At least one PACKAGE must be specified")
-    if opts.reboot:
-        from ostree_py.errors import OstreeError
-        raise OstreeError("--reboot: rebooting is not supported by rpm-ostree-py; reboot yourself")
+    _common.check_container_only(opts)
     sr = _common.open_sysroot(ctx)
     osname = _common.stateroot(sr, opts.os)
     merge = _common.merge_deployment(sr, osname)
@@ -35,10 +42,12 @@ def run(ctx, opts, args):
     if opts.uninstall:
         changed = _pkgops.remove_requests(origin, opts.uninstall, opts.idempotent) or changed
     if not changed:
-        ctx.stdout.write("No change.\n")
-        return 0
+        return _common.unchanged(ctx, opts)
     base = core.base_of(sr.repo, merge.csum)
-    _common.deploy(ctx, sr, osname, merge, origin, base, dry_run=opts.dry_run,
-                   allow_inactive=opts.allow_inactive, local_paths=local,
-                   cache_only=getattr(opts, 'cache_only', False))
+    new = _common.deploy(ctx, sr, osname, merge, origin, base, dry_run=opts.dry_run,
+                         allow_inactive=opts.allow_inactive, local_paths=local, cache_only=opts.cache_only,
+                         download_only=opts.download_only, lock_finalization=opts.lock_finalization,
+                         reboot=opts.reboot)
+    if new is None and not opts.dry_run:
+        return _common.unchanged(ctx, opts)
     return 0

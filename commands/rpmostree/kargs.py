@@ -25,8 +25,6 @@ def run(ctx, opts, args):
     from . import _common
     if args:
         raise UsageError("This command does not take positional arguments")
-    if opts.reboot:
-        raise OstreeError("--reboot: rebooting is not supported by rpm-ostree-py; reboot yourself")
     modify = opts.append or opts.replace or opts.delete or opts.append_if_missing or opts.delete_if_present
     sr = _common.open_sysroot(ctx, lock=bool(modify))
     osname = _common.stateroot(sr, opts.os)
@@ -71,5 +69,8 @@ def run(ctx, opts, args):
     origin = Origin(d.origin).new_for_upgrade(keep_override=True)
     new = sr.deploy_tree(osname, d.csum, origin.to_keyfile(), d, ka.to_list())
     sr.simple_write_deployment(osname, new, d)
+    if opts.reboot:
+        _common.do_reboot(ctx)
+        return 0
     ctx.stdout.write('Kernel arguments updated.\nRun "systemctl reboot" to start a reboot\n')
     return 0

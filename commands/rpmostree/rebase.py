@@ -13,6 +13,7 @@ OPTIONS = [
     Option("cache-only", "C", help="Do not download latest ostree and RPM data"),
     Option("download-only", help="Just download latest ostree and RPM data, don't deploy"),
     Option("disallow-downgrade", help="Forbid deployment of chronologically older trees"),
+    Option("lock-finalization", help="Prevent automatic deployment finalization on shutdown"),
     Option("install", kind="string-array", arg="PKG", help="Overlay additional package"),
     Option("uninstall", kind="string-array", arg="PKG", help="Remove overlayed package"),
 ]

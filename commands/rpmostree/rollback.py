@@ -11,12 +11,9 @@ OPTIONS = [
 
 
 def run(ctx, opts, args):
-    from ostree_py.errors import OstreeError
     from ostree_py.rpmostree import RpmOstreeError
 
     from . import _common
-    if opts.reboot:
-        raise OstreeError("--reboot: rebooting is not supported by rpm-ostree-py; reboot yourself")
     sr = _common.open_sysroot(ctx)
     osname = _common.stateroot(sr, None)
     booted = sr.booted_deployment
@@ -32,6 +29,9 @@ def run(ctx, opts, args):
     ctx.stdout.write(f"Moving '{target.csum}.{target.deployserial}' to be first deployment\n")
     new_list = [target] + [d for d in sr.deployments if d is not target and not d.staged]
     sr.write_deployments(new_list, do_postclean=False)
+    if opts.reboot:
+        _common.do_reboot(ctx)
+        return 0
     _common.print_diff(ctx, sr.repo, current.csum, target.csum)
     ctx.stdout.write('Changes queued for next boot. Run "systemctl reboot" to start a reboot\n')
     return 0

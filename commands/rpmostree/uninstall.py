@@ -13,11 +13,19 @@ OPTIONS = [
     Option("assumeyes", "y", help="Auto-confirm interactive prompts for non-security questions"),
     Option("allow-inactive", help="Allow inactive package requests"),
     Option("idempotent", help="Do nothing if package already (un)installed"),
+    Option("unchanged-exit-77", help="If no overlays were changed, exit 77"),
+    Option("lock-finalization", help="Prevent automatic deployment finalization on shutdown"),
+    Option("enablerepo", kind="string-array",
+           help="Enable the repository based on the repo id. Is only supported in a container build."),
+    Option("disablerepo", kind="string-array",
+           help="Only disabling all (*) repositories is supported currently. Is only supported in a "
+                "container build."),
+    Option("releasever", kind="string-array", help="Set the releasever. Is only supported in a container build."),
 ]
 
 
 def run(ctx, opts, args):
-    from ostree_py.errors import OstreeError, UsageError
+    from ostree_py.errors import UsageError
     from ostree_py.rpmostree import core
     from ostree_py.rpmostree.origin import Origin
 
@@ -26,8 +34,7 @@ def run(ctx, opts, args):
         raise UsageError("At least one PACKAGE must be specified")
     if args and opts.all:
         raise UsageError("Cannot specify both --all and packages")
-    if opts.reboot:
-        raise OstreeError("--reboot: rebooting is not supported by rpm-ostree-py; reboot yourself")
+    _common.check_container_only(opts)
     sr = _common.open_sysroot(ctx)
     osname = _common.stateroot(sr, opts.os)
     merge = _common.merge_deployment(sr, osname)
@@ -38,10 +45,11 @@ def run(ctx, opts, args):
         c2, local = _pkgops.add_requests(origin, opts.install, opts.idempotent)
         changed = changed or c2
     if not changed:
-        ctx.stdout.write("No change.\n")
-        return 0
+        return _common.unchanged(ctx, opts)
     base = core.base_of(sr.repo, merge.csum)
-    _common.deploy(ctx, sr, osname, merge, origin, base, dry_run=opts.dry_run,
-                   allow_inactive=opts.allow_inactive, local_paths=local,
-                   cache_only=getattr(opts, 'cache_only', False))
+    new = _common.deploy(ctx, sr, osname, merge, origin, base, dry_run=opts.dry_run,
+                         allow_inactive=opts.allow_inactive, local_paths=local,
+                         lock_finalization=opts.lock_finalization, reboot=opts.reboot)
+    if new is None and not opts.dry_run:
+        return _common.unchanged(ctx, opts)
     return 0

@@ -13,6 +13,7 @@ OPTIONS = [
     Option("cache-only", "C", help="Do not download latest ostree and RPM data"),
     Option("download-only", help="Just download latest ostree and RPM data, don't deploy"),
     Option("unchanged-exit-77", help="If no upgrade is available, exit 77"),
+    Option("lock-finalization", help="Prevent automatic deployment finalization on shutdown"),
     Option("bypass-driver", help="Force an upgrade even if an updates driver is registered"),
     Option("install", kind="string-array", arg="PKG", help="Overlay additional package"),
     Option("uninstall", kind="string-array", arg="PKG", help="Remove overlayed package"),
@@ -47,8 +48,6 @@ def run(ctx, opts, args):
     from ostree_py.rpmostree.origin import Origin
 
     from . import _common, _pkgops
-    if opts.reboot:
-        raise OstreeError("--reboot: rebooting is not supported by rpm-ostree-py; reboot yourself")
     if (opts.check or opts.preview) and (opts.install or opts.uninstall):
         raise OstreeError("Cannot specify both --check/--preview and --install/--uninstall")
     sr = _common.open_sysroot(ctx)
@@ -91,17 +90,17 @@ def run(ctx, opts, args):
         return 0
     unchanged_if = None
     if new_base == current_base and not requests_changed:
-        if not (origin.requested or origin.requested_local) or opts.download_only:
+        if not (origin.requested or origin.requested_local):
             ctx.stdout.write("No upgrade available.\n")
             return 77 if opts.unchanged_exit_77 else 0
         # the base did not move: an upgrade only if the layered packages resolve differently
         base_set = set(core.pkglist(repo, current_base))
         unchanged_if = {core.nevra_str(t) for t in core.pkglist(repo, merge.csum) if t not in base_set}
-    if opts.download_only:
-        ctx.stdout.write("Update downloaded.\n")
-        return 0
     new = _common.deploy(ctx, sr, osname, merge, origin, new_base, local_paths=local, unchanged_if=unchanged_if,
-                   cache_only=getattr(opts, 'cache_only', False))
+                         cache_only=opts.cache_only, download_only=opts.download_only,
+                         lock_finalization=opts.lock_finalization, reboot=opts.reboot)
+    if new is _common.DOWNLOADED:
+        return 0
     if new is None:
         ctx.stdout.write("No upgrade available.\n")
         return 77 if opts.unchanged_exit_77 else 0

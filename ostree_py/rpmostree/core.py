@@ -263,13 +263,15 @@ class Layering:
         return update_repos(confroot, self.cachedir, self.report, cache_only=self.cache_only)
 
     def compute(self, base: str, origin: Origin, confroot: str | None, dry_run: bool = False,
-                allow_inactive: bool = True, local_paths=(), unchanged_if=None) -> LayerResult:
+                allow_inactive: bool = True, local_paths=(), unchanged_if=None,
+                download_only: bool = False) -> LayerResult:
         """Build (unless ``dry_run``) the layered commit of ``origin`` on ``base``.
 
         ``confroot``: the tree whose /etc/yum.repos.d gives the repos (the merge
         deployment); ``local_paths``: package files of new local requests;
         ``unchanged_if``: a set of NEVRAs: when the resolution layers exactly these,
-        nothing is built and the result has ``commit`` None and ``unchanged`` set.
+        nothing is built and the result has ``commit`` None and ``unchanged`` set;
+        ``download_only``: stop once the packages are in the package cache (``commit`` None).
         """
         repo = self.repo
         if not origin.may_require_local_assembly():
@@ -341,6 +343,8 @@ class Layering:
                     have = repo.resolve_rev(ref, allow_noent=True)
                     if have is None or _meta_value(commit_meta(repo, have), "rpmostree.sha256") != p.sha256:
                         cache_package(repo, p, p.path, p.checksum or f"sha256:{p.sha256}")
+            if download_only:
+                return LayerResult(None, to_layer, res.inactive, res.removed, configs)
             final = layer(repo, base, root, to_layer, [s.name for s in res.removed], self.report)
             meta = self._metadata(base, origin, res, to_layer, final, configs)
             with self.report.task("Writing OSTree commit"):

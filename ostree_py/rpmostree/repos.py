@@ -429,7 +429,6 @@ def update_metadata(repo: RepoConfig, cachedir: str, force: bool = False) -> boo
 
 
 def _update(repo: RepoConfig, cachedir: str, force: bool) -> bool:
-    import json
     import tempfile
     if not repo.baseurl:
         raise RpmOstreeError("no baseurl (metalink and mirrorlist are not supported)")
