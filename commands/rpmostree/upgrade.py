@@ -27,7 +27,9 @@ def pull_base(ctx, sr, origin, allow_downgrade, cache_only, current_base):
     repo = sr.repo
     remote, ref = parse_refspec(origin.refspec)
     if origin.override_commit:
-        if not repo.has_object("commit", origin.override_commit) and remote and not cache_only:
+        have = repo.has_object("commit", origin.override_commit) and \
+            not repo.is_commit_partial(origin.override_commit)      # deploy VERSION pulls commits only
+        if not have and remote and not cache_only:
             from ostree_py.pull import pull
             pull(repo, remote, [origin.override_commit])
         return origin.override_commit

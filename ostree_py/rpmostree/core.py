@@ -322,6 +322,9 @@ class Layering:
                     to_layer.append(pool.package_of(s))
                 else:
                     downloads.append(s)
+            # packages already in the package cache (same repodata checksum) are not downloaded
+            cached = [s for s in downloads if self._in_pkgcache(s, pool)]
+            downloads = [s for s in downloads if s not in cached]
             if downloads:
                 size = sum(s.lookup_num(pool.solv.SOLVABLE_DOWNLOADSIZE) or 0 for s in downloads)
                 self.report.msg(f"Will download: {len(downloads)} package{'s' if len(downloads) != 1 else ''} "
@@ -330,6 +333,8 @@ class Layering:
                 return LayerResult(None, [pool.package_of(s) or s for s in res.install], res.inactive,
                                    res.removed, configs)
             by_id = {r.id: r for r in configs}
+            for s in cached:
+                to_layer.append(self._fetch_package(s, by_id[s.repo.name], pkgdir, pool))
             for repo_id in sorted({s.repo.name for s in downloads}):
                 with self.report.task(f"Downloading from '{repo_id}'"):
                     for s in (x for x in downloads if x.repo.name == repo_id):
@@ -365,6 +370,15 @@ class Layering:
                     if n.startswith("/"):
                         deps.add(n.split(" ")[0])
         return deps
+
+    def _in_pkgcache(self, s, pool) -> bool:
+        chk = s.lookup_checksum(pool.solv.SOLVABLE_CHECKSUM)
+        if not chk:
+            return False
+        ref = f"{PKGCACHE_PREFIX}{escape_ref_part(s.name)}/{escape_ref_part(s.evr + '.' + s.arch)}"
+        csum = self.repo.resolve_rev(ref, allow_noent=True)
+        return csum is not None and \
+            _meta_value(commit_meta(self.repo, csum), "rpmostree.repodata_checksum") == f"{chk.typestr()}:{chk.hex()}"
 
     def _fetch_package(self, s, repo_cfg, pkgdir: str, pool):
         from . import repos as _repos
