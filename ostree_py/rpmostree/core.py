@@ -228,9 +228,14 @@ def import_repos(pool, configs, report: Reporter) -> None:
     if not configs:
         return
     loaded = []
+    from . import repos as _repos
     with report.task("Importing rpm-md"):
         for r in configs:
-            loaded.append(pool.add_rpmmd(r.id, r.primary, r.priority))
+            try:
+                loaded.append(pool.add_rpmmd(r.id, r.primary, r.priority))
+            except RpmOstreeError:
+                _repos.invalidate_cache(r)
+                raise
     for r, solv_repo in zip(configs, loaded):
         gen = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r.timestamp)) if r.timestamp else "unknown"
         cached = "" if r.updated else " (cached)"

@@ -35,6 +35,7 @@ class RepoConfig:
         self.primary = None      # path of the cached primary metadata
         self.metadata_expire = metadata_expire   # seconds; None: never
         self.updated = False     # the metadata was (re)checked with the server in this run
+        self.cache_dir = None    # where its cached metadata is
 
     def url(self, rel: str) -> str:
         return self.baseurl.rstrip("/") + "/" + rel.lstrip("/")
@@ -286,6 +287,47 @@ def _stream_get(url: str, dest, limit: int, what: str, headers=None):
         raise RpmOstreeError(f"Curl error for {url}: {e}") from None
 
 
+class _ZstdReader:
+    """zstd frames read in small input slices (so that one call's output stays bounded:
+    a few input bytes can stand for 128 kB), with an error for a truncated frame, which
+    zstandard's stream_reader reports as a plain end of data."""
+
+    SLICE = 256
+
+    def __init__(self, zstandard, f):
+        self.zstandard, self.f = zstandard, f
+        self.d = zstandard.ZstdDecompressor().decompressobj()
+        self.pending = b""
+        self.started = False
+
+    def read(self, _n: int) -> bytes:
+        while True:
+            if not self.pending:
+                self.pending = self.f.read(1 << 16)
+                if not self.pending:
+                    if self.started and not self.d.eof:
+                        raise ValueError("zstd decompress error: incomplete frame")
+                    return b""
+            if self.d.eof:
+                rest = self.d.unused_data + self.pending
+                self.d = self.zstandard.ZstdDecompressor().decompressobj()
+                self.pending = rest
+                self.started = False
+                if not rest:
+                    continue
+            piece, self.pending = self.pending[:self.SLICE], self.pending[self.SLICE:]
+            self.started = True
+            out = self.d.decompress(piece)
+            if out:
+                return out
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
 def _open_decompressed(path: str, href: str):
     f = open(path, "rb")
     try:
@@ -304,7 +346,7 @@ def _open_decompressed(path: str, href: str):
             except ImportError:
                 raise RpmOstreeError(f"{os.path.basename(href)}: zstd metadata needs the Python "
                                      "'zstandard' module") from None
-            return zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True), f
+            return _ZstdReader(zstandard, f), f
     except BaseException:
         f.close()
         raise
@@ -380,6 +422,7 @@ def _load_cache(repo: RepoConfig, d: str) -> bool:
     except (OSError, RpmOstreeError):
         return False
     repo.revision, repo.timestamp, repo.primary = revision, timestamp, primary
+    repo.cache_dir = d
     return True
 
 
@@ -452,7 +495,7 @@ def _update(repo: RepoConfig, cachedir: str, force: bool) -> bool:
         return False
     repomd = buf.getvalue()
     revision, timestamp, data = parse_repomd(repomd)
-    validators = {"etag": rh.get("etag"), "last-modified": rh.get("last-modified")}
+    validators = {"etag": rh.get("etag"), "last-modified": _strong_last_modified(rh)}
     if have and _sha256_bytes(repomd) == st.get("repomd-sha256"):
         st.update(validators)
         _write_json(os.path.join(d, "state.json"), st)
@@ -500,7 +543,34 @@ def _update(repo: RepoConfig, cachedir: str, force: bool) -> bool:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
     repo.revision, repo.timestamp, repo.primary = revision, timestamp, os.path.join(d, "primary.xml")
+    repo.cache_dir = d
     return True
+
+
+def invalidate_cache(repo: RepoConfig) -> None:
+    """Forget ``repo``'s cache (its primary metadata could not be loaded): the next run
+    downloads it again instead of using it as "(cached)"."""
+    if repo.cache_dir:
+        try:
+            os.unlink(os.path.join(repo.cache_dir, "state.json"))
+        except OSError:
+            pass
+
+
+def _strong_last_modified(headers) -> str | None:
+    """The response's Last-Modified when it can validate a later request: at least a
+    second older than its Date (RFC 9110 8.8.2.2); a file changed within the second it
+    was served could change again unseen by If-Modified-Since."""
+    from email.utils import parsedate_to_datetime
+    lm, date = headers.get("last-modified"), headers.get("date")
+    if not lm or not date:
+        return None
+    try:
+        if (parsedate_to_datetime(date) - parsedate_to_datetime(lm)).total_seconds() >= 1:
+            return lm
+    except (TypeError, ValueError):
+        pass
+    return None
 
 
 def _write_json(path: str, obj) -> None:

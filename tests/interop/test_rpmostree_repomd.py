@@ -153,6 +153,45 @@ def _bomb(n):
     return b"".join(out)
 
 
+def _zstd_bomb(n):
+    import zstandard
+    c = zstandard.ZstdCompressor(level=19).compressobj()
+    out = [c.compress(b'<?xml version="1.0"?><metadata xmlns="http://linux.duke.edu/metadata/common" '
+                      b'packages="1"><package type="rpm"><name>')]
+    chunk = b"a" * (1 << 20)
+    for _ in range(n >> 20):
+        out.append(c.compress(chunk))
+    out.append(c.compress(b"</name></package></metadata>"))
+    out.append(c.flush())
+    return b"".join(out)
+
+
+def test_zstd_and_xz_primary(sysroot, served):
+    """createrepo_c here writes gzip; a repo whose primary is zstd or xz (as newer createrepo_c
+    writes) is read the same."""
+    import lzma
+
+    import zstandard
+    s = sysroot["path"]
+    set_repo(s, f"[test]\nbaseurl={served['url']}\ngpgcheck=0\nmetadata_expire=0\n")
+    rd = served["repo"] / "repodata"
+    primary = next(rd.glob("*-primary.xml.gz"))
+    plain = gzip.decompress(primary.read_bytes())
+    for suffix, data in (("zst", zstandard.ZstdCompressor().compress(plain)), ("xz", lzma.compress(plain))):
+        new = rd / f"primary.xml.{suffix}"
+        new.write_bytes(data)
+        text = (rd / "repomd.xml").read_text()
+        text = re.sub(r'(<data type="primary">\s*<checksum type="sha256">)[0-9a-f]+',
+                      lambda m: m.group(1) + hashlib.sha256(data).hexdigest(), text)
+        text = re.sub(r'(<data type="primary">.*?<location href=")[^"]+', lambda m: m.group(1) + f"repodata/{new.name}",
+                      text, flags=re.S)
+        text = re.sub(r'(<data type="primary">.*?<size>)\d+', lambda m: m.group(1) + str(len(data)), text, flags=re.S)
+        (rd / "repomd.xml").write_text(text)
+        p = rpmostree(s, "refresh-md")
+        assert "rpm-md repo 'test'; generated: " in p.stdout and " solvables: 4\n" in p.stdout, p.stdout
+        assert paths(served["log"])[-1] == f"primary.xml.{suffix}"
+
+
 def _run_measured(args):
     """rpm-ostree-py in a child of a child; (CompletedProcess, the grandchild's peak RSS in kB)."""
     code = ("import resource, subprocess, sys, json\n"
@@ -199,6 +238,11 @@ def test_hostile_repos(sysroot, served, tmp_path):
          "primary.xml.gz: open-checksum mismatch"),
         (lambda: _hostile(repo, "primary.xml.gz", packed, open_size=len(plain) + 1),
          f"primary.xml.gz: decompressed size {len(plain)} is not the declared open-size {len(plain) + 1}"),
+        # zstd: the same bomb, and a truncated frame
+        (lambda: _hostile(repo, "primary.xml.zst", _zstd_bomb(512 << 20), open_size=4096),
+         "primary.xml.zst: decompresses to more than its declared open-size of 4096 bytes"),
+        (lambda: _hostile(repo, "primary.xml.zst", __import__("zstandard").ZstdCompressor().compress(plain)[:-6]),
+         "primary.xml.zst: decompressing: zstd decompress error: incomplete frame"),
         (lambda: (repo / "repodata/repomd.xml").write_bytes(b"<repomd>" + b" " * (9 << 20)),
          "Cannot download repomd.xml: repomd.xml is larger than 8388608 bytes"),
         (lambda: (repo / "repodata/repomd.xml").write_bytes(b'<?xml version="1.0"?><repomd xmlns="http://li'),
@@ -216,6 +260,15 @@ def test_hostile_repos(sysroot, served, tmp_path):
         assert rss < 150 * 1024, (i, rss)
         assert {n: (cache / n).read_bytes() for n in os.listdir(cache)} == good, i
         assert not [n for n in os.listdir(cache.parent) if n.startswith(".")], i
+    # primary that libsolv cannot load (checksums right): an error, and the cache is not
+    # used as "(cached)" next time
+    set_repo(s, f"[test]\nbaseurl={served['url']}\ngpgcheck=0\n")
+    _hostile(repo, "primary.xml", b"<metadata>not rpm-md")
+    p = rpmostree(s, "refresh-md", "-f", check=False)
+    assert p.returncode == 1 and p.stderr.startswith("error: Loading rpm-md repo 'test': "), p.stderr
+    p = rpmostree(s, "refresh-md", check=False)
+    assert "Updating metadata for 'test'... done\n" in p.stdout and "(cached)" not in p.stdout
+    set_repo(s, f"[test]\nbaseurl={served['url']}\ngpgcheck=0\nmetadata_expire=0\n")
     # a location outside the repo is refused
     _hostile(repo, "primary.xml.gz", packed)
     rd = repo / "repodata"
