@@ -302,19 +302,16 @@ class _ZstdReader:
 
     def read(self, _n: int) -> bytes:
         while True:
+            if self.d.eof:      # the next frame starts with what the last one left
+                self.pending = self.d.unused_data + self.pending
+                self.d = self.zstandard.ZstdDecompressor().decompressobj()
+                self.started = False
             if not self.pending:
                 self.pending = self.f.read(1 << 16)
                 if not self.pending:
                     if self.started and not self.d.eof:
                         raise ValueError("zstd decompress error: incomplete frame")
                     return b""
-            if self.d.eof:
-                rest = self.d.unused_data + self.pending
-                self.d = self.zstandard.ZstdDecompressor().decompressobj()
-                self.pending = rest
-                self.started = False
-                if not rest:
-                    continue
             piece, self.pending = self.pending[:self.SLICE], self.pending[self.SLICE:]
             self.started = True
             out = self.d.decompress(piece)
