@@ -85,6 +85,12 @@ def print_pkgdiff(ctx, up, down, removed, added):
             w(f"  {nevra_str(t)}\n")
 
 
+def write_deployment(sr, osname, new, merge):
+    """Make ``new`` the default deployment, then rpm-ostree's cleanup (base refs, package cache, prune)."""
+    from ostree_py.rpmostree import syscore
+    syscore.write_deployment(sr, osname, new, merge)
+
+
 def deploy(ctx, sr, osname, merge, origin, base, *, dry_run=False, allow_inactive=True, local_paths=(),
            kargs=None, quiet_changes=False, unchanged_if=None, cache_only=False):
     """Layer ``origin`` on ``base`` and deploy it; returns the new deployment (None on dry run)."""
@@ -101,7 +107,7 @@ def deploy(ctx, sr, osname, merge, origin, base, *, dry_run=False, allow_inactiv
         return None
     with rep.task("Writing deployment"):
         new = sr.deploy_tree(osname, res.commit, origin.to_keyfile(), merge, kargs)
-        sr.simple_write_deployment(osname, new, merge)
+        write_deployment(sr, osname, new, merge)
     if merge is not None:
         print_diff(ctx, sr.repo, merge.csum, res.commit)
     if not quiet_changes:

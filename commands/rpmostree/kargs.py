@@ -70,6 +70,6 @@ def run(ctx, opts, args):
     from ostree_py.rpmostree.origin import Origin
     origin = Origin(d.origin).new_for_upgrade(keep_override=True)
     new = sr.deploy_tree(osname, d.csum, origin.to_keyfile(), d, ka.to_list())
-    sr.simple_write_deployment(osname, new, d)
+    _common.write_deployment(sr, osname, new, d)
     ctx.stdout.write('Kernel arguments updated.\nRun "systemctl reboot" to start a reboot\n')
     return 0
