@@ -113,3 +113,44 @@ def deploy(ctx, sr, osname, merge, origin, base, *, dry_run=False, allow_inactiv
     if not quiet_changes:
         ctx.stdout.write('Changes queued for next boot. Run "systemctl reboot" to start a reboot\n')
     return new
+
+
+def print_diff_variant(ctx, rpm_diff, max_key, verbose) -> None:
+    """An update's ``rpm-diff``: aligned lists (verbose) or a ``Diff:`` summary line."""
+    from ostree_py.rpmostree.update import value
+    w = ctx.stdout.write
+    up, down = value(rpm_diff, "upgraded", []), value(rpm_diff, "downgraded", [])
+    rm, add = value(rpm_diff, "removed", []), value(rpm_diff, "added", [])
+    if verbose:
+        for title, items in (("Upgraded", up), ("Downgraded", down)):
+            for i, (_t, name, (old, _a), (new, _b)) in enumerate(items):
+                w(f"  {title if i == 0 else '':>{max_key}}{':' if i == 0 else ' '} {name} {old} -> {new}\n")
+        for title, items in (("Removed", rm), ("Added", add)):
+            for i, (_t, name, evr, arch) in enumerate(items):
+                w(f"  {title if i == 0 else '':>{max_key}}{':' if i == 0 else ' '} {name}-{evr}.{arch}\n")
+        return
+    parts = [f"{len(x)} {n}" for x, n in ((up, "upgraded"), (down, "downgraded"), (rm, "removed"), (add, "added"))
+             if x]
+    if parts:
+        w(f"  {'Diff':>{max_key}}: {', '.join(parts)}\n")
+
+
+def print_cached_update(ctx, u, verbose) -> None:
+    """rpm-ostree's AvailableUpdate block (upgrade --check/--preview, status)."""
+    import time
+
+    from ostree_py.rpmostree.update import value
+    max_key = max(len("SecAdvisories"), len("GPGSignature"))
+    w = ctx.stdout.write
+    w("AvailableUpdate:\n")
+    if value(u, "ref-has-new-commit", False):
+        ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(value(u, "timestamp", 0)))
+        version = value(u, "version")
+        if version is None:
+            w(f"  {'Timestamp':>{max_key}}: {ts}\n")
+        else:
+            w(f"  {'Version':>{max_key}}: {version} ({ts})\n")
+        w(f"  {'Commit':>{max_key}}: {value(u, 'checksum')}\n")
+    rpm_diff = value(u, "rpm-diff")
+    if rpm_diff is not None:
+        print_diff_variant(ctx, rpm_diff, max_key, verbose)

@@ -13,6 +13,7 @@ OPTIONS = [
     Option("allow-inactive", help="Allow inactive package requests"),
     Option("idempotent", help="Do nothing if package already (un)installed"),
     Option("cache-only", "C", help="Do not download latest ostree and RPM data"),
+    Option("force-replacefiles", help="Allow package to replace files from other packages"),
 ]
 
 
@@ -31,7 +32,7 @@ def run(ctx, opts, args):
     osname = _common.stateroot(sr, opts.os)
     merge = _common.merge_deployment(sr, osname)
     origin = Origin(merge.origin).new_for_upgrade(keep_override=True)
-    changed, local = _pkgops.add_requests(origin, args, opts.idempotent)
+    changed, local = _pkgops.add_requests(origin, args, opts.idempotent, opts.force_replacefiles)
     if opts.uninstall:
         changed = _pkgops.remove_requests(origin, opts.uninstall, opts.idempotent) or changed
     if not changed:

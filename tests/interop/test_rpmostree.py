@@ -114,6 +114,20 @@ echo opt > %{buildroot}/opt/qux/data
 /usr/share/qux/file
 /opt/qux
 """,
+    "clobber": """Name: clobber
+Version: 1.0
+Release: 1
+Summary: A package shipping a file the base has, unowned, with other content
+License: MIT
+BuildArch: noarch
+%description
+clobber
+%install
+mkdir -p %{buildroot}/etc
+echo 'NAME=Clobbered' > %{buildroot}/etc/os-release
+%files
+/etc/os-release
+""",
 }
 
 
@@ -140,7 +154,7 @@ def rpms(tmp_path_factory):
             out[name + ("11" if version == "1.1" else "")] = os.path.join(dirpath, f)
     repo = top / "repo"
     repo.mkdir()
-    for name in ("foo", "libbar", "needy", "badpost"):
+    for name in ("foo", "libbar", "needy", "badpost", "clobber"):
         shutil.copy(out[name], repo)
     sh("createrepo_c", "-q", repo)
     handler = functools.partial(_QuietHandler, directory=str(repo))
@@ -316,7 +330,7 @@ def test_install_upgrade_uninstall_rollback(sysroot, rpms):
     make_base(tree2, rpms, "2", extra=lambda r: (r / "usr/share/newfile").write_text("v2\n"))
     base2 = commit_base(s, tree2, "2.0")
     p = rpmostree(s, "upgrade", "--check")
-    assert p.stdout.startswith("AvailableUpdate:\n        Version: 2.0 (") and f"Commit: {base2}\n" in p.stdout
+    assert "AvailableUpdate:\n        Version: 2.0 (" in p.stdout and p.stdout.endswith(f"Commit: {base2}\n")
     assert len(status_json(s)) == 2
     p = rpmostree(s, "upgrade")
     up = status_json(s)[0]
@@ -329,11 +343,32 @@ def test_install_upgrade_uninstall_rollback(sysroot, rpms):
     p = rpmostree(s, "upgrade", "--unchanged-exit-77", check=False)
     assert p.returncode == 77 and "No upgrade available." in p.stdout
     # a newer foo in the repo on the same base is an upgrade too
+    p = rpmostree(s, "upgrade", "--check", check=False)
+    assert (p.returncode, p.stdout.splitlines()[-1]) == (77, "No updates available."), p.stdout
     shutil.copy(rpms["foo11"], rpms["repo"])
     sh("createrepo_c", "-q", "--update", rpms["repo"])
+    # --check / --preview see the newer layered package, as a plain upgrade will
+    p = rpmostree(s, "upgrade", "--check")
+    assert p.stdout.endswith("\nAvailableUpdate:\n           Diff: 1 upgraded\n"), p.stdout
+    assert p.stderr.startswith("Note: --check and --preview may be unreliable.")
+    p = rpmostree(s, "upgrade", "--preview")
+    assert p.stdout.endswith("\nAvailableUpdate:\n       Upgraded: foo 1.0-1 -> 1.1-1\n"), p.stdout
+    # status shows the cached update: in --json always, in text with an automatic update policy
+    doc = json.loads(rpmostree(s, "status", "--json").stdout)
+    cu = doc["cached-update"]
+    assert cu["rpm-diff"]["upgraded"] == [[1, "foo", ["1.0-1", "noarch"], ["1.1-1", "noarch"]]], cu
+    assert cu["ref-has-new-commit"] is False and cu["update-sha256"] == status_json(s)[0]["checksum"]
+    assert "AvailableUpdate" not in rpmostree(s, "status").stdout
+    conf = deploy_dir(s, status_json(s)[0]) / "etc/rpm-ostreed.conf"
+    conf.write_text("[Daemon]\nAutomaticUpdatePolicy=check\n")
+    text = rpmostree(s, "status").stdout
+    assert text.startswith("State: idle\nAutomaticUpdates: check; rpm-ostreed-automatic.timer: unknown state\n")
+    assert text.endswith("\n\nAvailableUpdate:\n           Diff: 1 upgraded\n"), text
+    conf.unlink()
     p = rpmostree(s, "upgrade")
     assert "Upgraded:\n  foo 1.0-1 -> 1.1-1\n" in p.stdout, p.stdout
     assert status_json(s)[0]["base-checksum"] == base2
+    assert json.loads(rpmostree(s, "status", "--json").stdout)["cached-update"] is None
 
     # uninstall: foo and its now-unneeded dependency go
     p = rpmostree(s, "uninstall", "foo")
@@ -404,6 +439,39 @@ def test_unknown_package_changes_nothing(sysroot):
     assert sorted(os.listdir(s / "ostree/deploy" / OS / "deploy")) == listing
     # status -b: only the booted deployment (none on this sysroot)
     assert rpmostree(s, "status", "-b").stdout == "State: idle\nBootedDeployment:\n"
+
+
+def test_file_conflicts(sysroot, rpms):
+    """A package file that differs from a file of the base (here /etc/os-release, which no
+    package owns) is refused as rpm-ostree's checkout refuses it, unless the local package
+    is installed with --force-replacefiles; the forced layer then survives an upgrade."""
+    s = sysroot["path"]
+    n = len(status_json(s))
+    base_osrel = (deploy_dir(s, status_json(s)[0]) / "usr/etc/os-release").read_text()
+    p = rpmostree(s, "install", "clobber", check=False)
+    assert p.returncode == 1 and "Checking out packages... failed\n" in p.stdout, p.stdout
+    assert p.stderr.startswith("error: Checkout clobber-1.0-1.noarch: Hardlinking ") and \
+        p.stderr.endswith(".file to os-release: File exists\n"), p.stderr
+    assert len(status_json(s)) == n
+    p = rpmostree(s, "install", "--force-replacefiles", "clobber", check=False)
+    assert (p.returncode, p.stderr) == (1, "error: Non-local fileoverrides not implemented\n")
+    rpmostree(s, "install", "--force-replacefiles", rpms["clobber"])
+    d = status_json(s)[0]
+    assert d["requested-local-fileoverride-packages"] == ["clobber-1.0-1.noarch"]
+    assert d["requested-local-packages"] == []
+    assert (deploy_dir(s, d) / "usr/etc/os-release").read_text() == "NAME=Clobbered\n"
+    assert "LocalForcedPackages: clobber-1.0-1.noarch\n" in rpmostree(s, "status").stdout
+    origin = (s / "ostree/deploy" / OS / "deploy" / f"{d['checksum']}.{d['serial']}.origin").read_text()
+    assert "requested-local-fileoverride=" in origin and ":clobber-1.0-1.noarch;" in origin
+    # a later transaction re-applies it
+    rpmostree(s, "install", "libbar")
+    d = status_json(s)[0]
+    assert (deploy_dir(s, d) / "usr/etc/os-release").read_text() == "NAME=Clobbered\n"
+    assert ostree("admin", "status", f"--sysroot={s}").returncode == 0
+    rpmostree(s, "uninstall", "clobber", "libbar")
+    d = status_json(s)[0]
+    assert d["requested-local-fileoverride-packages"] == [] and "clobber" not in str(d["packages"])
+    assert (deploy_dir(s, d) / "usr/etc/os-release").read_text() == base_osrel
 
 
 def test_db_kargs_override_deploy_cleanup(sysroot, rpms):
