@@ -89,6 +89,24 @@ def pkglist(repo, csum: str) -> list:
         return [(p.name, p.epoch, p.version, p.release, p.arch) for p in _rpm.query_dbdir(dest)]
 
 
+def rpmdb_version(repo, csum: str) -> str:
+    """rpm-ostree's rpmdb version of a commit: ``COUNT:SHA256`` over the packages'
+    ``[EPOCH:]NAME-VERSION-RELEASE.ARCH``, sorted by name then version (no gpg-pubkey)."""
+    import functools
+    pkgs = [t for t in pkglist(repo, csum) if t[0] != "gpg-pubkey"]
+
+    def cmp(a, b):
+        if a[0] != b[0]:
+            return -1 if a[0] < b[0] else 1
+        ev = lambda t: (f"{t[1]}:" if t[1] else "") + f"{t[2]}-{t[3]}"  # noqa: E731
+        return _rpm.vercmp(ev(a), ev(b)) if ev(a) != ev(b) else 0
+    h = hashlib.sha256()
+    pkgs.sort(key=functools.cmp_to_key(cmp))
+    for name, epoch, version, release, arch in pkgs:
+        h.update(((f"{epoch}:" if epoch else "") + f"{name}-{version}-{release}.{arch}").encode())
+    return f"{len(pkgs)}:{h.hexdigest()}"
+
+
 def nevra_str(t) -> str:
     name, epoch, version, release, arch = t
     e = f"{epoch}:" if epoch else ""
@@ -283,9 +301,10 @@ class Layering:
                     to_layer.append(pool.package_of(s))
                 else:
                     downloads.append(s)
-            if downloads:
-                size = sum(s.lookup_num(pool.solv.SOLVABLE_DOWNLOADSIZE) or 0 for s in downloads)
-                self.report.msg(f"Will download: {len(downloads)} package{'s' if len(downloads) != 1 else ''} "
+            fetch = [s for s in downloads if not self._in_pkgcache(s, pool)]
+            if fetch:
+                size = sum(s.lookup_num(pool.solv.SOLVABLE_DOWNLOADSIZE) or 0 for s in fetch)
+                self.report.msg(f"Will download: {len(fetch)} package{'s' if len(fetch) != 1 else ''} "
                                 f"({_format_size(size)})")
             if dry_run:
                 return LayerResult(None, [pool.package_of(s) or s for s in res.install], res.inactive,
@@ -349,6 +368,16 @@ class Layering:
                     if n.startswith("/"):
                         deps.add(n.split(" ")[0])
         return deps
+
+    def _in_pkgcache(self, s, pool) -> bool:
+        """Whether the package cache already holds this very package (same repodata checksum)."""
+        chk = s.lookup_checksum(pool.solv.SOLVABLE_CHECKSUM)
+        if not chk:
+            return False
+        ref = f"{PKGCACHE_PREFIX}{escape_ref_part(s.name)}/{escape_ref_part(s.evr + '.' + s.arch)}"
+        have = self.repo.resolve_rev(ref, allow_noent=True)
+        return have is not None and \
+            _meta_value(commit_meta(self.repo, have), "rpmostree.repodata_checksum") == f"{chk.typestr()}:{chk.hex()}"
 
     def _fetch_package(self, s, repo_cfg, pkgdir: str, pool):
         from . import repos as _repos

@@ -288,6 +288,7 @@ def test_install_upgrade_uninstall_rollback(sysroot, rpms):
     # install: foo pulls libbar; the %post runs in the new root
     p = rpmostree(s, "install", "foo")
     assert "Added:\n  foo-1.0-1.noarch\n  libbar-1.0-1.noarch\n" in p.stdout, p.stdout
+    assert "Will download: 2 packages (" in p.stdout
     deps = status_json(s)
     assert len(deps) == 2
     new = deps[0]
@@ -323,17 +324,33 @@ def test_install_upgrade_uninstall_rollback(sysroot, rpms):
     st = ref_status(s)
     assert st[0] == [f"{new['checksum']}.{new['serial']}", "origin: <unknown origin type>"]
     text = rpmostree(s, "status").stdout
-    assert "LayeredPackages: foo\n" in text and f"BaseCommit: {sysroot['base1']}" in text
+    # rpm-ostree's layout: keys right-aligned on its longest key (InactiveRemoteOverrides)
+    assert text.startswith(f"State: idle\nDeployments:\n  {OS}/base\n{'Version':>25}: 1.0 (")
+    assert f"\n{'BaseCommit':>25}: {sysroot['base1']}\n{'LayeredPackages':>25}: foo\n\n" in text, text
+    verbose = rpmostree(s, "status", "-v").stdout
+    assert f"  {OS}/base (index: 0)\n" in verbose and f"\n{'Commit':>25}: {new['checksum']}\n" in verbose
+    assert f"\n{'Staged':>25}: no\n{'StateRoot':>25}: {OS}\n" in verbose
+    assert not {"modules", "requested-modules", "requested-modules-enabled", "modules-enabled"} & set(new)
+    assert new["requested-local-fileoverride-packages"] == [] and new["regenerate-initramfs"] is False
+    assert "initramfs-args" not in new and new["gpg-enabled"] is False
+    assert "rpmostree.rpmdb.pkglist" not in new["layered-commit-meta"]
+    assert json.loads(rpmostree(s, "status", "--json", "-b").stdout)["deployments"] == []   # none booted
 
     # upgrade onto a new base keeps the layer
     tree2 = sysroot["top"] / "base2"
     make_base(tree2, rpms, "2", extra=lambda r: (r / "usr/share/newfile").write_text("v2\n"))
     base2 = commit_base(s, tree2, "2.0")
+    # the ref moved on: status says so
+    d = status_json(s)[0]
+    assert d["pending-base-checksum"] == base2 and d["pending-base-version"] == "2.0"
+    assert d["pending-base-timestamp"] > 0 and status_json(s)[1]["pending-base-checksum"] == base2
     p = rpmostree(s, "upgrade", "--check")
     assert "AvailableUpdate:\n        Version: 2.0 (" in p.stdout and p.stdout.endswith(f"Commit: {base2}\n")
     assert len(status_json(s)) == 2
     p = rpmostree(s, "upgrade")
+    assert "Will download" not in p.stdout, p.stdout       # foo and libbar are in the package cache
     up = status_json(s)[0]
+    assert "pending-base-checksum" not in up
     assert up["base-checksum"] == base2 and up["packages"] == ["foo"] and up["version"] == "2.0"
     root2 = deploy_dir(s, up)
     assert (root2 / "usr/share/newfile").read_text() == "v2\n" and (root2 / "usr/bin/foo").exists()
@@ -478,7 +495,15 @@ def test_db_kargs_override_deploy_cleanup(sysroot, rpms):
     s = sysroot["path"]
     repo = f"--repo={s}/ostree/repo"
     p = rpmostree(s, "db", "list", sysroot["base1"])
-    assert p.stdout == f"ostree commit: {sysroot['base1']} ({sysroot['base1']})\n basefs-1.0-1.noarch\n"
+    assert p.stdout == f"ostree commit: {sysroot['base1']}\n basefs-1.0-1.noarch\n"
+    p = rpmostree(s, "db", "list", f"{OS}/v1", "base")
+    assert p.stdout == f"ostree commit: {OS}/v1 ({sysroot['base1']})\n basefs-1.0-1.noarch\n"
+    import hashlib
+    p = rpmostree(s, "db", "version", sysroot["base1"])
+    rpmdbv = "1:" + hashlib.sha256(b"basefs-1.0-1.noarch").hexdigest()
+    assert p.stdout == f"ostree commit: {sysroot['base1']}\n  rpmdbv is: {rpmdbv:>66}\n"
+    p = rpmostree(s, "db", "diff", check=False)
+    assert (p.returncode, p.stderr) == (1, "error: Not booted into any deployment\n")
     rpmostree(s, "install", "--idempotent", "foo")
     cur = status_json(s)[0]
     assert cur["packages"] == ["foo"]
@@ -487,6 +512,8 @@ def test_db_kargs_override_deploy_cleanup(sysroot, rpms):
     p = rpmostree(s, "db", "diff", "--format=diff", cur["checksum"], cur["base-checksum"])
     assert p.stdout.endswith("\n-foo-1.1-1.noarch\n-libbar-1.0-1.noarch\n")
     p = rpmostree(s, "db", "diff", "--format=json", cur["base-checksum"], cur["checksum"])
+    assert json.loads(p.stdout)["ostree-commit-from"] == cur["base-checksum"]
+    assert json.loads(p.stdout)["ostree-commit-to"] == cur["checksum"]
     assert json.loads(p.stdout)["pkgdiff"] == [["foo", 0, {"NewPackage": ["foo", "1.1-1", "noarch"]}],
                                                ["libbar", 0, {"NewPackage": ["libbar", "1.0-1", "noarch"]}]]
     # kargs: print, then a new deployment with an extra argument
@@ -500,7 +527,9 @@ def test_db_kargs_override_deploy_cleanup(sysroot, rpms):
     d = status_json(s)[0]
     assert d["requested-base-removals"] == ["basefs"] and d["base-removals"][0][1] == "basefs"
     assert rpm_q(deploy_dir(s, d), "basefs").returncode != 0
-    assert "RemovedBasePackages: basefs 1.0-1" in rpmostree(s, "status").stdout
+    assert "RemovedBasePackages: basefs 1.0-1\n" in rpmostree(s, "status").stdout
+    assert ostree(repo, "show", "--print-metadata-key=rpmostree.removed-base-packages", d["checksum"]).stdout == \
+        "[<('basefs-1.0-1.noarch', 'basefs', uint64 0, '1.0', '1', 'noarch')>]\n"
     rpmostree(s, "override", "reset", "basefs")
     assert status_json(s)[0]["requested-base-removals"] == []
     p = rpmostree(s, "override", "reset", "basefs", check=False)
@@ -548,6 +577,8 @@ def test_help_and_manpages():
     man = os.path.join(os.path.dirname(__file__), "..", "..", "man")
     p = subprocess.run([*RPMOSTREE, "--help"], capture_output=True, text=True)
     assert p.returncode == 0 and "  install             Overlay additional packages\n" in p.stdout
+    p = subprocess.run([*RPMOSTREE, "--version"], capture_output=True, text=True)
+    assert p.returncode == 0 and p.stdout == "rpm-ostree-py:\n Version: '2026.2'\n Features:\n"
     p = subprocess.run([*RPMOSTREE, "frob"], capture_output=True, text=True)
     assert p.returncode == 1 and p.stderr.endswith("error: Unknown command 'frob'\n")
     import re
