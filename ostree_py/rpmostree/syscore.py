@@ -47,11 +47,16 @@ def regenerate_refs(sysroot) -> int:
     wanted_pkgs = _wanted_pkgcache_refs(sysroot)
     bases = base_commits(sysroot)
     freed = 0
+    want = {f"{BASE_REF_PREFIX}/{i}": base for i, base in enumerate(bases)}
     with repo.transaction():
-        for ref in repo.list_refs(BASE_REF_PREFIX, remotes=False):
-            repo.set_ref(ref, None)
-        for i, base in enumerate(bases):
-            repo.set_ref(f"{BASE_REF_PREFIX}/{i}", base)
+        have = repo.list_refs(BASE_REF_PREFIX, remotes=False)
+        # the new refs first: at no point is a base that is still needed left without one
+        for ref, base in want.items():
+            if have.get(ref) != base:
+                repo.set_ref(ref, base)
+        for ref in have:
+            if ref not in want:
+                repo.set_ref(ref, None)
         for ref in repo.list_refs(core.PKGCACHE_PREFIX.rstrip("/"), remotes=False):
             if ref not in wanted_pkgs:
                 repo.set_ref(ref, None)

@@ -123,10 +123,10 @@ BuildArch: noarch
 %description
 clobber
 %install
-mkdir -p %{buildroot}/etc
-echo 'NAME=Clobbered' > %{buildroot}/etc/os-release
+mkdir -p %{buildroot}/usr/lib
+echo 'NAME=Clobbered' > %{buildroot}/usr/lib/os-release
 %files
-/etc/os-release
+/usr/lib/os-release
 """,
 }
 
@@ -196,6 +196,7 @@ def make_base(root, rpms, version, extra=None):
     (root / "usr/lib/modules/5.0/vmlinuz").write_text("kernel")
     (root / "usr/lib/modules/5.0/initramfs.img").write_text("initramfs")
     (root / "usr/etc/os-release").write_text(f'NAME=TestOS\nID=testos\nVERSION_ID="{version}"\n')
+    (root / "usr/lib/os-release").write_text(f'NAME=TestOS\nID=testos\nVERSION_ID="{version}"\n')
     (root / "usr/etc/yum.repos.d/test.repo").write_text(
         f"[test]\nname=Test\nbaseurl={rpms['url']}\nenabled=1\ngpgcheck=0\n")
     sh("rpm", "--root", root, "--dbpath", "/usr/share/rpm", "-i", "--justdb", "--nodeps", "--noscripts",
@@ -459,12 +460,12 @@ def test_unknown_package_changes_nothing(sysroot):
 
 
 def test_file_conflicts(sysroot, rpms):
-    """A package file that differs from a file of the base (here /etc/os-release, which no
+    """A package file that differs from a file of the base (here /usr/lib/os-release, which no
     package owns) is refused as rpm-ostree's checkout refuses it, unless the local package
     is installed with --force-replacefiles; the forced layer then survives an upgrade."""
     s = sysroot["path"]
     n = len(status_json(s))
-    base_osrel = (deploy_dir(s, status_json(s)[0]) / "usr/etc/os-release").read_text()
+    base_osrel = (deploy_dir(s, status_json(s)[0]) / "usr/lib/os-release").read_text()
     p = rpmostree(s, "install", "clobber", check=False)
     assert p.returncode == 1 and "Checking out packages... failed\n" in p.stdout, p.stdout
     assert p.stderr.startswith("error: Checkout clobber-1.0-1.noarch: Hardlinking ") and \
@@ -476,19 +477,19 @@ def test_file_conflicts(sysroot, rpms):
     d = status_json(s)[0]
     assert d["requested-local-fileoverride-packages"] == ["clobber-1.0-1.noarch"]
     assert d["requested-local-packages"] == []
-    assert (deploy_dir(s, d) / "usr/etc/os-release").read_text() == "NAME=Clobbered\n"
+    assert (deploy_dir(s, d) / "usr/lib/os-release").read_text() == "NAME=Clobbered\n"
     assert "LocalForcedPackages: clobber-1.0-1.noarch\n" in rpmostree(s, "status").stdout
     origin = (s / "ostree/deploy" / OS / "deploy" / f"{d['checksum']}.{d['serial']}.origin").read_text()
     assert "requested-local-fileoverride=" in origin and ":clobber-1.0-1.noarch;" in origin
     # a later transaction re-applies it
     rpmostree(s, "install", "libbar")
     d = status_json(s)[0]
-    assert (deploy_dir(s, d) / "usr/etc/os-release").read_text() == "NAME=Clobbered\n"
+    assert (deploy_dir(s, d) / "usr/lib/os-release").read_text() == "NAME=Clobbered\n"
     assert ostree("admin", "status", f"--sysroot={s}").returncode == 0
     rpmostree(s, "uninstall", "clobber", "libbar")
     d = status_json(s)[0]
     assert d["requested-local-fileoverride-packages"] == [] and "clobber" not in str(d["packages"])
-    assert (deploy_dir(s, d) / "usr/etc/os-release").read_text() == base_osrel
+    assert (deploy_dir(s, d) / "usr/lib/os-release").read_text() == base_osrel
 
 
 def test_db_kargs_override_deploy_cleanup(sysroot, rpms):
