@@ -1,5 +1,5 @@
 """rpm-ostree-py's story in every order: a hypothesis state machine runs install,
-uninstall, upgrade (onto new bases), rollback, deploy REV, cleanup and ostree's
+uninstall, upgrade (onto new bases), rollback, deploy REV, kargs, cleanup and ostree's
 pin over a folder sysroot, with a model of what each deployment must hold
 (its base commit, its layered packages, its pin). After every step `status`
 works and says what the model says, every deployment's base commit is still
@@ -27,8 +27,8 @@ class Layering(RuleBasedStateMachine):
     rpms = None
     top = None
 
-    @initialize()
-    def setup(self):
+    @initialize(layered=st.booleans())
+    def setup(self, layered=False):
         import tempfile
         self.dir = tempfile.mkdtemp(dir=self.top)
         s = self.s = f"{self.dir}/sysroot"
@@ -43,6 +43,8 @@ class Layering(RuleBasedStateMachine):
         self.tip = self._new_base()
         ostree("admin", "deploy", f"--sysroot={s}", f"--os={OS}", "--karg=root=LABEL=rootfs", f"{OS}/base")
         self.model = [dict(base=self.tip, requested=frozenset(), pinned=False, override=None)]
+        if layered:       # start from a layered deployment half of the time
+            self.install("foo")
 
     def teardown(self):
         if getattr(self, "dir", None):
@@ -82,6 +84,13 @@ class Layering(RuleBasedStateMachine):
         p = rpmostree(self.s, "uninstall", pkg, check=False)
         assert p.returncode == 0, p.stdout + p.stderr
         self._new(cur["base"], cur["requested"] - {pkg}, cur["override"])
+
+    @rule()
+    def kargs(self):
+        cur = self.model[0]
+        self.nkargs = getattr(self, "nkargs", 0) + 1
+        rpmostree(self.s, "kargs", f"--append=step={self.nkargs}")
+        self._new(cur["base"], cur["requested"], cur["override"])
 
     @rule()
     def new_base(self):
@@ -169,7 +178,7 @@ def test_layering_in_every_order(rpms, tmp_path):  # noqa: F811
     Layering.rpms = rpms
     Layering.top = str(tmp_path)
     run_state_machine_as_test(Layering, settings=settings(
-        max_examples=5, stateful_step_count=10, deadline=None, database=None,
+        max_examples=6, stateful_step_count=15, deadline=None, database=None,
         suppress_health_check=list(HealthCheck)))
 
 
