@@ -39,7 +39,6 @@ def deployment_info(sr, d) -> dict:
     """One deployment as rpm-ostree's D-Bus/JSON dictionary (rpmostreed_deployment_generate_variant)."""
     from ostree_py.errors import OstreeError
     from ostree_py.objects import is_checksum, parse_refspec
-    from ostree_py.rpmostree import core
     from ostree_py.rpmostree.origin import Origin
     repo = sr.repo
     info = {"id": f"{d.osname}-{d.csum}.{d.deployserial}", "osname": d.osname, "checksum": d.csum,

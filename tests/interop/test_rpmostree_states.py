@@ -10,13 +10,12 @@ reference `ostree fsck` accepts the system repo.
 import shutil
 import subprocess
 
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, \
     run_state_machine_as_test
 
-from test_rpmostree import OS, TOOLS, commit_base, make_base, ostree, rpmostree, rpms, status_json  # noqa: F401
+from test_rpmostree import OS, make_base, ostree, rpmostree, rpms, status_json  # noqa: F401 (rpms: fixture)
 
 MAX_DEPLOYMENTS = 4
 
