@@ -106,6 +106,9 @@ def deployment_info(sr, d) -> dict:
                 if pc is not None:
                     info["pending-base-checksum"] = pending
                     _commit_details(info, "pending-base-", pc)
+        url = d.origin.get("origin", "custom-url")
+        if url:
+            info["custom-origin"] = [url, d.origin.get("origin", "custom-description") or ""]
         info["packages"] = sorted(s(meta, "rpmostree.packages") or []) if layered else []
         info["base-removals"] = _base_removals(repo, meta, c.parent) if layered else []
         info["base-local-replacements"] = []
@@ -287,12 +290,18 @@ def run(ctx, opts, args):
         first = index == 0
         if not first and not opts.booted:
             w("\n")
-        head = f"{bullet if i['booted'] else ' '} {i.get('origin') or i['checksum']}"
+        custom_url, custom_desc = i.get("custom-origin") or (None, None)
+        shown = i.get("origin") or i["checksum"]
+        if custom_url and "origin" in i and is_checksum(i["origin"]):
+            shown = custom_url
+        head = f"{bullet if i['booted'] else ' '} {shown}"
         w(head + (f" (index: {index})" if opts.verbose else "") + "\n")
+        if custom_url and custom_desc:
+            w(kv("CustomOrigin", custom_desc))
         if i.get("remote-error"):
             w(kv("OstreeRemoteStatus", i["remote-error"]))
         layered = "base-checksum" in i
-        t = i.get("base-timestamp" if layered else "timestamp", 0)
+        t = i.get("base-timestamp" if layered else "timestamp", i.get("timestamp", 0))
         version = i.get("version")
         w(kv("Version", f"{version} ({_ts(t)})") if version is not None else kv("Timestamp", _ts(t)))
         is_ostree = "origin" in i and not is_checksum(i["origin"])

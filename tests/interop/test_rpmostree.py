@@ -336,6 +336,16 @@ def test_install_upgrade_uninstall_rollback(sysroot, rpms):
     assert "initramfs-args" not in new and new["gpg-enabled"] is False
     assert "rpmostree.rpmdb.pkglist" not in new["layered-commit-meta"]
     assert json.loads(rpmostree(s, "status", "--json", "-b").stdout)["deployments"] == []   # none booted
+    # an origin with rpm-ostree's custom-url / custom-description
+    old = deps[1]
+    opath = s / "ostree/deploy" / OS / "deploy" / f"{old['checksum']}.{old['serial']}.origin"
+    saved = opath.read_text()
+    opath.write_text(saved.replace("[origin]\n", "[origin]\ncustom-url=https://example.com/os\n"
+                                                 "custom-description=Example OS\n"))
+    assert status_json(s)[1]["custom-origin"] == ["https://example.com/os", "Example OS"]
+    assert f"\n  {OS}/base\n{'Version':>25}: 1.0 (" in rpmostree(s, "status").stdout
+    assert f"\n{'CustomOrigin':>25}: Example OS\n" in rpmostree(s, "status").stdout
+    opath.write_text(saved)
 
     # upgrade onto a new base keeps the layer
     tree2 = sysroot["top"] / "base2"
