@@ -17,6 +17,7 @@ COMMANDS = {
     "db": "db",
     "db diff": "db_diff",
     "db list": "db_list",
+    "db version": "db_version",
     "deploy": "deploy",
     "install": "install",
     "kargs": "kargs",
@@ -106,10 +107,18 @@ def command_help(path: str) -> str:
                        getattr(mod, "DESCRIPTION", None))
 
 
+# the rpm-ostree release whose command line this one follows
+RPM_OSTREE_VERSION = "2026.2"
+# rpm-ostree's build features ("rust", "compose", "container", "fedora-integration", ...)
+# that hold for rpm-ostree-py: none of them
+FEATURES: tuple = ()
+
+
 def _version(ctx) -> int:
-    from ostree_py.features import version_text
-    ctx.stdout.write(f"{PROG}:\n Version: '2022.7'\n Backend: ostree-py\n")
-    ctx.stdout.write(version_text())
+    """rpm-ostree's --version block: YAML with the version and the build features."""
+    ctx.stdout.write(f"{PROG}:\n Version: '{RPM_OSTREE_VERSION}'\n Features:\n")
+    for f in FEATURES:
+        ctx.stdout.write(f"  - {f}\n")
     return 0
 
 

@@ -88,6 +88,12 @@ def print_pkgdiff(ctx, up, down, removed, added):
 DOWNLOADED = "downloaded"   # what deploy() returns for --download-only once all is fetched
 
 
+def write_deployment(sr, osname, new, merge):
+    """Make ``new`` the default deployment, then rpm-ostree's cleanup (base refs, package cache, prune)."""
+    from ostree_py.rpmostree import syscore
+    syscore.write_deployment(sr, osname, new, merge)
+
+
 def deploy(ctx, sr, osname, merge, origin, base, *, dry_run=False, allow_inactive=True, local_paths=(),
            kargs=None, quiet_changes=False, unchanged_if=None, cache_only=False, download_only=False,
            lock_finalization=False, reboot=False):
@@ -127,7 +133,7 @@ def deploy(ctx, sr, osname, merge, origin, base, *, dry_run=False, allow_inactiv
     else:
         with rep.task("Writing deployment"):
             new = sr.deploy_tree(osname, res.commit, origin.to_keyfile(), merge, kargs)
-            sr.simple_write_deployment(osname, new, merge)
+            write_deployment(sr, osname, new, merge)
     if reboot:
         do_reboot(ctx)
         return new
@@ -165,3 +171,44 @@ def check_container_only(opts):
     for name in ("enablerepo", "disablerepo", "releasever"):
         if getattr(opts, name, None):
             raise RpmOstreeError(f"--{name} currently only works in a container build")
+
+
+def print_diff_variant(ctx, rpm_diff, max_key, verbose) -> None:
+    """An update's ``rpm-diff``: aligned lists (verbose) or a ``Diff:`` summary line."""
+    from ostree_py.rpmostree.update import value
+    w = ctx.stdout.write
+    up, down = value(rpm_diff, "upgraded", []), value(rpm_diff, "downgraded", [])
+    rm, add = value(rpm_diff, "removed", []), value(rpm_diff, "added", [])
+    if verbose:
+        for title, items in (("Upgraded", up), ("Downgraded", down)):
+            for i, (_t, name, (old, _a), (new, _b)) in enumerate(items):
+                w(f"  {title if i == 0 else '':>{max_key}}{':' if i == 0 else ' '} {name} {old} -> {new}\n")
+        for title, items in (("Removed", rm), ("Added", add)):
+            for i, (_t, name, evr, arch) in enumerate(items):
+                w(f"  {title if i == 0 else '':>{max_key}}{':' if i == 0 else ' '} {name}-{evr}.{arch}\n")
+        return
+    parts = [f"{len(x)} {n}" for x, n in ((up, "upgraded"), (down, "downgraded"), (rm, "removed"), (add, "added"))
+             if x]
+    if parts:
+        w(f"  {'Diff':>{max_key}}: {', '.join(parts)}\n")
+
+
+def print_cached_update(ctx, u, verbose) -> None:
+    """rpm-ostree's AvailableUpdate block (upgrade --check/--preview, status)."""
+    import time
+
+    from ostree_py.rpmostree.update import value
+    max_key = max(len("SecAdvisories"), len("GPGSignature"))
+    w = ctx.stdout.write
+    w("AvailableUpdate:\n")
+    if value(u, "ref-has-new-commit", False):
+        ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(value(u, "timestamp", 0)))
+        version = value(u, "version")
+        if version is None:
+            w(f"  {'Timestamp':>{max_key}}: {ts}\n")
+        else:
+            w(f"  {'Version':>{max_key}}: {version} ({ts})\n")
+        w(f"  {'Commit':>{max_key}}: {value(u, 'checksum')}\n")
+    rpm_diff = value(u, "rpm-diff")
+    if rpm_diff is not None:
+        print_diff_variant(ctx, rpm_diff, max_key, verbose)

@@ -16,3 +16,8 @@ def resolve(repo, rev):
     if csum is None:
         raise RpmOstreeError(f"Refspec '{rev}' not found")
     return csum
+
+
+def label(rev, csum) -> str:
+    """``REV (CHECKSUM)``, or just the checksum when that is what was given."""
+    return rev if rev == csum else f"{rev} ({csum})"

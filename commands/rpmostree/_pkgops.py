@@ -7,8 +7,9 @@ def is_local_rpm(arg: str) -> bool:
     return arg.endswith(".rpm") and os.path.isfile(arg)
 
 
-def add_requests(origin, pkgs, idempotent=False):
-    """Add ``pkgs`` (names or local .rpm paths); returns (changed, local paths)."""
+def add_requests(origin, pkgs, idempotent=False, force_replacefiles=False):
+    """Add ``pkgs`` (names or local .rpm paths; with ``force_replacefiles`` local ones
+    only, allowed to replace files of the tree); returns (changed, local paths)."""
     from ostree_py.rpmostree import RpmOstreeError
     from ostree_py.rpmostree import rpm as _rpm
     from ostree_py.rpmostree.core import _sha256_file
@@ -20,10 +21,13 @@ def add_requests(origin, pkgs, idempotent=False):
                 if idempotent:
                     continue
                 raise RpmOstreeError(f"Package '{hdr.nevra}' is already layered")
-            origin.requested_local.append(f"{_sha256_file(p)}:{hdr.nevra}")
+            entry = f"{_sha256_file(p)}:{hdr.nevra}"
+            (origin.requested_local_fileoverride if force_replacefiles else origin.requested_local).append(entry)
             local.append(os.path.abspath(p))
             changed = True
             continue
+        if force_replacefiles:
+            raise RpmOstreeError("Non-local fileoverrides not implemented")
         if p in origin.requested:
             if idempotent:
                 continue
@@ -36,8 +40,8 @@ def add_requests(origin, pkgs, idempotent=False):
 def remove_requests(origin, pkgs, idempotent=False, all_=False):
     from ostree_py.rpmostree import RpmOstreeError
     if all_:
-        changed = bool(origin.requested or origin.requested_local)
-        origin.requested, origin.requested_local = [], []
+        changed = bool(origin.requested or origin.requested_local or origin.requested_local_fileoverride)
+        origin.requested, origin.requested_local, origin.requested_local_fileoverride = [], [], []
         return changed
     changed = False
     for p in pkgs:
@@ -45,12 +49,15 @@ def remove_requests(origin, pkgs, idempotent=False, all_=False):
             origin.requested.remove(p)
             changed = True
             continue
-        match = [e for e in origin.requested_local
-                 if e.partition(":")[2] == p or e.partition(":")[2].startswith(p + "-")
-                 and e.partition(":")[2][len(p) + 1:][:1].isdigit()]
-        if match:
+        found = False
+        for local in (origin.requested_local, origin.requested_local_fileoverride):
+            match = [e for e in local
+                     if e.partition(":")[2] == p or e.partition(":")[2].startswith(p + "-")
+                     and e.partition(":")[2][len(p) + 1:][:1].isdigit()]
             for e in match:
-                origin.requested_local.remove(e)
+                local.remove(e)
+            found = found or bool(match)
+        if found:
             changed = True
             continue
         if not idempotent:

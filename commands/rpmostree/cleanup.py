@@ -18,14 +18,13 @@ def run(ctx, opts, args):
     import shutil
 
     from ostree_py.errors import UsageError
-    from ostree_py.rpmostree import core
+    from ostree_py.rpmostree import syscore
 
     from . import _common
     if not (opts.base or opts.pending or opts.rollback or opts.repomd):
         raise UsageError("At least one cleanup option must be specified")
     sr = _common.open_sysroot(ctx)
     osname = _common.stateroot(sr, opts.os)
-    repo = sr.repo
     mine = [d for d in sr.deployments if d.osname == osname]
     booted = sr.booted_deployment
     default = booted if booted is not None else (mine[0] if mine else None)
@@ -36,26 +35,17 @@ def run(ctx, opts, args):
             drop += [d for d in mine[:idx] if not d.is_pinned]
         if opts.rollback:
             drop += [d for d in mine[idx + 1:] if not d.is_pinned]
+    base = opts.base
     if drop:
         keep = [d for d in sr.deployments if d not in drop]
-        sr.write_deployments(keep)
+        sr.write_deployments(keep, do_postclean=False)
         for d in drop:
             ctx.stdout.write(f"Deployment {d.csum}.{d.deployserial} removed\n")
+        base = True     # as rpm-ostree: a changed deployment list falls through to the base cleanup
     elif opts.pending or opts.rollback:
         ctx.stdout.write("Deployments unchanged.\n")
-    if opts.base:
-        wanted = set()
-        for d in sr.deployments:
-            if core.is_layered(repo, d.csum):
-                base = set(core.pkglist(repo, repo.load_commit(d.csum).parent))
-                wanted |= {core.nevra_str(t) for t in core.pkglist(repo, d.csum) if t not in base}
-        for ref in sorted(repo.list_refs(core.PKGCACHE_PREFIX, remotes=False)):
-            full = ref if ref.startswith(core.PKGCACHE_PREFIX) else core.PKGCACHE_PREFIX + ref
-            meta = core.commit_meta(repo, repo.resolve_rev(full))
-            nevra = core._meta_value(meta, "rpmostree.nevra")
-            if nevra not in wanted:
-                repo.set_ref(full, None)
-        sr.cleanup()
+    if base:
+        syscore.cleanup(sr)
     if opts.repomd:
         d = sr.p(f"ostree/deploy/{osname}/var/cache/rpm-ostree/repomd")
         if os.path.isdir(d):

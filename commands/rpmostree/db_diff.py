@@ -22,33 +22,33 @@ def run(ctx, opts, args):
     from . import _common, _db
     fmt = opts.format or "block"
     if fmt not in ("block", "diff", "json"):
-        raise UsageError("Format argument is invalid, pick one of: diff, json, block")
+        raise UsageError("Format argument is invalid, pick one of: diff, block, json")
+    if fmt == "json" and opts.changelogs:
+        raise UsageError("json format and --changelogs not supported")
     if len(args) > 2:
-        raise UsageError("Too many arguments, expected at most FROM_REV TO_REV")
+        raise UsageError('"rpm-ostree-py db diff" takes at most 2 arguments')
     repo, sr = _db.open_repo(ctx, opts)
     if len(args) == 2:
         revs = [(args[0], _db.resolve(repo, args[0])), (args[1], _db.resolve(repo, args[1]))]
     else:
         if sr is None:
             raise UsageError("Need a sysroot (no --repo) to diff deployments")
-        osname = _common.stateroot(sr, None)
-        mine = [d for d in sr.deployments if d.osname == osname]
-        booted = sr.booted_deployment or (mine[0] if mine else None)
+        booted = sr.booted_deployment
         if booted is None:
-            raise RpmOstreeError("No deployments found")
+            raise RpmOstreeError("Not booted into any deployment")
         b_csum = core.base_of(repo, booted.csum) if opts.base else booted.csum
         if args:
             revs = [("booted deployment", b_csum), (args[0], _db.resolve(repo, args[0]))]
         else:
-            idx = mine.index(booted)
-            other = mine[idx - 1] if idx > 0 else (mine[idx + 1] if idx + 1 < len(mine) else None)
-            if other is None:
-                raise RpmOstreeError("No pending or rollback deployment to diff against")
-            o_csum = core.base_of(repo, other.csum) if opts.base else other.csum
-            if idx > 0:
+            pending, rollback = sr.query_deployments_for(None)
+            if pending is not None:
+                o_csum = core.base_of(repo, pending.csum) if opts.base else pending.csum
                 revs = [("booted deployment", b_csum), ("pending deployment", o_csum)]
-            else:
+            elif rollback is not None:
+                o_csum = core.base_of(repo, rollback.csum) if opts.base else rollback.csum
                 revs = [("rollback deployment", o_csum), ("booted deployment", b_csum)]
+            else:
+                raise RpmOstreeError("No pending or rollback deployment to diff against")
     (from_label, from_csum), (to_label, to_csum) = revs
     up, down, removed, added = core.diff_pkglists(core.pkglist(repo, from_csum), core.pkglist(repo, to_csum))
     if fmt == "json":
@@ -60,12 +60,13 @@ def run(ctx, opts, args):
         entries += [(t[0], 1, {"PreviousPackage": sss(t)}) for t in removed]
         entries += [(a[0], 2, {"PreviousPackage": sss(a), "NewPackage": sss(b)}) for a, b in up]
         entries += [(a[0], 3, {"PreviousPackage": sss(a), "NewPackage": sss(b)}) for a, b in down]
-        doc = {"pkgdiff": [list(e) for e in sorted(entries, key=lambda e: e[0])], "advisories": []}
+        doc = {"ostree-commit-from": from_csum, "ostree-commit-to": to_csum,
+               "pkgdiff": [list(e) for e in sorted(entries, key=lambda e: e[0])], "advisories": []}
         ctx.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0
     w = ctx.stdout.write
-    w(f"ostree diff commit from: {from_label} ({from_csum})\n")
-    w(f"ostree diff commit to:   {to_label} ({to_csum})\n")
+    w(f"ostree diff commit from: {_db.label(from_label, from_csum)}\n")
+    w(f"ostree diff commit to:   {_db.label(to_label, to_csum)}\n")
     if fmt == "diff":
         for a, b in up + down:
             w(f"!{core.nevra_str(a)}\n={core.nevra_str(b)}\n")
@@ -73,9 +74,6 @@ def run(ctx, opts, args):
             w(f"-{core.nevra_str(t)}\n")
         for t in added:
             w(f"+{core.nevra_str(t)}\n")
-        return 0
-    if not (up or down or removed or added):
-        w("No changes.\n")
         return 0
     _common.print_pkgdiff(ctx, up, down, removed, added)
     return 0

@@ -12,16 +12,17 @@ OPTIONS = [
 
 def run(ctx, opts, args):
     from ostree_py.errors import UsageError
-    from ostree_py.objects import is_checksum
     from ostree_py.rpmostree import core
 
     from . import _db
     if not args:
         raise UsageError("Not enough arguments, expected REV...")
     repo, _sr = _db.open_repo(ctx, opts)
+    # as rpm-ostree: the arguments up to the first that is not a revision are revisions,
+    # the rest patterns
     revs, patterns = [], []
     for a in args:
-        if is_checksum(a) or repo.resolve_rev(a, allow_noent=True) is not None:
+        if not patterns and repo.resolve_rev(a, allow_noent=True) is not None:
             revs.append(a)
         else:
             patterns.append(a)
@@ -30,7 +31,7 @@ def run(ctx, opts, args):
     import fnmatch
     for rev in revs:
         csum = _db.resolve(repo, rev)
-        ctx.stdout.write(f"ostree commit: {rev} ({csum})\n")
+        ctx.stdout.write(f"ostree commit: {_db.label(rev, csum)}\n")
         for t in core.pkglist(repo, csum):
             if patterns and not any(fnmatch.fnmatch(t[0], p) or t[0].startswith(p) for p in patterns):
                 continue

@@ -22,6 +22,7 @@ OPTIONS = [
            help="Only disabling all (*) repositories is supported currently. Is only supported in a "
                 "container build."),
     Option("releasever", kind="string-array", help="Set the releasever. Is only supported in a container build."),
+    Option("force-replacefiles", help="Allow package to replace files from other packages"),
 ]
 
 
@@ -38,7 +39,7 @@ def run(ctx, opts, args):
     osname = _common.stateroot(sr, opts.os)
     merge = _common.merge_deployment(sr, osname)
     origin = Origin(merge.origin).new_for_upgrade(keep_override=True)
-    changed, local = _pkgops.add_requests(origin, args, opts.idempotent)
+    changed, local = _pkgops.add_requests(origin, args, opts.idempotent, opts.force_replacefiles)
     if opts.uninstall:
         changed = _pkgops.remove_requests(origin, opts.uninstall, opts.idempotent) or changed
     if not changed:

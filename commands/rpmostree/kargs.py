@@ -68,7 +68,7 @@ def run(ctx, opts, args):
     from ostree_py.rpmostree.origin import Origin
     origin = Origin(d.origin).new_for_upgrade(keep_override=True)
     new = sr.deploy_tree(osname, d.csum, origin.to_keyfile(), d, ka.to_list())
-    sr.simple_write_deployment(osname, new, d)
+    _common.write_deployment(sr, osname, new, d)
     if opts.reboot:
         _common.do_reboot(ctx)
         return 0

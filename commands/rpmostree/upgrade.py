@@ -44,6 +44,31 @@ def pull_base(ctx, sr, origin, allow_downgrade, cache_only, current_base):
     return new
 
 
+def check_update(ctx, sr, osname, verbose) -> int:
+    """--check / --preview: compute the update against the reference deployment (new base
+    commit, newer versions of layered packages in the rpm-md repos), cache it as rpm-ostree
+    does, print it; 77 when there is none."""
+    from ostree_py.rpmostree import core, update
+    from ostree_py.rpmostree.origin import Origin
+
+    from . import _common
+    ref = update.reference_deployment(sr, osname)
+    origin = Origin(ref.origin)
+    newer = []
+    if core.is_layered(sr.repo, ref.csum) and origin.requested:
+        layering = core.Layering(sr, osname, _common.reporter(ctx))
+        newer = layering.newer_layered(core.base_of(sr.repo, ref.csum), ref.csum, sr.deployment_dirpath(ref))
+    u = update.generate(sr, osname, newer)
+    update.write_cached(sr, osname, u)
+    ctx.stderr.write("Note: --check and --preview may be unreliable.  See "
+                     "https://github.com/coreos/rpm-ostree/issues/1579\n")
+    if u is None:
+        ctx.stdout.write("No updates available.\n")
+        return 77
+    _common.print_cached_update(ctx, u, verbose)
+    return 0
+
+
 def run(ctx, opts, args):
     from ostree_py.errors import OstreeError
     from ostree_py.rpmostree import core
@@ -66,33 +91,12 @@ def run(ctx, opts, args):
     current_base = core.base_of(repo, merge.csum)
     new_base = pull_base(ctx, sr, origin, opts.allow_downgrade, opts.cache_only, current_base)
     requests_changed = (sorted(origin.requested) != sorted(old_origin.requested)
-                        or sorted(origin.requested_local) != sorted(old_origin.requested_local))
-    unchanged_rc = 77 if (opts.unchanged_exit_77 or opts.check or opts.preview) else 0
+                        or sorted(origin.local_nevras) != sorted(old_origin.local_nevras))
     if opts.check or opts.preview:
-        if new_base == current_base:
-            ctx.stdout.write("No updates available.\n")
-            return unchanged_rc
-        c = repo.load_commit(new_base)
-        v = c.metadata.get("version")
-        w = ctx.stdout.write
-        w("AvailableUpdate:\n")
-        if v is not None:
-            import time
-            w(f"        Version: {getattr(v, 'value', v)} "
-              f"({time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(c.timestamp))})\n")
-        w(f"         Commit: {new_base}\n")
-        up, down, rm, add = core.diff_pkglists(core.pkglist(repo, current_base), core.pkglist(repo, new_base))
-        if opts.preview:
-            _common.print_pkgdiff(ctx, up, down, rm, add)
-        else:
-            parts = [f"{len(x)} {n}" for x, n in ((up, "upgraded"), (down, "downgraded"), (rm, "removed"),
-                                                    (add, "added")) if x]
-            if parts:
-                w(f"           Diff: {', '.join(parts)}\n")
-        return 0
+        return check_update(ctx, sr, osname, opts.preview)
     unchanged_if = None
     if new_base == current_base and not requests_changed:
-        if not (origin.requested or origin.requested_local):
+        if not (origin.requested or origin.local_nevras):
             ctx.stdout.write("No upgrade available.\n")
             return 77 if opts.unchanged_exit_77 else 0
         # the base did not move: an upgrade only if the layered packages resolve differently
@@ -103,6 +107,9 @@ def run(ctx, opts, args):
                          lock_finalization=opts.lock_finalization, reboot=opts.reboot)
     if new is _common.DOWNLOADED:
         return 0
+    if new is not None:
+        from ostree_py.rpmostree import update
+        update.write_cached(sr, osname, None)     # computed against what is no longer the default
     if new is None:
         ctx.stdout.write("No upgrade available.\n")
         return 77 if opts.unchanged_exit_77 else 0

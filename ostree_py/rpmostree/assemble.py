@@ -11,6 +11,7 @@ import shutil
 import stat
 import subprocess
 
+from ..errors import OstreeError
 from . import RpmOstreeError
 from . import rpm as _rpm
 
@@ -129,8 +130,74 @@ def _toplevel(root: str, name: str) -> set:
     return set()
 
 
-def layer(repo, base: str, root: str, packages, removals, report) -> list:
-    """Turn the checkout of ``base`` at ``root`` into the layered tree; return the final rpmdb."""
+def _path_in_root(root: str, path: str) -> str:
+    """Where ``path`` of the tree at ``root`` is on disk, its directories' symlinks resolved
+    inside the tree (as in a chroot); the last component is not followed."""
+    parts = [p for p in path.split("/") if p]
+    cur = root
+    hops = 0
+    while len(parts) > 1:
+        comp = parts.pop(0)
+        nxt = os.path.join(cur, comp)
+        if os.path.islink(nxt):
+            hops += 1
+            if hops > 40:
+                return os.path.join(nxt, *parts)
+            target = os.readlink(nxt)
+            base = root if target.startswith("/") else cur
+            resolved = os.path.normpath(os.path.join(base, target.lstrip("/") if target.startswith("/") else target))
+            if not (resolved + "/").startswith(root.rstrip("/") + "/"):
+                resolved = root
+            rel = os.path.relpath(resolved, root)
+            parts = ([] if rel == "." else rel.split("/")) + parts
+            cur = root
+            continue
+        cur = nxt
+    return os.path.join(cur, *parts)
+
+
+def _files_before(root: str, packages) -> dict:
+    """{(package, path): ostree checksum} of the tree's files (not directories) that the
+    packages also ship; /var and /run content becomes tmpfiles.d entries, not files."""
+    from ..diff import checksum_file
+    before = {}
+    for p in packages:
+        for path in _rpm.package_files(p.path):
+            if path.startswith(("/var/", "/run/")):
+                continue
+            disk = _path_in_root(root, path)
+            try:
+                st = os.lstat(disk)
+            except FileNotFoundError:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                continue
+            before[(p, path, disk)] = checksum_file(disk, st=st)
+    return before
+
+
+def _check_union_identical(before: dict) -> None:
+    """rpm-ostree checks packages out over the base with ostree's UNION_IDENTICAL: a
+    package file may only land where the tree has nothing or the very same file."""
+    from ..diff import checksum_file
+    for (p, path, disk), old in before.items():
+        new_path = disk
+        if os.path.lexists(disk + ".rpmnew"):
+            new_path = disk + ".rpmnew"          # a %config(noreplace) file rpm set aside
+        try:
+            new = checksum_file(new_path)
+        except OstreeError:
+            continue
+        if new != old:
+            raise RpmOstreeError(f"Checkout {p.nevra}: Hardlinking {new[:2]}/{new[2:]}.file to "
+                                 f"{os.path.basename(path)}: File exists")
+
+
+def layer(repo, base: str, root: str, packages, removals, report, replacefiles=()) -> list:
+    """Turn the checkout of ``base`` at ``root`` into the layered tree; return the final rpmdb.
+
+    Packages whose NEVRA is in ``replacefiles`` (``install --force-replacefiles``) may
+    overwrite the tree's files; the others may not change any of them."""
     base_var, base_run = _toplevel(root, "var"), _toplevel(root, "run")
     if removals:
         with report.task("Removing base packages"):
@@ -144,7 +211,13 @@ def layer(repo, base: str, root: str, packages, removals, report) -> list:
                 if not target.startswith(".."):
                     os.makedirs(os.path.join(root, target.lstrip("/")), exist_ok=True)
         with report.task("Checking out packages"):
-            _rpm.install(root, [p.path for p in packages])
+            plain = [p for p in packages if p.nevra not in replacefiles]
+            forced = [p for p in packages if p.nevra in replacefiles]
+            before = _files_before(root, plain)
+            _rpm.install(root, [p.path for p in plain])
+            _check_union_identical(before)
+            # and last, the packages allowed to replace files
+            _rpm.install(root, [p.path for p in forced], replacefiles=True)
         script_sets = [(p, _rpm.scripts(p.path)) for p in packages]
         for kind, title in (("PREIN", "pre"), ("POSTIN", "post"), ("POSTTRANS", "posttrans")):
             todo = [(p, s[kind]) for p, s in script_sets if kind in s]

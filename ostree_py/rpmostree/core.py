@@ -89,6 +89,24 @@ def pkglist(repo, csum: str) -> list:
         return [(p.name, p.epoch, p.version, p.release, p.arch) for p in _rpm.query_dbdir(dest)]
 
 
+def rpmdb_version(repo, csum: str) -> str:
+    """rpm-ostree's rpmdb version of a commit: ``COUNT:SHA256`` over the packages'
+    ``[EPOCH:]NAME-VERSION-RELEASE.ARCH``, sorted by name then version (no gpg-pubkey)."""
+    import functools
+    pkgs = [t for t in pkglist(repo, csum) if t[0] != "gpg-pubkey"]
+
+    def cmp(a, b):
+        if a[0] != b[0]:
+            return -1 if a[0] < b[0] else 1
+        ev = lambda t: (f"{t[1]}:" if t[1] else "") + f"{t[2]}-{t[3]}"  # noqa: E731
+        return _rpm.vercmp(ev(a), ev(b)) if ev(a) != ev(b) else 0
+    h = hashlib.sha256()
+    pkgs.sort(key=functools.cmp_to_key(cmp))
+    for name, epoch, version, release, arch in pkgs:
+        h.update(((f"{epoch}:" if epoch else "") + f"{name}-{version}-{release}.{arch}").encode())
+    return f"{len(pkgs)}:{h.hexdigest()}"
+
+
 def nevra_str(t) -> str:
     name, epoch, version, release, arch = t
     e = f"{epoch}:" if epoch else ""
@@ -355,13 +373,38 @@ class Layering:
                         cache_package(repo, p, p.path, p.checksum or f"sha256:{p.sha256}")
             if download_only:
                 return LayerResult(None, to_layer, res.inactive, res.removed, configs)
-            final = layer(repo, base, root, to_layer, [s.name for s in res.removed], self.report)
+            final = layer(repo, base, root, to_layer, [s.name for s in res.removed], self.report,
+                          replacefiles=set(origin.fileoverride_nevras))
             meta = self._metadata(base, origin, res, to_layer, final, configs)
             with self.report.task("Writing OSTree commit"):
                 csum = commit(repo, root, base, meta)
             return LayerResult(csum, to_layer, res.inactive, res.removed, configs)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def newer_layered(self, base: str, layered: str, confroot: str) -> list:
+        """[(pkglist tuple, evr, arch)]: the packages ``layered`` adds to ``base`` of which
+        the rpm-md repos (metadata refreshed) have a newer version, the newest of each."""
+        from .solve import Pool
+        added = diff_pkglists(pkglist(self.repo, base), pkglist(self.repo, layered))[3]
+        if not added:
+            return []
+        pool = Pool()
+        for r in self._load_repos(confroot):
+            pool.add_rpmmd(r.id, r.primary, r.priority)
+        out = []
+        for t in added:
+            old_evr = (f"{t[1]}:" if t[1] else "") + f"{t[2]}-{t[3]}"
+            best = None
+            for r in pool.repos.values():
+                for sv in r.solvables_iter():
+                    if sv.name != t[0] or sv.arch == "src":
+                        continue
+                    if _rpm.vercmp(sv.evr, old_evr) > 0 and (best is None or sv.evrcmp(best) > 0):
+                        best = sv
+            if best is not None:
+                out.append((t, best.evr, best.arch))
+        return out
 
     def _file_deps(self, pool, local_pkgs) -> set:
         deps = set()
@@ -377,6 +420,7 @@ class Layering:
         return deps
 
     def _in_pkgcache(self, s, pool) -> bool:
+        """Whether the package cache already holds this very package (same repodata checksum)."""
         chk = s.lookup_checksum(pool.solv.SOLVABLE_CHECKSUM)
         if not chk:
             return False
@@ -421,6 +465,10 @@ class Layering:
             keys = [_repos.resolve_gpgkey(k, root) for k in cfg.gpgkeys]
             _rpm.verify_signature(p.path, keys)
 
+    def _removed_tuples(self, base, removed) -> list:
+        names = {s.name for s in removed}
+        return sorted(t for t in pkglist(self.repo, base) if t[0] in names)
+
     def _metadata(self, base, origin, res, layered, final, configs) -> list:
         repo = self.repo
         base_meta = commit_meta(repo, base)
@@ -430,14 +478,19 @@ class Layering:
         active = sorted(r for r in origin.requested if r not in {q for q, _ in res.inactive})
         state = hashlib.sha512()
         state.update(base.encode())
-        for x in sorted(origin.requested) + sorted(origin.requested_local) + sorted(origin.removals):
+        for x in (sorted(origin.requested) + sorted(origin.requested_local)
+                  + sorted(origin.requested_local_fileoverride) + sorted(origin.removals)):
             state.update(b"\0" + x.encode())
         items += [
             ("rpmostree.clientlayer", Variant("b", True)),
             ("rpmostree.clientlayer_version", Variant("u", 6)),
             ("rpmostree.packages", Variant("as", active)),
-            ("rpmostree.removed-base-packages", Variant("as", sorted(s.name for s in res.removed))),
+            ("rpmostree.modules", Variant("as", [])),
+            # each removed package as rpm-ostree's (nevra, name, epoch, version, release, arch)
+            ("rpmostree.removed-base-packages", Variant("av", [
+                Variant("(sstsss)", (nevra_str(t), *t)) for t in self._removed_tuples(base, res.removed)])),
             ("rpmostree.replaced-base-packages", Variant("a(vv)", [])),
+            ("rpmostree.replaced-base-remote-packages", Variant("a{sv}", {})),
             ("rpmostree.rpmmd-repos", Variant("aa{sv}", [
                 {"id": Variant("s", r.id), "timestamp": Variant("t", r.timestamp)} for r in configs])),
             ("rpmostree.rpmdb.pkglist", Variant("a(stsss)", [

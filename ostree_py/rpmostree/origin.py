@@ -3,7 +3,8 @@
 ``[origin] refspec=`` for a pure ostree deployment, ``baserefspec=`` once it
 needs local assembly (packages requested or base packages removed), plus
 ``override-commit=`` to pin the base to a commit (``deploy REV``).
-``[packages] requested=`` names, ``requested-local=SHA256:NEVRA`` local RPMs,
+``[packages] requested=`` names, ``requested-local=SHA256:NEVRA`` local RPMs
+(``requested-local-fileoverride=`` those allowed to replace files of the tree),
 ``[overrides] remove=`` base packages left out.
 """
 
@@ -26,6 +27,7 @@ class Origin:
         self.override_commit = self.kf.get("origin", "override-commit")
         self.requested = self._list("packages", "requested")
         self.requested_local = self._list("packages", "requested-local")
+        self.requested_local_fileoverride = self._list("packages", "requested-local-fileoverride")
         self.removals = self._list("overrides", "remove")
 
     def _list(self, group, key) -> list[str]:
@@ -34,17 +36,27 @@ class Origin:
         except Exception:  # noqa: BLE001 - malformed reads as empty
             return []
 
-    @property
-    def local_nevras(self) -> dict:
-        """NEVRA -> sha256 of the requested local packages."""
+    @staticmethod
+    def _nevras(items) -> dict:
         out = {}
-        for item in self.requested_local:
+        for item in items:
             sha, _, nevra = item.partition(":")
             out[nevra] = sha
         return out
 
+    @property
+    def local_nevras(self) -> dict:
+        """NEVRA -> sha256 of the requested local packages (file-overriding ones too)."""
+        return self._nevras(self.requested_local + self.requested_local_fileoverride)
+
+    @property
+    def fileoverride_nevras(self) -> dict:
+        """NEVRA -> sha256 of the local packages allowed to replace files."""
+        return self._nevras(self.requested_local_fileoverride)
+
     def may_require_local_assembly(self) -> bool:
-        return bool(self.requested or self.requested_local or self.removals)
+        return bool(self.requested or self.requested_local or self.requested_local_fileoverride
+                    or self.removals)
 
     def to_keyfile(self) -> KeyFile:
         kf = _ostree_origin.copy(self.kf)
@@ -63,6 +75,8 @@ class Origin:
                 pass
         for group, key, values in (("packages", "requested", self.requested),
                                    ("packages", "requested-local", self.requested_local),
+                                   ("packages", "requested-local-fileoverride",
+                                    self.requested_local_fileoverride),
                                    ("overrides", "remove", self.removals)):
             if values:
                 kf.set_list(group, key, sorted(set(values)))

@@ -134,6 +134,23 @@ def installed_files(root: str, name: str, dbpath: str = DBPATH) -> list:
     return res
 
 
+RPMFILE_GHOST = 1 << 6
+
+
+def package_files(path: str) -> list:
+    """The paths a package file puts on disk (its ghost entries left out)."""
+    qf = f"[%{{FILENAMES}}{_F}%{{FILEFLAGS}}{_R}]"
+    out = _run(["rpm", "-qp", "--nosignature", "--nodigest", "--qf", qf, path],
+               f"Listing files of {os.path.basename(path)}")
+    res = []
+    for rec in out.split(_R):
+        if rec:
+            name, flags = rec.split(_F)
+            if not int(flags or 0) & RPMFILE_GHOST:
+                res.append(name)
+    return res
+
+
 def scripts(path: str) -> dict:
     """{"PREIN"|"POSTIN"|"POSTTRANS": (body, interpreter)} of a package file."""
     out = _run(["rpm", "-qp", "--nosignature", "--nodigest", "--qf", _QF_SCRIPTS, path],
@@ -151,9 +168,10 @@ def scripts(path: str) -> dict:
     return res
 
 
-def install(root: str, paths: list, dbpath: str = DBPATH) -> None:
+def install(root: str, paths: list, dbpath: str = DBPATH, replacefiles: bool = False) -> None:
     """Unpack ``paths`` into ``root`` and register them in its rpmdb, without scripts or
-    dependency checks (they were resolved, and scripts run sandboxed afterwards)."""
+    dependency checks (they were resolved, and scripts run sandboxed afterwards);
+    ``replacefiles``: their files may replace other packages' files."""
     if not paths:
         return
     os.makedirs(os.path.join(root, dbpath), exist_ok=True)
@@ -162,6 +180,8 @@ def install(root: str, paths: list, dbpath: str = DBPATH) -> None:
             "--define", "_install_langs all"]
     if _has_force_debian():
         args.append("--force-debian")   # Debian's rpm otherwise warns that it is not dpkg
+    if replacefiles:
+        args.append("--replacefiles")
     _run(args + list(paths), "Installing packages")
 
 

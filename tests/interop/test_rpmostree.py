@@ -114,6 +114,20 @@ echo opt > %{buildroot}/opt/qux/data
 /usr/share/qux/file
 /opt/qux
 """,
+    "clobber": """Name: clobber
+Version: 1.0
+Release: 1
+Summary: A package shipping a file the base has, unowned, with other content
+License: MIT
+BuildArch: noarch
+%description
+clobber
+%install
+mkdir -p %{buildroot}/usr/lib
+echo 'NAME=Clobbered' > %{buildroot}/usr/lib/os-release
+%files
+/usr/lib/os-release
+""",
 }
 
 
@@ -140,7 +154,7 @@ def rpms(tmp_path_factory):
             out[name + ("11" if version == "1.1" else "")] = os.path.join(dirpath, f)
     repo = top / "repo"
     repo.mkdir()
-    for name in ("foo", "libbar", "needy", "badpost"):
+    for name in ("foo", "libbar", "needy", "badpost", "clobber"):
         shutil.copy(out[name], repo)
     sh("createrepo_c", "-q", repo)
     handler = functools.partial(_QuietHandler, directory=str(repo))
@@ -182,6 +196,7 @@ def make_base(root, rpms, version, extra=None):
     (root / "usr/lib/modules/5.0/vmlinuz").write_text("kernel")
     (root / "usr/lib/modules/5.0/initramfs.img").write_text("initramfs")
     (root / "usr/etc/os-release").write_text(f'NAME=TestOS\nID=testos\nVERSION_ID="{version}"\n')
+    (root / "usr/lib/os-release").write_text(f'NAME=TestOS\nID=testos\nVERSION_ID="{version}"\n')
     (root / "usr/etc/yum.repos.d/test.repo").write_text(
         f"[test]\nname=Test\nbaseurl={rpms['url']}\nenabled=1\ngpgcheck=0\n")
     sh("rpm", "--root", root, "--dbpath", "/usr/share/rpm", "-i", "--justdb", "--nodeps", "--noscripts",
@@ -274,6 +289,7 @@ def test_install_upgrade_uninstall_rollback(sysroot, rpms):
     # install: foo pulls libbar; the %post runs in the new root
     p = rpmostree(s, "install", "foo")
     assert "Added:\n  foo-1.0-1.noarch\n  libbar-1.0-1.noarch\n" in p.stdout, p.stdout
+    assert "Will download: 2 packages (" in p.stdout
     deps = status_json(s)
     assert len(deps) == 2
     new = deps[0]
@@ -309,17 +325,43 @@ def test_install_upgrade_uninstall_rollback(sysroot, rpms):
     st = ref_status(s)
     assert st[0] == [f"{new['checksum']}.{new['serial']}", "origin: <unknown origin type>"]
     text = rpmostree(s, "status").stdout
-    assert "LayeredPackages: foo\n" in text and f"BaseCommit: {sysroot['base1']}" in text
+    # rpm-ostree's layout: keys right-aligned on its longest key (InactiveRemoteOverrides)
+    assert text.startswith(f"State: idle\nDeployments:\n  {OS}/base\n{'Version':>25}: 1.0 (")
+    assert f"\n{'BaseCommit':>25}: {sysroot['base1']}\n{'LayeredPackages':>25}: foo\n\n" in text, text
+    verbose = rpmostree(s, "status", "-v").stdout
+    assert f"  {OS}/base (index: 0)\n" in verbose and f"\n{'Commit':>25}: {new['checksum']}\n" in verbose
+    assert f"\n{'Staged':>25}: no\n{'StateRoot':>25}: {OS}\n" in verbose
+    assert not {"modules", "requested-modules", "requested-modules-enabled", "modules-enabled"} & set(new)
+    assert new["requested-local-fileoverride-packages"] == [] and new["regenerate-initramfs"] is False
+    assert "initramfs-args" not in new and new["gpg-enabled"] is False
+    assert "rpmostree.rpmdb.pkglist" not in new["layered-commit-meta"]
+    assert json.loads(rpmostree(s, "status", "--json", "-b").stdout)["deployments"] == []   # none booted
+    # an origin with rpm-ostree's custom-url / custom-description
+    old = deps[1]
+    opath = s / "ostree/deploy" / OS / "deploy" / f"{old['checksum']}.{old['serial']}.origin"
+    saved = opath.read_text()
+    opath.write_text(saved.replace("[origin]\n", "[origin]\ncustom-url=https://example.com/os\n"
+                                                 "custom-description=Example OS\n"))
+    assert status_json(s)[1]["custom-origin"] == ["https://example.com/os", "Example OS"]
+    assert f"\n  {OS}/base\n{'Version':>25}: 1.0 (" in rpmostree(s, "status").stdout
+    assert f"\n{'CustomOrigin':>25}: Example OS\n" in rpmostree(s, "status").stdout
+    opath.write_text(saved)
 
     # upgrade onto a new base keeps the layer
     tree2 = sysroot["top"] / "base2"
     make_base(tree2, rpms, "2", extra=lambda r: (r / "usr/share/newfile").write_text("v2\n"))
     base2 = commit_base(s, tree2, "2.0")
+    # the ref moved on: status says so
+    d = status_json(s)[0]
+    assert d["pending-base-checksum"] == base2 and d["pending-base-version"] == "2.0"
+    assert d["pending-base-timestamp"] > 0 and status_json(s)[1]["pending-base-checksum"] == base2
     p = rpmostree(s, "upgrade", "--check")
-    assert p.stdout.startswith("AvailableUpdate:\n        Version: 2.0 (") and f"Commit: {base2}\n" in p.stdout
+    assert "AvailableUpdate:\n        Version: 2.0 (" in p.stdout and p.stdout.endswith(f"Commit: {base2}\n")
     assert len(status_json(s)) == 2
     p = rpmostree(s, "upgrade")
+    assert "Will download" not in p.stdout, p.stdout       # foo and libbar are in the package cache
     up = status_json(s)[0]
+    assert "pending-base-checksum" not in up
     assert up["base-checksum"] == base2 and up["packages"] == ["foo"] and up["version"] == "2.0"
     root2 = deploy_dir(s, up)
     assert (root2 / "usr/share/newfile").read_text() == "v2\n" and (root2 / "usr/bin/foo").exists()
@@ -329,15 +371,36 @@ def test_install_upgrade_uninstall_rollback(sysroot, rpms):
     p = rpmostree(s, "upgrade", "--unchanged-exit-77", check=False)
     assert p.returncode == 77 and "No upgrade available." in p.stdout
     # a newer foo in the repo on the same base is an upgrade too
+    p = rpmostree(s, "upgrade", "--check", check=False)
+    assert (p.returncode, p.stdout.splitlines()[-1]) == (77, "No updates available."), p.stdout
     shutil.copy(rpms["foo11"], rpms["repo"])
     sh("createrepo_c", "-q", "--update", rpms["repo"])
     # within metadata_expire (48 h) the cached metadata is used, as rpm-ostree does: expire it
     p = rpmostree(s, "upgrade")
     assert "No upgrade available.\n" in p.stdout and "rpm-md repo 'test' (cached)" in p.stdout
     rpmostree(s, "refresh-md", "--force")
+    # --check / --preview see the newer layered package, as a plain upgrade will
+    p = rpmostree(s, "upgrade", "--check")
+    assert p.stdout.endswith("\nAvailableUpdate:\n           Diff: 1 upgraded\n"), p.stdout
+    assert p.stderr.startswith("Note: --check and --preview may be unreliable.")
+    p = rpmostree(s, "upgrade", "--preview")
+    assert p.stdout.endswith("\nAvailableUpdate:\n       Upgraded: foo 1.0-1 -> 1.1-1\n"), p.stdout
+    # status shows the cached update: in --json always, in text with an automatic update policy
+    doc = json.loads(rpmostree(s, "status", "--json").stdout)
+    cu = doc["cached-update"]
+    assert cu["rpm-diff"]["upgraded"] == [[1, "foo", ["1.0-1", "noarch"], ["1.1-1", "noarch"]]], cu
+    assert cu["ref-has-new-commit"] is False and cu["update-sha256"] == status_json(s)[0]["checksum"]
+    assert "AvailableUpdate" not in rpmostree(s, "status").stdout
+    conf = deploy_dir(s, status_json(s)[0]) / "etc/rpm-ostreed.conf"
+    conf.write_text("[Daemon]\nAutomaticUpdatePolicy=check\n")
+    text = rpmostree(s, "status").stdout
+    assert text.startswith("State: idle\nAutomaticUpdates: check; rpm-ostreed-automatic.timer: unknown state\n")
+    assert text.endswith("\n\nAvailableUpdate:\n           Diff: 1 upgraded\n"), text
+    conf.unlink()
     p = rpmostree(s, "upgrade")
     assert "Upgraded:\n  foo 1.0-1 -> 1.1-1\n" in p.stdout, p.stdout
     assert status_json(s)[0]["base-checksum"] == base2
+    assert json.loads(rpmostree(s, "status", "--json").stdout)["cached-update"] is None
 
     # uninstall: foo and its now-unneeded dependency go
     p = rpmostree(s, "uninstall", "foo")
@@ -410,11 +473,52 @@ def test_unknown_package_changes_nothing(sysroot):
     assert rpmostree(s, "status", "-b").stdout == "State: idle\nBootedDeployment:\n"
 
 
+def test_file_conflicts(sysroot, rpms):
+    """A package file that differs from a file of the base (here /usr/lib/os-release, which no
+    package owns) is refused as rpm-ostree's checkout refuses it, unless the local package
+    is installed with --force-replacefiles; the forced layer then survives an upgrade."""
+    s = sysroot["path"]
+    n = len(status_json(s))
+    base_osrel = (deploy_dir(s, status_json(s)[0]) / "usr/lib/os-release").read_text()
+    p = rpmostree(s, "install", "clobber", check=False)
+    assert p.returncode == 1 and "Checking out packages... failed\n" in p.stdout, p.stdout
+    assert p.stderr.startswith("error: Checkout clobber-1.0-1.noarch: Hardlinking ") and \
+        p.stderr.endswith(".file to os-release: File exists\n"), p.stderr
+    assert len(status_json(s)) == n
+    p = rpmostree(s, "install", "--force-replacefiles", "clobber", check=False)
+    assert (p.returncode, p.stderr) == (1, "error: Non-local fileoverrides not implemented\n")
+    rpmostree(s, "install", "--force-replacefiles", rpms["clobber"])
+    d = status_json(s)[0]
+    assert d["requested-local-fileoverride-packages"] == ["clobber-1.0-1.noarch"]
+    assert d["requested-local-packages"] == []
+    assert (deploy_dir(s, d) / "usr/lib/os-release").read_text() == "NAME=Clobbered\n"
+    assert "LocalForcedPackages: clobber-1.0-1.noarch\n" in rpmostree(s, "status").stdout
+    origin = (s / "ostree/deploy" / OS / "deploy" / f"{d['checksum']}.{d['serial']}.origin").read_text()
+    assert "requested-local-fileoverride=" in origin and ":clobber-1.0-1.noarch;" in origin
+    # a later transaction re-applies it
+    rpmostree(s, "install", "libbar")
+    d = status_json(s)[0]
+    assert (deploy_dir(s, d) / "usr/lib/os-release").read_text() == "NAME=Clobbered\n"
+    assert ostree("admin", "status", f"--sysroot={s}").returncode == 0
+    rpmostree(s, "uninstall", "clobber", "libbar")
+    d = status_json(s)[0]
+    assert d["requested-local-fileoverride-packages"] == [] and "clobber" not in str(d["packages"])
+    assert (deploy_dir(s, d) / "usr/lib/os-release").read_text() == base_osrel
+
+
 def test_db_kargs_override_deploy_cleanup(sysroot, rpms):
     s = sysroot["path"]
     repo = f"--repo={s}/ostree/repo"
     p = rpmostree(s, "db", "list", sysroot["base1"])
-    assert p.stdout == f"ostree commit: {sysroot['base1']} ({sysroot['base1']})\n basefs-1.0-1.noarch\n"
+    assert p.stdout == f"ostree commit: {sysroot['base1']}\n basefs-1.0-1.noarch\n"
+    p = rpmostree(s, "db", "list", f"{OS}/v1", "base")
+    assert p.stdout == f"ostree commit: {OS}/v1 ({sysroot['base1']})\n basefs-1.0-1.noarch\n"
+    import hashlib
+    p = rpmostree(s, "db", "version", sysroot["base1"])
+    rpmdbv = "1:" + hashlib.sha256(b"basefs-1.0-1.noarch").hexdigest()
+    assert p.stdout == f"ostree commit: {sysroot['base1']}\n  rpmdbv is: {rpmdbv:>66}\n"
+    p = rpmostree(s, "db", "diff", check=False)
+    assert (p.returncode, p.stderr) == (1, "error: Not booted into any deployment\n")
     rpmostree(s, "install", "--idempotent", "foo")
     cur = status_json(s)[0]
     assert cur["packages"] == ["foo"]
@@ -423,6 +527,8 @@ def test_db_kargs_override_deploy_cleanup(sysroot, rpms):
     p = rpmostree(s, "db", "diff", "--format=diff", cur["checksum"], cur["base-checksum"])
     assert p.stdout.endswith("\n-foo-1.1-1.noarch\n-libbar-1.0-1.noarch\n")
     p = rpmostree(s, "db", "diff", "--format=json", cur["base-checksum"], cur["checksum"])
+    assert json.loads(p.stdout)["ostree-commit-from"] == cur["base-checksum"]
+    assert json.loads(p.stdout)["ostree-commit-to"] == cur["checksum"]
     assert json.loads(p.stdout)["pkgdiff"] == [["foo", 0, {"NewPackage": ["foo", "1.1-1", "noarch"]}],
                                                ["libbar", 0, {"NewPackage": ["libbar", "1.0-1", "noarch"]}]]
     # kargs: print, then a new deployment with an extra argument
@@ -436,7 +542,9 @@ def test_db_kargs_override_deploy_cleanup(sysroot, rpms):
     d = status_json(s)[0]
     assert d["requested-base-removals"] == ["basefs"] and d["base-removals"][0][1] == "basefs"
     assert rpm_q(deploy_dir(s, d), "basefs").returncode != 0
-    assert "RemovedBasePackages: basefs 1.0-1" in rpmostree(s, "status").stdout
+    assert "RemovedBasePackages: basefs 1.0-1\n" in rpmostree(s, "status").stdout
+    assert ostree(repo, "show", "--print-metadata-key=rpmostree.removed-base-packages", d["checksum"]).stdout == \
+        "[<('basefs-1.0-1.noarch', 'basefs', uint64 0, '1.0', '1', 'noarch')>]\n"
     rpmostree(s, "override", "reset", "basefs")
     assert status_json(s)[0]["requested-base-removals"] == []
     p = rpmostree(s, "override", "reset", "basefs", check=False)
@@ -484,6 +592,8 @@ def test_help_and_manpages():
     man = os.path.join(os.path.dirname(__file__), "..", "..", "man")
     p = subprocess.run([*RPMOSTREE, "--help"], capture_output=True, text=True)
     assert p.returncode == 0 and "  install             Overlay additional packages\n" in p.stdout
+    p = subprocess.run([*RPMOSTREE, "--version"], capture_output=True, text=True)
+    assert p.returncode == 0 and p.stdout == "rpm-ostree-py:\n Version: '2026.2'\n Features:\n"
     p = subprocess.run([*RPMOSTREE, "frob"], capture_output=True, text=True)
     assert p.returncode == 1 and p.stderr.endswith("error: Unknown command 'frob'\n")
     import re

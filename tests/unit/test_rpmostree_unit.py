@@ -59,9 +59,19 @@ def test_nevra_and_diff(monkeypatch):
 
 
 def test_status_key_column():
-    from ostree_py.commands.rpmostree.status import _jsonpath, kv
-    assert kv("Version", "1 (t)") == "  " + " " * 17 + "Version: 1 (t)\n"
-    assert kv("InactiveBaseReplacements", "x") == "  InactiveBaseReplacements: x\n"
+    from ostree_py.commands.rpmostree.status import _jsonpath, kv, values
+    # rpm-ostree's key column: its longest key, InactiveRemoteOverrides (23)
+    assert kv("Version", "1 (t)") == "  " + " " * 16 + "Version: 1 (t)\n"
+    assert kv("InactiveRemoteOverrides", "x") == "  InactiveRemoteOverrides: x\n"
+    # print_values: sorted case-insensitively, wrapped at 80 columns (64 for the values)
+    pkgs = [f"pkg{i:02d}-with-a-long-name" for i in range(5)] + ["Zed", "alpha"]
+    out = values("LayeredPackages", pkgs)
+    lines = out.splitlines()
+    assert lines[0] == "          LayeredPackages: alpha pkg00-with-a-long-name pkg01-with-a-long-name"
+    assert lines[1] == " " * 27 + "pkg02-with-a-long-name pkg03-with-a-long-name"
+    assert lines[2] == " " * 27 + "pkg04-with-a-long-name Zed" and len(lines) == 3
+    assert values("LocalPackages", ["a b"], omit={"x"}) == "            LocalPackages: 'a b'\n"
+    assert values("InactiveRequests", ["x"], omit={"x"}) == ""
     doc = {"deployments": [{"id": "a", "booted": True}, {"id": "b"}]}
     assert _jsonpath(doc, "$.deployments[1].id") == ["b"]
     assert _jsonpath(doc, "$.deployments[*].id") == ["a", "b"]
