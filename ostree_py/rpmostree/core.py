@@ -22,24 +22,44 @@ from .origin import Origin
 PKGCACHE_PREFIX = "rpmostree/pkg/"
 
 
+class _Task:
+    def __init__(self, text):
+        self.text = text
+        self.result = "done"      # what ends the line ("1 done")
+        self.broken = False       # lines were printed since the task began
+
+
 class Reporter:
-    """Where progress goes: ``msg(text)`` lines and ``task(text)`` "text... done" pairs."""
+    """Where progress goes: ``msg(text)`` lines and ``task(text)`` "text... done" pairs;
+    lines printed inside a task (``msg_line``: script output) go on lines of their
+    own, and the task's line is repeated with its result after them."""
 
     def __init__(self, write=None):
         self.write = write or (lambda s: None)
+        self._task = None
 
     def msg(self, text: str) -> None:
-        self.write(text + "\n")
+        self.msg_line(text + "\n")
+
+    def msg_line(self, line: str) -> None:
+        t = self._task
+        if t is not None and not t.broken:
+            self.write("\n")
+            t.broken = True
+        self.write(line)
 
     @contextlib.contextmanager
     def task(self, text: str):
         self.write(f"{text}... ")
+        t = self._task = _Task(text)
         try:
-            yield
+            yield t
         except BaseException:
-            self.write("failed\n")
+            self._task = None
+            self.write(f"{text}... failed\n" if t.broken else "failed\n")
             raise
-        self.write("done\n")
+        self._task = None
+        self.write(f"{text}... {t.result}\n" if t.broken else f"{t.result}\n")
 
 
 # ------------------------------------------------------------------ commits and packages

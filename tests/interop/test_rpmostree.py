@@ -114,6 +114,70 @@ echo opt > %{buildroot}/opt/qux/data
 /usr/share/qux/file
 /opt/qux
 """,
+    "scripty": """Name: scripty
+Version: 1.0
+Release: 1
+Summary: Scripts that write /usr as real-world scripts do
+License: MIT
+BuildArch: noarch
+%description
+scripty
+%install
+mkdir -p %{buildroot}/usr/share/scripty
+echo a > %{buildroot}/usr/share/scripty/a
+%post
+echo "hello from post"
+mkdir -p /usr/share/scripty-cache && echo built > /usr/share/scripty-cache/index
+echo tampered >> /usr/share/base/data
+rm /usr/share/base/gone
+chmod 600 /usr/share/base/mode
+if { echo x > /var/lib/no-write; } 2>/dev/null; then echo "var is writable"; fi
+%posttrans
+cat /usr/share/scripty-cache/index
+%transfiletriggerin -- /usr/share/scripty
+cat > /usr/share/scripty-trigger-list
+%transfiletriggerin -- /usr/share/nothing-here
+echo never > /usr/share/scripty-never
+%files
+/usr/share/scripty/a
+""",
+    "luapost": """Name: luapost
+Version: 1.0
+Release: 1
+Summary: A lua %post
+License: MIT
+BuildArch: noarch
+%description
+lua
+%post -p <lua>
+print("lua")
+%files
+""",
+    "luaskip": """Name: luaskip
+Version: 1.0
+Release: 1
+Summary: A lua %post rpm-ostree skips
+License: MIT
+BuildArch: noarch
+%description
+lua
+%post -p <lua>
+-- rpm-ostree-skip
+print("lua")
+%files
+""",
+    "trigin": """Name: trigin
+Version: 1.0
+Release: 1
+Summary: A %triggerin
+License: MIT
+BuildArch: noarch
+%description
+trigin
+%triggerin -- basefs
+echo trig
+%files
+""",
 }
 
 
@@ -157,8 +221,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def make_base(root, rpms, version, extra=None):
-    """A minimal bootable usr-merged tree with a real /bin/sh and an rpmdb holding basefs."""
+def make_base(root, rpms, version, extra=None, tools=()):
+    """A minimal bootable usr-merged tree with a real /bin/sh (and the host's ``tools``)
+    and an rpmdb holding basefs."""
     for d in ("usr/bin", "usr/lib64", "usr/etc/yum.repos.d", "usr/lib/modules/5.0", "usr/share", "var",
               "usr/lib/x86_64-linux-gnu", "opt_", "run"):
         (root / d).mkdir(parents=True, exist_ok=True)
@@ -167,7 +232,25 @@ def make_base(root, rpms, version, extra=None):
                          ("opt", "var/opt")):
         os.symlink(target, root / link)
     shutil.copy("/bin/dash", root / "usr/bin/sh")
-    libs = subprocess.run(["ldd", "/bin/dash"], capture_output=True, text=True).stdout
+    add_tools(root, "/bin/dash", *tools)
+    (root / "usr/lib/modules/5.0/vmlinuz").write_text("kernel")
+    (root / "usr/lib/modules/5.0/initramfs.img").write_text("initramfs")
+    (root / "usr/etc/os-release").write_text(f'NAME=TestOS\nID=testos\nVERSION_ID="{version}"\n')
+    (root / "usr/etc/yum.repos.d/test.repo").write_text(
+        f"[test]\nname=Test\nbaseurl={rpms['url']}\nenabled=1\ngpgcheck=0\n")
+    sh("rpm", "--root", root, "--dbpath", "/usr/share/rpm", "-i", "--justdb", "--nodeps", "--noscripts",
+       rpms["basefs"])
+    if extra:
+        extra(root)
+
+
+def add_tools(root, *paths):
+    """The host's programs ``paths`` in usr/bin of ``root`` (dash as usr/bin/sh), with their libraries."""
+    libs = ""
+    for path in paths:
+        if path != "/bin/dash":
+            shutil.copy(path, root / "usr/bin" / os.path.basename(path))
+        libs += subprocess.run(["ldd", path], capture_output=True, text=True).stdout
 
     def in_tree(path):   # /lib64/x -> usr/lib64/x (the tree is usr-merged)
         rel = path.lstrip("/")
@@ -179,15 +262,6 @@ def make_base(root, rpms, version, extra=None):
             for dest in {in_tree(path), in_tree(os.path.realpath(path))}:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(path, dest)
-    (root / "usr/lib/modules/5.0/vmlinuz").write_text("kernel")
-    (root / "usr/lib/modules/5.0/initramfs.img").write_text("initramfs")
-    (root / "usr/etc/os-release").write_text(f'NAME=TestOS\nID=testos\nVERSION_ID="{version}"\n')
-    (root / "usr/etc/yum.repos.d/test.repo").write_text(
-        f"[test]\nname=Test\nbaseurl={rpms['url']}\nenabled=1\ngpgcheck=0\n")
-    sh("rpm", "--root", root, "--dbpath", "/usr/share/rpm", "-i", "--justdb", "--nodeps", "--noscripts",
-       rpms["basefs"])
-    if extra:
-        extra(root)
 
 
 def ostree(*args, **kw):
@@ -397,9 +471,10 @@ def test_unknown_package_changes_nothing(sysroot):
                                            "(--cache-only)\n")
     # a failing scriptlet stops the transaction: nothing deployed
     p = rpmostree(s, "install", "badpost", check=False)
-    assert p.returncode == 1 and "Running post scripts... failed\n" in p.stdout
-    assert "error: Running %post for badpost: bwrap(/bin/sh): Child process exited with code 3\n" \
-           "badpost says no\n" in p.stderr, p.stderr
+    # (its output first, prefixed as rpm-ostree prints it outside the journal)
+    assert p.returncode == 1 and "Running post scripts... \n" \
+        "badpost.post: badpost says no\nRunning post scripts... failed\n" in p.stdout, p.stdout
+    assert p.stderr == "error: Running %post for badpost: bwrap(/bin/sh): Child process exited with code 3\n"
     assert status_json(s) == before
     assert sorted(os.listdir(s / "ostree/deploy" / OS / "deploy")) == listing
     # status -b: only the booted deployment (none on this sysroot)
@@ -500,6 +575,60 @@ def test_help_and_manpages():
         assert documented == {o.long for o in opts if not o.hidden}, path
 
 
+def test_scripts_write_usr_without_touching_the_repo(sysroot, rpms):
+    """Scripts may create, replace, remove and chmod files under /usr (rpm-ostree's
+    rofiles-fuse --copyup semantics); the base's objects, hard-linked into the tree,
+    stay as they were; %transfiletriggerin gets the matching files on stdin."""
+    s = sysroot["path"]
+    repo = f"--repo={s}/ostree/repo"
+    rpmostree(s, "uninstall", "--all", "--idempotent")
+
+    def files(root):
+        (root / "usr/share/base").mkdir(parents=True)
+        for name in ("data", "gone", "mode"):
+            (root / "usr/share/base" / name).write_text(name + "\n")
+    tree = sysroot["top"] / "scripts-base"
+    make_base(tree, rpms, "5", extra=files, tools=[shutil.which(t) for t in ("mkdir", "rm", "chmod", "cat")])
+    base = ostree(repo, "commit", "-b", f"{OS}/scripts", f"--tree=dir={tree}", "--owner-uid=0",
+                  "--owner-gid=0", "--add-metadata-string=version=5.0").stdout.strip()
+    rpmostree(s, "rebase", f"{OS}/scripts")
+    p = rpmostree(s, "install", rpms["scripty"])
+    assert "Running post scripts... \nscripty.post: hello from post\nRunning post scripts... 1 done\n" \
+        in p.stdout, p.stdout
+    assert "scripty.posttrans: built\nRunning posttrans scripts... 2 done\n" in p.stdout, p.stdout
+    assert "var is writable" not in p.stdout
+    d = status_json(s)[0]
+    assert d["base-checksum"] == base
+    root = deploy_dir(s, d)
+    assert (root / "usr/share/scripty-cache/index").read_text() == "built\n"
+    assert (root / "usr/share/base/data").read_text() == "data\ntampered\n"
+    assert not (root / "usr/share/base/gone").exists()
+    assert oct((root / "usr/share/base/mode").stat().st_mode & 0o777) == "0o600"
+    assert (root / "usr/share/scripty-trigger-list").read_text() == "/usr/share/scripty/a\n"
+    assert not (root / "usr/share/scripty-never").exists()
+    # the base commit's objects are intact, and overlayfs left nothing in the commit
+    assert ostree(repo, "cat", base, "/usr/share/base/data").stdout == "data\n"
+    assert ostree(repo, "fsck").returncode == 0
+    listing = ostree(repo, "ls", "-X", "-R", d["checksum"], "/usr/share").stdout
+    assert "overlay" not in listing and "/usr/share/base/mode" in listing
+    assert "/usr/share/base/gone" not in listing
+    assert (deploy_dir(s, status_json(s)[1]) / "usr/share/base/data").read_text() == "data\n"
+
+    # lua scripts are refused unless marked to be skipped; %triggerin is refused
+    n = len(status_json(s))
+    p = rpmostree(s, "install", rpms["luapost"], check=False)
+    assert (p.returncode, p.stderr) == (1, "error: Package 'luapost' has (currently) unsupported <lua> script "
+                                           "in '%post'\n"), p.stderr
+    p = rpmostree(s, "install", rpms["trigin"], check=False)
+    assert (p.returncode, p.stderr) == (1, "error: Package 'trigin' has (currently) unsupported script of type "
+                                           "'%triggerin'; see https://github.com/coreos/rpm-ostree/issues/749\n")
+    assert len(status_json(s)) == n
+    p = rpmostree(s, "install", rpms["luaskip"])
+    assert "luaskip.post" not in p.stdout and status_json(s)[0]["requested-local-packages"] == [
+        "luaskip-1.0-1.noarch", "scripty-1.0-1.noarch"]
+    rpmostree(s, "uninstall", "--all")
+
+
 def test_gpgcheck_file_repo(sysroot, rpms, tmp_path):
     """gpgcheck=1 repos (here over file://): signed packages install, unsigned ones are refused."""
     s = sysroot["path"]
@@ -578,3 +707,4 @@ def test_rebase_and_upgrade_from_http_remote(sysroot, rpms, tmp_path):
         assert requested[0] not in d["requested-packages"] and d["version"] == "3.1"
     finally:
         server.shutdown()
+
