@@ -85,8 +85,24 @@ def print_pkgdiff(ctx, up, down, removed, added):
             w(f"  {nevra_str(t)}\n")
 
 
+def overlay_initrds(sr, merge, origin):
+    """The overlay initrd of the origin's ``initramfs-etc`` files (read from the merge
+    deployment's /etc), staged for deployment: [checksum], or None."""
+    if not origin.initramfs_etc:
+        return None
+    import tempfile
+
+    from ostree_py.rpmostree.initramfs import write_overlay
+    from ostree_py.sysroot.stage import stage_overlay_initrd
+    etc = os.path.join(sr.deployment_dirpath(merge), "etc") if merge is not None else "/etc"
+    with tempfile.TemporaryDirectory(prefix="rpmostree-initramfs-etc-", dir=sr.p("ostree/repo/tmp")) as d:
+        path = os.path.join(d, "overlay.img")
+        write_overlay(etc, origin.initramfs_etc, path)
+        return [stage_overlay_initrd(path)]
+
+
 def deploy(ctx, sr, osname, merge, origin, base, *, dry_run=False, allow_inactive=True, local_paths=(),
-           kargs=None, quiet_changes=False, unchanged_if=None, cache_only=False):
+           kargs=None, quiet_changes=False, unchanged_if=None, cache_only=False, show_diff=True):
     """Layer ``origin`` on ``base`` and deploy it; returns the new deployment (None on dry run)."""
     from ostree_py.rpmostree.core import Layering
     rep = reporter(ctx)
@@ -99,10 +115,11 @@ def deploy(ctx, sr, osname, merge, origin, base, *, dry_run=False, allow_inactiv
     if dry_run:
         rep.msg("Exiting because of '--dry-run' option")
         return None
+    overlays = overlay_initrds(sr, merge, origin)
     with rep.task("Writing deployment"):
-        new = sr.deploy_tree(osname, res.commit, origin.to_keyfile(), merge, kargs)
+        new = sr.deploy_tree(osname, res.commit, origin.to_keyfile(), merge, kargs, overlay_initrds=overlays)
         sr.simple_write_deployment(osname, new, merge)
-    if merge is not None:
+    if merge is not None and show_diff:
         print_diff(ctx, sr.repo, merge.csum, res.commit)
     if not quiet_changes:
         ctx.stdout.write('Changes queued for next boot. Run "systemctl reboot" to start a reboot\n')

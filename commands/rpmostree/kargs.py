@@ -69,7 +69,7 @@ def run(ctx, opts, args):
         return 77 if opts.unchanged_exit_77 else 0
     from ostree_py.rpmostree.origin import Origin
     origin = Origin(d.origin).new_for_upgrade(keep_override=True)
-    new = sr.deploy_tree(osname, d.csum, origin.to_keyfile(), d, ka.to_list())
+    new = sr.deploy_tree(osname, d.csum, origin.to_keyfile(), d, ka.to_list(), overlay_initrds=d.overlay_initrds)
     sr.simple_write_deployment(osname, new, d)
     ctx.stdout.write('Kernel arguments updated.\nRun "systemctl reboot" to start a reboot\n')
     return 0

@@ -72,20 +72,33 @@ def deployment_info(sr, d) -> dict:
         info["base-removals"] = []
         info["requested-base-removals"] = sorted(o.removals)
         info["base-local-replacements"] = []
-        info["requested-base-local-replacements"] = []
+        info["requested-base-local-replacements"] = sorted(o.replace_local_nevras)
         info["base-remote-replacements"] = {}
+        info["requested-base-remote-replacements"] = [[src, names] for src, names in
+                                                      (("repo=" + r, n) for r, n in o.replace_repo_map.items())]
+        if layered:
+            info["base-local-replacements"] = [[list(_jv(n)), list(_jv(old))] for n, old in
+                                               (s(meta, "rpmostree.replaced-base-packages") or [])]
+            remote = s(meta, "rpmostree.replaced-base-remote-packages") or {}
+            info["base-remote-replacements"] = {src: [[list(_jv(n)), list(_jv(old))] for n, old in _jv(v)]
+                                                for src, v in dict(remote).items()}
         info["requested-local-fileoverride-packages"] = []
         if layered:
             removed = set(s(meta, "rpmostree.removed-base-packages") or [])
             if removed and c.parent:
                 info["base-removals"] = [[core.nevra_str(t), t[0], t[1], t[2], t[3], t[4]]
                                          for t in core.pkglist(repo, c.parent) if t[0] in removed]
+        info["regenerate-initramfs"] = o.regenerate_initramfs
+        if o.regenerate_initramfs:
+            info["initramfs-args"] = list(o.initramfs_args)
+        if o.initramfs_etc:
+            info["initramfs-etc"] = list(o.initramfs_etc)
         info["modules"] = []
         info["requested-modules"] = []
         info["requested-modules-enabled"] = []
         info["modules-enabled"] = []
     info["unlocked"] = d.unlocked
-    info["regenerate-initramfs"] = False
+    info.setdefault("regenerate-initramfs", False)
     info["pinned"] = d.is_pinned
     info["booted"] = d is sr.booted_deployment
     info["staged"] = bool(d.staged)
@@ -110,6 +123,36 @@ def _jv(v):
     if hasattr(v, "value"):
         return _jv(v.value)
     return v
+
+
+def _evr(gv) -> str:
+    return (f"{gv[2]}:" if gv[2] else "") + f"{gv[3]}-{gv[4]}"
+
+
+def _overrides(i, utf8: bool) -> str:
+    """LocalOverrides (grouped by version change) and RemoteOverrides (per source)."""
+    out = ""
+    groups = {}
+    for new, old in i.get("base-local-replacements", []):
+        groups.setdefault(f"{_evr(old)} -> {_evr(new)}", []).append(new[1])
+    if groups:
+        out += kv("LocalOverrides", " ".join(sorted(" ".join(names) + " " + diff for diff, names in groups.items())))
+    for src, pairs in sorted(i.get("base-remote-replacements", {}).items()):
+        vals = sorted(f"{new[1]} {_evr(old)} -> {_evr(new)}" for new, old in pairs)
+        if not vals:
+            continue
+        out += kv("RemoteOverrides", src)
+        for n, v in enumerate(vals):
+            last = n == len(vals) - 1
+            glyph = ("└─" if last else "├─") if utf8 else ("`-" if last else "|-")
+            out += kv("", f"{glyph} {v}")
+    return out
+
+
+def _shell_quote(s: str) -> str:
+    """rpm-ostree's maybe_shell_quote: quoted only when needed."""
+    import shlex
+    return shlex.quote(s)
 
 
 def kv(key: str, value: str) -> str:
@@ -180,6 +223,10 @@ def run(ctx, opts, args):
                                               if x not in i.get("packages", [])]))
         w(_packages("LayeredPackages", i.get("packages", [])))
         w(_packages("LocalPackages", i.get("requested-local-packages", [])))
+        w(_overrides(i, bullet == "●"))
+        if i.get("regenerate-initramfs"):
+            w(kv("Initramfs", "".join(_shell_quote(a) + " " for a in i.get("initramfs-args", [])) or "regenerate"))
+        w(_packages("InitramfsEtc", i.get("initramfs-etc", [])))
         if i["pinned"]:
             w(kv("Pinned", "yes"))
         if i["unlocked"] not in ("none", None):

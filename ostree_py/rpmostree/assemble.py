@@ -93,7 +93,7 @@ def _matching_files(root: str, patterns) -> list:
     return out
 
 
-def run_scripts(root: str, packages, report) -> None:
+def run_scripts(root: str, packages, report, updates=()) -> None:
     """%pre, %post and %posttrans of the new packages, then the %transfiletriggerin of
     every package of the tree (base first), in a sandbox over ``root``."""
     from .scripts import Sandbox, is_ignored
@@ -111,7 +111,7 @@ def run_scripts(root: str, packages, report) -> None:
                     if what is None:
                         continue
                     try:
-                        sandbox.run(p.name, desc, what[0], what[1], "1")
+                        sandbox.run(p.name, desc, what[0], what[1], "2" if p.name in updates else "1")
                     except RpmOstreeError as e:
                         raise RpmOstreeError(f"Running {desc} for {p.name}: {e}") from None
                     n += 1
@@ -211,8 +211,11 @@ def _toplevel(root: str, name: str) -> set:
     return set()
 
 
-def layer(repo, base: str, root: str, packages, removals, report) -> list:
-    """Turn the checkout of ``base`` at ``root`` into the layered tree; return the final rpmdb."""
+def layer(repo, base: str, root: str, packages, removals, report, updates=()) -> list:
+    """Turn the checkout of ``base`` at ``root`` into the layered tree; return the final rpmdb.
+
+    ``removals``: base packages taken out (replaced ones included); ``updates``: names
+    of ``packages`` that replace a base package (their scripts get ``$1`` = 2)."""
     base_var, base_run = _toplevel(root, "var"), _toplevel(root, "run")
     if removals:
         with report.task("Removing base packages"):
@@ -227,7 +230,7 @@ def layer(repo, base: str, root: str, packages, removals, report) -> list:
                     os.makedirs(os.path.join(root, target.lstrip("/")), exist_ok=True)
         with report.task("Checking out packages"):
             _rpm.install(root, [p.path for p in packages])
-        run_scripts(root, packages, report)
+        run_scripts(root, packages, report, updates)
     translate_paths(root, packages, base_var, base_run)
     with report.task("Writing rpmdb"):
         pkglist = _rpm.query_root(root)

@@ -254,6 +254,8 @@ class Layering:
         repo = self.repo
         if not origin.may_require_local_assembly():
             return LayerResult(base)
+        if origin.regenerate_initramfs and origin.initramfs_etc:
+            raise RpmOstreeError("initramfs regeneration and /etc overlay not compatible; use dracut arg -I instead")
         from .assemble import checkout_base, commit, layer
         from .solve import Pool
         work = tempfile.mkdtemp(prefix="rpmostree-assemble-", dir=_tmpdir(repo))
@@ -265,7 +267,7 @@ class Layering:
                 checkout_base(repo, base, root)
             base_pkgs = _rpm.query_root(root)
             pool = Pool()
-            configs = self._load_repos(confroot or root) if origin.requested else []
+            configs = self._load_repos(confroot or root) if origin.requested or origin.replace_repo else []
             for r in configs:
                 solv_repo = pool.add_rpmmd(r.id, r.primary, r.priority)
                 gen = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r.timestamp)) if r.timestamp else "unknown"
@@ -278,12 +280,19 @@ class Layering:
             for nevra, sha in origin.local_nevras.items():
                 if nevra not in new_nevras:
                     local_pkgs.append(_rpm.query_file(cached_local_package(repo, nevra, sha, pkgdir)))
+            # local replacements of base packages, likewise
+            replacing = set(origin.replace_local_nevras)
+            for nevra, sha in origin.replace_local_nevras.items():
+                if nevra not in new_nevras:
+                    local_pkgs.append(_rpm.query_file(cached_local_package(repo, nevra, sha, pkgdir)))
             file_deps = self._file_deps(pool, local_pkgs)
             pool.add_installed(base_pkgs, [f for f in file_deps if os.path.lexists(os.path.join(root, f[1:]))
                                            or os.path.exists(os.path.join(root, f[1:]))])
-            local_solv = [pool.add_local(p) for p in local_pkgs]
+            local_solv = [pool.add_local(p) for p in local_pkgs if p.nevra not in replacing]
+            repl_solv = [pool.add_local(p) for p in local_pkgs if p.nevra in replacing]
             with self.report.task("Resolving dependencies"):
-                res = pool.resolve(origin.requested, local_solv, origin.removals)
+                res = pool.resolve(origin.requested, local_solv, origin.removals, replacements=repl_solv,
+                                   repo_replacements=origin.replace_repo_map)
             for req, providers in res.inactive:
                 if not allow_inactive:
                     raise RpmOstreeError(f"\"{req}\" is already provided by: {' '.join(providers)}. "
@@ -298,7 +307,7 @@ class Layering:
                 return r
             to_layer = []
             downloads = []
-            for s in res.install:
+            for s in res.install + [new for new, _old, _src in res.replaced]:
                 if s.repo == pool.local:
                     to_layer.append(pool.package_of(s))
                 else:
@@ -324,7 +333,16 @@ class Layering:
                     have = repo.resolve_rev(ref, allow_noent=True)
                     if have is None or _meta_value(commit_meta(repo, have), "rpmostree.sha256") != p.sha256:
                         cache_package(repo, p, p.path, p.checksum or f"sha256:{p.sha256}")
-            final = layer(repo, base, root, to_layer, [s.name for s in res.removed], self.report)
+            replaced_names = {new.name for new, _old, _src in res.replaced}
+            final = layer(repo, base, root, to_layer, [s.name for s in res.removed] + sorted(replaced_names),
+                          self.report, updates=replaced_names)
+            if origin.regenerate_initramfs:
+                from . import initramfs
+                etc_dir = os.path.join(confroot, "etc") if confroot else os.path.join(root, "usr/etc")
+                base_args = _meta_value(commit_meta(repo, base), "rpmostree.initramfs-args")
+                with self.report.task("Generating initramfs"):
+                    initramfs.regenerate(root, etc_dir, origin.initramfs_args,
+                                         list(base_args) if base_args is not None else None, work, self.report)
             meta = self._metadata(base, origin, res, to_layer, final, configs)
             with self.report.task("Writing OSTree commit"):
                 csum = commit(repo, root, base, meta)
@@ -390,14 +408,19 @@ class Layering:
         active = sorted(r for r in origin.requested if r not in {q for q, _ in res.inactive})
         state = hashlib.sha512()
         state.update(base.encode())
-        for x in sorted(origin.requested) + sorted(origin.requested_local) + sorted(origin.removals):
+        for x in sorted(origin.requested) + sorted(origin.requested_local) + sorted(origin.removals) + \
+                sorted(origin.replace_local) + sorted(origin.replace_repo):
             state.update(b"\0" + x.encode())
         items += [
             ("rpmostree.clientlayer", Variant("b", True)),
             ("rpmostree.clientlayer_version", Variant("u", 6)),
             ("rpmostree.packages", Variant("as", active)),
             ("rpmostree.removed-base-packages", Variant("as", sorted(s.name for s in res.removed))),
-            ("rpmostree.replaced-base-packages", Variant("a(vv)", [])),
+            ("rpmostree.replaced-base-packages", Variant("a(vv)", [
+                (_gv_nevra(new), _gv_nevra(old)) for new, old, src in res.replaced if not src])),
+            ("rpmostree.replaced-base-remote-packages", Variant("a{sv}", {
+                src: Variant("a(vv)", [(_gv_nevra(n), _gv_nevra(o)) for n, o, x in res.replaced if x == src])
+                for src in sorted({x for _n, _o, x in res.replaced if x})})),
             ("rpmostree.rpmmd-repos", Variant("aa{sv}", [
                 {"id": Variant("s", r.id), "timestamp": Variant("t", r.timestamp)} for r in configs])),
             ("rpmostree.rpmdb.pkglist", Variant("a(stsss)", [
@@ -405,6 +428,15 @@ class Layering:
             ("rpmostree.state-sha512", Variant("s", state.hexdigest())),
         ]
         return items
+
+
+def _gv_nevra(s) -> Variant:
+    """rpm-ostree's (nevra, name, epoch, version, release, arch) of a solvable."""
+    evr = s.evr
+    epoch, _, vr = evr.rpartition(":") if ":" in evr else ("0", "", evr)
+    version, _, release = vr.rpartition("-")
+    nevra = f"{s.name}-{evr}.{s.arch}"
+    return Variant("(sstsss)", (nevra, s.name, int(epoch or 0), version, release, s.arch))
 
 
 def _format_size(n: int) -> str:

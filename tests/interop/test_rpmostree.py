@@ -166,6 +166,22 @@ lua
 print("lua")
 %files
 """,
+    "basepkg": """Name: basepkg
+Version: 1.0
+Release: 1
+Summary: A base package to replace
+License: MIT
+BuildArch: noarch
+%description
+basepkg
+%install
+mkdir -p %{buildroot}/usr/share/basepkg
+echo %{version} > %{buildroot}/usr/share/basepkg/version
+%post
+echo "post $1"
+%files
+/usr/share/basepkg/version
+""",
     "trigin": """Name: trigin
 Version: 1.0
 Release: 1
@@ -192,7 +208,9 @@ def rpms(tmp_path_factory):
         pytest.fail(f"{', '.join(missing)} missing: make install installs rpm, createrepo-c and bubblewrap")
     top = tmp_path_factory.mktemp("rpmbuild")
     out = {}
-    specs = dict(SPECS, foo11=SPECS["foo"].replace("Version: 1.0", "Version: 1.1"))
+    specs = dict(SPECS, foo11=SPECS["foo"].replace("Version: 1.0", "Version: 1.1"),
+                 basepkg2=SPECS["basepkg"].replace("Version: 1.0", "Version: 2.0"),
+                 basepkg3=SPECS["basepkg"].replace("Version: 1.0", "Version: 3.0"))
     for name, spec in specs.items():
         p = top / f"{name}.spec"
         p.write_text(spec)
@@ -201,7 +219,7 @@ def rpms(tmp_path_factory):
     for dirpath, _d, files in os.walk(top / "RPMS"):
         for f in files:
             name, version = f.split("-")[:2]
-            out[name + ("11" if version == "1.1" else "")] = os.path.join(dirpath, f)
+            out[name + {"1.1": "11", "2.0": "2", "3.0": "3"}.get(version, "")] = os.path.join(dirpath, f)
     repo = top / "repo"
     repo.mkdir()
     for name in ("foo", "libbar", "needy", "badpost"):
@@ -627,6 +645,184 @@ def test_scripts_write_usr_without_touching_the_repo(sysroot, rpms):
     assert "luaskip.post" not in p.stdout and status_json(s)[0]["requested-local-packages"] == [
         "luaskip-1.0-1.noarch", "scripty-1.0-1.noarch"]
     rpmostree(s, "uninstall", "--all")
+
+
+FAKE_DRACUT = """#!/usr/bin/bash
+if [ "$1" = --help ]; then echo "  --reproducible  Create reproducible images"; exit 0; fi
+out=; prev=
+for a in "$@"; do if [ "$prev" = -f ]; then out=$a; fi; prev=$a; done
+{ echo "dracut $*"; cat /etc/dracut-test.conf; } > "$out"
+"""
+
+
+def boot_initrds(sysroot):
+    """The initrd lines of the first boot entry."""
+    def version(text):
+        return int(next(line.split()[1] for line in text.splitlines() if line.startswith("version ")))
+    text = max((p.read_text() for p in (sysroot / "boot/loader/entries").glob("*.conf")), key=version)
+    return [line.split(None, 1)[1] for line in text.splitlines() if line.startswith("initrd ")]
+
+
+def test_initramfs_regenerate_and_etc(sysroot, rpms):
+    """initramfs --enable runs the tree's dracut (here a stand-in that records its
+    arguments and reads the system's /etc) and installs its output with rpm-ostree's
+    /dev/random cpio appended; initramfs-etc ships tracked /etc files as an overlay initrd."""
+    import gzip
+    s = sysroot["path"]
+    rpmostree(s, "uninstall", "--all", "--idempotent")
+
+    def dracut(root):
+        (root / "usr/bin/dracut").write_text(FAKE_DRACUT)
+        (root / "usr/bin/dracut").chmod(0o755)
+    tree = sysroot["top"] / "dracut-base"
+    make_base(tree, rpms, "6", extra=dracut,
+              tools=[shutil.which(t) for t in ("bash", "grep", "mkdir", "cat")])
+    ostree(f"--repo={s}/ostree/repo", "commit", "-b", f"{OS}/dracut", f"--tree=dir={tree}", "--owner-uid=0",
+           "--owner-gid=0", "--add-metadata-string=version=6.0")
+    rpmostree(s, "rebase", f"{OS}/dracut")
+    merge = deploy_dir(s, status_json(s)[0])
+    (merge / "etc/dracut-test.conf").write_text("from the system's etc\n")
+    assert rpmostree(s, "initramfs").stdout == "Initramfs regeneration: disabled\n"
+    for args, err in ((["--arg=x"], "--arg must be used with --enable"),
+                      (["--enable", "--disable"], "Cannot simultaenously specify --enable and --disable"),
+                      (["--disable", "--arg=x"], "Cannot simultaenously specify --disable and --arg"),
+                      (["--disable"], "initramfs regeneration state is already disabled")):
+        p = rpmostree(s, "initramfs", *args, check=False)
+        assert (p.returncode, p.stderr) == (1, f"error: {err}\n"), (args, p.stderr)
+
+    p = rpmostree(s, "initramfs", "--enable", "--arg=-I", "--arg=/etc/dracut-test.conf")
+    assert "Generating initramfs... done\n" in p.stdout and \
+        p.stdout.endswith("Initramfs regeneration is now: enabled\n"), p.stdout
+    d = status_json(s)[0]
+    assert d["regenerate-initramfs"] is True and d["initramfs-args"] == ["-I", "/etc/dracut-test.conf"]
+    assert "Initramfs: -I /etc/dracut-test.conf \n" in rpmostree(s, "status").stdout
+    img = (deploy_dir(s, d) / "usr/lib/modules/5.0/initramfs.img").read_bytes()
+    head = b"dracut --reproducible -v --add ostree --tmpdir=/tmp/dracut -f /tmp/initramfs.img " \
+           b"--rebuild usr/lib/modules/5.0/initramfs.img --no-hostonly -I /etc/dracut-test.conf --kver 5.0\n" \
+           b"from the system's etc\n"
+    assert img.startswith(head), img[:300]
+    tail = img[len(head):]
+    assert tail.lstrip(b"\0")[:2] == b"\x1f\x8b" and len(tail) - len(tail.lstrip(b"\0")) in (4, 5, 6, 7)
+    cpio = gzip.decompress(tail.lstrip(b"\0"))
+    assert b"dev/random" in cpio and b"dev/urandom" in cpio and cpio.startswith(b"070701")
+    boot = s / "boot" / boot_initrds(s)[0].lstrip("/")
+    assert boot.read_bytes() == img
+    p = rpmostree(s, "initramfs")
+    assert p.stdout == "Initramfs regeneration: enabled\nInitramfs args: -I /etc/dracut-test.conf \n"
+    # /etc overlays and regeneration exclude each other
+    p = rpmostree(s, "initramfs-etc", "--track=/etc/dracut-test.conf", check=False)
+    assert p.stderr == "error: initramfs regeneration and /etc overlay not compatible; use dracut arg -I instead\n"
+    p = rpmostree(s, "initramfs", "--disable")
+    assert p.stdout.endswith("Initramfs regeneration is now: disabled\n"
+                             "Initramfs will be reset to default on next reboot.\n")
+    d = status_json(s)[0]
+    assert d["regenerate-initramfs"] is False and "initramfs-args" not in d
+    assert (deploy_dir(s, d) / "usr/lib/modules/5.0/initramfs.img").read_text() == "initramfs"
+
+    # initramfs-etc
+    assert rpmostree(s, "initramfs-etc").stdout == "No tracked files.\n"
+    merge = deploy_dir(s, d)
+    (merge / "etc/cmdline.d").mkdir()
+    (merge / "etc/cmdline.d/foo.conf").write_text("rd.foo=1\n")
+    p = rpmostree(s, "initramfs-etc", "--track=/etc/cmdline.d/foo.conf")
+    assert p.stdout.endswith('Run "systemctl reboot" to start a reboot\n')
+    d = status_json(s)[0]
+    assert d["initramfs-etc"] == ["/etc/cmdline.d/foo.conf"]
+    assert "InitramfsEtc: /etc/cmdline.d/foo.conf\n" in rpmostree(s, "status").stdout
+    initrds = boot_initrds(s)
+    assert len(initrds) == 2 and initrds[1].startswith("/ostree/initramfs-overlays/"), initrds
+    listing = subprocess.run(["cpio", "-it", "--quiet"], input=gzip.decompress(
+        (s / "boot" / initrds[1].lstrip("/")).read_bytes()), capture_output=True).stdout.decode()
+    assert listing.split() == ["etc/cmdline.d", "etc/cmdline.d/foo.conf"], listing
+    assert rpmostree(s, "initramfs-etc").stdout == "Tracked files:\n  /etc/cmdline.d/foo.conf\n"
+    n = len(status_json(s))
+    p = rpmostree(s, "initramfs-etc", "--track=/etc/cmdline.d/foo.conf", "--unchanged-exit-77", check=False)
+    assert (p.returncode, p.stdout) == (77, "No changes.\n")
+    p = rpmostree(s, "initramfs-etc", "--track=/usr/x", check=False)
+    assert (p.returncode, p.stderr) == (1, "error: Path outside /etc forbidden: /usr/x\n")
+    p = rpmostree(s, "initramfs-etc", "--track=/etc/nosuch", check=False)
+    assert p.returncode == 1 and "Adding nosuch: stat: No such file or directory" in p.stderr, p.stderr
+    assert len(status_json(s)) == n
+    # kargs keep the overlay
+    rpmostree(s, "kargs", "--append=initrd.test=1")
+    assert len(boot_initrds(s)) == 2
+    rpmostree(s, "initramfs-etc", "--untrack-all")
+    assert "initramfs-etc" not in status_json(s)[0] and len(boot_initrds(s)) == 1
+
+
+def test_override_replace_and_reset(sysroot, rpms):
+    """override replace: local RPMs (and, experimentally, repo packages) replace base
+    packages of the same name; override reset and reset undo it."""
+    s = sysroot["path"]
+    rpmostree(s, "uninstall", "--all", "--idempotent")
+
+    def basepkg(root):
+        sh("rpm", "--root", root, "--dbpath", "/usr/share/rpm", "-i", "--nodeps", "--noscripts", rpms["basepkg"])
+    tree = sysroot["top"] / "replace-base"
+    make_base(tree, rpms, "7", extra=basepkg)
+    base = ostree(f"--repo={s}/ostree/repo", "commit", "-b", f"{OS}/replace", f"--tree=dir={tree}",
+                  "--owner-uid=0", "--owner-gid=0", "--add-metadata-string=version=7.0").stdout.strip()
+    rpmostree(s, "rebase", f"{OS}/replace")
+    assert (deploy_dir(s, status_json(s)[0]) / "usr/share/basepkg/version").read_text() == "1.0\n"
+
+    p = rpmostree(s, "override", "replace", rpms["basepkg2"])
+    assert "basepkg.post: post 2\n" in p.stdout, p.stdout
+    d = status_json(s)[0]
+    root = deploy_dir(s, d)
+    assert (root / "usr/share/basepkg/version").read_text() == "2.0\n"
+    assert rpm_q(root, "basepkg").stdout.split() == ["basepkg-2.0-1.noarch"]
+    assert d["requested-base-local-replacements"] == ["basepkg-2.0-1.noarch"] and d["base-checksum"] == base
+    assert [r[0][0] for r in d["base-local-replacements"]] == ["basepkg-2.0-1.noarch"]
+    assert [r[1][0] for r in d["base-local-replacements"]] == ["basepkg-1.0-1.noarch"]
+    assert "LocalOverrides: basepkg 1.0-1 -> 2.0-1\n" in rpmostree(s, "status").stdout
+    origin = (s / "ostree/deploy" / OS / "deploy" / f"{d['checksum']}.{d['serial']}.origin").read_text()
+    assert ":basepkg-2.0-1.noarch;" in origin and "replace-local=" in origin
+    n = len(status_json(s))
+    for rpm, err in ((rpms["scripty"], "Package scripty-1.0-1.noarch doesn't replace a package of the same name"),
+                     (rpms["basepkg"], "Request to reinstall exact base package versions: basepkg")):
+        p = rpmostree(s, "override", "replace", rpm, check=False)
+        assert (p.returncode, p.stderr) == (1, f"error: {err}\n"), p.stderr
+    assert len(status_json(s)) == n
+
+    # reset by name brings the base version back
+    rpmostree(s, "override", "reset", "basepkg")
+    d = status_json(s)[0]
+    assert d["requested-base-local-replacements"] == []
+    assert (deploy_dir(s, d) / "usr/share/basepkg/version").read_text() == "1.0\n"
+
+    # from a repo (experimental)
+    shutil.copy(rpms["basepkg3"], rpms["repo"])
+    sh("createrepo_c", "-q", "--update", rpms["repo"])
+    p = rpmostree(s, "override", "replace", "--from", "repo=test", "basepkg", check=False)
+    assert p.stderr == "error: Must specify --experimental to use --freeze or --from\n"
+    p = rpmostree(s, "override", "replace", "--experimental", "--from", "repo=test", "nosuch", check=False)
+    assert p.stderr == "error: No matches for 'nosuch' in repo 'test'\n"
+    rpmostree(s, "override", "replace", "--experimental", "--from", "repo=test", "basepkg")
+    d = status_json(s)[0]
+    assert (deploy_dir(s, d) / "usr/share/basepkg/version").read_text() == "3.0\n"
+    assert d["requested-base-remote-replacements"] == [["repo=test", ["basepkg"]]]
+    assert "RemoteOverrides: repo=test\n" in rpmostree(s, "status").stdout
+    assert "basepkg 1.0-1 -> 3.0-1\n" in rpmostree(s, "status").stdout
+
+    # reset -o drops overrides but keeps layered packages; reset drops everything
+    rpmostree(s, "install", "foo")
+    rpmostree(s, "override", "remove", "basefs", f"--replace={rpms['basepkg2']}")
+    d = status_json(s)[0]
+    assert d["requested-base-removals"] == ["basefs"] and d["requested-base-remote-replacements"] == [] \
+        and d["requested-base-local-replacements"] == ["basepkg-2.0-1.noarch"]
+    rpmostree(s, "reset", "-o")
+    d = status_json(s)[0]
+    assert d["packages"] == ["foo"] and d["requested-base-removals"] == []
+    assert d["requested-base-local-replacements"] == []
+    assert (deploy_dir(s, d) / "usr/share/basepkg/version").read_text() == "1.0\n"
+    rpmostree(s, "initramfs-etc", "--track=/etc/os-release")
+    p = rpmostree(s, "reset")
+    assert "Removed:\n  foo-1." in p.stdout and "-1.noarch\n  libbar-1.0-1.noarch\n" in p.stdout, p.stdout
+    d = status_json(s)[0]
+    assert d["checksum"] == base and d["requested-packages"] == [] and "initramfs-etc" not in d
+    assert rpmostree(s, "reset").stdout == "No change.\n"
+    p = rpmostree(s, "reset", "extra", check=False)
+    assert p.returncode == 1 and p.stderr.endswith("error: Too few or too many arguments\n")
 
 
 def test_gpgcheck_file_repo(sysroot, rpms, tmp_path):
