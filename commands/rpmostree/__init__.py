@@ -32,6 +32,7 @@ COMMANDS = {
     "status": "status",
     "uninstall": "uninstall",
     "upgrade": "upgrade",
+    "usroverlay": "usroverlay",
     "help": "help",
 }
 HIDDEN = frozenset({"help"})

@@ -825,6 +825,52 @@ def test_override_replace_and_reset(sysroot, rpms):
     assert p.returncode == 1 and p.stderr.endswith("error: Too few or too many arguments\n")
 
 
+def test_kargs_editor_and_usroverlay(sysroot, tmp_path):
+    """kargs --editor: $EDITOR gets rpm-ostree's template; its comment and blank lines
+    are dropped and the rest joined. usroverlay is ``ostree admin unlock``."""
+    s = sysroot["path"]
+    before = rpmostree(s, "kargs").stdout.strip()
+    seen = tmp_path / "seen"
+    editor = tmp_path / "editor"
+    editor.write_text(f"#!/bin/sh\ncp \"$1\" {seen}\nprintf '\\n# a comment\\n  edited=1 \\n\\nsecond\\n' >> \"$1\"\n")
+    editor.chmod(0o755)
+    env = {"EDITOR": str(editor), "TERM": "dumb", "OSTREE_EDITOR": "", "VISUAL": ""}
+    env = {k: v for k, v in env.items() if v}
+    clean = {k: v for k, v in os.environ.items() if k not in ("OSTREE_EDITOR", "VISUAL")}
+    p = subprocess.run([*RPMOSTREE, "kargs", "--editor", f"--sysroot={s}"], capture_output=True, text=True,
+                       env=dict(clean, LC_ALL="C.UTF-8", **env))
+    assert p.returncode == 0, p.stderr
+    assert seen.read_text() == (
+        "# Current kernel arguments are shown below, and can be directly edited.\n"
+        "# Empty or commented lines (starting with '#') will be ignored.\n"
+        "# Individual kernel arguments should be separated by spaces, and the order \n"
+        "# is relevant.\n"
+        "# Also, please note that any changes to the 'ostree=' argument will not be \n"
+        "# effective as they are usually regenerated when bootconfig changes.\n"
+        "\n" + before)
+    assert rpmostree(s, "kargs").stdout == before + " edited=1 second\n"
+    # an editor that changes nothing
+    editor.write_text("#!/bin/sh\ntrue\n")
+    p = subprocess.run([*RPMOSTREE, "kargs", "--editor", f"--sysroot={s}"], capture_output=True, text=True,
+                       env=dict(clean, LC_ALL="C.UTF-8", **env))
+    assert (p.returncode, p.stderr) == (1, "error: The kernel arguments remained the same\n")
+    p = subprocess.run([*RPMOSTREE, "kargs", "--editor", "--unchanged-exit-77", f"--sysroot={s}"],
+                       capture_output=True, text=True, env=dict(clean, LC_ALL="C.UTF-8", **env))
+    assert (p.returncode, p.stdout) == (77, "No changes.\n")
+    editor.write_text("#!/bin/sh\nprintf '\\nostree=/x\\n' >> \"$1\"\n")
+    p = subprocess.run([*RPMOSTREE, "kargs", "--editor", f"--sysroot={s}"], capture_output=True, text=True,
+                       env=dict(clean, LC_ALL="C.UTF-8", **env))
+    assert p.stderr == "error: You have an 'ostree' argument in your input, that is not going to be handled\n"
+    p = rpmostree(s, "kargs", "--editor", "--append=x", check=False)
+    assert p.stderr == ("error: Cannot specify --editor with --replace, --delete, --append, "
+                        "--delete-if-present or --append-if-missing\n")
+    # usroverlay needs the booted deployment, as ostree admin unlock does
+    p = rpmostree(s, "usroverlay", check=False)
+    ref = ostree("admin", "unlock", f"--sysroot={s}", check=False)
+    assert (p.returncode, p.stderr) == (1, "error: Not currently booted into an OSTree system\n")
+    assert ref.returncode == 1 and "Not currently booted into an OSTree system" in ref.stderr
+
+
 def test_gpgcheck_file_repo(sysroot, rpms, tmp_path):
     """gpgcheck=1 repos (here over file://): signed packages install, unsigned ones are refused."""
     s = sysroot["path"]
