@@ -219,7 +219,8 @@ def rpms(tmp_path_factory):
     for dirpath, _d, files in os.walk(top / "RPMS"):
         for f in files:
             name, version = f.split("-")[:2]
-            out[name + {"1.1": "11", "2.0": "2", "3.0": "3"}.get(version, "")] = os.path.join(dirpath, f)
+            suffix = {"1.1": "11", "2.0": "2", "3.0": "3"}.get(version, "") if name in ("foo", "basepkg") else ""
+            out[name + suffix] = os.path.join(dirpath, f)
     repo = top / "repo"
     repo.mkdir()
     for name in ("foo", "libbar", "needy", "badpost"):
