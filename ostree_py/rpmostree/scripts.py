@@ -10,9 +10,11 @@ directory next to it, mounted in a private mount namespace of the sandbox's
 parent (``unshare --mount``), so it vanishes with the process and no mount is
 ever left behind. A write to a hard-linked file is a copy-up into the upper
 layer; the repo's objects are never opened for writing. After the scripts,
-``Sandbox.merge`` moves the upper layer's files into the checkout (replacing,
+``Sandbox.sync`` moves the upper layer's files into the checkout (replacing,
 never writing through, the hard-linked ones), applies its whiteouts and drops
-overlayfs's own xattrs.
+overlayfs's own xattrs. Where no overlay can be mounted (no privilege, or a
+filesystem overlayfs refuses as its upper layer), every hard-linked file of
+the tree is copied first: slower, and just as safe for the repo.
 
 Output is rpm-ostree's outside the journal: stdout and stderr of each script
 buffered, then printed with each line prefixed by ``PKG.SCRIPT: ``.
@@ -45,7 +47,7 @@ IGNORED = frozenset({
     "man-db.transfiletriggerin", "filesystem.transfiletriggerin", "nfs-utils.post", "microcode_ctl.post",
     "microcode_ctl.posttrans",
 })
-_KERNEL_POSTTRANS = ("kernel", "kernel-core", "kernel-modules")
+_KERNEL_POSTTRANS = ("kernel", "kernel-core", "kernel-modules", "kernel-uek", "kernel-lt", "kernel-ml")
 
 
 def is_ignored(pkg: str, desc: str) -> bool:
@@ -91,7 +93,13 @@ class Sandbox:
                 what = "bubblewrap (bwrap)" if t == "bwrap" else f"{t} (util-linux)"
                 raise RpmOstreeError(f"Running scriptlets: {what} is not installed")
             self._tools[t] = path
-        self._check_overlay()
+        try:
+            self._check_overlay()
+            self.overlay = True
+        except RpmOstreeError:
+            from .assemble import _copy_up
+            _copy_up(root)
+            self.overlay = False
 
     def _wrapper(self) -> list:
         """argv prefix: a private mount namespace with the overlay over the root."""
@@ -136,7 +144,8 @@ class Sandbox:
         try:
             os.write(fd, body.encode("utf-8", "surrogateescape"))
             os.lseek(fd, 0, os.SEEK_SET)
-            argv = self._wrapper() + self.bwrap_argv() + ["--"] + interp.split() + [f"/proc/self/fd/{fd}"]
+            argv = (self._wrapper() if self.overlay else []) + self.bwrap_argv() + ["--"] + interp.split() + \
+                [f"/proc/self/fd/{fd}"]
             if arg is not None:
                 argv.append(arg)
             env = {"PATH": "/usr/sbin:/usr/bin", "LANG": os.environ.get("LANG", "C"), "SYSTEMD_OFFLINE": "1"}
@@ -155,7 +164,7 @@ class Sandbox:
             os.close(fd)
         if p.returncode != 0:
             child = interp.split()[0] if interp.split() else interp
-            if p.returncode == 125:
+            if p.returncode == 125 and self.overlay:
                 raise RpmOstreeError(f"bwrap({child}): could not mount the scripts' overlay")
             if p.returncode < 0:
                 raise RpmOstreeError(f"bwrap({child}): Child process killed by signal {-p.returncode}")
@@ -164,7 +173,8 @@ class Sandbox:
     def sync(self) -> None:
         """Move the scripts' changes so far into the tree (the next script sees them
         through a fresh overlay)."""
-        merge_upper(self.upper, self.root)
+        if self.overlay:
+            merge_upper(self.upper, self.root)
         for d in (self.upper, self.ovwork):
             shutil.rmtree(d)
             os.makedirs(d)
@@ -175,7 +185,8 @@ class Sandbox:
 
     def finish(self) -> None:
         """Move the scripts' changes into the tree and remove the sandbox's mount points."""
-        merge_upper(self.upper, self.root)
+        if self.overlay:
+            merge_upper(self.upper, self.root)
         for rel in ("var/tmp", "var/lib/rpm-state"):
             p = os.path.join(self.root, rel)
             if os.path.isdir(p) and not os.path.islink(p):

@@ -744,6 +744,11 @@ def test_initramfs_regenerate_and_etc(sysroot, rpms):
     p = rpmostree(s, "initramfs-etc", "--track=/etc/nosuch", check=False)
     assert p.returncode == 1 and "Adding nosuch: stat: No such file or directory" in p.stderr, p.stderr
     assert len(status_json(s)) == n
+    # --force-sync ships the files' current content
+    (deploy_dir(s, status_json(s)[0]) / "etc/cmdline.d/foo.conf").write_text("rd.foo=2\n")
+    rpmostree(s, "initramfs-etc", "--force-sync")
+    synced = boot_initrds(s)
+    assert synced[1] != initrds[1] and b"rd.foo=2" in gzip.decompress((s / "boot" / synced[1].lstrip("/")).read_bytes())
     # kargs keep the overlay
     rpmostree(s, "kargs", "--append=initrd.test=1")
     assert len(boot_initrds(s)) == 2
@@ -870,6 +875,37 @@ def test_kargs_editor_and_usroverlay(sysroot, tmp_path):
     ref = ostree("admin", "unlock", f"--sysroot={s}", check=False)
     assert (p.returncode, p.stderr) == (1, "error: Not currently booted into an OSTree system\n")
     assert ref.returncode == 1 and "Not currently booted into an OSTree system" in ref.stderr
+
+
+@pytest.mark.parametrize("overlay", [True, False])
+def test_script_sandbox_never_writes_hardlinked_files(tmp_path, monkeypatch, overlay):
+    """With the overlay, and without it (then every hard-linked file is copied first),
+    a script's in-place write to a file hard-linked to an object leaves the object alone."""
+    from ostree_py.rpmostree import RpmOstreeError
+    from ostree_py.rpmostree.scripts import Sandbox
+    root = tmp_path / "root"
+    for d in ("usr/bin", "usr/lib64", "usr/share", "var", "etc"):
+        (root / d).mkdir(parents=True)
+    for link, target in (("bin", "usr/bin"), ("lib", "usr/lib"), ("lib64", "usr/lib64")):
+        os.symlink(target, root / link)
+    shutil.copy("/bin/dash", root / "usr/bin/sh")
+    add_tools(root, "/bin/dash")
+    obj = tmp_path / "object"
+    obj.write_text("object\n")
+    os.link(obj, root / "usr/share/data")
+    if not overlay:
+        def no_overlay(self):
+            raise RpmOstreeError("no overlay here")
+        monkeypatch.setattr(Sandbox, "_check_overlay", no_overlay)
+    out = []
+    sb = Sandbox(str(root), str(tmp_path / "work"), out.append)
+    assert sb.overlay is overlay
+    sb.run("pkg", "%post", "/bin/sh", "echo changed >> /usr/share/data; echo hi; echo new > /usr/share/new", "1")
+    sb.finish()
+    assert obj.read_text() == "object\n" and out == ["pkg.post: hi\n"]
+    assert (root / "usr/share/data").read_text() == "object\nchanged\n"
+    assert (root / "usr/share/new").read_text() == "new\n"
+    assert sorted(os.listdir(root / "usr/share")) == ["data", "new"]
 
 
 def test_gpgcheck_file_repo(sysroot, rpms, tmp_path):
