@@ -301,7 +301,8 @@ class Layering:
                 self.report.msg("Inactive requests:")
                 for req, providers in res.inactive:
                     self.report.msg(f"  {req} (already provided by {' '.join(providers)})")
-            if unchanged_if is not None and {str(x) for x in res.install} == set(unchanged_if):
+            resolved = {str(x) for x in res.install} | {str(new) for new, _old, _src in res.replaced}
+            if unchanged_if is not None and resolved == set(unchanged_if):
                 r = LayerResult(None, [], res.inactive, res.removed, configs)
                 r.unchanged = True
                 return r
