@@ -208,3 +208,33 @@ def test_reporter_lines_inside_a_task():
             raise ValueError
     assert "".join(out) == ("Running post scripts... \nfoo.post: hi\nRunning post scripts... 1 done\n"
                             "Quiet... 0 done\nBroken... \nx\nBroken... failed\n")
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_pkgname = st.text("abcdefghijklmnopqrstuvwxyz0123456789-_+.", min_size=1, max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(args=st.lists(st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=10),
+                     max_size=5),
+       repos=st.dictionaries(_pkgname, st.lists(_pkgname, min_size=1, max_size=3, unique=True), max_size=3))
+def test_origin_initramfs_args_and_replacements_round_trip(args, repos):
+    """Whatever the dracut arguments (';' and '\\' included) and repo replacements, the
+    origin keyfile gives them back unchanged, arguments in order."""
+    o = Origin(KeyFile.parse("[origin]\nrefspec=os\n"))
+    o.set_regenerate_initramfs(True, args)
+    o.set_replace_repo_map(repos)
+    back = Origin(KeyFile.parse(o.to_keyfile().to_text()))
+    assert back.regenerate_initramfs and back.initramfs_args == args
+    assert back.replace_repo_map == repos
+
+
+def test_keyfile_list_escapes_as_glib():
+    """GLib's g_key_file_get_string_list: an escaped ';' inside an item is a ';'."""
+    k = KeyFile.parse("[g]\nk=a\\;b;c\\sd;\\\\;\n")
+    assert k.get_list("g", "k") == ["a;b", "c d", "\\"]
+    k.set_list("g", "k2", ["x;y", " lead", "b\\s"])
+    assert "k2=x\\;y;\\slead;b\\\\s;\n" in k.to_text()
+    assert KeyFile.parse(k.to_text()).get_list("g", "k2") == ["x;y", " lead", "b\\s"]
