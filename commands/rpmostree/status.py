@@ -129,14 +129,19 @@ def _evr(gv) -> str:
     return (f"{gv[2]}:" if gv[2] else "") + f"{gv[3]}-{gv[4]}"
 
 
-def _overrides(i, utf8: bool) -> str:
-    """LocalOverrides (grouped by version change) and RemoteOverrides (per source)."""
+def _overrides(i, utf8: bool, verbose: bool) -> str:
+    """LocalOverrides (grouped by version change), with -v the inactive ones, and
+    RemoteOverrides (per source)."""
     out = ""
     groups = {}
     for new, old in i.get("base-local-replacements", []):
         groups.setdefault(f"{_evr(old)} -> {_evr(new)}", []).append(new[1])
     if groups:
         out += kv("LocalOverrides", " ".join(sorted(" ".join(names) + " " + diff for diff, names in groups.items())))
+    if verbose:
+        active = {new[0] for new, _old in i.get("base-local-replacements", [])}
+        out += _packages("InactiveLocalOverrides", [n for n in i.get("requested-base-local-replacements", [])
+                                                    if n not in active])
     for src, pairs in sorted(i.get("base-remote-replacements", {}).items()):
         vals = sorted(f"{new[1]} {_evr(old)} -> {_evr(new)}" for new, old in pairs)
         if not vals:
@@ -215,6 +220,7 @@ def run(ctx, opts, args):
             w(kv("StateRoot", i["osname"]))
         if i.get("base-removals"):
             w(kv("RemovedBasePackages", ", ".join(f"{r[1]} {r[3]}-{r[4]}" for r in i["base-removals"])))
+        w(_overrides(i, bullet == "●", opts.verbose))
         if opts.verbose:
             active_rm = {r[1] for r in i.get("base-removals", [])}
             w(_packages("InactiveBaseRemovals", [x for x in i.get("requested-base-removals", [])
@@ -223,7 +229,6 @@ def run(ctx, opts, args):
                                               if x not in i.get("packages", [])]))
         w(_packages("LayeredPackages", i.get("packages", [])))
         w(_packages("LocalPackages", i.get("requested-local-packages", [])))
-        w(_overrides(i, bullet == "●"))
         if i.get("regenerate-initramfs"):
             w(kv("Initramfs", "".join(_shell_quote(a) + " " for a in i.get("initramfs-args", [])) or "regenerate"))
         w(_packages("InitramfsEtc", i.get("initramfs-etc", [])))

@@ -289,10 +289,29 @@ class Layering:
             pool.add_installed(base_pkgs, [f for f in file_deps if os.path.lexists(os.path.join(root, f[1:]))
                                            or os.path.exists(os.path.join(root, f[1:]))])
             local_solv = [pool.add_local(p) for p in local_pkgs if p.nevra not in replacing]
-            repl_solv = [pool.add_local(p) for p in local_pkgs if p.nevra in replacing]
+            # rpm-ostree's inactive replacements: of a package the base lacks, or by the
+            # base's own version; they stay in the origin but are left out here
+            base_names = {p.name for p in base_pkgs}
+            base_nevras = {p.nevra for p in base_pkgs}
+            inactive = []
+            repl_solv = []
+            for p in local_pkgs:
+                if p.nevra in replacing:
+                    if p.name not in base_names or p.nevra in base_nevras:
+                        inactive.append(p.nevra)
+                    else:
+                        repl_solv.append(pool.add_local(p))
+            repo_repl = {}
+            for repo_name, names in origin.replace_repo_map.items():
+                inactive += [n for n in names if n not in base_names]
+                repo_repl[repo_name] = [n for n in names if n in base_names]
+            if inactive:
+                self.report.msg("Inactive base replacements:")
+                for item in inactive:
+                    self.report.msg(f"  {item}")
             with self.report.task("Resolving dependencies"):
                 res = pool.resolve(origin.requested, local_solv, origin.removals, replacements=repl_solv,
-                                   repo_replacements=origin.replace_repo_map)
+                                   repo_replacements=repo_repl)
             for req, providers in res.inactive:
                 if not allow_inactive:
                     raise RpmOstreeError(f"\"{req}\" is already provided by: {' '.join(providers)}. "

@@ -128,12 +128,8 @@ class Pool:
             if s.name != "rpmostree-base-files":
                 base_by_name.setdefault(s.name, []).append(s)
         source = {}                     # replaced name -> "" (local) or "repo=NAME"
+        # (the caller left out inactive replacements: each one replaces a base package)
         for s in replacements:
-            olds = base_by_name.get(s.name)
-            if not olds:
-                raise RpmOstreeError(f"Package {s} doesn't replace a package of the same name")
-            if any(o.evr == s.evr and o.arch == s.arch for o in olds):
-                raise RpmOstreeError(f"Request to reinstall exact base package versions: {s.name}")
             source[s.name] = ""
             jobs.append(pool.Job(solv.Job.SOLVER_SOLVABLE | solv.Job.SOLVER_INSTALL, s.id))
         for repo_name, names in (repo_replacements or {}).items():
@@ -142,8 +138,6 @@ class Pool:
                 cands = [s for s in repo.solvables_iter() if s.name == name] if repo is not None else []
                 if not cands:
                     raise RpmOstreeError(f"No matches for '{name}' in repo '{repo_name}'")
-                if name not in base_by_name:
-                    raise RpmOstreeError(f"Package {cands[0]} doesn't replace a package of the same name")
                 source[name] = f"repo={repo_name}"
                 jobs.append(pool.Job(solv.Job.SOLVER_SOLVABLE_ONE_OF | solv.Job.SOLVER_INSTALL,
                                      pool.towhatprovides([s.id for s in cands])))
