@@ -93,41 +93,14 @@ def _keyvalues(strings, is_variant: bool):
 
 def _editor_message(branch, subject, environ):
     """Run $OSTREE_EDITOR/$VISUAL/$EDITOR on a template; return (subject, body)."""
-    import subprocess
-    import tempfile
-    editor = environ.get("OSTREE_EDITOR")
-    term = environ.get("TERM")
-    dumb = not term or term == "dumb"
-    if editor is None and not dumb:
-        editor = environ.get("VISUAL")
-    if editor is None:
-        editor = environ.get("EDITOR")
-    if editor is None and dumb:
-        raise OstreeError("Terminal is dumb, but EDITOR unset")
-    if editor is None:
-        editor = "vi"
+    from .editor import prompt
     text = EDITOR_TEMPLATE
     if branch:
         text += "\n#\n# Branch: " + branch
     if subject:
         text += "\n" + subject
     text += "\n"
-    import shlex
-    fd, path = tempfile.mkstemp(prefix=".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as f:
-            f.write(text)
-        p = subprocess.run(["/bin/sh", "-c", f"{editor} {shlex.quote(path)}"], env=dict(environ), check=False)
-        if p.returncode != 0:
-            why = (f"Child process killed by signal {-p.returncode}" if p.returncode < 0
-                   else f"Child process exited with code {p.returncode}")
-            raise OstreeError(f"There was a problem with the editor '{editor}'{why}")
-        output = read_utf8_file(path)
-    finally:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+    output = prompt(text, environ)
     subject = None
     body = None
     for line in output.split("\n"):

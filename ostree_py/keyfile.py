@@ -19,7 +19,8 @@ class KeyFileError(OstreeError):
     """A malformed key file, or a missing group or key."""
 
 
-def _unescape(v: str) -> str:
+def _unescape(v: str, separator: str | None = None) -> str:
+    """GLib's unescaping; in a list item (``separator``) an escaped separator is itself."""
     if "\\" not in v:
         return v
     out, i = [], 0
@@ -27,7 +28,10 @@ def _unescape(v: str) -> str:
         c = v[i]
         if c == "\\" and i + 1 < len(v):
             n = v[i + 1]
-            out.append({"s": " ", "n": "\n", "t": "\t", "r": "\r", "\\": "\\"}.get(n, "\\" + n))
+            if n == separator:
+                out.append(n)
+            else:
+                out.append({"s": " ", "n": "\n", "t": "\t", "r": "\r", "\\": "\\"}.get(n, "\\" + n))
             i += 2
         else:
             out.append(c)
@@ -215,13 +219,13 @@ class KeyFile:
                 i += 2
                 continue
             if c in ";,"[:1]:
-                items.append(_unescape("".join(cur)))
+                items.append(_unescape("".join(cur), ";"))
                 cur = []
             else:
                 cur.append(c)
             i += 1
         if cur:
-            items.append(_unescape("".join(cur)))
+            items.append(_unescape("".join(cur), ";"))
         return items
 
     def set_raw(self, group: str, key: str, raw: str) -> None:

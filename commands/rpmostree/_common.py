@@ -94,9 +94,25 @@ def write_deployment(sr, osname, new, merge):
     syscore.write_deployment(sr, osname, new, merge)
 
 
+def overlay_initrds(sr, merge, origin):
+    """The overlay initrd of the origin's ``initramfs-etc`` files (read from the merge
+    deployment's /etc), staged for deployment: [checksum], or None."""
+    if not origin.initramfs_etc:
+        return None
+    import tempfile
+
+    from ostree_py.rpmostree.initramfs import write_overlay
+    from ostree_py.sysroot.stage import stage_overlay_initrd
+    etc = os.path.join(sr.deployment_dirpath(merge), "etc") if merge is not None else "/etc"
+    with tempfile.TemporaryDirectory(prefix="rpmostree-initramfs-etc-", dir=sr.p("ostree/repo/tmp")) as d:
+        path = os.path.join(d, "overlay.img")
+        write_overlay(etc, origin.initramfs_etc, path)
+        return [stage_overlay_initrd(path)]
+
+
 def deploy(ctx, sr, osname, merge, origin, base, *, dry_run=False, allow_inactive=True, local_paths=(),
            kargs=None, quiet_changes=False, unchanged_if=None, cache_only=False, download_only=False,
-           lock_finalization=False, reboot=False):
+           lock_finalization=False, reboot=False, show_diff=True):
     """Layer ``origin`` on ``base`` and deploy it; returns the new deployment (None on dry
     run or when nothing changed, DOWNLOADED for ``download_only``).
 
@@ -124,20 +140,22 @@ def deploy(ctx, sr, osname, merge, origin, base, *, dry_run=False, allow_inactiv
     if download_only:
         rep.msg("Update downloaded.")
         return DOWNLOADED
+    overlays = overlay_initrds(sr, merge, origin)
     if staging:
         from ostree_py.sysroot import stage
         with rep.task("Staging deployment"):
             if lock_finalization:
                 stage.lock_finalization()
-            new = stage.stage_tree(sr, osname, res.commit, origin.to_keyfile(), merge, kargs)
+            new = stage.stage_tree(sr, osname, res.commit, origin.to_keyfile(), merge, kargs,
+                                   overlay_initrds=overlays)
     else:
         with rep.task("Writing deployment"):
-            new = sr.deploy_tree(osname, res.commit, origin.to_keyfile(), merge, kargs)
+            new = sr.deploy_tree(osname, res.commit, origin.to_keyfile(), merge, kargs, overlay_initrds=overlays)
             write_deployment(sr, osname, new, merge)
     if reboot:
         do_reboot(ctx)
         return new
-    if merge is not None:
+    if merge is not None and show_diff:
         print_diff(ctx, sr.repo, merge.csum, res.commit)
     if not quiet_changes:
         ctx.stdout.write('Changes queued for next boot. Run "systemctl reboot" to start a reboot\n')

@@ -15,7 +15,33 @@ OPTIONS = [
     Option("delete-if-present", kind="string-array", arg="KEY=VALUE", help="Like --delete, but does nothing if the key is already missing"),
     Option("import-proc-cmdline", help="Instead of modifying old kernel arguments, we modify args from current /proc/cmdline (the booted deployment)"),
     Option("unchanged-exit-77", help="If no kernel args changed, exit 77"),
+    Option("editor", help="Use an editor to modify the kernel arguments"),
 ]
+
+EDITOR_HEADER = (
+    "# Current kernel arguments are shown below, and can be directly edited.\n"
+    "# Empty or commented lines (starting with '#') will be ignored.\n"
+    "# Individual kernel arguments should be separated by spaces, and the order \n"
+    "# is relevant.\n"
+    "# Also, please note that any changes to the 'ostree=' argument will not be \n"
+    "# effective as they are usually regenerated when bootconfig changes.\n"
+    "\n")
+
+
+def _edit(ctx, current: str) -> str:
+    """rpm-ostree's kargs --editor: the arguments in $EDITOR; comment and blank lines
+    dropped, the others joined by spaces."""
+    from ostree_py.editor import prompt
+    from ostree_py.errors import OstreeError
+    from ostree_py.sysroot.kargs import KernelArgs
+    out = prompt(EDITOR_HEADER + current, ctx.environ)
+    lines = [line.strip() for line in out.split("\n")]
+    new = " ".join(line for line in lines if line and not line.startswith("#")).rstrip()
+    if KernelArgs.from_string(new).get_last_value("ostree") is not None:
+        raise OstreeError("You have an 'ostree' argument in your input, that is not going to be handled")
+    if new == "":
+        raise OstreeError("The kernel arguments can not be empty")
+    return new
 
 
 def run(ctx, opts, args):
@@ -25,8 +51,13 @@ def run(ctx, opts, args):
     from . import _common
     if args:
         raise UsageError("This command does not take positional arguments")
-    modify = opts.append or opts.replace or opts.delete or opts.append_if_missing or opts.delete_if_present
-    sr = _common.open_sysroot(ctx, lock=bool(modify))
+    edits = opts.append or opts.replace or opts.delete or opts.append_if_missing or opts.delete_if_present
+    if opts.editor and edits:
+        raise OstreeError("Cannot specify --editor with --replace, --delete, --append, "
+                          "--delete-if-present or --append-if-missing")
+    modify = edits or opts.editor
+    # no lock while the user edits: the bootloader configuration is checked again after
+    sr = _common.open_sysroot(ctx, lock=bool(edits))
     osname = _common.stateroot(sr, opts.os)
     if opts.deploy_index is not None:
         from ._common_index import index
@@ -39,6 +70,20 @@ def run(ctx, opts, args):
     if not modify:
         ctx.stdout.write((current or "") + "\n")
         return 0
+    if opts.editor:
+        new = _edit(ctx, current)
+        if new == current:
+            if opts.unchanged_exit_77:
+                ctx.stdout.write("No changes.\n")
+                return 77
+            raise OstreeError("The kernel arguments remained the same")
+        sr = _common.open_sysroot(ctx)
+        again = next((x for x in sr.deployments if (x.osname, x.csum, x.deployserial) ==
+                      (d.osname, d.csum, d.deployserial)), None)
+        before = d.bootconfig.get("options") if d.bootconfig else None
+        if again is None or (again.bootconfig.get("options") if again.bootconfig else None) != before:
+            raise OstreeError(f"Conflict: bootloader configuration changed. Saved kernel arguments: \n{new}")
+        return _write(ctx, opts, sr, osname, again, KernelArgs.from_string(new))
     ka = KernelArgs()
     if opts.import_proc_cmdline:
         ka.append_proc_cmdline()
@@ -65,9 +110,15 @@ def run(ctx, opts, args):
     if str(ka) == (current or ""):
         ctx.stdout.write("Kernel arguments unchanged.\n")
         return 77 if opts.unchanged_exit_77 else 0
+    return _write(ctx, opts, sr, osname, d, ka)
+
+
+def _write(ctx, opts, sr, osname, d, ka):
     from ostree_py.rpmostree.origin import Origin
+
+    from . import _common
     origin = Origin(d.origin).new_for_upgrade(keep_override=True)
-    new = sr.deploy_tree(osname, d.csum, origin.to_keyfile(), d, ka.to_list())
+    new = sr.deploy_tree(osname, d.csum, origin.to_keyfile(), d, ka.to_list(), overlay_initrds=d.overlay_initrds)
     _common.write_deployment(sr, osname, new, d)
     if opts.reboot:
         _common.do_reboot(ctx)

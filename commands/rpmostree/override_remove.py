@@ -12,6 +12,7 @@ OPTIONS = [
     Option("cache-only", "C", help="Only operate on cached data"),
     Option("install", kind="string-array", arg="PKG", help="Overlay additional package"),
     Option("uninstall", kind="string-array", arg="PKG", help="Remove overlayed package"),
+    Option("replace", kind="string-array", arg="RPM", help="Replace a package"),
 ]
 
 
@@ -21,4 +22,4 @@ def run(ctx, opts, args):
     from ._override import change
     if not args:
         raise UsageError("At least one PACKAGE must be specified")
-    return change(ctx, opts, add=args)
+    return change(ctx, opts, add=args, replace=opts.replace)

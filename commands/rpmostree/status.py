@@ -55,7 +55,8 @@ def deployment_info(sr, d) -> dict:
         info["requested-local-packages"] = sorted(o._nevras(o.requested_local))
         info["requested-local-fileoverride-packages"] = sorted(o.fileoverride_nevras)
         info["requested-base-removals"] = sorted(set(o.removals))
-        info["requested-base-local-replacements"] = []
+        info["requested-base-local-replacements"] = sorted(o.replace_local_nevras)
+        info["requested-base-remote-replacements"] = [["repo=" + r, n] for r, n in o.replace_repo_map.items()]
         regen = (d.origin.get("rpmostree", "regenerate-initramfs") or "").lower() == "true"
         etc = _strlist(d.origin, "initramfs-etc")
         args = _strlist(d.origin, "initramfs-args")
@@ -113,6 +114,12 @@ def deployment_info(sr, d) -> dict:
         info["base-removals"] = _base_removals(repo, meta, c.parent) if layered else []
         info["base-local-replacements"] = []
         info["base-remote-replacements"] = {}
+        if layered:
+            info["base-local-replacements"] = [[list(_jv(n)), list(_jv(old))] for n, old in
+                                               (s(meta, "rpmostree.replaced-base-packages") or [])]
+            remote = s(meta, "rpmostree.replaced-base-remote-packages") or {}
+            info["base-remote-replacements"] = {src: [[list(_jv(n)), list(_jv(old))] for n, old in _jv(v)]
+                                                for src, v in dict(remote).items()}
     return info
 
 
@@ -175,6 +182,35 @@ def _jv(v):
     if hasattr(v, "value"):
         return _jv(v.value)
     return v
+
+
+def _evr(gv) -> str:
+    return (f"{gv[2]}:" if gv[2] else "") + f"{gv[3]}-{gv[4]}"
+
+
+def _overrides(i, utf8: bool, verbose: bool) -> str:
+    """LocalOverrides (grouped by version change), with -v the inactive ones, and
+    RemoteOverrides (per source)."""
+    out = ""
+    groups = {}
+    for new, old in i.get("base-local-replacements", []):
+        groups.setdefault(f"{_evr(old)} -> {_evr(new)}", []).append(new[1])
+    if groups:
+        out += kv("LocalOverrides", " ".join(sorted(" ".join(names) + " " + diff for diff, names in groups.items())))
+    if verbose:
+        active = {new[0] for new, _old in i.get("base-local-replacements", [])}
+        out += values("InactiveLocalOverrides", [n for n in i.get("requested-base-local-replacements", [])
+                                                    if n not in active])
+    for src, pairs in sorted(i.get("base-remote-replacements", {}).items()):
+        vals = sorted(f"{new[1]} {_evr(old)} -> {_evr(new)}" for new, old in pairs)
+        if not vals:
+            continue
+        out += kv("RemoteOverrides", src)
+        for n, v in enumerate(vals):
+            last = n == len(vals) - 1
+            glyph = ("└─" if last else "├─") if utf8 else ("`-" if last else "|-")
+            out += kv("", f"{glyph} {v}")
+    return out
 
 
 def kv(key: str, value: str) -> str:
@@ -327,6 +363,7 @@ def run(ctx, opts, args):
             grouped.setdefault((f"{r[2]}:" if r[2] else "") + f"{r[3]}-{r[4]}", []).append(r[1])
         w(values("RemovedBasePackages", [" ".join(names) + " " + evr for evr, names in grouped.items()],
                  quote=False))
+        w(_overrides(i, bullet == "●", opts.verbose))
         if opts.verbose:
             w(values("InactiveBaseRemovals", i.get("requested-base-removals", []), omit={r[1] for r in removals}))
             w(values("InactiveRequests", i.get("requested-packages", []), omit=set(i.get("packages", []))))

@@ -9,7 +9,6 @@ and the result committed with the base as parent.
 import os
 import shutil
 import stat
-import subprocess
 
 from ..errors import OstreeError
 from . import RpmOstreeError
@@ -45,29 +44,112 @@ def checkout_base(repo, base: str, root: str) -> None:
             _copy_up(os.path.join(root, rel))
 
 
-def bwrap_argv(root: str) -> list:
-    return ["bwrap", "--bind", root, "/", "--ro-bind", os.path.join(root, "usr"), "/usr",
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run",
-            "--chdir", "/", "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-            "--setenv", "PATH", "/usr/sbin:/usr/bin:/sbin:/bin", "--setenv", "RPMOSTREE_SCRIPTLET", "1"]
+_SCRIPT_KINDS = (("PREIN", "%prein", "pre"), ("POSTIN", "%post", "post"), ("POSTTRANS", "%posttrans", "posttrans"))
 
 
-def run_script(root: str, pkg, kind: str, body: str, interp: str, arg: str = "1") -> None:
-    """Run one scriptlet of ``pkg`` in the sandbox (``$1`` = ``arg``, as rpm passes it)."""
-    label = {"PREIN": "%prein", "POSTIN": "%post", "POSTTRANS": "%posttrans"}[kind]
-    if interp.startswith("<lua>"):
-        raise RpmOstreeError(f"Running {label} for {pkg.name}: lua scriptlets are not supported")
-    argv = interp.split()
-    argv = bwrap_argv(root) + ["--"] + argv + ["-c", body, f"{pkg.name}.{label[1:]}", arg]
+def validate_scripts(pkgs) -> None:
+    """rpm-ostree refuses packages with %triggerin / %triggerprein scripts."""
+    from .scripts import SENSE_TRIGGERIN, SENSE_TRIGGERPREIN, is_ignored
+    for p in pkgs:
+        t = _rpm.triggers(p.path)
+        for bit, desc in ((SENSE_TRIGGERPREIN, "%triggerprein"), (SENSE_TRIGGERIN, "%triggerin")):
+            if any(f & bit for f in t.trigger_flags) and not is_ignored(p.name, desc):
+                raise RpmOstreeError(f"Package '{p.name}' has (currently) unsupported script of type '{desc}'; "
+                                     "see https://github.com/coreos/rpm-ostree/issues/749")
+
+
+def _script_body(pkg_name: str, desc: str, body: str, interp: str, flags: int):
+    """(interpreter, body) to run, or None when rpm-ostree skips the script."""
+    from .scripts import SCRIPT_FLAG_EXPAND, lua_has_skip
+    if interp.split()[:1] == ["<lua>"]:
+        if lua_has_skip(body):
+            return None
+        raise RpmOstreeError(f"Package '{pkg_name}' has (currently) unsupported <lua> script in '{desc}'")
+    if flags & SCRIPT_FLAG_EXPAND:
+        body = _rpm.expand(body)
+    return interp, body
+
+
+def _matching_files(root: str, patterns) -> list:
+    """rpm-ostree's %transfiletriggerin input: every non-directory under each pattern
+    (a path prefix below /usr, not /usr/local), as absolute paths."""
+    out = []
+    for pattern in patterns:
+        rel = pattern.strip("/")
+        if not rel.startswith("usr/") or rel.startswith("usr/local"):
+            continue
+        top = os.path.join(root, rel)
+        if os.path.lexists(top) and not (os.path.isdir(top) and not os.path.islink(top)):
+            out.append("/" + rel)
+            continue
+        stack = [rel] if os.path.isdir(top) else []
+        while stack:
+            d = stack.pop()
+            with os.scandir(os.path.join(root, d)) as it:
+                entries = sorted(it, key=lambda e: e.name)
+            for e in reversed(entries):
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(f"{d}/{e.name}")
+            out.extend(f"/{d}/{e.name}" for e in entries if not e.is_dir(follow_symlinks=False))
+    return out
+
+
+def run_scripts(root: str, packages, report, updates=()) -> None:
+    """%pre, %post and %posttrans of the new packages, then the %transfiletriggerin of
+    every package of the tree (base first), in a sandbox over ``root``."""
+    from .scripts import Sandbox, is_ignored
+    validate_scripts(packages)
+    script_sets = [(p, _rpm.scripts(p.path)) for p in packages]
+    sandbox = Sandbox(root, os.path.join(os.path.dirname(root), "scripts"), report.msg_line)
     try:
-        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    except FileNotFoundError:
-        raise RpmOstreeError("Running scriptlets: bubblewrap (bwrap) is not installed") from None
-    if p.returncode != 0:
-        out = p.stdout.decode("utf-8", "replace").strip()
-        tail = f"\n{out}" if out else ""
-        raise RpmOstreeError(f"Running {label} for {pkg.name}: bwrap({argv[argv.index('--') + 1]}): "
-                             f"Child process exited with code {p.returncode}{tail}")
+        for kind, desc, title in _SCRIPT_KINDS:
+            with report.task(f"Running {title} scripts") as task:
+                n = 0
+                for p, s in script_sets:
+                    if kind not in s or is_ignored(p.name, desc):
+                        continue
+                    what = _script_body(p.name, desc, *s[kind])
+                    if what is None:
+                        continue
+                    try:
+                        sandbox.run(p.name, desc, what[0], what[1], "2" if p.name in updates else "1")
+                    except RpmOstreeError as e:
+                        raise RpmOstreeError(f"Running {desc} for {p.name}: {e}") from None
+                    n += 1
+                if kind == "POSTTRANS":
+                    sandbox.sync()
+                    n += _run_transfiletriggers(root, sandbox, {p.name for p in packages})
+                task.result = f"{n} done"
+        sandbox.finish()
+    except BaseException:
+        sandbox.abort()
+        raise
+
+
+def _run_transfiletriggers(root: str, sandbox, new_names: set) -> int:
+    from .scripts import is_ignored
+    all_triggers = _rpm.installed_triggers(root)
+    ordered = [t for t in all_triggers if t.name not in new_names] + \
+        [t for t in all_triggers if t.name in new_names]
+    n = 0
+    for t in ordered:
+        if not t.transfiletriggerin or is_ignored(t.name, "%transfiletriggerin"):
+            continue
+        for interp, flags, body, patterns in t.transfiletriggerin:
+            try:
+                what = _script_body(t.name, "%transfiletriggerin", body, interp, flags)
+                if what is None:
+                    continue
+                files = _matching_files(root, patterns)
+                if not files:
+                    continue
+                sandbox.run(t.name, "%transfiletriggerin", what[0], what[1], None,
+                            stdin="".join(f + "\n" for f in files).encode("utf-8", "surrogateescape"))
+            except RpmOstreeError as e:
+                raise RpmOstreeError(f"Executing %transfiletriggerin for {t.name}: {e}") from None
+            sandbox.sync()
+            n += 1
+    return n
 
 
 def _tmpfiles_line(path: str, mode: int, user: str, group: str, link: str) -> str | None:
@@ -193,9 +275,11 @@ def _check_union_identical(before: dict) -> None:
                                  f"{os.path.basename(path)}: File exists")
 
 
-def layer(repo, base: str, root: str, packages, removals, report, replacefiles=()) -> list:
+def layer(repo, base: str, root: str, packages, removals, report, replacefiles=(), updates=()) -> list:
     """Turn the checkout of ``base`` at ``root`` into the layered tree; return the final rpmdb.
 
+    ``removals``: base packages taken out (replaced ones included); ``updates``: names
+    of ``packages`` that replace a base package (their scripts get ``$1`` = 2).
     Packages whose NEVRA is in ``replacefiles`` (``install --force-replacefiles``) may
     overwrite the tree's files; the others may not change any of them."""
     base_var, base_run = _toplevel(root, "var"), _toplevel(root, "run")
@@ -218,14 +302,7 @@ def layer(repo, base: str, root: str, packages, removals, report, replacefiles=(
             _check_union_identical(before)
             # and last, the packages allowed to replace files
             _rpm.install(root, [p.path for p in forced], replacefiles=True)
-        script_sets = [(p, _rpm.scripts(p.path)) for p in packages]
-        for kind, title in (("PREIN", "pre"), ("POSTIN", "post"), ("POSTTRANS", "posttrans")):
-            todo = [(p, s[kind]) for p, s in script_sets if kind in s]
-            if not todo:
-                continue
-            with report.task(f"Running {title} scripts"):
-                for p, (body, interp) in todo:
-                    run_script(root, p, kind, body, interp)
+        run_scripts(root, packages, report, updates)
     translate_paths(root, packages, base_var, base_run)
     with report.task("Writing rpmdb"):
         pkglist = _rpm.query_root(root)

@@ -22,24 +22,44 @@ from .origin import Origin
 PKGCACHE_PREFIX = "rpmostree/pkg/"
 
 
+class _Task:
+    def __init__(self, text):
+        self.text = text
+        self.result = "done"      # what ends the line ("1 done")
+        self.broken = False       # lines were printed since the task began
+
+
 class Reporter:
-    """Where progress goes: ``msg(text)`` lines and ``task(text)`` "text... done" pairs."""
+    """Where progress goes: ``msg(text)`` lines and ``task(text)`` "text... done" pairs;
+    lines printed inside a task (``msg_line``: script output) go on lines of their
+    own, and the task's line is repeated with its result after them."""
 
     def __init__(self, write=None):
         self.write = write or (lambda s: None)
+        self._task = None
 
     def msg(self, text: str) -> None:
-        self.write(text + "\n")
+        self.msg_line(text + "\n")
+
+    def msg_line(self, line: str) -> None:
+        t = self._task
+        if t is not None and not t.broken:
+            self.write("\n")
+            t.broken = True
+        self.write(line)
 
     @contextlib.contextmanager
     def task(self, text: str):
         self.write(f"{text}... ")
+        t = self._task = _Task(text)
         try:
-            yield
+            yield t
         except BaseException:
-            self.write("failed\n")
+            self._task = None
+            self.write(f"{text}... failed\n" if t.broken else "failed\n")
             raise
-        self.write("done\n")
+        self._task = None
+        self.write(f"{text}... {t.result}\n" if t.broken else f"{t.result}\n")
 
 
 # ------------------------------------------------------------------ commits and packages
@@ -299,6 +319,8 @@ class Layering:
         repo = self.repo
         if not origin.may_require_local_assembly():
             return LayerResult(base)
+        if origin.regenerate_initramfs and origin.initramfs_etc:
+            raise RpmOstreeError("initramfs regeneration and /etc overlay not compatible; use dracut arg -I instead")
         from .assemble import checkout_base, commit, layer
         from .solve import Pool
         work = tempfile.mkdtemp(prefix="rpmostree-assemble-", dir=_tmpdir(repo))
@@ -310,7 +332,7 @@ class Layering:
                 checkout_base(repo, base, root)
             base_pkgs = _rpm.query_root(root)
             pool = Pool()
-            configs = self._load_repos(confroot or root) if origin.requested else []
+            configs = self._load_repos(confroot or root) if origin.requested or origin.replace_repo else []
             import_repos(pool, configs, self.report)
             # local packages: the new ones given as files, the others from the package cache
             local_pkgs = []
@@ -320,12 +342,38 @@ class Layering:
             for nevra, sha in origin.local_nevras.items():
                 if nevra not in new_nevras:
                     local_pkgs.append(_rpm.query_file(cached_local_package(repo, nevra, sha, pkgdir)))
+            # local replacements of base packages, likewise
+            replacing = set(origin.replace_local_nevras)
+            for nevra, sha in origin.replace_local_nevras.items():
+                if nevra not in new_nevras:
+                    local_pkgs.append(_rpm.query_file(cached_local_package(repo, nevra, sha, pkgdir)))
             file_deps = self._file_deps(pool, local_pkgs)
             pool.add_installed(base_pkgs, [f for f in file_deps if os.path.lexists(os.path.join(root, f[1:]))
                                            or os.path.exists(os.path.join(root, f[1:]))])
-            local_solv = [pool.add_local(p) for p in local_pkgs]
+            local_solv = [pool.add_local(p) for p in local_pkgs if p.nevra not in replacing]
+            # rpm-ostree's inactive replacements: of a package the base lacks, or by the
+            # base's own version; they stay in the origin but are left out here
+            base_names = {p.name for p in base_pkgs}
+            base_nevras = {p.nevra for p in base_pkgs}
+            inactive = []
+            repl_solv = []
+            for p in local_pkgs:
+                if p.nevra in replacing:
+                    if p.name not in base_names or p.nevra in base_nevras:
+                        inactive.append(p.nevra)
+                    else:
+                        repl_solv.append(pool.add_local(p))
+            repo_repl = {}
+            for repo_name, names in origin.replace_repo_map.items():
+                inactive += [n for n in names if n not in base_names]
+                repo_repl[repo_name] = [n for n in names if n in base_names]
+            if inactive:
+                self.report.msg("Inactive base replacements:")
+                for item in inactive:
+                    self.report.msg(f"  {item}")
             with self.report.task("Resolving dependencies"):
-                res = pool.resolve(origin.requested, local_solv, origin.removals)
+                res = pool.resolve(origin.requested, local_solv, origin.removals, replacements=repl_solv,
+                                   repo_replacements=repo_repl)
             for req, providers in res.inactive:
                 if not allow_inactive:
                     raise RpmOstreeError(f"\"{req}\" is already provided by: {' '.join(providers)}. "
@@ -334,13 +382,14 @@ class Layering:
                 self.report.msg("Inactive requests:")
                 for req, providers in res.inactive:
                     self.report.msg(f"  {req} (already provided by {' '.join(providers)})")
-            if unchanged_if is not None and {str(x) for x in res.install} == set(unchanged_if):
+            resolved = {str(x) for x in res.install} | {str(new) for new, _old, _src in res.replaced}
+            if unchanged_if is not None and resolved == set(unchanged_if):
                 r = LayerResult(None, [], res.inactive, res.removed, configs)
                 r.unchanged = True
                 return r
             to_layer = []
             downloads = []
-            for s in res.install:
+            for s in res.install + [new for new, _old, _src in res.replaced]:
                 if s.repo == pool.local:
                     to_layer.append(pool.package_of(s))
                 else:
@@ -373,8 +422,16 @@ class Layering:
                         cache_package(repo, p, p.path, p.checksum or f"sha256:{p.sha256}")
             if download_only:
                 return LayerResult(None, to_layer, res.inactive, res.removed, configs)
-            final = layer(repo, base, root, to_layer, [s.name for s in res.removed], self.report,
-                          replacefiles=set(origin.fileoverride_nevras))
+            replaced_names = {new.name for new, _old, _src in res.replaced}
+            final = layer(repo, base, root, to_layer, [s.name for s in res.removed] + sorted(replaced_names),
+                          self.report, replacefiles=set(origin.fileoverride_nevras), updates=replaced_names)
+            if origin.regenerate_initramfs:
+                from . import initramfs
+                etc_dir = os.path.join(confroot, "etc") if confroot else os.path.join(root, "usr/etc")
+                base_args = _meta_value(commit_meta(repo, base), "rpmostree.initramfs-args")
+                with self.report.task("Generating initramfs"):
+                    initramfs.regenerate(root, etc_dir, origin.initramfs_args,
+                                         list(base_args) if base_args is not None else None, work, self.report)
             meta = self._metadata(base, origin, res, to_layer, final, configs)
             with self.report.task("Writing OSTree commit"):
                 csum = commit(repo, root, base, meta)
@@ -479,7 +536,8 @@ class Layering:
         state = hashlib.sha512()
         state.update(base.encode())
         for x in (sorted(origin.requested) + sorted(origin.requested_local)
-                  + sorted(origin.requested_local_fileoverride) + sorted(origin.removals)):
+                  + sorted(origin.requested_local_fileoverride) + sorted(origin.removals)
+                  + sorted(origin.replace_local) + sorted(origin.replace_repo)):
             state.update(b"\0" + x.encode())
         items += [
             ("rpmostree.clientlayer", Variant("b", True)),
@@ -489,8 +547,11 @@ class Layering:
             # each removed package as rpm-ostree's (nevra, name, epoch, version, release, arch)
             ("rpmostree.removed-base-packages", Variant("av", [
                 Variant("(sstsss)", (nevra_str(t), *t)) for t in self._removed_tuples(base, res.removed)])),
-            ("rpmostree.replaced-base-packages", Variant("a(vv)", [])),
-            ("rpmostree.replaced-base-remote-packages", Variant("a{sv}", {})),
+            ("rpmostree.replaced-base-packages", Variant("a(vv)", [
+                (_gv_nevra(new), _gv_nevra(old)) for new, old, src in res.replaced if not src])),
+            ("rpmostree.replaced-base-remote-packages", Variant("a{sv}", {
+                src: Variant("a(vv)", [(_gv_nevra(n), _gv_nevra(o)) for n, o, x in res.replaced if x == src])
+                for src in sorted({x for _n, _o, x in res.replaced if x})})),
             ("rpmostree.rpmmd-repos", Variant("aa{sv}", [
                 {"id": Variant("s", r.id), "timestamp": Variant("t", r.timestamp)} for r in configs])),
             ("rpmostree.rpmdb.pkglist", Variant("a(stsss)", [
@@ -498,6 +559,15 @@ class Layering:
             ("rpmostree.state-sha512", Variant("s", state.hexdigest())),
         ]
         return items
+
+
+def _gv_nevra(s) -> Variant:
+    """rpm-ostree's (nevra, name, epoch, version, release, arch) of a solvable."""
+    evr = s.evr
+    epoch, _, vr = evr.rpartition(":") if ":" in evr else ("0", "", evr)
+    version, _, release = vr.rpartition("-")
+    nevra = f"{s.name}-{evr}.{s.arch}"
+    return Variant("(sstsss)", (nevra, s.name, int(epoch or 0), version, release, s.arch))
 
 
 def _format_size(n: int) -> str:

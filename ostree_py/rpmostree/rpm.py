@@ -152,20 +152,81 @@ def package_files(path: str) -> list:
 
 
 def scripts(path: str) -> dict:
-    """{"PREIN"|"POSTIN"|"POSTTRANS": (body, interpreter)} of a package file."""
+    """{"PREIN"|"POSTIN"|"POSTTRANS": (body, interpreter, flags)} of a package file."""
     out = _run(["rpm", "-qp", "--nosignature", "--nodigest", "--qf", _QF_SCRIPTS, path],
                f"Reading scriptlets of {os.path.basename(path)}")
     f = out.rstrip(_P).split(_F)
     res = {}
     for i, name in enumerate(_SCRIPTS):
-        body, prog = f[3 * i], f[3 * i + 1].strip()
+        body, prog, flags = f[3 * i], f[3 * i + 1].strip(), f[3 * i + 2]
         if body == "(none)":
             body = ""
         if prog == "(none)":
             prog = ""
         if body or prog:
-            res[name] = (body, prog or "/bin/sh")
+            res[name] = (body, prog or "/bin/sh", int(flags) if flags.isdigit() else 0)
     return res
+
+
+_S = "\x1c"     # between the sections of a trigger query
+_QF_TRIGGERS = (f"%{{NAME}}{_S}[%{{TRIGGERFLAGS}} ]{_S}"
+                f"[%{{TRANSFILETRIGGERSCRIPTPROG}}{_F}%{{TRANSFILETRIGGERSCRIPTFLAGS}}{_F}"
+                f"%{{TRANSFILETRIGGERSCRIPTS}}{_R}]{_S}"
+                f"[%{{TRANSFILETRIGGERNAME}}{_F}%{{TRANSFILETRIGGERFLAGS}}{_F}%{{TRANSFILETRIGGERINDEX}}{_R}]{_P}\n")
+
+
+class Triggers:
+    """A package's trigger scripts: ``trigger_flags`` (sense flags of its %trigger*
+    scripts) and ``transfiletriggerin``: [(interpreter, flags, body, [path prefixes])]."""
+
+    def __init__(self, name):
+        self.name = name
+        self.trigger_flags = []
+        self.transfiletriggerin = []
+
+
+def _num(s: str) -> int:
+    return int(s) if s.isdigit() else 0
+
+
+def _parse_triggers(out: str) -> list:
+    res = []
+    for chunk in out.split(_P + "\n"):
+        if not chunk.strip():
+            continue
+        name, tflags, scripts, names = chunk.lstrip("\n").split(_S, 3)
+        t = Triggers(name)
+        t.trigger_flags = [_num(x) for x in tflags.split()]
+        entries = []
+        for rec in scripts.split(_R):
+            if rec:
+                prog, flags, body = rec.split(_F, 2)
+                entries.append((prog if prog != "(none)" else "/bin/sh", _num(flags),
+                                body if body != "(none)" else "", []))
+        for rec in names.split(_R):
+            if rec:
+                pattern, sense, index = rec.split(_F)
+                if _num(sense) & (1 << 16) and _num(index) < len(entries):
+                    entries[_num(index)][3].append(pattern)
+        t.transfiletriggerin = [e for e in entries if e[3]]
+        res.append(t)
+    return res
+
+
+def triggers(path: str) -> "Triggers":
+    """The triggers of a package file."""
+    out = _run(["rpm", "-qp", "--nosignature", "--nodigest", "--qf", _QF_TRIGGERS, path],
+               f"Reading triggers of {os.path.basename(path)}")
+    return _parse_triggers(out)[0]
+
+
+def installed_triggers(root: str, dbpath: str = DBPATH) -> list:
+    """The triggers of every package in the rpmdb of the tree at ``root``, in name order."""
+    if not os.path.isdir(os.path.join(root, dbpath)):
+        return []
+    out = _run(["rpm", "--root", root, "--dbpath", "/" + dbpath, "-qa", "--qf", _QF_TRIGGERS],
+               "Reading triggers")
+    return sorted(_parse_triggers(out), key=lambda t: t.name)
 
 
 def install(root: str, paths: list, dbpath: str = DBPATH, replacefiles: bool = False) -> None:
@@ -216,6 +277,11 @@ def verify_signature(path: str, keys: list) -> None:
     if p.returncode == 0:
         raise RpmOstreeError(f"Package {name} is not signed")
     raise RpmOstreeError(f"Package {name}: signature check failed: {out.partition(': ')[2] or out}")
+
+
+def expand(text: str) -> str:
+    """rpm's macro expansion of ``text`` (scripts flagged for expansion)."""
+    return _run(["rpm", "--eval", text], "Expanding macros").removesuffix("\n")
 
 
 def vercmp(a: str, b: str) -> int:

@@ -28,6 +28,7 @@ class Resolution:
         self.install = []      # solv.XSolvable to layer
         self.inactive = []     # (request, [nevra of base packages providing it])
         self.removed = []      # base packages removed (solvables)
+        self.replaced = []     # (new solvable, base solvable, source: "" local, "repo=NAME")
 
 
 class Pool:
@@ -110,7 +111,10 @@ class Pool:
     def package_of(self, s):
         return self.meta.get(s.id)
 
-    def resolve(self, requests, local_solvables=(), removals=(), allow_inactive=True) -> Resolution:
+    def resolve(self, requests, local_solvables=(), removals=(), allow_inactive=True, replacements=(),
+                repo_replacements=None) -> Resolution:
+        """``replacements``: local solvables replacing the base package of their name;
+        ``repo_replacements``: {repo: [names]} replaced by that repo's best candidate."""
         solv = self.solv
         pool = self.pool
         pool.addfileprovides()
@@ -119,6 +123,24 @@ class Pool:
         jobs = []
         missing = []
         removed_ids = set()
+        base_by_name = {}
+        for s in self.installed.solvables_iter():
+            if s.name != "rpmostree-base-files":
+                base_by_name.setdefault(s.name, []).append(s)
+        source = {}                     # replaced name -> "" (local) or "repo=NAME"
+        # (the caller left out inactive replacements: each one replaces a base package)
+        for s in replacements:
+            source[s.name] = ""
+            jobs.append(pool.Job(solv.Job.SOLVER_SOLVABLE | solv.Job.SOLVER_INSTALL, s.id))
+        for repo_name, names in (repo_replacements or {}).items():
+            repo = self.repos.get(repo_name)
+            for name in names:
+                cands = [s for s in repo.solvables_iter() if s.name == name] if repo is not None else []
+                if not cands:
+                    raise RpmOstreeError(f"No matches for '{name}' in repo '{repo_name}'")
+                source[name] = f"repo={repo_name}"
+                jobs.append(pool.Job(solv.Job.SOLVER_SOLVABLE_ONE_OF | solv.Job.SOLVER_INSTALL,
+                                     pool.towhatprovides([s.id for s in cands])))
         for name in removals:
             sel = pool.select(name, solv.Selection.SELECTION_NAME | solv.Selection.SELECTION_CANON
                               | solv.Selection.SELECTION_INSTALLED_ONLY)
@@ -130,7 +152,7 @@ class Pool:
                 res.removed.append(s)
                 jobs.append(pool.Job(solv.Job.SOLVER_SOLVABLE | solv.Job.SOLVER_ERASE, s.id))
         for s in self.installed.solvables_iter():
-            if s.id not in removed_ids:
+            if s.id not in removed_ids and s.name not in source:
                 jobs.append(pool.Job(solv.Job.SOLVER_SOLVABLE | solv.Job.SOLVER_LOCK, s.id))
         flags = (solv.Selection.SELECTION_NAME | solv.Selection.SELECTION_PROVIDES
                  | solv.Selection.SELECTION_CANON | solv.Selection.SELECTION_DOTARCH
@@ -153,6 +175,7 @@ class Pool:
             jobs.append(pool.Job(solv.Job.SOLVER_SOLVABLE | solv.Job.SOLVER_INSTALL, s.id))
         solver = pool.Solver()
         solver.set_flag(solv.Solver.SOLVER_FLAG_IGNORE_RECOMMENDED, 1)
+        solver.set_flag(solv.Solver.SOLVER_FLAG_ALLOW_DOWNGRADE, 1)
         problems = solver.solve(jobs)
         if problems:
             n = len(problems)
@@ -165,5 +188,11 @@ class Pool:
                     lines.append("  - " + text)
             raise RpmOstreeError("\n".join(lines))
         trans = solver.transaction()
-        res.install = sorted(trans.newsolvables(), key=lambda s: (s.name, s.evr))
+        new = sorted(trans.newsolvables(), key=lambda s: (s.name, s.evr))
+        res.install = [s for s in new if s.name not in source]
+        for s in new:
+            if s.name in source:
+                old = next((o for o in base_by_name[s.name] if o.evr != s.evr or o.arch != s.arch),
+                           base_by_name[s.name][0])
+                res.replaced.append((s, old, source[s.name]))
         return res

@@ -128,6 +128,86 @@ echo 'NAME=Clobbered' > %{buildroot}/usr/lib/os-release
 %files
 /usr/lib/os-release
 """,
+    "scripty": """Name: scripty
+Version: 1.0
+Release: 1
+Summary: Scripts that write /usr as real-world scripts do
+License: MIT
+BuildArch: noarch
+%description
+scripty
+%install
+mkdir -p %{buildroot}/usr/share/scripty
+echo a > %{buildroot}/usr/share/scripty/a
+%post
+echo "hello from post"
+mkdir -p /usr/share/scripty-cache && echo built > /usr/share/scripty-cache/index
+echo tampered >> /usr/share/base/data
+rm /usr/share/base/gone
+chmod 600 /usr/share/base/mode
+if { echo x > /var/lib/no-write; } 2>/dev/null; then echo "var is writable"; fi
+%posttrans
+cat /usr/share/scripty-cache/index
+%transfiletriggerin -- /usr/share/scripty
+cat > /usr/share/scripty-trigger-list
+%transfiletriggerin -- /usr/share/nothing-here
+echo never > /usr/share/scripty-never
+%files
+/usr/share/scripty/a
+""",
+    "luapost": """Name: luapost
+Version: 1.0
+Release: 1
+Summary: A lua %post
+License: MIT
+BuildArch: noarch
+%description
+lua
+%post -p <lua>
+print("lua")
+%files
+""",
+    "luaskip": """Name: luaskip
+Version: 1.0
+Release: 1
+Summary: A lua %post rpm-ostree skips
+License: MIT
+BuildArch: noarch
+%description
+lua
+%post -p <lua>
+-- rpm-ostree-skip
+print("lua")
+%files
+""",
+    "basepkg": """Name: basepkg
+Version: 1.0
+Release: 1
+Summary: A base package to replace
+License: MIT
+BuildArch: noarch
+%description
+basepkg
+%install
+mkdir -p %{buildroot}/usr/share/basepkg
+echo %{version} > %{buildroot}/usr/share/basepkg/version
+%post
+echo "post $1"
+%files
+/usr/share/basepkg/version
+""",
+    "trigin": """Name: trigin
+Version: 1.0
+Release: 1
+Summary: A %triggerin
+License: MIT
+BuildArch: noarch
+%description
+trigin
+%triggerin -- basefs
+echo trig
+%files
+""",
 }
 
 
@@ -142,7 +222,9 @@ def rpms(tmp_path_factory):
         pytest.fail(f"{', '.join(missing)} missing: make install installs rpm, createrepo-c and bubblewrap")
     top = tmp_path_factory.mktemp("rpmbuild")
     out = {}
-    specs = dict(SPECS, foo11=SPECS["foo"].replace("Version: 1.0", "Version: 1.1"))
+    specs = dict(SPECS, foo11=SPECS["foo"].replace("Version: 1.0", "Version: 1.1"),
+                 basepkg2=SPECS["basepkg"].replace("Version: 1.0", "Version: 2.0"),
+                 basepkg3=SPECS["basepkg"].replace("Version: 1.0", "Version: 3.0"))
     for name, spec in specs.items():
         p = top / f"{name}.spec"
         p.write_text(spec)
@@ -151,7 +233,8 @@ def rpms(tmp_path_factory):
     for dirpath, _d, files in os.walk(top / "RPMS"):
         for f in files:
             name, version = f.split("-")[:2]
-            out[name + ("11" if version == "1.1" else "")] = os.path.join(dirpath, f)
+            suffix = {"1.1": "11", "2.0": "2", "3.0": "3"}.get(version, "") if name in ("foo", "basepkg") else ""
+            out[name + suffix] = os.path.join(dirpath, f)
     repo = top / "repo"
     repo.mkdir()
     for name in ("foo", "libbar", "needy", "badpost", "clobber"):
@@ -171,8 +254,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def make_base(root, rpms, version, extra=None):
-    """A minimal bootable usr-merged tree with a real /bin/sh and an rpmdb holding basefs."""
+def make_base(root, rpms, version, extra=None, tools=()):
+    """A minimal bootable usr-merged tree with a real /bin/sh (and the host's ``tools``)
+    and an rpmdb holding basefs."""
     for d in ("usr/bin", "usr/lib64", "usr/etc/yum.repos.d", "usr/lib/modules/5.0", "usr/share", "var",
               "usr/lib/x86_64-linux-gnu", "opt_", "run"):
         (root / d).mkdir(parents=True, exist_ok=True)
@@ -181,7 +265,26 @@ def make_base(root, rpms, version, extra=None):
                          ("opt", "var/opt")):
         os.symlink(target, root / link)
     shutil.copy("/bin/dash", root / "usr/bin/sh")
-    libs = subprocess.run(["ldd", "/bin/dash"], capture_output=True, text=True).stdout
+    add_tools(root, "/bin/dash", *tools)
+    (root / "usr/lib/modules/5.0/vmlinuz").write_text("kernel")
+    (root / "usr/lib/modules/5.0/initramfs.img").write_text("initramfs")
+    (root / "usr/etc/os-release").write_text(f'NAME=TestOS\nID=testos\nVERSION_ID="{version}"\n')
+    (root / "usr/lib/os-release").write_text(f'NAME=TestOS\nID=testos\nVERSION_ID="{version}"\n')
+    (root / "usr/etc/yum.repos.d/test.repo").write_text(
+        f"[test]\nname=Test\nbaseurl={rpms['url']}\nenabled=1\ngpgcheck=0\n")
+    sh("rpm", "--root", root, "--dbpath", "/usr/share/rpm", "-i", "--justdb", "--nodeps", "--noscripts",
+       rpms["basefs"])
+    if extra:
+        extra(root)
+
+
+def add_tools(root, *paths):
+    """The host's programs ``paths`` in usr/bin of ``root`` (dash as usr/bin/sh), with their libraries."""
+    libs = ""
+    for path in paths:
+        if path != "/bin/dash":
+            shutil.copy(path, root / "usr/bin" / os.path.basename(path))
+        libs += subprocess.run(["ldd", path], capture_output=True, text=True).stdout
 
     def in_tree(path):   # /lib64/x -> usr/lib64/x (the tree is usr-merged)
         rel = path.lstrip("/")
@@ -193,16 +296,6 @@ def make_base(root, rpms, version, extra=None):
             for dest in {in_tree(path), in_tree(os.path.realpath(path))}:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(path, dest)
-    (root / "usr/lib/modules/5.0/vmlinuz").write_text("kernel")
-    (root / "usr/lib/modules/5.0/initramfs.img").write_text("initramfs")
-    (root / "usr/etc/os-release").write_text(f'NAME=TestOS\nID=testos\nVERSION_ID="{version}"\n')
-    (root / "usr/lib/os-release").write_text(f'NAME=TestOS\nID=testos\nVERSION_ID="{version}"\n')
-    (root / "usr/etc/yum.repos.d/test.repo").write_text(
-        f"[test]\nname=Test\nbaseurl={rpms['url']}\nenabled=1\ngpgcheck=0\n")
-    sh("rpm", "--root", root, "--dbpath", "/usr/share/rpm", "-i", "--justdb", "--nodeps", "--noscripts",
-       rpms["basefs"])
-    if extra:
-        extra(root)
 
 
 def ostree(*args, **kw):
@@ -464,9 +557,10 @@ def test_unknown_package_changes_nothing(sysroot):
                                            "(--cache-only)\n")
     # a failing scriptlet stops the transaction: nothing deployed
     p = rpmostree(s, "install", "badpost", check=False)
-    assert p.returncode == 1 and "Running post scripts... failed\n" in p.stdout
-    assert "error: Running %post for badpost: bwrap(/bin/sh): Child process exited with code 3\n" \
-           "badpost says no\n" in p.stderr, p.stderr
+    # (its output first, prefixed as rpm-ostree prints it outside the journal)
+    assert p.returncode == 1 and "Running post scripts... \n" \
+        "badpost.post: badpost says no\nRunning post scripts... failed\n" in p.stdout, p.stdout
+    assert p.stderr == "error: Running %post for badpost: bwrap(/bin/sh): Child process exited with code 3\n"
     assert status_json(s) == before
     assert sorted(os.listdir(s / "ostree/deploy" / OS / "deploy")) == listing
     # status -b: only the booted deployment (none on this sysroot)
@@ -614,6 +708,324 @@ def test_help_and_manpages():
         assert documented == {o.long for o in opts if not o.hidden}, path
 
 
+def test_scripts_write_usr_without_touching_the_repo(sysroot, rpms):
+    """Scripts may create, replace, remove and chmod files under /usr (rpm-ostree's
+    rofiles-fuse --copyup semantics); the base's objects, hard-linked into the tree,
+    stay as they were; %transfiletriggerin gets the matching files on stdin."""
+    s = sysroot["path"]
+    repo = f"--repo={s}/ostree/repo"
+    rpmostree(s, "uninstall", "--all", "--idempotent")
+
+    def files(root):
+        (root / "usr/share/base").mkdir(parents=True)
+        for name in ("data", "gone", "mode"):
+            (root / "usr/share/base" / name).write_text(name + "\n")
+    tree = sysroot["top"] / "scripts-base"
+    make_base(tree, rpms, "5", extra=files, tools=[shutil.which(t) for t in ("mkdir", "rm", "chmod", "cat")])
+    base = ostree(repo, "commit", "-b", f"{OS}/scripts", f"--tree=dir={tree}", "--owner-uid=0",
+                  "--owner-gid=0", "--add-metadata-string=version=5.0").stdout.strip()
+    rpmostree(s, "rebase", f"{OS}/scripts")
+    p = rpmostree(s, "install", rpms["scripty"])
+    assert "Running post scripts... \nscripty.post: hello from post\nRunning post scripts... 1 done\n" \
+        in p.stdout, p.stdout
+    assert "scripty.posttrans: built\nRunning posttrans scripts... 2 done\n" in p.stdout, p.stdout
+    assert "var is writable" not in p.stdout
+    d = status_json(s)[0]
+    assert d["base-checksum"] == base
+    root = deploy_dir(s, d)
+    assert (root / "usr/share/scripty-cache/index").read_text() == "built\n"
+    assert (root / "usr/share/base/data").read_text() == "data\ntampered\n"
+    assert not (root / "usr/share/base/gone").exists()
+    assert oct((root / "usr/share/base/mode").stat().st_mode & 0o777) == "0o600"
+    assert (root / "usr/share/scripty-trigger-list").read_text() == "/usr/share/scripty/a\n"
+    assert not (root / "usr/share/scripty-never").exists()
+    # the base commit's objects are intact, and overlayfs left nothing in the commit
+    assert ostree(repo, "cat", base, "/usr/share/base/data").stdout == "data\n"
+    assert ostree(repo, "fsck").returncode == 0
+    listing = ostree(repo, "ls", "-X", "-R", d["checksum"], "/usr/share").stdout
+    assert "overlay" not in listing and "/usr/share/base/mode" in listing
+    assert "/usr/share/base/gone" not in listing
+    assert (deploy_dir(s, status_json(s)[1]) / "usr/share/base/data").read_text() == "data\n"
+
+    # lua scripts are refused unless marked to be skipped; %triggerin is refused
+    n = len(status_json(s))
+    p = rpmostree(s, "install", rpms["luapost"], check=False)
+    assert (p.returncode, p.stderr) == (1, "error: Package 'luapost' has (currently) unsupported <lua> script "
+                                           "in '%post'\n"), p.stderr
+    p = rpmostree(s, "install", rpms["trigin"], check=False)
+    assert (p.returncode, p.stderr) == (1, "error: Package 'trigin' has (currently) unsupported script of type "
+                                           "'%triggerin'; see https://github.com/coreos/rpm-ostree/issues/749\n")
+    assert len(status_json(s)) == n
+    p = rpmostree(s, "install", rpms["luaskip"])
+    assert "luaskip.post" not in p.stdout and status_json(s)[0]["requested-local-packages"] == [
+        "luaskip-1.0-1.noarch", "scripty-1.0-1.noarch"]
+    rpmostree(s, "uninstall", "--all")
+
+
+FAKE_DRACUT = """#!/usr/bin/bash
+if [ "$1" = --help ]; then echo "  --reproducible  Create reproducible images"; exit 0; fi
+out=; prev=
+for a in "$@"; do if [ "$prev" = -f ]; then out=$a; fi; prev=$a; done
+{ echo "dracut $*"; cat /etc/dracut-test.conf; } > "$out"
+"""
+
+
+def boot_initrds(sysroot):
+    """The initrd lines of the first boot entry."""
+    def version(text):
+        return int(next(line.split()[1] for line in text.splitlines() if line.startswith("version ")))
+    text = max((p.read_text() for p in (sysroot / "boot/loader/entries").glob("*.conf")), key=version)
+    return [line.split(None, 1)[1] for line in text.splitlines() if line.startswith("initrd ")]
+
+
+def test_initramfs_regenerate_and_etc(sysroot, rpms):
+    """initramfs --enable runs the tree's dracut (here a stand-in that records its
+    arguments and reads the system's /etc) and installs its output with rpm-ostree's
+    /dev/random cpio appended; initramfs-etc ships tracked /etc files as an overlay initrd."""
+    import gzip
+    s = sysroot["path"]
+    rpmostree(s, "uninstall", "--all", "--idempotent")
+
+    def dracut(root):
+        (root / "usr/bin/dracut").write_text(FAKE_DRACUT)
+        (root / "usr/bin/dracut").chmod(0o755)
+    tree = sysroot["top"] / "dracut-base"
+    make_base(tree, rpms, "6", extra=dracut,
+              tools=[shutil.which(t) for t in ("bash", "grep", "mkdir", "cat")])
+    ostree(f"--repo={s}/ostree/repo", "commit", "-b", f"{OS}/dracut", f"--tree=dir={tree}", "--owner-uid=0",
+           "--owner-gid=0", "--add-metadata-string=version=6.0")
+    rpmostree(s, "rebase", f"{OS}/dracut")
+    merge = deploy_dir(s, status_json(s)[0])
+    (merge / "etc/dracut-test.conf").write_text("from the system's etc\n")
+    assert rpmostree(s, "initramfs").stdout == "Initramfs regeneration: disabled\n"
+    for args, err in ((["--arg=x"], "--arg must be used with --enable"),
+                      (["--enable", "--disable"], "Cannot simultaenously specify --enable and --disable"),
+                      (["--disable", "--arg=x"], "Cannot simultaenously specify --disable and --arg"),
+                      (["--disable"], "initramfs regeneration state is already disabled")):
+        p = rpmostree(s, "initramfs", *args, check=False)
+        assert (p.returncode, p.stderr) == (1, f"error: {err}\n"), (args, p.stderr)
+
+    p = rpmostree(s, "initramfs", "--enable", "--arg=-I", "--arg=/etc/dracut-test.conf")
+    assert "Generating initramfs... done\n" in p.stdout and \
+        p.stdout.endswith("Initramfs regeneration is now: enabled\n"), p.stdout
+    d = status_json(s)[0]
+    assert d["regenerate-initramfs"] is True and d["initramfs-args"] == ["-I", "/etc/dracut-test.conf"]
+    assert "Initramfs: -I /etc/dracut-test.conf \n" in rpmostree(s, "status").stdout
+    img = (deploy_dir(s, d) / "usr/lib/modules/5.0/initramfs.img").read_bytes()
+    head = b"dracut --reproducible -v --add ostree --tmpdir=/tmp/dracut -f /tmp/initramfs.img " \
+           b"--rebuild usr/lib/modules/5.0/initramfs.img --no-hostonly -I /etc/dracut-test.conf --kver 5.0\n" \
+           b"from the system's etc\n"
+    assert img.startswith(head), img[:300]
+    tail = img[len(head):]
+    assert tail.lstrip(b"\0")[:2] == b"\x1f\x8b" and len(tail) - len(tail.lstrip(b"\0")) in (4, 5, 6, 7)
+    cpio = gzip.decompress(tail.lstrip(b"\0"))
+    assert b"dev/random" in cpio and b"dev/urandom" in cpio and cpio.startswith(b"070701")
+    boot = s / "boot" / boot_initrds(s)[0].lstrip("/")
+    assert boot.read_bytes() == img
+    p = rpmostree(s, "initramfs")
+    assert p.stdout == "Initramfs regeneration: enabled\nInitramfs args: -I /etc/dracut-test.conf \n"
+    # /etc overlays and regeneration exclude each other
+    p = rpmostree(s, "initramfs-etc", "--track=/etc/dracut-test.conf", check=False)
+    assert p.stderr == "error: initramfs regeneration and /etc overlay not compatible; use dracut arg -I instead\n"
+    p = rpmostree(s, "initramfs", "--disable")
+    assert p.stdout.endswith("Initramfs regeneration is now: disabled\n"
+                             "Initramfs will be reset to default on next reboot.\n")
+    d = status_json(s)[0]
+    assert d["regenerate-initramfs"] is False and "initramfs-args" not in d
+    assert (deploy_dir(s, d) / "usr/lib/modules/5.0/initramfs.img").read_text() == "initramfs"
+
+    # initramfs-etc
+    assert rpmostree(s, "initramfs-etc").stdout == "No tracked files.\n"
+    merge = deploy_dir(s, d)
+    (merge / "etc/cmdline.d").mkdir()
+    (merge / "etc/cmdline.d/foo.conf").write_text("rd.foo=1\n")
+    p = rpmostree(s, "initramfs-etc", "--track=/etc/cmdline.d/foo.conf")
+    assert p.stdout.endswith('Run "systemctl reboot" to start a reboot\n')
+    d = status_json(s)[0]
+    assert d["initramfs-etc"] == ["/etc/cmdline.d/foo.conf"]
+    assert "InitramfsEtc: /etc/cmdline.d/foo.conf\n" in rpmostree(s, "status").stdout
+    initrds = boot_initrds(s)
+    assert len(initrds) == 2 and initrds[1].startswith("/ostree/initramfs-overlays/"), initrds
+    listing = subprocess.run(["cpio", "-it", "--quiet"], input=gzip.decompress(
+        (s / "boot" / initrds[1].lstrip("/")).read_bytes()), capture_output=True).stdout.decode()
+    assert listing.split() == ["etc/cmdline.d", "etc/cmdline.d/foo.conf"], listing
+    assert rpmostree(s, "initramfs-etc").stdout == "Tracked files:\n  /etc/cmdline.d/foo.conf\n"
+    n = len(status_json(s))
+    p = rpmostree(s, "initramfs-etc", "--track=/etc/cmdline.d/foo.conf", "--unchanged-exit-77", check=False)
+    assert (p.returncode, p.stdout) == (77, "No changes.\n")
+    p = rpmostree(s, "initramfs-etc", "--track=/usr/x", check=False)
+    assert (p.returncode, p.stderr) == (1, "error: Path outside /etc forbidden: /usr/x\n")
+    p = rpmostree(s, "initramfs-etc", "--track=/etc/nosuch", check=False)
+    assert p.returncode == 1 and "Adding nosuch: stat: No such file or directory" in p.stderr, p.stderr
+    assert len(status_json(s)) == n
+    # --force-sync ships the files' current content
+    (deploy_dir(s, status_json(s)[0]) / "etc/cmdline.d/foo.conf").write_text("rd.foo=2\n")
+    rpmostree(s, "initramfs-etc", "--force-sync")
+    synced = boot_initrds(s)
+    assert synced[1] != initrds[1] and b"rd.foo=2" in gzip.decompress((s / "boot" / synced[1].lstrip("/")).read_bytes())
+    # kargs keep the overlay
+    rpmostree(s, "kargs", "--append=initrd.test=1")
+    assert len(boot_initrds(s)) == 2
+    rpmostree(s, "initramfs-etc", "--untrack-all")
+    assert "initramfs-etc" not in status_json(s)[0] and len(boot_initrds(s)) == 1
+
+
+def test_override_replace_and_reset(sysroot, rpms):
+    """override replace: local RPMs (and, experimentally, repo packages) replace base
+    packages of the same name; override reset and reset undo it."""
+    s = sysroot["path"]
+    rpmostree(s, "uninstall", "--all", "--idempotent")
+
+    def basepkg(root):
+        sh("rpm", "--root", root, "--dbpath", "/usr/share/rpm", "-i", "--nodeps", "--noscripts", rpms["basepkg"])
+    tree = sysroot["top"] / "replace-base"
+    make_base(tree, rpms, "7", extra=basepkg)
+    base = ostree(f"--repo={s}/ostree/repo", "commit", "-b", f"{OS}/replace", f"--tree=dir={tree}",
+                  "--owner-uid=0", "--owner-gid=0", "--add-metadata-string=version=7.0").stdout.strip()
+    rpmostree(s, "rebase", f"{OS}/replace")
+    assert (deploy_dir(s, status_json(s)[0]) / "usr/share/basepkg/version").read_text() == "1.0\n"
+
+    p = rpmostree(s, "override", "replace", rpms["basepkg2"])
+    assert "basepkg.post: post 2\n" in p.stdout, p.stdout
+    d = status_json(s)[0]
+    root = deploy_dir(s, d)
+    assert (root / "usr/share/basepkg/version").read_text() == "2.0\n"
+    assert rpm_q(root, "basepkg").stdout.split() == ["basepkg-2.0-1.noarch"]
+    assert d["requested-base-local-replacements"] == ["basepkg-2.0-1.noarch"] and d["base-checksum"] == base
+    assert [r[0][0] for r in d["base-local-replacements"]] == ["basepkg-2.0-1.noarch"]
+    assert [r[1][0] for r in d["base-local-replacements"]] == ["basepkg-1.0-1.noarch"]
+    assert "LocalOverrides: basepkg 1.0-1 -> 2.0-1\n" in rpmostree(s, "status").stdout
+    origin = (s / "ostree/deploy" / OS / "deploy" / f"{d['checksum']}.{d['serial']}.origin").read_text()
+    assert ":basepkg-2.0-1.noarch;" in origin and "replace-local=" in origin
+    # a package the base lacks replaces nothing: an inactive override, kept in the origin
+    p = rpmostree(s, "override", "replace", rpms["scripty"])
+    assert "Inactive base replacements:\n  scripty-1.0-1.noarch\n" in p.stdout, p.stdout
+    d = status_json(s)[0]
+    assert d["requested-base-local-replacements"] == ["basepkg-2.0-1.noarch", "scripty-1.0-1.noarch"]
+    assert [r[0][0] for r in d["base-local-replacements"]] == ["basepkg-2.0-1.noarch"]
+    assert not (deploy_dir(s, d) / "usr/share/scripty").exists()
+    assert "InactiveLocalOverrides: scripty-1.0-1.noarch\n" in rpmostree(s, "status", "-v").stdout
+    rpmostree(s, "override", "reset", "scripty-1.0-1.noarch")
+    assert status_json(s)[0]["requested-base-local-replacements"] == ["basepkg-2.0-1.noarch"]
+
+    # reset by name brings the base version back
+    rpmostree(s, "override", "reset", "basepkg")
+    d = status_json(s)[0]
+    assert d["requested-base-local-replacements"] == []
+    assert (deploy_dir(s, d) / "usr/share/basepkg/version").read_text() == "1.0\n"
+
+    # from a repo (experimental)
+    shutil.copy(rpms["basepkg3"], rpms["repo"])
+    sh("createrepo_c", "-q", "--update", rpms["repo"])
+    p = rpmostree(s, "override", "replace", "--from", "repo=test", "basepkg", check=False)
+    assert p.stderr == "error: Must specify --experimental to use --freeze or --from\n"
+    p = rpmostree(s, "override", "replace", "--experimental", "--from", "repo=other", "basepkg", check=False)
+    assert p.stderr == "error: No matches for 'basepkg' in repo 'other'\n"
+    rpmostree(s, "override", "replace", "--experimental", "--from", "repo=test", "basepkg")
+    d = status_json(s)[0]
+    assert (deploy_dir(s, d) / "usr/share/basepkg/version").read_text() == "3.0\n"
+    assert d["requested-base-remote-replacements"] == [["repo=test", ["basepkg"]]]
+    assert "RemoteOverrides: repo=test\n" in rpmostree(s, "status").stdout
+    assert "basepkg 1.0-1 -> 3.0-1\n" in rpmostree(s, "status").stdout
+
+    # reset -o drops overrides but keeps layered packages; reset drops everything
+    rpmostree(s, "install", "foo")
+    rpmostree(s, "override", "remove", "basefs", f"--replace={rpms['basepkg2']}")
+    d = status_json(s)[0]
+    assert d["requested-base-removals"] == ["basefs"] and d["requested-base-remote-replacements"] == [] \
+        and d["requested-base-local-replacements"] == ["basepkg-2.0-1.noarch"]
+    rpmostree(s, "reset", "-o")
+    d = status_json(s)[0]
+    assert d["packages"] == ["foo"] and d["requested-base-removals"] == []
+    assert d["requested-base-local-replacements"] == []
+    assert (deploy_dir(s, d) / "usr/share/basepkg/version").read_text() == "1.0\n"
+    rpmostree(s, "initramfs-etc", "--track=/etc/os-release")
+    p = rpmostree(s, "reset")
+    assert "Removed:\n  foo-1." in p.stdout and "-1.noarch\n  libbar-1.0-1.noarch\n" in p.stdout, p.stdout
+    d = status_json(s)[0]
+    assert d["checksum"] == base and d["requested-packages"] == [] and "initramfs-etc" not in d
+    assert rpmostree(s, "reset").stdout == "No change.\n"
+    p = rpmostree(s, "reset", "extra", check=False)
+    assert p.returncode == 1 and p.stderr.endswith("error: Too few or too many arguments\n")
+
+
+def test_kargs_editor_and_usroverlay(sysroot, tmp_path):
+    """kargs --editor: $EDITOR gets rpm-ostree's template; its comment and blank lines
+    are dropped and the rest joined. usroverlay is ``ostree admin unlock``."""
+    s = sysroot["path"]
+    before = rpmostree(s, "kargs").stdout.strip()
+    seen = tmp_path / "seen"
+    editor = tmp_path / "editor"
+    editor.write_text(f"#!/bin/sh\ncp \"$1\" {seen}\nprintf '\\n# a comment\\n  edited=1 \\n\\nsecond\\n' >> \"$1\"\n")
+    editor.chmod(0o755)
+    env = {"EDITOR": str(editor), "TERM": "dumb", "OSTREE_EDITOR": "", "VISUAL": ""}
+    env = {k: v for k, v in env.items() if v}
+    clean = {k: v for k, v in os.environ.items() if k not in ("OSTREE_EDITOR", "VISUAL")}
+    p = subprocess.run([*RPMOSTREE, "kargs", "--editor", f"--sysroot={s}"], capture_output=True, text=True,
+                       env=dict(clean, LC_ALL="C.UTF-8", **env))
+    assert p.returncode == 0, p.stderr
+    assert seen.read_text() == (
+        "# Current kernel arguments are shown below, and can be directly edited.\n"
+        "# Empty or commented lines (starting with '#') will be ignored.\n"
+        "# Individual kernel arguments should be separated by spaces, and the order \n"
+        "# is relevant.\n"
+        "# Also, please note that any changes to the 'ostree=' argument will not be \n"
+        "# effective as they are usually regenerated when bootconfig changes.\n"
+        "\n" + before)
+    assert rpmostree(s, "kargs").stdout == before + " edited=1 second\n"
+    # an editor that changes nothing
+    editor.write_text("#!/bin/sh\ntrue\n")
+    p = subprocess.run([*RPMOSTREE, "kargs", "--editor", f"--sysroot={s}"], capture_output=True, text=True,
+                       env=dict(clean, LC_ALL="C.UTF-8", **env))
+    assert (p.returncode, p.stderr) == (1, "error: The kernel arguments remained the same\n")
+    p = subprocess.run([*RPMOSTREE, "kargs", "--editor", "--unchanged-exit-77", f"--sysroot={s}"],
+                       capture_output=True, text=True, env=dict(clean, LC_ALL="C.UTF-8", **env))
+    assert (p.returncode, p.stdout) == (77, "No changes.\n")
+    editor.write_text("#!/bin/sh\nprintf '\\nostree=/x\\n' >> \"$1\"\n")
+    p = subprocess.run([*RPMOSTREE, "kargs", "--editor", f"--sysroot={s}"], capture_output=True, text=True,
+                       env=dict(clean, LC_ALL="C.UTF-8", **env))
+    assert p.stderr == "error: You have an 'ostree' argument in your input, that is not going to be handled\n"
+    p = rpmostree(s, "kargs", "--editor", "--append=x", check=False)
+    assert p.stderr == ("error: Cannot specify --editor with --replace, --delete, --append, "
+                        "--delete-if-present or --append-if-missing\n")
+    # usroverlay needs the booted deployment, as ostree admin unlock does
+    p = rpmostree(s, "usroverlay", check=False)
+    ref = ostree("admin", "unlock", f"--sysroot={s}", check=False)
+    assert (p.returncode, p.stderr) == (1, "error: Not currently booted into an OSTree system\n")
+    assert ref.returncode == 1 and "Not currently booted into an OSTree system" in ref.stderr
+
+
+@pytest.mark.parametrize("overlay", [True, False])
+def test_script_sandbox_never_writes_hardlinked_files(tmp_path, monkeypatch, overlay):
+    """With the overlay, and without it (then every hard-linked file is copied first),
+    a script's in-place write to a file hard-linked to an object leaves the object alone."""
+    from ostree_py.rpmostree import RpmOstreeError
+    from ostree_py.rpmostree.scripts import Sandbox
+    root = tmp_path / "root"
+    for d in ("usr/bin", "usr/lib64", "usr/share", "var", "etc"):
+        (root / d).mkdir(parents=True)
+    for link, target in (("bin", "usr/bin"), ("lib", "usr/lib"), ("lib64", "usr/lib64")):
+        os.symlink(target, root / link)
+    shutil.copy("/bin/dash", root / "usr/bin/sh")
+    add_tools(root, "/bin/dash")
+    obj = tmp_path / "object"
+    obj.write_text("object\n")
+    os.link(obj, root / "usr/share/data")
+    if not overlay:
+        def no_overlay(self):
+            raise RpmOstreeError("no overlay here")
+        monkeypatch.setattr(Sandbox, "_check_overlay", no_overlay)
+    out = []
+    sb = Sandbox(str(root), str(tmp_path / "work"), out.append)
+    assert sb.overlay is overlay
+    sb.run("pkg", "%post", "/bin/sh", "echo changed >> /usr/share/data; echo hi; echo new > /usr/share/new", "1")
+    sb.finish()
+    assert obj.read_text() == "object\n" and out == ["pkg.post: hi\n"]
+    assert (root / "usr/share/data").read_text() == "object\nchanged\n"
+    assert (root / "usr/share/new").read_text() == "new\n"
+    assert sorted(os.listdir(root / "usr/share")) == ["data", "new"]
+
+
 def test_gpgcheck_file_repo(sysroot, rpms, tmp_path):
     """gpgcheck=1 repos (here over file://): signed packages install, unsigned ones are refused."""
     s = sysroot["path"]
@@ -692,3 +1104,4 @@ def test_rebase_and_upgrade_from_http_remote(sysroot, rpms, tmp_path):
         assert requested[0] not in d["requested-packages"] and d["version"] == "3.1"
     finally:
         server.shutdown()
+
