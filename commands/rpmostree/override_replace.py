@@ -13,6 +13,7 @@ OPTIONS = [
     Option("reboot", "r", help="Initiate a reboot after operation is complete"),
     Option("dry-run", "n", help="Exit after printing the transaction"),
     Option("cache-only", "C", help="Only operate on cached data"),
+    Option("lock-finalization", help="Prevent automatic deployment finalization on shutdown"),
     Option("install", kind="string-array", arg="PKG", help="Overlay additional package"),
     Option("uninstall", kind="string-array", arg="PKG", help="Remove overlayed package"),
 ]
