@@ -17,6 +17,13 @@ A ``file://`` remote is read as a repository on this machine (objects are
 hardlinked or copied as by ``pull-local``); ``localcache_repos`` are
 searched for objects before the network.
 
+Signatures: whether a pull verifies is decided here, from the remote's
+configuration (gpg-verify, default true; gpg-verify-summary; sign-verify;
+sign-verify-summary), with ostree_py.signing; a caller can only opt out
+through the explicit options the reference has. Every commit, however it
+arrives (fetched, imported from a local repository, carried by a delta
+superblock, or already stored), is checked before anything of it is stored.
+
 Downloads run on a thread pool (``fetcher.Fetcher``), metadata first.
 Static deltas are found through delta indexes or the summary's list and
 applied (``ostree_py.deltas``); without one a pull fetches objects, unless
