@@ -255,6 +255,27 @@ def test_pull_paths(tmp_path, world, kind, path):
                 assert os.path.exists(_objpath(repo, c[f"{kind}-good"], "commit"))
 
 
+def test_pull_local_gpg_verify_summary(tmp_path, world):
+    """pull-local --remote --gpg-verify-summary: an unsigned summary and one signed by
+    another key are refused with nothing stored; one signed by the remote's key pulls."""
+    srv = Served(world, "pull-local-summary")
+    srv.set_ref("gpg-unsigned", world["c"]["gpg-unsigned"])
+    repo = str(tmp_path / "client")
+    H.ok(["init", f"--repo={repo}", "--mode=archive"])
+    _add_remote(world, repo, "gpg", "file:///nonexistent")
+    args = ["pull-local", f"--repo={repo}", "--remote=origin", "--gpg-verify-summary", srv.path, "gpg-unsigned"]
+    for key in (None, KEYID_2, KEYID_1):
+        if key:
+            H.ok(["summary", "-u", f"--repo={srv.path}", f"--gpg-sign={key}", f"--gpg-homedir={world['home']}"])
+        r = H.run(args)
+        if key != KEYID_1:
+            _assert_refused(r, repo, [world["c"]["gpg-unsigned"]], "gpg")
+            assert _commit_files(repo) == [] and H.ok(["refs", f"--repo={repo}"]).out == ""
+        else:
+            assert r.rc == 0, r
+            assert H.check_repo(repo)["origin:gpg-unsigned"] == world["c"]["gpg-unsigned"]
+
+
 def test_pull_local_without_gpg_verify_is_the_reference(tmp_path, world):
     """pull-local --remote without --gpg-verify verifies nothing, as the reference (documented)."""
     repo = str(tmp_path / "client")
