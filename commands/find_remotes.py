@@ -83,8 +83,7 @@ def run(ctx, opts, args):
     if not opts.pull:
         return 0
     out.flush()
-    from ostree_py.signing import RemoteVerifier
-    repo_finder.pull_from_remotes(repo, results, mirror=opts.mirror, verifier=RemoteVerifier(repo),
+    repo_finder.pull_from_remotes(repo, results, mirror=opts.mirror,
                                   disable_fsync=opts.disable_fsync, cache_dir=opts.cache_dir)
     out.write(f"Pulled {len(refs)}/{len(refs)} refs successfully.\n")
     return 0

@@ -123,7 +123,6 @@ def run(ctx, opts, args):
     if retries is None or retries < 0:
         retries = DEFAULT_N_NETWORK_RETRIES
     progress = _TtyProgress(ctx) if ctx.stdout_isatty and not opts.dry_run else None
-    from ostree_py.signing import RemoteVerifier
     try:
         result = pull(ctx.repo, remote, refs, override_commit_ids=overrides, mirror=opts.mirror,
                       commit_metadata_only=opts.commit_metadata_only, subdirs=opts.subpath or None,
@@ -138,7 +137,7 @@ def run(ctx, opts, args):
                       disable_verify_bindings=opts.disable_verify_bindings,
                       per_object_fsync=opts.per_object_fsync, disable_fsync=opts.disable_fsync,
                       cache_dir=opts.cache_dir, progress=progress,
-                      update_frequency=opts.update_frequency or 0, verifier=RemoteVerifier(ctx.repo),
+                      update_frequency=opts.update_frequency or 0,
                       low_speed_limit=max(opts.low_speed_limit_bytes or 0, 0) or None,
                       low_speed_time=max(opts.low_speed_time_seconds or 0, 0) or None)
     finally:

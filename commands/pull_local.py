@@ -54,7 +54,6 @@ def _pull_with_deltas(ctx, opts, args):
     import os
     from ostree_py.errors import OstreeError
     from ostree_py.pull import pull
-    from ostree_py.signing import RemoteVerifier
     src = args[0]
     uri = src if src.startswith("file://") else "file://" + os.path.abspath(src)
     refs = list(args[1:])
@@ -67,8 +66,8 @@ def _pull_with_deltas(ctx, opts, args):
         refs = sorted(src_repo.list_refs(remotes=False))
     depth = 0 if opts.depth is None else opts.depth
     res = pull(ctx.repo, uri, refs, require_static_deltas=opts.require_static_deltas,
-               override_remote_name=opts.remote, gpg_verify=opts.gpg_verify,
-               gpg_verify_summary=opts.gpg_verify_summary, verifier=RemoteVerifier(ctx.repo),
+               override_remote_name=opts.remote, gpg_verify=opts.gpg_verify or None,
+               gpg_verify_summary=opts.gpg_verify_summary or None,
                depth=depth, untrusted=opts.untrusted, bareuseronly_files=opts.bareuseronly_files,
                commit_metadata_only=opts.commit_metadata_only, disable_fsync=opts.disable_fsync,
                per_object_fsync=opts.per_object_fsync, disable_verify_bindings=opts.disable_verify_bindings,

@@ -17,6 +17,13 @@ A ``file://`` remote is read as a repository on this machine (objects are
 hardlinked or copied as by ``pull-local``); ``localcache_repos`` are
 searched for objects before the network.
 
+Signatures: whether a pull verifies is decided here, from the remote's
+configuration (gpg-verify, default true; gpg-verify-summary; sign-verify;
+sign-verify-summary), with ostree_py.signing; a caller can only opt out
+through the explicit options the reference has. Every commit, however it
+arrives (fetched, imported from a local repository, carried by a delta
+superblock, or already stored), is checked before anything of it is stored.
+
 Downloads run on a thread pool (``fetcher.Fetcher``), metadata first.
 Static deltas are found through delta indexes or the summary's list and
 applied (``ostree_py.deltas``); without one a pull fetches objects, unless
@@ -49,8 +56,6 @@ MAX_OUTSTANDING_FETCHES = 8
 PULL_PROCESSES = 4
 SUMMARY_CACHE_DIR = "summaries"
 _SPOOL_MAX = 1 << 20
-
-_GPG_NO_SIGS = "GPG verification enabled, but no signatures found (use gpg-verify=false in remote config to disable)"
 
 
 # ---------------------------------------------------------------- remote configuration
@@ -486,7 +491,6 @@ class _Pull:
         self.expected_commit_sizes = {}
         self.gpg_verify = False
         self.gpg_verify_summary = False
-        self.verifier = opts["verifier"]
         self.remote_collection_id = None
         # walk state
         self.scan_queue = deque()
@@ -513,6 +517,10 @@ class _Pull:
         self._sign_verified = set()
         self.sign_commit = None
         self.sign_summary = None
+        # commits this pull wrote (not stored before) and marked partial: what a refused
+        # pull removes again (see _discard_unverified)
+        self._new_commits = set()
+        self._refused = False
 
     # ------------------------------------------------------------ setup
     def setup(self):
@@ -539,8 +547,8 @@ class _Pull:
                 raise OstreeError(f"Cannot fetch via libostree - remote '{name}' uses custom backend '{backend}'")
             cid = r.get_option("collection-id")
             self.remote_collection_id = cid or None
-        if self.remote_name and not (o["disable_sign_verify"] and o["disable_sign_verify_summary"]):
-            self._check_signapi()
+        if self.remote_name:
+            self._init_signapi()
         self.fetcher = new_fetcher(repo, self.remote, o["http_headers"], o["append_user_agent"],
                                    o["low_speed_limit"], o["low_speed_time"])
 
@@ -591,29 +599,16 @@ class _Pull:
             from .repo import Repo
             self.localcache.append(Repo.open(path))
 
-    def _check_signapi(self):
-        """_signapi_init_for_remote: the sign-API engines of sign-verify / sign-verify-summary.
-
-        They come from ``verifier.sign_verifiers(remote)`` (ostree_py.signing);
-        without a verifier a remote asking for them is refused.
-        """
-        v = self.verifier
-        if v is not None and hasattr(v, "sign_verifiers"):
-            self.sign_commit, self.sign_summary = v.sign_verifiers(self.remote_name)
-            return
-        for key in ("sign-verify", "sign-verify-summary"):
-            raw = self.remote.get_option(key)
-            if raw is None or raw in ("", "false", "0"):
-                continue
-            raise OstreeError(f"Signature verification ({key}) needs ostree_py.signing "
-                              f"(use {key}=false in remote config to disable)")
-
-    def _sign_verify_commit(self, csum, commit_data, detached):
-        """Check a commit against the sign-verify engines (before it is written, or when stored)."""
-        if not self.sign_commit or csum in self._sign_verified:
-            return
-        self.verifier.sign_verify_commit(self.sign_commit, csum, commit_data, detached)
-        self._sign_verified.add(csum)
+    def _init_signapi(self):
+        """_signapi_init_for_remote: the sign-API engines the remote's ``sign-verify`` and
+        ``sign-verify-summary`` ask for (ostree_py.signing), unless the caller opted out
+        with ``disable_sign_verify`` / ``disable_sign_verify_summary``."""
+        from .signing import verifiers_from_config
+        o = self.o
+        if not o["disable_sign_verify"]:
+            self.sign_commit = verifiers_from_config(self.repo, self.remote_name, "sign-verify")
+        if not o["disable_sign_verify_summary"]:
+            self.sign_summary = verifiers_from_config(self.repo, self.remote_name, "sign-verify-summary")
 
     # ------------------------------------------------------------ summary
     def load_summary(self, need_summary: bool, require_summary_for_mirror: bool):
@@ -653,7 +648,7 @@ class _Pull:
                             summary = load_cache_file(cache, name)
                         else:
                             summary = r.data
-            gpg_summary = self.gpg_verify_summary and hasattr(self.verifier, "verify_summary")
+            gpg_summary = self.gpg_verify_summary
             if summary is None and gpg_summary:
                 raise OstreeError("GPG verification enabled, but no summary found (use gpg-verify-summary=false "
                                   "in remote config to disable)")
@@ -738,11 +733,16 @@ class _Pull:
             raise OstreeError(f"Parsing config: {e.message}") from None
 
     def _verify_summary(self, summary, sig, gpg_summary):
-        """GPG (``verifier.verify_summary``) then sign-API checks of the summary."""
-        if gpg_summary:
-            self.verifier.verify_summary(self.remote_name, summary, sig)
-        if self.sign_summary:
-            self.verifier.sign_verify_summary(self.sign_summary, summary, sig)
+        """GPG then sign-API checks of the summary (ostree_py.signing)."""
+        from .signing import gpg, verify_summary_signapi
+        try:
+            if gpg_summary:
+                gpg.verify_summary(self.repo, self.remote_name, summary, sig)
+            if self.sign_summary:
+                verify_summary_signapi(self.sign_summary, summary, sig)
+        except OstreeError:
+            self._refused = True
+            raise
 
     # ------------------------------------------------------------ refs
     def resolve_targets(self, refs, override_commit_ids, collection_refs, configured_branches):
@@ -1032,7 +1032,7 @@ class _Pull:
             import hashlib
             name = f"{frm}-{to}" if frm else to
             want = self.summary_deltas.get(name)
-            if self.gpg_verify_summary and hasattr(self.verifier, "verify_summary") and want is None:
+            if self.gpg_verify_summary and want is None:
                 raise OstreeError("GPG verification enabled, but no summary signatures found (use "
                                   "gpg-verify-summary=false in remote config to disable)")
             if want is not None and hashlib.sha256(data).digest() != want:
@@ -1091,7 +1091,7 @@ class _Pull:
             from .fsck import verify_metadata
             verify_metadata("commit", to, data)
             self._verify_commit(to, data, detached)
-            repo.mark_commit_partial(to, True)
+            self._mark_new_commit(to)
             if detached is not None:
                 repo.write_commitmeta(to, detached)
             repo.write_metadata("commit", data, to)
@@ -1131,9 +1131,10 @@ class _Pull:
         is_requested = key in self.requested_metadata
         is_stored = repo.has_object(objtype, csum)
         if not is_stored and self.remote_local is not None:
-            if objtype == "commit":
-                repo.mark_commit_partial(csum, True)
             try:
+                if objtype == "commit":
+                    self._verify_local_commit(self.remote_local, csum)
+                    self._mark_new_commit(csum)
                 self._importer(self.remote_local).import_object(objtype, csum)
             except ObjectNotFoundError:
                 if objtype == "commit" and self.maxdepth != 0 and csum in self.commit_to_depth:
@@ -1151,7 +1152,8 @@ class _Pull:
                 if not cache.has_object(objtype, csum):
                     continue
                 if objtype == "commit":
-                    repo.mark_commit_partial(csum, True)
+                    self._verify_local_commit(cache, csum)
+                    self._mark_new_commit(csum)
                 self._importer(cache).import_object(objtype, csum)
                 if objtype == "commit":
                     self.fetched_detached[csum] = None
@@ -1270,31 +1272,54 @@ class _Pull:
 
     # ------------------------------------------------------------ verification hooks
     def _verify_commit(self, csum, commit_data, detached):
-        """Check a commit's signatures as the remote asks: GPG (gpg-verify, with
-        ``verifier.verify_commit``) and the sign-API engines (sign-verify).
-
-        Without a GPG verifier GPG checks are skipped, as by a reference built
-        without gpgme.
-        """
-        v = self.verifier
-        if self.gpg_verify and hasattr(v, "verify_commit") and csum not in self._verified:
-            prefix = f"Commit {csum}: "
-            sigs = detached.get("ostree.gpgsigs") if detached else None
-            if sigs is None:
-                raise OstreeError(prefix + _GPG_NO_SIGS)
-            try:
-                v.verify_commit(self.remote_name, csum, commit_data, detached)
-            except OstreeError as e:
-                if e.message.startswith(prefix):
-                    raise
-                raise OstreeError(prefix + e.message, e.exit_code) from None
-            self._verified.add(csum)
-        if self.sign_commit:
-            self._sign_verify_commit(csum, commit_data, detached)
+        """Check a commit's signatures as the remote asks, before it is written (or when
+        stored): GPG (gpg-verify) and the sign-API engines (sign-verify), ostree_py.signing."""
+        try:
+            if self.gpg_verify and csum not in self._verified:
+                from .signing import gpg
+                gpg.verify_commit_for_remote(self.repo, self.remote_name, csum, commit_data, detached)
+                self._verified.add(csum)
+            if self.sign_commit and csum not in self._sign_verified:
+                from .signing import verify_commit_signapi
+                verify_commit_signapi(self.sign_commit, csum, commit_data, detached)
+                self._sign_verified.add(csum)
+        except OstreeError:
+            self._refused = True
+            raise
 
     def _needs_verification(self, csum) -> bool:
-        return (self.gpg_verify and hasattr(self.verifier, "verify_commit") and csum not in self._verified) \
+        return (self.gpg_verify and csum not in self._verified) \
             or (bool(self.sign_commit) and csum not in self._sign_verified)
+
+    def _verify_local_commit(self, src, csum):
+        """A commit about to be imported from a repository on this machine (a file://
+        remote or a localcache repo): its bytes must match ``csum`` and be signed as the
+        remote asks, before anything of it is stored."""
+        if not self._needs_verification(csum):
+            return
+        data = src.load_metadata_bytes("commit", csum)
+        from .fsck import verify_metadata
+        verify_metadata("commit", csum, data)
+        self._verify_commit(csum, data, src.load_commitmeta(csum))
+
+    def _mark_new_commit(self, csum):
+        """Mark a commit this pull is about to write partial, remembering it as ours."""
+        self._new_commits.add(csum)
+        self.repo.mark_commit_partial(csum, True)
+
+    def _discard_unverified(self):
+        """After a refused signature: the commits this pull wrote that are still partial go
+        (commit, detached metadata, marker), so that nothing of a refused pull is left that
+        a ref, a deployment or a resumed pull could take for verified. Their tree objects
+        stay unreferenced until a prune."""
+        repo = self.repo
+        for csum in self._new_commits:
+            if not repo.is_commit_partial(csum):
+                continue
+            for objtype in ("commit", "commitmeta"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(repo.object_path(objtype, csum))
+            repo.mark_commit_partial(csum, False)
 
     # ------------------------------------------------------------ metadata fetches
     def _enqueue_meta(self, csum, objtype, path, detached, is_stored, ref):
@@ -1358,7 +1383,7 @@ class _Pull:
         repo = self.repo
         if objtype == "commit":
             self._verify_commit(csum, data, self.fetched_detached.get(csum))
-            repo.mark_commit_partial(csum, True)
+            self._mark_new_commit(csum)
             self._store_detached(csum)
         repo.write_metadata(objtype, data)
         if self.per_object_fsync:
@@ -1508,18 +1533,24 @@ class _Pull:
                     from .procpool import ProcPool
                     procs = ProcPool(self._n_processes(), self._child_content, self.fetcher.after_fork)
                 self._procs = procs
-                with contextlib.ExitStack() as stack, WorkPool(self.max_jobs, "pull") as pool:
-                    if procs is not None:
-                        stack.callback(procs.close)
-                    try:
-                        for c in self.commits_to_fetch:
-                            self.initiate_request(None, c)
-                        for ref, csum in self.requested.items():
-                            self.initiate_request(ref, csum)
-                        self._loop(pool)
-                    except BaseException:
-                        self._fail(self.error or OstreeError("interrupted"))
-                        raise
+                try:
+                    with contextlib.ExitStack() as stack, WorkPool(self.max_jobs, "pull") as pool:
+                        if procs is not None:
+                            stack.callback(procs.close)
+                        try:
+                            for c in self.commits_to_fetch:
+                                self.initiate_request(None, c)
+                            for ref, csum in self.requested.items():
+                                self.initiate_request(ref, csum)
+                            self._loop(pool)
+                        except BaseException:
+                            self._fail(self.error or OstreeError("interrupted"))
+                            raise
+                except BaseException:
+                    # (the pool and the worker processes are done writing by now)
+                    if self._refused:
+                        self._discard_unverified()
+                    raise
                 if self.dry_run:
                     return self.res
                 stats = repo.txn_stats
@@ -1590,7 +1621,7 @@ def pull(repo, remote: str, refs=None, *, override_commit_ids=None, collection_r
          override_remote_name: str | None = None, inherit_transaction: bool = False,
          cache_dir: str | None = None, summary_bytes: bytes | None = None,
          summary_sig_bytes: bytes | None = None, max_metadata_size: int = MAX_METADATA_SIZE,
-         progress=None, update_frequency: int = 0, verifier=None,
+         progress=None, update_frequency: int = 0,
          max_outstanding: int = MAX_OUTSTANDING_FETCHES, low_speed_limit: int | None = None,
          low_speed_time: float | None = None) -> PullResult:
     """Pull ``refs`` from ``remote`` (a remote name or a ``file://`` URL) into ``repo``.
@@ -1602,9 +1633,15 @@ def pull(repo, remote: str, refs=None, *, override_commit_ids=None, collection_r
     triples instead of ``refs``. Refs end up in refs/remotes/REMOTE (in
     refs/heads or refs/mirrors with ``mirror``). ``depth`` parents are
     pulled too (-1: all). ``progress`` is called with a PullProgress about
-    once a second (``update_frequency`` ms). ``verifier`` (an object with
-    ``verify_commit(remote, checksum, commit_bytes, detached_metadata)`` and
-    ``verify_summary(remote, summary, signatures)``) does GPG verification.
+    once a second (``update_frequency`` ms).
+    Signatures are checked as the remote's configuration asks (ostree_py.signing):
+    ``gpg-verify`` (default true), ``gpg-verify-summary``, ``sign-verify`` and
+    ``sign-verify-summary``; a ``file://`` URL verifies nothing unless
+    ``override_remote_name`` names the remote whose keys and options apply.
+    The only ways out are explicit: ``gpg_verify`` / ``gpg_verify_summary``
+    (True/False instead of the remote's setting), ``disable_sign_verify`` /
+    ``disable_sign_verify_summary``. A commit is verified before it is written;
+    a refused pull leaves none of the commits it wrote (see _Pull._discard_unverified).
     A download slower than ``low_speed_limit`` bytes/s over ``low_speed_time``
     seconds fails as a timeout (None or 0: 1000 and 30, or the environment's
     OSTREE_PY_LOW_SPEED_LIMIT / OSTREE_PY_LOW_SPEED_TIME).
@@ -1642,10 +1679,8 @@ def pull(repo, remote: str, refs=None, *, override_commit_ids=None, collection_r
                 untrusted=untrusted, http_trusted=http_trusted, localcache_repos=list(localcache_repos),
                 inherit_transaction=inherit_transaction, cache_dir=cache_dir, summary_bytes=summary_bytes,
                 summary_sig_bytes=summary_sig_bytes, max_metadata_size=max_metadata_size,
-                update_frequency=update_frequency, verifier=verifier, max_outstanding=max(1, max_outstanding),
+                update_frequency=update_frequency, max_outstanding=max(1, max_outstanding),
                 low_speed_limit=low_speed_limit or None, low_speed_time=low_speed_time or None)
-    if (gpg_verify or gpg_verify_summary) and verifier is None:
-        raise OstreeError("'ostree_repo_pull_with_options': GPG feature is disabled at build time")
     job = _Pull(repo, remote, opts)
     try:
         return job.run(list(refs) if refs is not None else None,
@@ -1658,16 +1693,16 @@ def pull(repo, remote: str, refs=None, *, override_commit_ids=None, collection_r
 
 def fetch_summary(repo, remote: str, *, override_url: str | None = None, http_headers=(),
                   append_user_agent: str | None = None, n_network_retries: int = DEFAULT_N_NETWORK_RETRIES,
-                  cache_dir: str | None = None, verifier=None):
+                  cache_dir: str | None = None):
     """The remote's (summary, summary.sig) bytes (each None if absent), through the summary cache.
 
     As ostree_repo_remote_fetch_summary_with_options: metalink remotes get
     both through their metalink; a summary with a signature is cached in
     ``tmp/cache/summaries`` and revalidated with its ETag/Last-Modified.
-    With gpg-verify-summary set, ``verifier.verify_summary`` must accept it.
+    The remote's gpg-verify-summary and sign-verify-summary must accept it
+    (ostree_py.signing.verify_summary) before it is cached or returned.
     """
     rc = get_remote(repo, remote)
-    gpg_verify_summary = rc.get_bool("gpg-verify-summary", False)
     with new_fetcher(repo, rc, http_headers, append_user_agent) as fetcher:
         metalink_url = rc.get_option("metalink")
         cache = _cache_dir(repo, cache_dir)
@@ -1706,14 +1741,8 @@ def fetch_summary(repo, remote: str, *, override_url: str | None = None, http_he
             summary, nm, etag2, lm2 = get("summary", sum_etag, sum_lm)
             if nm:
                 summary = load_cache_file(cache, remote)
-        if gpg_verify_summary and verifier is not None:
-            if summary is None:
-                raise OstreeError("GPG verification enabled, but no summary found (use gpg-verify-summary=false "
-                                  "in remote config to disable)")
-            if sig is None:
-                raise OstreeError("GPG verification enabled, but no summary.sig found (use gpg-verify-summary="
-                                  "false in remote config to disable)")
-            verifier.verify_summary(remote, summary, sig)
+        from .signing import verify_summary
+        verify_summary(repo, remote, summary, sig)
         if not from_cache and summary is not None and sig is not None:
             save_cache_file(repo, cache, remote, summary, etag2, lm2)
             save_cache_file(repo, cache, remote + ".sig", sig, sig_etag2, sig_lm2)

@@ -584,38 +584,11 @@ def cookie_jar_path(repo, name: str) -> str:
 def fetch_summary(repo, name: str, cache_dir: str | None = None):
     """ostree_repo_remote_fetch_summary: (summary bytes or None, signature bytes or None).
 
-    Uses the pull engine's ``ostree_py.pull.fetch_summary`` when it exists
-    (HTTP, mirrorlists, caching); otherwise reads ``file://`` remotes directly.
+    The pull engine's (HTTP, file://, mirrorlists, caching), which verifies it as the
+    remote asks (gpg-verify-summary, sign-verify-summary) before caching or returning it.
     """
-    try:
-        from .pull import fetch_summary as pull_fetch
-    except ImportError:
-        pull_fetch = None
-    if pull_fetch is not None:
-        from .signing import RemoteVerifier, verifiers_from_config, verify_summary_signapi
-        verifier = RemoteVerifier(repo)
-        res = pull_fetch(repo, name, cache_dir=cache_dir, verifier=verifier)
-        summary, sig = res
-        # the remote's sign-verify-summary engines must accept it too
-        sign_verifiers = verifiers_from_config(repo, name, "sign-verify-summary")
-        if sign_verifiers:
-            verify_summary_signapi(sign_verifiers, summary, sig, for_pull=False)
-        return summary, sig
-    remote = get_remote(repo, name)
-    url = remote.url
-    if url.startswith("file://"):
-        base = url[len("file://"):]
-        out = []
-        for fn in ("summary", "summary.sig"):
-            try:
-                with open(os.path.join(base, fn), "rb") as f:
-                    out.append(f.read())
-            except FileNotFoundError:
-                out.append(None)
-            except OSError as e:
-                raise OstreeError(f"{os.path.join(base, fn)}: {os.strerror(e.errno)}") from None
-        return out[0], out[1]
-    raise OstreeError(f"Fetching the summary of {url} needs the HTTP pull engine (ostree_py.pull)")
+    from .pull import fetch_summary as pull_fetch
+    return pull_fetch(repo, name, cache_dir=cache_dir)
 
 
 def list_remote_refs(repo, name: str, cache_dir: str | None = None) -> dict:

@@ -578,7 +578,7 @@ def _fill_commit_timestamp(repo, cm, results, alive, table):
 
 # ---------------------------------------------------------------- pulling
 
-def pull_from_remotes(repo, results, mirror: bool = False, verifier=None, disable_fsync: bool = False,
+def pull_from_remotes(repo, results, mirror: bool = False, disable_fsync: bool = False,
                       cache_dir: str | None = None):
     """ostree_repo_pull_from_remotes: pull each result's refs, in order, in one transaction.
 
@@ -588,9 +588,6 @@ def pull_from_remotes(repo, results, mirror: bool = False, verifier=None, disabl
     """
     from .pull import pull
     from .remotes import dynamic_remotes
-    if verifier is None:
-        from .signing import RemoteVerifier
-        verifier = RemoteVerifier(repo)
     pulled = CollectionRefTable()
     with dynamic_remotes(repo, [r.remote for r in results]), repo.transaction():
         for res in results:
@@ -602,7 +599,7 @@ def pull_from_remotes(repo, results, mirror: bool = False, verifier=None, disabl
                      mirror=mirror, untrusted=True, gpg_verify=True, gpg_verify_summary=False,
                      disable_sign_verify=True, disable_sign_verify_summary=True, inherit_transaction=True,
                      override_remote_name=getattr(res.remote, "refspec_name", None),
-                     disable_fsync=disable_fsync, cache_dir=cache_dir, verifier=verifier)
+                     disable_fsync=disable_fsync, cache_dir=cache_dir)
                 ok = True
             except OstreeError:
                 ok = False

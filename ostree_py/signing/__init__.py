@@ -12,8 +12,8 @@ Commit and summary helpers (``sign_commit``, ``commit_verify``,
 ``sign_summary``) and the remote policy (``sign-verify``,
 ``sign-verify-summary``, ``verification-TYPE-key``/``-file``) are here too;
 GPG lives in ``signing.gpg``. ``verify_commit`` / ``verify_summary`` apply a
-remote's whole policy (GPG and sign API) and ``RemoteVerifier`` wraps them
-for the pull engine.
+remote's whole policy (GPG and sign API); the pull engine builds its checks
+from the same functions and the remote's configuration.
 """
 
 from ..errors import OstreeError
@@ -359,34 +359,6 @@ def commit_gpg_signatures_text(repo, checksum: str, homedir: str | None = None, 
     return commit_signatures_text(repo, checksum, homedir, remote)
 
 
-class RemoteVerifier:
-    """The pull engine's ``verifier``: GPG checks of commits and summaries for a remote."""
-
-    def __init__(self, repo):
-        self.repo = repo
-
-    def verify_commit(self, remote: str, checksum: str, commit_bytes: bytes, detached_metadata) -> str:
-        from . import gpg
-        result = gpg.verify_commit_for_remote(self.repo, remote, checksum, commit_bytes, detached_metadata)
-        return "".join(result.describe(i, "GPG: ") for i in range(result.count_all()))
-
-    def verify_summary(self, remote: str, summary: bytes, signatures: bytes) -> None:
-        from . import gpg
-        gpg.verify_summary(self.repo, remote, summary, signatures)
-
-    def sign_verifiers(self, remote: str):
-        """(commit verifiers, summary verifiers) from the remote's sign-verify options."""
-        return init_for_remote(self.repo, remote)
-
-    @staticmethod
-    def sign_verify_commit(verifiers, checksum, commit_bytes, detached_metadata) -> str:
-        return verify_commit_signapi(verifiers, checksum, commit_bytes, detached_metadata)
-
-    @staticmethod
-    def sign_verify_summary(verifiers, summary, sig_bytes) -> str:
-        return verify_summary_signapi(verifiers, summary, sig_bytes)
-
-
 def gpg_available() -> bool:
     """Whether a gpg program is installed (GPG features need one)."""
     import shutil
@@ -403,4 +375,4 @@ def ed25519_available() -> bool:
 
 
 __all__ = ["Sign", "SignError", "get_by_name", "get_all", "sign_commit", "commit_verify", "sign_summary",
-           "verify_commit", "verify_summary", "RemoteVerifier", "init_for_remote"]
+           "verify_commit", "verify_summary", "init_for_remote"]
