@@ -99,8 +99,9 @@ bench: system-packages $(BENCH_STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 # Boots a Debian system (real kernel, dracut initramfs, ostree-prepare-root)
-# deployed and upgraded by ostree-py in QEMU (tests/boot/run_boot.py). Root,
-# Debian packages, minutes; not part of `check`. The debootstrapped rootfs is
+# deployed and upgraded by ostree-py, with an RPM layered by rpm-ostree-py and
+# then rolled back, in QEMU (tests/boot/run_boot.py). Root, Debian packages,
+# minutes; not part of `check`. The debootstrapped rootfs is
 # cached in BOOT_CACHE. BOOT_TEST_TOOL=ostree runs it with the reference.
 BOOT_CACHE ?= $(CURDIR)/.cache/boot
 BOOT_TEST_TOOL ?= ostree-py

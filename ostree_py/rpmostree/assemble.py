@@ -311,19 +311,23 @@ def layer(repo, base: str, root: str, packages, removals, report, replacefiles=(
 
 
 def _tidy_rpmdb(dbdir: str) -> None:
-    """Leave sqlite's shared-memory index out of the commit: with an empty write-ahead
-    log nothing is pending, and sqlite recreates both files when it next opens the db."""
-    wal = os.path.join(dbdir, "rpmdb.sqlite-wal")
-    try:
-        if os.path.getsize(wal) != 0:
-            return
-    except OSError:
+    """Leave the rpmdb in sqlite's rollback-journal mode, without -wal/-shm files: in
+    WAL mode sqlite cannot open the db on a read-only /usr unless its -shm file is
+    there (``rpm -q`` on the booted system fails), and a committed -shm is a stale
+    shared-memory index. Switching to DELETE mode checkpoints the log and removes
+    both files; rpm goes back to WAL when it next opens the db for writing."""
+    import sqlite3
+    db = os.path.join(dbdir, "rpmdb.sqlite")
+    if not os.path.isfile(db):
         return
-    for name in ("rpmdb.sqlite-wal", "rpmdb.sqlite-shm"):
+    try:
+        con = sqlite3.connect(db)
         try:
-            os.unlink(os.path.join(dbdir, name))
-        except FileNotFoundError:
-            pass
+            con.execute("PRAGMA journal_mode=DELETE").fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error as e:
+        raise RpmOstreeError(f"Writing rpmdb: {e}") from None
 
 
 def commit(repo, root: str, base: str, metadata: list) -> str:

@@ -373,6 +373,14 @@ def rpm_q(root, *names):
         return sh("rpm", "--dbpath", db, "-q", *names, check=False)
 
 
+def rpm_q_readonly(root, *names):
+    """``rpm -q`` on the rpmdb of a deployment as a booted system sees it: read-only
+    (bind-mounted read-only in a private mount namespace)."""
+    db = str(root / "usr/share/rpm")
+    script = 'mount --bind -o ro "$1" "$1" && shift && exec rpm --dbpath "$0" -q "$@"'
+    return sh("unshare", "--mount", "--propagation", "private", "sh", "-c", script, db, db, *names, check=False)
+
+
 def test_install_upgrade_uninstall_rollback(sysroot, rpms):
     s = sysroot["path"]
     before = status_json(s)
@@ -402,6 +410,9 @@ def test_install_upgrade_uninstall_rollback(sysroot, rpms):
     q = rpm_q(root, "foo", "libbar", "basefs")
     assert q.returncode == 0 and q.stdout.split() == ["foo-1.0-1.noarch", "libbar-1.0-1.noarch",
                                                       "basefs-1.0-1.noarch"], q
+    # rpm reads it where /usr is read-only (no sqlite -shm file needed)
+    q = rpm_q_readonly(root, "foo")
+    assert q.returncode == 0 and q.stdout == "foo-1.0-1.noarch\n", q
     # the layered commit: parent is the base, rpm-ostree's metadata keys
     show = ostree(f"--repo={s}/ostree/repo", "show", new["checksum"]).stdout
     assert f"Parent:  {sysroot['base1']}" in show
