@@ -342,7 +342,7 @@ def _deploy_args(how, sr, target, branch):
         "switch": lambda: H.run(["admin", "switch", sysroot, f"--os={OS}", f"origin:{branch}"]),
         "rpm-ostree-upgrade": lambda: _rpmostree(["upgrade", sysroot, f"--os={OS}"]),
         "rpm-ostree-rebase": lambda: _rpmostree(["rebase", sysroot, f"--os={OS}", f"origin:{branch}"]),
-        "rpm-ostree-deploy": lambda: _rpmostree(["deploy", sysroot, f"--os={OS}", target]),
+        "rpm-ostree-deploy": lambda: _rpmostree(["deploy", sysroot, f"--os={OS}", "--skip-branch-check", target]),
     }[how]
 
 
