@@ -501,7 +501,8 @@ class Layering:
             if self.cache_only:
                 raise RpmOstreeError(f"Package {pkg_name} is not in the package cache (--cache-only)")
             path = os.path.join(pkgdir, os.path.basename(location))
-            _repos.download(repo_cfg, location, (algo, hexsum) if algo else None, path)
+            _repos.download(repo_cfg, location, (algo, hexsum) if algo else None, path,
+                            s.lookup_num(pool.solv.SOLVABLE_DOWNLOADSIZE) or None)
         p = _rpm.query_file(path)
         if p.nevra != pkg_name and f"{p.name}-{p.evr}.{p.arch}" != pkg_name:
             raise RpmOstreeError(f"Downloaded package {os.path.basename(path)} is not {pkg_name}")

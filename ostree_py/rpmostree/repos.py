@@ -4,6 +4,7 @@ from file://, cached per repo, and package downloads with checksum checks.
 """
 
 import configparser
+import contextlib
 import hashlib
 import io
 import os
@@ -104,35 +105,17 @@ def load_repo_configs(root: str, arch: str) -> list:
     return repos
 
 
-def _fetch(url: str, dest: str | None = None) -> bytes | None:
-    """GET ``url`` (http(s) or file://); into ``dest`` when given, else returned."""
-    if url.startswith("file://"):
-        path = url[len("file://"):]
-        try:
-            if dest is not None:
-                shutil.copyfile(path, dest + ".tmp")
-                os.replace(dest + ".tmp", dest)
-                return None
-            with open(path, "rb") as f:
-                return f.read()
-        except OSError as e:
-            raise RpmOstreeError(f"{path}: {e.strerror}") from None
-    if not url.startswith(("http://", "https://")):
-        raise RpmOstreeError(f"Unsupported URL '{url}'")
-    import httpx
+def _fetch_file(url: str, dest: str, limit: int, what: str) -> None:
+    """GET ``url`` (http(s) or file://) into ``dest`` (through ``dest``.tmp), at most ``limit`` bytes."""
+    tmp = dest + ".tmp"
     try:
-        with httpx.stream("GET", url, follow_redirects=True, timeout=60) as r:
-            if r.status_code != 200:
-                raise RpmOstreeError(f"Status code: {r.status_code} for {url}")
-            if dest is None:
-                return r.read()
-            with open(dest + ".tmp", "wb") as f:
-                for chunk in r.iter_bytes(1 << 16):
-                    f.write(chunk)
-            os.replace(dest + ".tmp", dest)
-            return None
-    except httpx.HTTPError as e:
-        raise RpmOstreeError(f"Curl error for {url}: {e}") from None
+        with open(tmp, "wb") as f:
+            status, _h = _stream_get(url, f, limit, what)
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _file_sha(path: str, algo: str) -> str:
@@ -577,14 +560,25 @@ def _write_json(path: str, obj) -> None:
     os.replace(path + ".tmp", path)
 
 
-def download(repo: RepoConfig, location: str, checksum: tuple | None, dest: str) -> None:
-    """Download package ``location`` of ``repo`` to ``dest``, checking ``(algo, hex)``."""
+# a package whose metadata declares no size: the most a download may bring
+MAX_PACKAGE_SIZE = 4 << 30
+# a GPG key file
+MAX_KEY_SIZE = 1 << 20
+
+
+def download(repo: RepoConfig, location: str, checksum: tuple | None, dest: str, size: int | None = None) -> None:
+    """Download package ``location`` of ``repo`` to ``dest``: at most the ``size`` the repo's
+    metadata declares, and refused unless it matches the metadata's ``(algo, hex)`` checksum."""
+    if not (checksum and checksum[1]):
+        raise RpmOstreeError(f"Downloading from '{repo.id}': no checksum for {location} in the repo metadata")
     try:
-        _fetch(repo.url(location), dest)
+        _fetch_file(repo.url(location), dest, size or MAX_PACKAGE_SIZE, location)
+        if _file_sha(dest, checksum[0]) != checksum[1]:
+            raise RpmOstreeError(f"checksum mismatch for {location}")
     except RpmOstreeError as e:
+        with contextlib.suppress(OSError):
+            os.unlink(dest)
         raise RpmOstreeError(f"Downloading from '{repo.id}': {e.message}") from None
-    if checksum and checksum[1] and _file_sha(dest, checksum[0]) != checksum[1]:
-        raise RpmOstreeError(f"Downloading from '{repo.id}': checksum mismatch for {location}")
 
 
 def resolve_gpgkey(url: str, root: str) -> str:
@@ -598,5 +592,5 @@ def resolve_gpgkey(url: str, root: str) -> str:
     import tempfile
     fd, tmp = tempfile.mkstemp(prefix="rpmostree-key-")
     os.close(fd)
-    _fetch(url, tmp)
+    _fetch_file(url, tmp, MAX_KEY_SIZE, f"GPG key {url}")
     return tmp

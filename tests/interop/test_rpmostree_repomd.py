@@ -18,7 +18,7 @@ import threading
 
 import pytest
 
-from test_rpmostree import (OS, RPMOSTREE, deploy_dir, rpmostree, rpms, sh, status_json,  # noqa: F401
+from test_rpmostree import (OS, REF_OSTREE, RPMOSTREE, deploy_dir, rpmostree, rpms, sh, status_json,  # noqa: F401
                             sysroot)
 
 
@@ -280,3 +280,32 @@ def test_hostile_repos(sysroot, served, tmp_path):
     set_repo(s, f"[../x]\nbaseurl={served['url']}\n")
     p = rpmostree(s, "refresh-md", check=False)
     assert (p.returncode, p.stderr) == (1, "error: Bad id for repo: ../x\n")
+
+
+def test_package_download_bounded(sysroot, served):
+    """A package bigger than the size the repo metadata declares is refused as it arrives
+    (a server streaming without end fills no disk), and a wrong one is refused by its checksum;
+    neither is left in the package cache, and the deployment stays as it was."""
+    s = sysroot["path"]
+    rpmostree(s, "cleanup", "-m")
+    set_repo(s, f"[test]\nbaseurl={served['url']}\ngpgcheck=0\nmetadata_expire=0\n")
+    before = status_json(s)[0]["checksum"]
+    foo = next(served["repo"].glob("foo-1.0-*.rpm"))
+    good = foo.read_bytes()
+    # larger than declared (the metadata still describes the good file)
+    foo.write_bytes(good + b"\0" * (1 << 20))
+    p = rpmostree(s, "install", "foo", check=False)
+    assert p.returncode == 1 and p.stderr == (f"error: Downloading from 'test': {foo.name} "
+                                              f"is larger than {len(good)} bytes\n"), p.stderr
+    # the same size, other bytes
+    foo.write_bytes(bytes(len(good)))
+    p = rpmostree(s, "install", "foo", check=False)
+    assert p.returncode == 1 and p.stderr.startswith("error: Downloading from 'test': checksum mismatch for "), \
+        p.stderr
+    assert status_json(s)[0]["checksum"] == before
+    out = sh(REF_OSTREE, f"--repo={s}/ostree/repo", "refs", "--list").stdout
+    assert "rpmostree/pkg/foo/" not in out, out
+    foo.write_bytes(good)
+    rpmostree(s, "install", "foo")
+    assert "foo" in status_json(s)[0]["packages"]
+    rpmostree(s, "uninstall", "foo")
