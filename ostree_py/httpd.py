@@ -209,9 +209,10 @@ def request_path(raw: str) -> str | None:
     takes the path as a C string, the path ends at a decoded NUL (``%00``).
     """
     path = urllib.parse.unquote(remove_dot_segments(_decode_unreserved(raw)), errors="surrogateescape")
-    if "/../" in path or path.endswith("/.."):
+    path = path.split("\0", 1)[0]
+    if "/../" in path or path.endswith("/..") or path == "..":
         return None
-    return path.split("\0", 1)[0]
+    return path
 
 
 def http_date(ts: float) -> str:
