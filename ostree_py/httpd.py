@@ -4,18 +4,24 @@ Serves a directory over HTTP/1.1 on 127.0.0.1 the way the reference's
 ``ostree-trivial-httpd`` (libsoup) does, as far as a client can tell:
 
 - GET and HEAD only (anything else: 501); paths are relative to the served
-  directory, dot segments removed; a path containing "../" is refused (403);
+  directory, dot segments removed; a path whose decoding brings back a ".."
+  segment is refused (400), one containing "../" (403); a path ends at an
+  encoded NUL, as in the reference's handler (C strings);
 - only regular files with o+r and directories with o+rx are served (else 403;
   missing: 404; other errors: 500); a directory without a trailing slash is
   redirected (301), with one it serves index.html or an HTML listing;
 - files carry Last-Modified and ETag (the quoted SHA-256 of the contents) and
   honour If-None-Match (exact match) and If-Modified-Since with 304;
-- Range requests get 206 (several ranges: multipart/byteranges), a first range
-  starting past the end 416; with ``force_ranges`` a GET without Range of a
+- Range requests get 206, ranges sorted and overlaps merged (several ranges:
+  a multipart/byteranges reply, streamed), none satisfiable 416, more than
+  MAX_RANGES the whole file; with ``force_ranges`` a GET without Range of a
   path containing "/objects" announces the full length, sends only the first
   half and closes the connection (so clients must resume);
 - test knobs: HTTP basic auth (foouser/barpw, realm "auth-test"), expected
   cookies and headers (else 403), random 500 and 408 answers up to a maximum;
+- requests bounded as libsoup bounds them: request line and headers at most
+  64 KiB together (any number of headers); HTTP/0.9, HTTP/1.1 without Host and
+  unknown expectations refused;
 - a log in the reference's format ("DATE TIME.USEC - serving /PATH" then
   "  status: REASON (CODE)").
 
@@ -284,6 +290,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return False
         finally:
             self.rfile = rfile
+        # an HTTP/1.0 request gets an HTTP/1.0 reply, as from libsoup
+        self.protocol_version = "HTTP/1.0" if self.request_version == "HTTP/1.0" else "HTTP/1.1"
         try:
             self.headers = email.parser.Parser(_class=self.MessageClass).parsestr(
                 b"".join(lines).decode("iso-8859-1"))
