@@ -66,6 +66,9 @@ class ArchiveEntry:
 
 # ------------------------------------------------------------------ decompression
 
+_MAGIC = {"gzip": b"\x1f\x8b", "bzip2": b"BZh", "xz": b"\xfd7zXZ\0"}
+
+
 class _Decompressing(io.RawIOBase):
     """A readable stream of the decompressed bytes of ``src`` (one of gzip, bzip2, xz).
 
@@ -101,21 +104,23 @@ class _Decompressing(io.RawIOBase):
         return self._dec.needs_input
 
     def _next_member(self) -> bool:
-        """At the end of one compressed member: start the next (concatenated
-        members: gzip -c a b, pbzip2, xz --concatenate); False at the end of input."""
-        while True:
-            data = self._dec.unused_data + self._in
-            self._in = b""
-            if not data:
-                data = self._src.read(CHUNK)
-                if not data:
-                    return False
-            if data.strip(b"\0") == b"" and self._kind != "gzip":
-                continue
-            self._in = data
-            self._dec = self._new()
-            self._full = False
-            return True
+        """At the end of one compressed member: start the next (concatenated members:
+        gzip -c a b, pbzip2, xz --concatenate); False at the end of the input, or at
+        bytes that do not start a member (padding, trailing garbage: libarchive ends there)."""
+        magic = _MAGIC[self._kind]
+        data = self._dec.unused_data + self._in
+        self._in = b""
+        while len(data) < len(magic):
+            more = self._src.read(CHUNK)
+            if not more:
+                break
+            data += more
+        if not data.startswith(magic):
+            return False
+        self._in = data
+        self._dec = self._new()
+        self._full = False
+        return True
 
     def readinto(self, b):
         want = len(b)
@@ -258,10 +263,20 @@ def open_archive(src, what: str):
         # an empty input, or only end-of-archive blocks: no entries
         return iter(())
     if first[:6] in (b"070701", b"070702", b"070707") or first[:2] in (b"\xc7\x71", b"\x71\xc7"):
-        return _CpioReader(_Prefixed(first, stream)).entries()
-    if _is_tar_header(first):
-        return _tar_entries(_Prefixed(first, stream))
-    raise ArchiveError(f"{what}: Unrecognized archive format")
+        entries = _CpioReader(_Prefixed(first, stream)).entries()
+    elif _is_tar_header(first):
+        entries = _tar_entries(_Prefixed(first, stream))
+    else:
+        raise ArchiveError(f"{what}: Unrecognized archive format")
+    return _drained(entries, stream) if kind is not None else entries
+
+
+def _drained(entries, stream):
+    """The entries, then the rest of the compressed stream read to its end: the archive's
+    end marker comes before the compressed data's end, whose truncation is an error too."""
+    yield from entries
+    while stream.read(CHUNK):
+        pass
 
 
 # ------------------------------------------------------------------ tar

@@ -211,6 +211,32 @@ def test_truncated_archive_is_an_error_and_leaves_no_commit(tmp_path, kind):
     assert leftovers == []
 
 
+def test_truncated_compressed_end_is_an_error(tmp_path):
+    """The tar's end-of-archive blocks are whole but the gzip trailer (CRC, size) is cut:
+    the compressed stream is read to its end, so this is an error, not a silent success."""
+    plain = tmp_path / "whole.tar"
+    _zero_tar(plain, 1 * MiB, "tar")
+    src = tmp_path / "cut.tar.gz"
+    # records padded as by tar -b 4096 (2 MiB): the archive's end comes well before the data's
+    src.write_bytes(gzip.compress(plain.read_bytes() + bytes(2 * MiB))[:-4])
+    repo = tmp_path / "repo"
+    _init(repo, "archive")
+    rc, err, _ = _measured(ostree_py_argv() + [f"--repo={repo}", "commit", "-b", "t", f"--tree=tar={src}"],
+                           tmp_path, cpu_seconds=30)
+    assert (rc, err) == (1, "error: truncated gzip input\n")
+    assert not (repo / "refs" / "heads" / "t").exists()
+
+
+@pytest.mark.parametrize("tail", [b"garbage\n", bytes(3000)], ids=["garbage", "zeros"])
+def test_bytes_after_the_compressed_stream_are_ignored(tmp_path, tail):
+    """As libarchive: what follows the last gzip member without starting another ends the data."""
+    whole = tmp_path / "whole.tar.gz"
+    _zero_tar(whole, 1 * MiB, "tar.gz")
+    src = tmp_path / "tail.tar.gz"
+    src.write_bytes(whole.read_bytes() + tail)
+    _commit_both(tmp_path, f"--tree=tar={src}", cpu_seconds=30)
+
+
 # ------------------------------------------------------------------ trivial-httpd
 
 def _start_httpd(tmp_path, root):
