@@ -66,14 +66,22 @@ class ArchiveEntry:
 
 # ------------------------------------------------------------------ decompression
 
+_MAGIC = {"gzip": b"\x1f\x8b", "bzip2": b"BZh", "xz": b"\xfd7zXZ\0"}
+
+
 class _Decompressing(io.RawIOBase):
-    """A readable stream of the decompressed bytes of ``src`` (one of gzip, bzip2, xz)."""
+    """A readable stream of the decompressed bytes of ``src`` (one of gzip, bzip2, xz).
+
+    Each read decompresses at most what it returns (``max_length``): a small
+    input of a highly compressible payload (a zero-filled image) never
+    expands in memory, and each byte is produced and copied once.
+    """
 
     def __init__(self, src, kind, first: bytes):
         self._src = src
         self._kind = kind
-        self._pending = first
-        self._buf = b""
+        self._in = first      # compressed bytes not yet handed to the decompressor
+        self._full = False    # the last call filled its output: more may be pending inside
         self._eof = False
         self._dec = self._new()
 
@@ -87,38 +95,57 @@ class _Decompressing(io.RawIOBase):
     def readable(self):
         return True
 
-    def _fill(self):
-        while not self._buf and not self._eof:
-            data = self._pending or self._src.read(CHUNK)
-            self._pending = b""
-            if not data:
-                if not self._dec_eof():
-                    raise ArchiveError(f"truncated {self._kind} input")
-                self._eof = True
-                return
-            while data:
-                if self._dec_eof():
-                    # concatenated members (gzip -c a b, pbzip2, xz --concatenate)
-                    if data.strip(b"\0") == b"" and self._kind != "gzip":
-                        data = b""
-                        break
-                    self._dec = self._new()
-                try:
-                    out = self._dec.decompress(data)
-                except (zlib.error, OSError, EOFError, lzma.LZMAError) as e:
-                    raise ArchiveError(f"{self._kind} decompression failed: {e}") from None
-                self._buf += out
-                data = getattr(self._dec, "unused_data", b"") if self._dec_eof() else b""
-
     def _dec_eof(self):
         return bool(getattr(self._dec, "eof", False))
 
+    def _needs_input(self) -> bool:
+        if self._kind == "gzip":
+            return not self._full
+        return self._dec.needs_input
+
+    def _next_member(self) -> bool:
+        """At the end of one compressed member: start the next (concatenated members:
+        gzip -c a b, pbzip2, xz --concatenate); False at the end of the input, or at
+        bytes that do not start a member (padding, trailing garbage: libarchive ends there)."""
+        magic = _MAGIC[self._kind]
+        data = self._dec.unused_data + self._in
+        self._in = b""
+        while len(data) < len(magic):
+            more = self._src.read(CHUNK)
+            if not more:
+                break
+            data += more
+        if not data.startswith(magic):
+            return False
+        self._in = data
+        self._dec = self._new()
+        self._full = False
+        return True
+
     def readinto(self, b):
-        self._fill()
-        n = min(len(b), len(self._buf))
-        b[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
-        return n
+        want = len(b)
+        while want and not self._eof:
+            if self._dec_eof() and not self._next_member():
+                self._eof = True
+                break
+            data = self._in
+            self._in = b""
+            if not data and self._needs_input():
+                data = self._src.read(CHUNK)
+                if not data:
+                    raise ArchiveError(f"truncated {self._kind} input")
+            try:
+                out = self._dec.decompress(data, want)
+            except (zlib.error, OSError, EOFError, lzma.LZMAError) as e:
+                raise ArchiveError(f"{self._kind} decompression failed: {e}") from None
+            self._full = len(out) >= want
+            if self._kind == "gzip":
+                self._in = self._dec.unconsumed_tail
+            if out:
+                n = len(out)
+                b[:n] = out
+                return n
+        return 0
 
 
 class _Prefixed(io.RawIOBase):
@@ -236,10 +263,20 @@ def open_archive(src, what: str):
         # an empty input, or only end-of-archive blocks: no entries
         return iter(())
     if first[:6] in (b"070701", b"070702", b"070707") or first[:2] in (b"\xc7\x71", b"\x71\xc7"):
-        return _CpioReader(_Prefixed(first, stream)).entries()
-    if _is_tar_header(first):
-        return _tar_entries(_Prefixed(first, stream))
-    raise ArchiveError(f"{what}: Unrecognized archive format")
+        entries = _CpioReader(_Prefixed(first, stream)).entries()
+    elif _is_tar_header(first):
+        entries = _tar_entries(_Prefixed(first, stream))
+    else:
+        raise ArchiveError(f"{what}: Unrecognized archive format")
+    return _drained(entries, stream) if kind is not None else entries
+
+
+def _drained(entries, stream):
+    """The entries, then the rest of the compressed stream read to its end: the archive's
+    end marker comes before the compressed data's end, whose truncation is an error too."""
+    yield from entries
+    while stream.read(CHUNK):
+        pass
 
 
 # ------------------------------------------------------------------ tar
@@ -276,9 +313,27 @@ def _tar_error(e) -> ArchiveError:
     return ArchiveError(f"Damaged tar archive: {msg}")
 
 
+SPECIAL_HEADER_LIMIT = 1024 * 1024
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """Long-name and pax headers are read whole into memory: refuse those over 1 MiB, as
+    libarchive does, so that what an entry claims does not decide how much is held."""
+
+    def _proc_gnulong(self, tarfile):
+        if self.size > SPECIAL_HEADER_LIMIT:
+            raise ArchiveError("Special header too large")
+        return super()._proc_gnulong(tarfile)
+
+    def _proc_pax(self, tarfile):
+        if self.size > SPECIAL_HEADER_LIMIT:
+            raise ArchiveError("Special header too large")
+        return super()._proc_pax(tarfile)
+
+
 def _tar_entries(stream):
     try:
-        tf = tarfile.open(fileobj=stream, mode="r|", errors="surrogateescape")
+        tf = tarfile.open(fileobj=stream, mode="r|", errors="surrogateescape", tarinfo=_BoundedTarInfo)
     except tarfile.ReadError as e:
         raise _tar_error(e) from None
     try:
@@ -289,6 +344,8 @@ def _tar_entries(stream):
                 raise _tar_error(e) from None
             except EOFError:
                 raise ArchiveError("Truncated tar archive") from None
+            # tarfile keeps every member it has read; a stream of entries needs none of them
+            tf.members.clear()
             if m is None:
                 if getattr(stream, "eof", False) and stream.count % 512:
                     # the input ended inside a header

@@ -4,18 +4,24 @@ Serves a directory over HTTP/1.1 on 127.0.0.1 the way the reference's
 ``ostree-trivial-httpd`` (libsoup) does, as far as a client can tell:
 
 - GET and HEAD only (anything else: 501); paths are relative to the served
-  directory, dot segments removed; a path containing "../" is refused (403);
+  directory, dot segments removed; a path whose decoding brings back a ".."
+  segment is refused (400), one containing "../" (403); a path ends at an
+  encoded NUL, as in the reference's handler (C strings);
 - only regular files with o+r and directories with o+rx are served (else 403;
   missing: 404; other errors: 500); a directory without a trailing slash is
   redirected (301), with one it serves index.html or an HTML listing;
 - files carry Last-Modified and ETag (the quoted SHA-256 of the contents) and
   honour If-None-Match (exact match) and If-Modified-Since with 304;
-- Range requests get 206 (several ranges: multipart/byteranges), a first range
-  starting past the end 416; with ``force_ranges`` a GET without Range of a
+- Range requests get 206, ranges sorted and overlaps merged (several ranges:
+  a multipart/byteranges reply, streamed), none satisfiable 416, more than
+  MAX_RANGES the whole file; with ``force_ranges`` a GET without Range of a
   path containing "/objects" announces the full length, sends only the first
   half and closes the connection (so clients must resume);
 - test knobs: HTTP basic auth (foouser/barpw, realm "auth-test"), expected
   cookies and headers (else 403), random 500 and 408 answers up to a maximum;
+- requests bounded as libsoup bounds them: request line and headers at most
+  64 KiB together (any number of headers); HTTP/0.9, HTTP/1.1 without Host and
+  unknown expectations refused;
 - a log in the reference's format ("DATE TIME.USEC - serving /PATH" then
   "  status: REASON (CODE)").
 
@@ -26,12 +32,16 @@ exiting when the directory goes away are driven by the command.
 import base64
 import datetime
 import email.utils
+import email.errors
+import email.parser
 import hashlib
 import http.server
+import io
 import os
 import random
 import socket
 import stat
+import sys
 import threading
 import time
 import urllib.parse
@@ -39,9 +49,13 @@ import urllib.parse
 SERVER_HEADER = "ostree-httpd ostree-py"
 REASONS = {
     200: "OK", 206: "Partial Content", 301: "Moved Permanently", 304: "Not Modified",
-    401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
-    416: "Requested Range Not Satisfiable", 500: "Internal Server Error", 501: "Not Implemented",
+    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
+    414: "Request-URI Too Long", 416: "Requested Range Not Satisfiable", 417: "Expectation Failed",
+    431: "Request Header Fields Too Large", 500: "Internal Server Error", 501: "Not Implemented",
+    505: "HTTP Version Not Supported",
 }
+MAX_HEADER_BYTES = 64 * 1024
+"""The request line and headers together (libsoup's limit): a longer request is refused."""
 BASIC_AUTH_USER = "foouser"
 BASIC_AUTH_PASSWORD = "barpw"
 
@@ -106,39 +120,105 @@ def remove_dot_segments(path: str) -> str:
     return res
 
 
+MAX_RANGES = 200
+"""More byte ranges than this (after merging overlaps) and the Range header is
+ignored: the whole file is sent with 200, as Apache's MaxRanges does."""
+
+_DIGITS = frozenset("0123456789")
+
+
+def _split_list(spec: str) -> list[str]:
+    """The items of a comma-separated header list, trimmed, empty ones dropped."""
+    return [item.strip(" \t") for item in spec.split(",") if item.strip(" \t")]
+
+
+def _number(digits: str) -> int:
+    # past 2**63 the exact value does not matter (and int() refuses thousands of digits)
+    return int(digits) if len(digits) <= 19 else 1 << 63
+
+
 def parse_ranges(header: str | None, size: int):
-    """A Range header's byte ranges as [(start, end_inclusive)], or None when absent/invalid."""
-    if not header:
+    """A Range header's byte ranges for a body of ``size`` bytes.
+
+    Returns None when the header is absent or invalid, or asks for more than
+    MAX_RANGES ranges (the whole body is sent); [] when no range is
+    satisfiable (416); else the ranges as [(start, end_inclusive)], sorted,
+    overlapping ones merged and ends clamped to the body (as libsoup's server:
+    "bytes" then "=", a list of "A-B", "A-", "A" or "-N"; any malformed item or
+    B < A voids the whole header; ranges starting past the end are dropped).
+    A suffix longer than the body is the whole body (RFC 9110).
+    """
+    if not header or not header.startswith("bytes"):
         return None
-    unit, eq, spec = header.partition("=")
-    if not eq or unit.strip() != "bytes":
+    rest = header[5:].lstrip(" \t")
+    if not rest.startswith("="):
+        return None
+    items = _split_list(rest[1:])
+    if not items:
         return None
     out = []
-    for part in spec.split(","):
-        part = part.strip()
-        a, dash, b = part.partition("-")
-        if not dash:
-            return None
-        a, b = a.strip(), b.strip()
-        try:
-            if a == "":
-                n = int(b)
-                if n <= 0 and b:
+    for item in items:
+        first, dash, last = item.partition("-")
+        if first == "":
+            if not last or not _DIGITS.issuperset(last):
+                return None
+            start, end = max(size - _number(last), 0), size - 1
+        else:
+            if not _DIGITS.issuperset(first) or (last and not _DIGITS.issuperset(last)):
+                return None
+            start = _number(first)
+            if last:
+                end = _number(last)
+                if end < start:
                     return None
-                start, end = max(size - n, 0), size - 1
+                end = min(end, size - 1)
             else:
-                start = int(a)
-                if b:
-                    end = int(b)
-                    if end < start:
-                        return None
-                    end = min(end, size - 1)
-                else:
-                    end = size - 1
-        except ValueError:
-            return None
+                end = size - 1
+        if start >= size:
+            continue
         out.append((start, end))
-    return out or None
+    out.sort()
+    merged = []
+    for a, b in out:
+        if merged and a <= merged[-1][1]:
+            if b > merged[-1][1]:
+                merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    if len(merged) > MAX_RANGES:
+        return None
+    return merged
+
+
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _decode_unreserved(path: str) -> str:
+    """Percent-escapes of unreserved characters decoded, the others kept (URI normalization)."""
+    parts = path.split("%")
+    out = [parts[0]]
+    for p in parts[1:]:
+        c = chr(int(p[:2], 16)) if len(p) >= 2 and all(ch in "0123456789abcdefABCDEF" for ch in p[:2]) else ""
+        if c and c in _UNRESERVED:
+            out.append(c + p[2:])
+        else:
+            out.append("%" + p)
+    return "".join(out)
+
+
+def request_path(raw: str) -> str | None:
+    """A request's path (without query) as the reference serves it, or None (400).
+
+    As libsoup: escapes of unreserved characters are decoded and dot segments
+    removed, then the path is decoded; a path whose decoding brings back a
+    ".." segment (``/..%2f``) is refused. As the reference's handler, which
+    takes the path as a C string, the path ends at a decoded NUL (``%00``).
+    """
+    path = urllib.parse.unquote(remove_dot_segments(_decode_unreserved(raw)), errors="surrogateescape")
+    path = path.split("\0", 1)[0]
+    if "/../" in path or path.endswith("/..") or path == "..":
+        return None
+    return path
 
 
 def http_date(ts: float) -> str:
@@ -183,6 +263,69 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def version_string(self):
         return SERVER_HEADER
 
+    def parse_request(self):
+        """The request line (by http.server), then the headers, bounded in total size
+        rather than in number (as libsoup); HTTP/0.9 requests, HTTP/1.1 requests
+        without Host and unknown expectations are refused as the reference does."""
+        self.command = None
+        self.request_version = "HTTP/1.1"  # until parsed: errors get a status line
+        if len(self.raw_requestline.split()) == 2:
+            self.send_error(400)
+            return False
+        lines = []
+        total = len(self.raw_requestline)
+        while True:
+            line = self.rfile.readline(MAX_HEADER_BYTES + 1 - total)
+            total += len(line)
+            if total > MAX_HEADER_BYTES:
+                self.send_error(431)
+                return False
+            if line in (b"\r\n", b"\n", b""):
+                break
+            lines.append(line)
+        rfile = self.rfile
+        self.rfile = io.BytesIO(b"\r\n")
+        try:
+            if not super().parse_request():
+                return False
+        finally:
+            self.rfile = rfile
+        # an HTTP/1.0 request gets an HTTP/1.0 reply, as from libsoup
+        self.protocol_version = "HTTP/1.0" if self.request_version == "HTTP/1.0" else "HTTP/1.1"
+        try:
+            self.headers = email.parser.Parser(_class=self.MessageClass).parsestr(
+                b"".join(lines).decode("iso-8859-1"))
+        except email.errors.MessageError:
+            self.send_error(400)
+            return False
+        conntype = self.headers.get("Connection", "").lower()
+        if conntype == "close":
+            self.close_connection = True
+        elif conntype == "keep-alive":
+            self.close_connection = False
+        if self.request_version >= "HTTP/1.1" and self.headers.get("Host") is None:
+            self.send_error(400)
+            return False
+        expect = self.headers.get("Expect", "")
+        if expect.lower() == "100-continue" and self.request_version >= "HTTP/1.1":
+            return self.handle_expect_100()
+        if expect:
+            self.send_error(417)
+            return False
+        return True
+
+    def send_error(self, code, message=None, explain=None):
+        """Errors found before a request reaches the handler: a bare status and close (http.server
+        would send an HTML page, the reference sends none)."""
+        self.close_connection = True
+        self._log_status = False
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.1"  # a status line all the same
+        self.send_response_only(code, REASONS.get(code) or message)
+        self.send_header("Server", SERVER_HEADER)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     @property
     def httpd(self) -> "TrivialHttpd":
         return self.server.httpd
@@ -224,10 +367,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._simple(401, [("WWW-Authenticate", 'Basic realm="auth-test"')])
         return False
 
-    def _request_path(self) -> str:
-        raw = urllib.parse.urlsplit(self.path).path if not self.path.startswith("/") else \
-            self.path.split("?", 1)[0].split("#", 1)[0]
-        return remove_dot_segments(urllib.parse.unquote(raw, errors="surrogateescape"))
+    def _request_path(self) -> str | None:
+        """The request's path as the reference's handler sees it, or None for a target the
+        reference refuses (400)."""
+        target = self.path
+        if not target.startswith("/"):
+            parts = urllib.parse.urlsplit(target)
+            if not parts.scheme or not parts.netloc:
+                return None
+            target = parts.path or "/"
+        return request_path(target.split("?", 1)[0].split("#", 1)[0])
 
     # ------------------------------------------------------------ methods
     def do_GET(self):
@@ -248,9 +397,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _dispatch(self):
         self._log_status = False
-        if not self._check_auth():
+        if self.path == "*":
+            self._simple(404)
             return
         path = self._request_path()
+        if path is None:
+            self._simple(400)
+            return
+        if not self._check_auth():
+            return
         self.httpd.log.write(f"serving {path}\n")
         self._log_status = True
         self._do_get(path)
@@ -316,13 +471,24 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             try:
                 os.stat(index, dir_fd=httpd.root_fd)
             except OSError:
-                self._simple(200, body=directory_listing(httpd.root_fd, rel), content_type="text/html")
-                return 200
+                return self._serve_listing(rel)
             httpd.log.write(f"serving {index}\n")
             code = self._serve(index)
             httpd.log.write(f"  status: {REASONS.get(code, '')} ({code})\n")  # the outer request's
             return code
         return self._serve_file(rel, st)
+
+    def _serve_listing(self, rel: str) -> int:
+        body = directory_listing(self.httpd.root_fd, rel)
+        ranges = self._ranges(len(body)) if self.command == "GET" else None
+        if ranges == []:
+            self._simple(416)
+            return 416
+        if ranges is None:
+            self._simple(200, body=body, content_type="text/html")
+        else:
+            self._send_ranges([], ranges, len(body), "text/html", lambda a, n: self.wfile.write(body[a:a + n]))
+        return 200
 
     def _serve_file(self, rel: str, st) -> int:
         httpd = self.httpd
@@ -359,8 +525,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.send_header("Content-Length", str(size))
                 self.end_headers()
                 return 200
-            ranges = parse_ranges(self.headers.get("Range"), size)
-            if ranges is not None and ranges[0][0] >= size:
+            ranges = self._ranges(size)
+            if ranges == []:
                 self._simple(416, headers)
                 return 416
             if not_modified:
@@ -385,37 +551,56 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.end_headers()
                 self._send_file(f, 0, size)
                 return 200
-            ranges = [(a, b) for a, b in ranges if a < size]
-            if len(ranges) == 1:
-                a, b = ranges[0]
-                self._start(206, headers + [("Content-Range", f"bytes {a}-{b}/{size}")], log_code=200)
-                self.send_header("Content-Length", str(b - a + 1))
-                self.end_headers()
-                self._send_file(f, a, b - a + 1)
-                return 200
-            boundary = os.urandom(32).hex()
-            parts = []
-            for a, b in ranges:
-                f.seek(a)
-                parts.append(f"--{boundary}\r\nContent-Range: bytes {a}-{b}/{size}\r\n\r\n".encode()
-                             + f.read(b - a + 1) + b"\r\n")
-            parts.append(f"--{boundary}--\r\n".encode())
-            body = b"".join(parts)
-            self._start(206, headers + [("Content-Type", f"multipart/byteranges; boundary={boundary}")],
-                        log_code=200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self._send_ranges(headers, ranges, size, None, lambda a, n: self._send_file(f, a, n))
             return 200
 
-    def _send_file(self, f, offset: int, count: int) -> None:
-        if count <= 0:
+    def _ranges(self, size: int):
+        """The request's byte ranges (see parse_ranges); the last Range header counts, as in libsoup."""
+        values = self.headers.get_all("Range")
+        return parse_ranges(values[-1] if values else None, size)
+
+    def _send_ranges(self, headers, ranges, size: int, content_type, write_range) -> None:
+        """A 206 reply of ``ranges`` (sorted, disjoint) of a body of ``size`` bytes; the data of
+        each range is sent by ``write_range(offset, count)`` as it goes, so a reply of many
+        ranges costs no memory. Logged as 200, as the reference logs its handler's status."""
+        if len(ranges) == 1:
+            a, b = ranges[0]
+            self._start(206, headers, log_code=200)
+            if content_type:
+                self.send_header("Content-Type", content_type)
+            self.send_header("Content-Range", f"bytes {a}-{b}/{size}")
+            self.send_header("Content-Length", str(b - a + 1))
+            self.end_headers()
+            write_range(a, b - a + 1)
             return
+        boundary = os.urandom(32).hex()
+        part_type = f"Content-Type: {content_type}\r\n" if content_type else ""
+
+        def part_head(a, b):
+            return f"--{boundary}\r\n{part_type}Content-Range: bytes {a}-{b}/{size}\r\n\r\n".encode()
+        tail = f"--{boundary}--\r\n".encode()
+        length = len(tail) + sum(len(part_head(a, b)) + (b - a + 1) + 2 for a, b in ranges)
+        self._start(206, headers + [("Content-Type", f"multipart/byteranges; boundary={boundary}")], log_code=200)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        for a, b in ranges:
+            self.wfile.write(part_head(a, b))
+            if write_range(a, b - a + 1) is False:
+                return
+            self.wfile.write(b"\r\n")
+        self.wfile.write(tail)
+
+    def _send_file(self, f, offset: int, count: int) -> bool:
+        """Send ``count`` bytes of ``f`` from ``offset``; False when the client went away."""
+        if count <= 0:
+            return True
         self.wfile.flush()
         try:
             self.connection.sendfile(f, offset, count)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+            return False
+        return True
 
 
 def _request_cookies(values) -> list:
@@ -443,6 +628,12 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 64
+
+    def handle_error(self, request, client_address):
+        # a client that goes away mid-reply is no error of the server's
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
 
 
 class TrivialHttpd:
