@@ -319,9 +319,9 @@ def compress_part(payload: bytes, compression: int = COMPRESSION_XZ) -> bytes:
 # part's size; disk use is capped by ``part_body_limit``.
 IO_CHUNK = 1 << 20
 _XZ_INPUT_CHUNK = 64 * 1024
-# liblzma's memory for a stream: its dictionary (preset 9 needs 65 MiB; the
-# reference's generator uses preset 8, 33 MiB). A stream asking for more is refused.
-XZ_MEMLIMIT = 96 * 1024 * 1024
+# liblzma's memory for a stream, mostly its dictionary: ostree's generators use
+# preset 8 (32 MiB, 33 MiB in all). A stream asking for more is refused.
+XZ_MEMLIMIT = 48 * 1024 * 1024
 # What a part's serialised payload may hold beyond the declared uncompressed
 # size (the sum of its objects' sizes, as the reference's generator counts it):
 # mode and xattr tables, symlink targets, read-source checksums, bsdiff control
@@ -565,8 +565,8 @@ def _unxz(read_input, out_fd: int, limit: int | None) -> int:
                 if out:
                     written += len(out)
                     if limit is not None and written > limit:
-                        raise OstreeError(f"Decompressing delta part: more than {limit} bytes, "
-                                          f"the most its declared uncompressed size allows")
+                        raise OstreeError(f"Decompressing delta part: more than the {limit} bytes "
+                                          f"its declared uncompressed size allows")
                     _write_all(out_fd, out)
         except lzma.LZMAError as e:
             if first:
@@ -614,7 +614,7 @@ def open_part_body(src, expected_checksum: str | None = None, *, limit: int | No
         comptype = mem[0] if mem is not None else os.pread(fd, 1, 0)[0]
         if comptype == COMPRESSION_NONE:
             if limit is not None and size - 1 > limit:
-                raise OstreeError(f"Invalid delta part: {size - 1} bytes, more than the {limit} "
+                raise OstreeError(f"Invalid delta part: more than the {limit} bytes "
                                   f"its declared uncompressed size allows")
             return PartBody(mem if mem is not None else fd, 1, size, closers)
         if comptype != COMPRESSION_XZ:

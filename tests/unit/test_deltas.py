@@ -164,6 +164,19 @@ def test_part_larger_than_declared_is_refused():
         assert part.payload_size == 4 << 20
 
 
+def test_part_needing_a_huge_xz_dictionary_is_refused():
+    """The xz dictionary a part's header asks for is memory: more than XZ_MEMLIMIT is refused
+    (ostree's generators use 32 MiB)."""
+    import lzma
+    body = fmt.serialize_part_payload([], [], b"payload", b"")
+    filters = [{"id": lzma.FILTER_LZMA2, "preset": 6, "dict_size": 2 * fmt.XZ_MEMLIMIT}]
+    data = b"x" + lzma.compress(body, format=lzma.FORMAT_XZ, filters=filters)
+    with pytest.raises(OstreeError, match="Decompressing delta part: Memory usage limit"):
+        fmt.open_part_body(data, spool=_spool)
+    with fmt.open_part_body(fmt.compress_part(body), spool=_spool) as part:
+        assert part.values()[2] == b"payload"
+
+
 # ---------------------------------------------------------------- repositories
 
 def _make_repo(tmp_path, name, mode="archive"):
