@@ -637,13 +637,17 @@ def open_part_body(src, expected_checksum: str | None = None, *, limit: int | No
             n = _unxz(read_input, out, limit)
         except OSError as e:
             os.close(out)
-            raise OstreeError(f"Decompressing delta part: {os.strerror(e.errno)}") from None
+            raise OstreeError(f"Decompressing delta part: {e.strerror or e}") from None
         except BaseException:
             os.close(out)
             raise
         for c in closers:
             c()
         return PartBody(out, 0, n, [lambda: os.close(out)])
+    except OSError as e:
+        for c in closers:
+            c()
+        raise OstreeError(f"Reading delta part: {e.strerror or e}") from None
     except BaseException:
         for c in closers:
             c()
