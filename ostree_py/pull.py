@@ -1050,7 +1050,7 @@ class _Pull:
         follows fetches what the delta does not carry (fallback objects).
         """
         from .deltas import format as dfmt
-        from .deltas.apply import apply_parts
+        from .deltas.apply import apply_parts, spool_file
         from .objects import OBJTYPE_BY_ID
         sb = dfmt.parse_superblock(superblock)
         if sb.to_checksum != to:
@@ -1099,9 +1099,15 @@ class _Pull:
         sizes = {i: p[2] for i, p in enumerate(sb.parts)}
 
         def fetch_part(i):
-            r = self.fetcher.fetch(self.content_mirrorlist, dfmt.part_relpath(frm, to, i),
-                                   max_size=sizes[i], retries=self.n_retries)
-            return r.data
+            # into a temporary file: the part is read from there in pieces
+            f = spool_file(repo)
+            try:
+                self.fetcher.fetch(self.content_mirrorlist, dfmt.part_relpath(frm, to, i),
+                                   max_size=sizes[i], retries=self.n_retries, out=f)
+            except BaseException:
+                f.close()
+                raise
+            return f
 
         def job():
             return apply_parts(repo, sb, fetch=fetch_part, threads=2)

@@ -83,7 +83,7 @@ def _open_superblock(repo, delta_id: str) -> tuple[bytes, str]:
 def show_delta(repo, delta_id: str, out) -> None:
     """Write what ``ostree static-delta show`` prints to ``out`` (a text stream), part by part."""
     from ..prune import format_size
-    from .apply import ExecuteStats, execute_part
+    from .apply import ExecuteStats, execute_part, open_part
     data, _rel = _open_superblock(repo, delta_id)
     signed = fmt.is_signed_superblock(data)
     sb = fmt.parse_superblock(data)
@@ -117,15 +117,14 @@ def show_delta(repo, delta_id: str, out) -> None:
         w(f"PartMeta{i}: nobjects={len(objects) // fmt.OBJTYPE_CSUM_LEN} size={size} usize={usize}\n")
         rel = fmt.part_relpath(sb.from_checksum, sb.to_checksum, i)
         try:
-            with open(os.path.join(repo.path, rel), "rb") as f:
-                pdata = f.read()
+            f = open(os.path.join(repo.path, rel), "rb")
         except OSError as e:
             raise OstreeError(f"openat({rel}): {os.strerror(e.errno)}") from None
-        part = fmt.open_part(pdata)
-        modes, xattrs, blob, ops = part
-        w(f"PartPayload{i}: nmodes={len(modes)} nxattrs={len(xattrs)} blobsize={len(blob)} opsize={len(ops)}\n")
-        stats = ExecuteStats()
-        execute_part(repo, objects, part, stats_only=True, stats=stats)
+        with open_part(repo, sb, i, f, None) as body:
+            w(f"PartPayload{i}: nmodes={body.n_modes} nxattrs={body.n_xattrs} blobsize={body.payload_size} "
+              f"opsize={body.ops_size}\n")
+            stats = ExecuteStats()
+            execute_part(repo, objects, body, stats_only=True, stats=stats)
         n = [stats.n_ops[op] for op in fmt.OP_ORDER]
         w(f"PartPayloadOps{i}: openspliceclose={n[0]} open={n[1]} write={n[2]} setread={n[3]} "
           f"unsetread={n[4]} close={n[5]} bspatch={n[6]}\n")
@@ -146,7 +145,7 @@ def verify_delta_signature(repo, delta_id: str, sign) -> str:
 
 def apply_delta_from_fetcher(repo, frm: str | None, to: str, superblock: bytes, fetch_part,
                              threads: int | None = None, on_part_done=None) -> fmt.Superblock:
-    """Apply a delta whose parts come from ``fetch_part(i) -> bytes`` (a pull).
+    """Apply a delta whose parts come from ``fetch_part(i)`` -> a binary file (a pull).
 
     Writes the target commit (marked partial; the caller clears the mark
     once the commit's other objects, e.g. fallbacks, are stored), then runs

@@ -14,9 +14,13 @@ framing differs. ``bsdiff4``'s core computes and applies the three blocks
 them. Both run in C; the diff releases the GIL for the suffix sort.
 """
 
+import struct
+
 from ..errors import OstreeError
 
 _CTRL = 24
+_CHUNK = 1 << 20
+_ADD_CTRL = struct.Struct("<QQQ")
 
 
 def _core():
@@ -86,3 +90,56 @@ def patch(old: bytes, new_size: int, stream) -> bytes:
         return _core().patch(bytes(old), new_size, bytes(control), b"".join(diffs), b"".join(extras))
     except (ValueError, MemoryError) as e:
         raise OstreeError(f"bsdiff patch failed: {e}") from None
+
+
+def _old_window(read_old, old_size: int, start: int, n: int) -> bytes:
+    """Old-file bytes [start, start+n), zeros where that range leaves the file."""
+    lo = max(start, 0)
+    hi = min(start + n, old_size)
+    if lo >= hi:
+        return bytes(n)
+    return bytes(lo - start) + read_old(lo, hi - lo) + bytes(start + n - hi)
+
+
+def patch_chunks(read_old, old_size: int, new_size: int, read_stream, stream_size: int,
+                 chunk: int = _CHUNK):
+    """Apply an ostree bsdiff stream without holding either file: yield the new
+    file's bytes, at most ``chunk`` at a time.
+
+    ``read_old(offset, n)`` and ``read_stream(offset, n)`` return that many
+    bytes of the old file and of the patch stream (ranges are checked here).
+    Same checks and result as ``patch``.
+    """
+    core = _core()
+    pos = newpos = oldpos = 0
+    while newpos < new_size:
+        if pos + _CTRL > stream_size:
+            raise OstreeError("bsdiff patch failed")
+        c = read_stream(pos, _CTRL)
+        pos += _CTRL
+        x = _offtin(c[0:8])
+        y = _offtin(c[8:16])
+        z = _offtin(c[16:24])
+        if x < 0 or y < 0 or x > 0x7FFFFFFF or y > 0x7FFFFFFF or newpos + x + y > new_size \
+                or pos + x + y > stream_size:
+            raise OstreeError("bsdiff patch failed")
+        done = 0
+        while done < x:
+            n = min(chunk, x - done)
+            old = _old_window(read_old, old_size, oldpos + done, n)
+            # the diff block is added byte-wise to the old bytes: bsdiff4's patch
+            # with one control entry does exactly that
+            try:
+                yield core.patch(old, n, _ADD_CTRL.pack(n, 0, 0), read_stream(pos + done, n), b"")
+            except (ValueError, MemoryError) as e:
+                raise OstreeError(f"bsdiff patch failed: {e}") from None
+            done += n
+        pos += x
+        done = 0
+        while done < y:
+            n = min(chunk, y - done)
+            yield read_stream(pos + done, n)
+            done += n
+        pos += y
+        newpos += x + y
+        oldpos += x + z

@@ -22,11 +22,16 @@ A part file is the GVariant ``(yay)``: one compression byte (0 none, 'x' xz)
 then the (compressed) serialised ``(a(uuu)aa(ayay)ayay)``: modes (uid, gid,
 mode big-endian), xattr sets, the payload blob and the operations, each
 operation one opcode byte followed by protobuf-style varint arguments.
+``open_part_body`` opens one in bounded memory (``PartBody``): an xz part is
+decompressed into a temporary file, never into memory, and no further than
+``part_body_limit`` of its header's declared sizes allows.
 """
 
 import base64
 import hashlib
 import lzma
+import os
+import struct
 import sys
 
 from .. import gvariant
@@ -43,7 +48,6 @@ SIGNED_MAGIC = b"OSTSGNDT"
 SUMMARY_STATIC_DELTAS = "ostree.static-deltas"
 DELTAPART_VERSION = 0
 OBJTYPE_CSUM_LEN = 33
-PART_MAX_SIZE_BYTES = 16 * 1024 * 1024
 
 OP_OPEN_SPLICE_AND_CLOSE = ord("S")
 OP_OPEN = ord("o")
@@ -308,31 +312,346 @@ def compress_part(payload: bytes, compression: int = COMPRESSION_XZ) -> bytes:
     return b"x" + lzma.compress(payload, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, filters=filters)
 
 
-def open_part(data: bytes, expected_checksum: str | None = None):
-    """Verify (unless ``expected_checksum`` is None) and decompress a part file;
-    return (modes, xattrs, payload, ops)."""
-    if expected_checksum is not None:
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != expected_checksum:
-            raise OstreeError(f"Checksum mismatch in static delta part; expected={expected_checksum} "
-                              f"actual={actual}")
-    if not data:
-        raise OstreeError("Reading initial compression flag byte: unexpected end of file")
-    comptype = data[0]
-    if comptype == COMPRESSION_NONE:
-        body = data[1:]
-    elif comptype == COMPRESSION_XZ:
+# A part is read in bounded pieces: its payload may expand to far more than
+# it takes on the wire (xz), so it is decompressed into a temporary file
+# (``spool``, in the repository's tmp/) and read from there with pread, the
+# GVariant framing (at its end) first. Memory stays the same whatever the
+# part's size; disk use is capped by ``part_body_limit``.
+IO_CHUNK = 1 << 20
+_XZ_INPUT_CHUNK = 64 * 1024
+# liblzma's memory for a stream, mostly its dictionary: ostree's generators use
+# preset 8 (32 MiB, 33 MiB in all). A stream asking for more is refused.
+XZ_MEMLIMIT = 48 * 1024 * 1024
+# What a part's serialised payload may hold beyond the declared uncompressed
+# size (the sum of its objects' sizes, as the reference's generator counts it):
+# mode and xattr tables, symlink targets, read-source checksums, bsdiff control
+# blocks and the operations themselves.
+PART_SLACK = 1024 * 1024
+PART_SLACK_PER_OBJECT = 64 * 1024
+MAX_XATTRS_SIZE = 16 * 1024 * 1024
+
+
+def part_body_limit(usize: int, n_objects: int) -> int:
+    """The most bytes a part declaring ``usize`` for ``n_objects`` objects may decompress to."""
+    return 2 * usize + n_objects * PART_SLACK_PER_OBJECT + PART_SLACK
+
+
+def _pread_all(fd: int, n: int, off: int) -> bytes:
+    """Up to ``n`` bytes at ``off`` (fewer only at end of file)."""
+    b = os.pread(fd, n, off)
+    if len(b) == n or not b:
+        return b
+    parts = [b]
+    got = len(b)
+    while got < n:
+        b = os.pread(fd, n - got, off + got)
+        if not b:
+            break
+        parts.append(b)
+        got += len(b)
+    return b"".join(parts)
+
+
+def _write_all(fd: int, data) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class PartBody:
+    """An opened part: the serialised ``(a(uuu)aa(ayay)ayay)`` in a file (read with
+    pread) or in memory, its framing checked, members read in bounded pieces.
+
+    ``n_modes``, ``n_xattrs``, ``payload_size``, ``ops_size``; ``mode(i)`` ->
+    raw (uid, gid, mode) (big-endian values, as stored); ``xattrs(i)`` -> wire
+    xattrs; ``payload(offset, n)`` -> bytes; ``ops()`` -> an ``OpsReader``.
+    Malformed framing raises "Invalid delta part: ..." (OstreeError).
+    """
+
+    def __init__(self, src, start: int, end: int, closers=()):
+        if isinstance(src, int):
+            self._fd, self._mem = src, None
+        else:
+            self._fd, self._mem = None, memoryview(src)
+        self._base = start
+        self._closers = list(closers)
+        self._mode_cache = {}
+        self._xattrs_cache = (None, None)
         try:
-            body = lzma.decompress(memoryview(data)[1:], format=lzma.FORMAT_XZ)
+            self._parse_framing(end - start)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        closers, self._closers = self._closers, []
+        for c in closers:
+            c()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _read(self, off: int, n: int) -> bytes:
+        """``n`` bytes at body offset ``off`` (the caller keeps within the body)."""
+        if self._mem is not None:
+            return bytes(self._mem[self._base + off:self._base + off + n])
+        return _pread_all(self._fd, n, self._base + off)
+
+    def _offset(self, pos: int, size: int) -> int:
+        return int.from_bytes(self._read(pos, size), "little") if size else 0
+
+    @staticmethod
+    def _invalid(what: str):
+        return OstreeError(f"Invalid delta part: {what}")
+
+    def _parse_framing(self, size: int) -> None:
+        # the tuple: members a(uuu) (4-aligned), aa(ayay), ay, ay; the end offsets
+        # of the first three are stored last, the first member's at the very end
+        osize = gvariant._offset_size(size)
+        frame_end = size
+        pos = 0
+        ends = []
+        for align in (4, 1, 1):
+            pos = (pos + align - 1) & ~(align - 1)
+            frame_end -= osize
+            if frame_end < 0:
+                raise self._invalid("Tuple framing offsets out of bounds")
+            e = self._offset(frame_end, osize)
+            if e < pos or e > frame_end:
+                raise self._invalid(f"Tuple '{PART_PAYLOAD_TYPE}' member framing is invalid")
+            ends.append(e)
+            pos = e
+        e0, e1, e2 = ends
+        self.ops_start, self.ops_size = e2, frame_end - e2
+        self.payload_start, self.payload_size = e1, e2 - e1
+        if e0 % 12:
+            raise self._invalid("Array of '(uuu)' has a size that is not a multiple of its element size")
+        self.n_modes = e0 // 12
+        # aa(ayay): elements of alignment 1, their end offsets after them
+        self._xa_start = e0
+        n = e1 - e0
+        if n == 0:
+            self.n_xattrs = 0
+            self._xa_osize = self._xa_last = 0
+            return
+        xo = gvariant._offset_size(n)
+        last = self._offset(e1 - xo, xo)
+        if last > n:
+            raise self._invalid("Array framing offset out of bounds")
+        if (n - last) % xo:
+            raise self._invalid("Array framing offsets have an invalid size")
+        self.n_xattrs = (n - last) // xo
+        self._xa_osize, self._xa_last = xo, last
+
+    def mode(self, i: int) -> tuple[int, int, int]:
+        """Raw (uid, gid, mode) of entry ``i``; IndexError if there is none."""
+        v = self._mode_cache.get(i)
+        if v is None:
+            if not 0 <= i < self.n_modes:
+                raise IndexError(i)
+            v = struct.unpack("<III", self._read(12 * i, 12))
+            if len(self._mode_cache) < 4096:
+                self._mode_cache[i] = v
+        return v
+
+    def xattrs(self, i: int) -> list:
+        """The wire xattrs ``[(name, value)]`` of entry ``i``; IndexError if there is none."""
+        if self._xattrs_cache[0] == i:
+            return self._xattrs_cache[1]
+        if not 0 <= i < self.n_xattrs:
+            raise IndexError(i)
+        xo = self._xa_osize
+        table = self._xa_start + self._xa_last
+        s = self._offset(table + (i - 1) * xo, xo) if i else 0
+        e = self._offset(table + i * xo, xo)
+        if s > e or e > self._xa_last:
+            raise self._invalid("Array element framing is invalid")
+        if e - s > MAX_XATTRS_SIZE:
+            raise self._invalid(f"xattrs of {e - s} bytes, more than {MAX_XATTRS_SIZE}")
+        try:
+            v = gvariant.deserialize("a(ayay)", self._read(self._xa_start + s, e - s))
+        except GVariantError as err:
+            raise self._invalid(err.message) from None
+        self._xattrs_cache = (i, v)
+        return v
+
+    def payload(self, offset: int, n: int) -> bytes:
+        """``n`` payload bytes at ``offset`` (the caller checks the range)."""
+        return self._read(self.payload_start + offset, n)
+
+    def ops(self) -> "OpsReader":
+        return OpsReader(self)
+
+    def values(self):
+        """(modes, xattrs, payload, ops) all in memory, for small parts (tests)."""
+        return ([self.mode(i) for i in range(self.n_modes)], [self.xattrs(i) for i in range(self.n_xattrs)],
+                self.payload(0, self.payload_size), self._read(self.ops_start, self.ops_size))
+
+
+class OpsReader:
+    """The operations of a part, read through a small window."""
+
+    __slots__ = ("_body", "_end", "_buf", "_off", "pos")
+    WINDOW = 64 * 1024
+
+    def __init__(self, body: PartBody):
+        self._body = body
+        self._end = body.ops_size
+        self._buf = b""
+        self._off = 0
+        self.pos = 0
+
+    def at_end(self) -> bool:
+        return self.pos >= self._end
+
+    def _fill(self) -> None:
+        self._off = self.pos
+        # a varint takes up to 10 bytes
+        n = min(max(self.WINDOW, 10), self._end - self.pos)
+        self._buf = self._body._read(self._body.ops_start + self.pos, n)
+
+    def byte(self) -> int:
+        i = self.pos - self._off
+        if i >= len(self._buf):
+            self._fill()
+            i = 0
+        self.pos += 1
+        return self._buf[i]
+
+    def varint(self) -> int:
+        i = self.pos - self._off
+        if len(self._buf) - i < 10 and self._off + len(self._buf) < self._end:
+            self._fill()
+            i = 0
+        v, j = read_varuint64(self._buf, i)
+        self.pos += j - i
+        return v
+
+
+def _hash_file(fd: int) -> str:
+    h = hashlib.sha256()
+    off = 0
+    while True:
+        b = os.pread(fd, IO_CHUNK, off)
+        if not b:
+            return h.hexdigest()
+        h.update(b)
+        off += len(b)
+
+
+def _unxz(read_input, out_fd: int, limit: int | None) -> int:
+    """Decompress the xz input (``read_input()`` -> next chunk, b"" at the end)
+    into ``out_fd``; the number of bytes written. Concatenated streams are read
+    as lzma.decompress reads them (trailing bytes that are no stream are ignored)."""
+    written = 0
+    first = True
+    pending = b""
+    while True:
+        d = lzma.LZMADecompressor(lzma.FORMAT_XZ, memlimit=XZ_MEMLIMIT)
+        start = written
+        try:
+            while not d.eof:
+                if d.needs_input:
+                    data = pending or read_input()
+                    pending = b""
+                    if not data:
+                        break
+                    out = d.decompress(data, IO_CHUNK)
+                else:
+                    out = d.decompress(b"", IO_CHUNK)
+                if out:
+                    written += len(out)
+                    if limit is not None and written > limit:
+                        raise OstreeError(f"Decompressing delta part: more than the {limit} bytes "
+                                          f"its declared uncompressed size allows")
+                    _write_all(out_fd, out)
         except lzma.LZMAError as e:
-            raise OstreeError(f"Decompressing delta part: {e}") from None
+            if first:
+                raise OstreeError(f"Decompressing delta part: {e}") from None
+            os.ftruncate(out_fd, start)
+            return start
+        if not d.eof:
+            raise OstreeError("Decompressing delta part: Compressed data ended before the "
+                              "end-of-stream marker was reached")
+        first = False
+        pending = d.unused_data or read_input()
+        if not pending:
+            return written
+
+
+def open_part_body(src, expected_checksum: str | None = None, *, limit: int | None = None,
+                   spool=None) -> PartBody:
+    """Verify (unless ``expected_checksum`` is None) and open a part file.
+
+    ``src``: the part file's bytes, or a binary file (read by descriptor with
+    pread; the returned body closes it). ``spool()`` -> the descriptor of a new,
+    unnamed temporary file for a compressed part's payload (needed for xz).
+    ``limit``: the most bytes the payload may take (``part_body_limit``).
+    """
+    closers = []
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        mem = memoryview(src)
+        fd = None
+        size = len(mem)
     else:
-        raise OstreeError(f"Invalid compression type '{comptype}'")
+        if src.writable():
+            src.flush()
+        fd = src.fileno()
+        closers.append(src.close)
+        mem = None
+        size = os.fstat(fd).st_size
     try:
-        modes, xattrs, payload, ops = gvariant.deserialize(PART_PAYLOAD_TYPE, body)
-    except GVariantError as e:
-        raise OstreeError(f"Invalid delta part: {e.message}") from None
-    return modes, xattrs, payload, ops
+        if expected_checksum is not None:
+            actual = hashlib.sha256(mem).hexdigest() if mem is not None else _hash_file(fd)
+            if actual != expected_checksum:
+                raise OstreeError(f"Checksum mismatch in static delta part; expected={expected_checksum} "
+                                  f"actual={actual}")
+        if size == 0:
+            raise OstreeError("Reading initial compression flag byte: unexpected end of file")
+        comptype = mem[0] if mem is not None else os.pread(fd, 1, 0)[0]
+        if comptype == COMPRESSION_NONE:
+            if limit is not None and size - 1 > limit:
+                raise OstreeError(f"Invalid delta part: more than the {limit} bytes "
+                                  f"its declared uncompressed size allows")
+            return PartBody(mem if mem is not None else fd, 1, size, closers)
+        if comptype != COMPRESSION_XZ:
+            raise OstreeError(f"Invalid compression type '{comptype}'")
+        if mem is not None:
+            chunks = iter([mem[i:i + _XZ_INPUT_CHUNK] for i in range(1, size, _XZ_INPUT_CHUNK)])
+
+            def read_input():
+                return bytes(next(chunks, b""))
+        else:
+            pos = 1
+
+            def read_input():
+                nonlocal pos
+                b = os.pread(fd, _XZ_INPUT_CHUNK, pos)
+                pos += len(b)
+                return b
+        out = spool()
+        try:
+            n = _unxz(read_input, out, limit)
+        except OSError as e:
+            os.close(out)
+            raise OstreeError(f"Decompressing delta part: {e.strerror or e}") from None
+        except BaseException:
+            os.close(out)
+            raise
+        for c in closers:
+            c()
+        return PartBody(out, 0, n, [lambda: os.close(out)])
+    except OSError as e:
+        for c in closers:
+            c()
+        raise OstreeError(f"Reading delta part: {e.strerror or e}") from None
+    except BaseException:
+        for c in closers:
+            c()
+        raise
 
 
 def serialize_part_payload(modes, xattrs, payload: bytes, ops: bytes) -> bytes:

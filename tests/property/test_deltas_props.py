@@ -1,6 +1,8 @@
 """Property tests of the static delta codecs: varints, bsdiff framing, superblocks, parts."""
 
 import hashlib
+import os
+import tempfile
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -70,5 +72,13 @@ def test_superblock_round_trip(frm, endian, parts, fallbacks, ts):
 def test_part_round_trip(payload, ops, comp):
     body = fmt.serialize_part_payload([(1, 2, 3)], [[(b"user.a\0", b"v")], []], payload, ops)
     data = fmt.compress_part(body, comp)
-    modes, xattrs, p, o = fmt.open_part(data, hashlib.sha256(data).hexdigest())
-    assert (modes, p, o) == ([(1, 2, 3)], payload, ops)
+    with fmt.open_part_body(data, hashlib.sha256(data).hexdigest(), spool=_spool) as part:
+        modes, xattrs, p, o = part.values()
+    assert (modes, xattrs, p, o) == ([(1, 2, 3)], [[(b"user.a\0", b"v")], []], payload, ops)
+
+
+def _spool():
+    f = tempfile.TemporaryFile()
+    fd = os.dup(f.fileno())
+    f.close()
+    return fd

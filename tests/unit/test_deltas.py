@@ -125,17 +125,56 @@ def test_signed_superblock_wrapping():
     assert not fmt.is_signed_superblock(fmt.wrap_signed(raw, {"other": Variant("s", "x")}))
 
 
-def test_part_checksum_and_compression():
+def _spool():
+    import tempfile
+    f = tempfile.TemporaryFile()
+    fd = os.dup(f.fileno())
+    f.close()
+    return fd
+
+
+def test_part_checksum_and_compression(tmp_path):
+    import hashlib
     body = fmt.serialize_part_payload([], [], b"payload", b"")
     for comp in (fmt.COMPRESSION_NONE, fmt.COMPRESSION_XZ):
         data = fmt.compress_part(body, comp)
         assert data[0] == comp
-        import hashlib
-        assert fmt.open_part(data, hashlib.sha256(data).hexdigest())[2] == b"payload"
+        with fmt.open_part_body(data, hashlib.sha256(data).hexdigest(), spool=_spool) as part:
+            assert part.values()[2] == b"payload"
+        # the same from a file, read by descriptor
+        p = tmp_path / f"part{comp}"
+        p.write_bytes(data)
+        with fmt.open_part_body(open(p, "rb"), hashlib.sha256(data).hexdigest(), spool=_spool) as part:
+            assert part.values()[2] == b"payload"
     with pytest.raises(OstreeError, match="Checksum mismatch in static delta part"):
-        fmt.open_part(data, "0" * 64)
+        fmt.open_part_body(data, "0" * 64, spool=_spool)
     with pytest.raises(OstreeError, match="Invalid compression type '103'"):
-        fmt.open_part(b"g" + body)
+        fmt.open_part_body(b"g" + body, spool=_spool)
+
+
+def test_part_larger_than_declared_is_refused():
+    """An xz part is decompressed no further than its header's declared size allows."""
+    body = fmt.serialize_part_payload([], [], bytes(4 << 20), b"")
+    limit = fmt.part_body_limit(1000, 1)
+    assert limit < len(body)
+    for comp in (fmt.COMPRESSION_NONE, fmt.COMPRESSION_XZ):
+        with pytest.raises(OstreeError, match="declared uncompressed size allows"):
+            fmt.open_part_body(fmt.compress_part(body, comp), limit=limit, spool=_spool)
+    with fmt.open_part_body(fmt.compress_part(body), limit=len(body), spool=_spool) as part:
+        assert part.payload_size == 4 << 20
+
+
+def test_part_needing_a_huge_xz_dictionary_is_refused():
+    """The xz dictionary a part's header asks for is memory: more than XZ_MEMLIMIT is refused
+    (ostree's generators use 32 MiB)."""
+    import lzma
+    body = fmt.serialize_part_payload([], [], b"payload", b"")
+    filters = [{"id": lzma.FILTER_LZMA2, "preset": 6, "dict_size": 2 * fmt.XZ_MEMLIMIT}]
+    data = b"x" + lzma.compress(body, format=lzma.FORMAT_XZ, filters=filters)
+    with pytest.raises(OstreeError, match="Decompressing delta part: Memory usage limit"):
+        fmt.open_part_body(data, spool=_spool)
+    with fmt.open_part_body(fmt.compress_part(body), spool=_spool) as part:
+        assert part.values()[2] == b"payload"
 
 
 # ---------------------------------------------------------------- repositories
