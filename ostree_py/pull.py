@@ -1362,7 +1362,7 @@ class _Pull:
             self._store_detached(csum)
         repo.write_metadata(objtype, data)
         if self.per_object_fsync:
-            _fsync_path(repo.object_path(objtype, csum))
+            _fsync_path(repo.stored_path(objtype, csum))
         return True
 
     def _on_meta(self, csum, objtype, path, ref, result):
@@ -1448,7 +1448,7 @@ class _Pull:
                     with contextlib.suppress(OSError):
                         os.unlink(tmp)
                     raise
-            dest = repo.object_path("file", csum)
+            dest = repo._staged(repo.object_path("file", csum))
             repo._ensure_objdir(dest)
             os.rename(tmp, dest)
             return csum
@@ -1476,7 +1476,7 @@ class _Pull:
             except OstreeError as e:
                 raise OstreeError(f"Writing content object: {e.message}") from None
         if self.per_object_fsync:
-            _fsync_path(repo.object_path("file", csum))
+            _fsync_path(repo.stored_path("file", csum))
         return csum
 
     def _on_content(self, _csum):

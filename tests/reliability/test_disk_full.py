@@ -196,3 +196,78 @@ def test_delta_needs_free_space(tmp_path, small_fs, big_tree):
         assert "main" not in _assert_consistent(repo)
     assert msgs[0] == msgs[1], msgs
     assert "Delta requires" in msgs[0] and "free space, but only" in msgs[0]
+
+
+def _free(mnt) -> int:
+    st = os.statvfs(mnt)
+    return st.f_bfree * st.f_frsize
+
+
+def _assert_nothing_left(repo, mnt, free_before):
+    """A failed transaction leaves the filesystem as free as it found it (within a
+    few KiB: directories it may have created) and no staging directory behind."""
+    left = free_before - _free(mnt)
+    assert left <= 32 * 1024, f"{left} bytes still used after the failed transaction"
+    assert not [n for n in os.listdir(os.path.join(repo, "tmp")) if n.startswith("staging-")]
+
+
+# min-free-space-percent=0: nothing refuses the objects, the disk fills up (ENOSPC)
+@pytest.mark.parametrize("config", ["", "min-free-space-percent=0"])
+@pytest.mark.parametrize("mode", ["bare-user", "archive"])
+def test_failed_commit_leaves_disk_as_free(small_fs, big_tree, mode, config):
+    repo = str(small_fs / "repo")
+    H.ok(["init", f"--repo={repo}", f"--mode={mode}"])
+    if config:
+        with open(os.path.join(repo, "config"), "a") as f:
+            f.write(config + "\n")
+    H.ok(["commit", f"--repo={repo}", "-b", "small", f"--tree=dir={big_tree / 'd0' / 's0'}"])
+    objects_before = sorted(os.listdir(os.path.join(repo, "objects")))
+    _fill(small_fs, 5 * 1024 * 1024)
+    before = _free(small_fs)
+    r = H.run(["commit", f"--repo={repo}", "-b", "main", f"--tree=dir={big_tree}"], timeout=120)
+    _assert_clean_failure(r)
+    assert ("would be exceeded" in r.err) == (not config), r
+    _assert_nothing_left(repo, small_fs, before)
+    refs = _assert_consistent(repo)
+    assert "main" not in refs
+    # what was there before stays: the earlier commit still checks out
+    assert sorted(os.listdir(os.path.join(repo, "objects"))) == objects_before
+    H.ok(["checkout", f"--repo={repo}", "small", str(small_fs / "co")])
+
+
+@pytest.mark.parametrize("how", ["http", "local", "delta"])
+def test_failed_pull_leaves_disk_as_free(tmp_path, small_fs, big_tree, how):
+    (tmp_path / "srv").mkdir()
+    server = str(tmp_path / "srv" / "repo")
+    H.ok(["init", f"--repo={server}", "--mode=archive"])
+    c = H.ok(["commit", f"--repo={server}", "-b", "main", f"--tree=dir={big_tree}"]).out.strip()
+    repo = str(small_fs / "repo")
+    H.ok(["init", f"--repo={repo}", "--mode=bare-user"])
+    # a commit already stored (sharing no object with the pull) stays intact
+    H.ok(["commit", f"--repo={repo}", "-b", "small", f"--tree=dir={big_tree / 'd0' / 's0'}"])
+    httpd = None
+    if how == "http":
+        httpd = H.Httpd(str(tmp_path / "srv"), str(tmp_path))
+        H.ok(["remote", "add", f"--repo={repo}", "--no-gpg-verify", "origin", f"{httpd.url}/repo"])
+        args = ["pull", f"--repo={repo}", "--disable-static-deltas", "origin", "main"]
+    elif how == "local":
+        args = ["pull-local", f"--repo={repo}", server, "main"]
+    else:
+        H.ok(["static-delta", "generate", f"--repo={server}", "--empty", f"--to={c}",
+              f"--filename={tmp_path / 'delta'}"])
+        args = ["static-delta", "apply-offline", f"--repo={repo}", str(tmp_path / "delta")]
+    try:
+        _fill(small_fs, 5 * 1024 * 1024)
+        before = _free(small_fs)
+        r = H.run(args, timeout=120)
+        _assert_clean_failure(r)
+        _assert_nothing_left(repo, small_fs, before)
+        refs = _assert_consistent(repo)
+        assert "origin:main" not in refs and "main" not in refs and "small" in refs
+        os.unlink(small_fs / "filler")
+        H.ok(args)
+        _assert_consistent(repo)
+        H.ok(["ls", f"--repo={repo}", c, "/"])
+    finally:
+        if httpd is not None:
+            httpd.stop()
