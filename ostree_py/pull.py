@@ -1474,7 +1474,9 @@ class _Pull:
                 else:
                     repo.write_content(info, stream, expected=csum)
             except OstreeError as e:
-                raise OstreeError(f"Writing content object: {e.message}") from None
+                prefix = "Writing content object: "
+                # (a min-free-space refusal carries it already)
+                raise OstreeError(e.message if e.message.startswith(prefix) else prefix + e.message) from None
         if self.per_object_fsync:
             _fsync_path(repo.stored_path("file", csum))
         return csum

@@ -105,7 +105,14 @@ class _Part:
                 elif stat.S_ISREG(info.mode):
                     if not self.repo.has_object("file", csum):
                         info.size = size
-                        self.repo.write_content(info, data=bytes(data), expected=csum)
+                        bare = self.repo.mode != "archive"
+                        try:
+                            self.repo.write_content(info, data=bytes(data), expected=csum, bare_content=bare)
+                        except OstreeError as e:
+                            if not bare:
+                                raise
+                            # the reference verifies and stores bare content in its close step
+                            raise OstreeError(f"opcode close: {e.message}") from None
                 else:
                     raise OstreeError(f"Invalid file metadata mode {info.mode:o}")
         self.op_close()
@@ -166,7 +173,8 @@ class _Part:
             objtype, csum = self.target
             if len(self.buf) != self.info.size:
                 raise OstreeError(f"Corrupted file object; expected size {self.info.size}, got {len(self.buf)}")
-            self.repo.write_content(self.info, data=bytes(self.buf), expected=csum)
+            self.repo.write_content(self.info, data=bytes(self.buf), expected=csum,
+                                    bare_content=self.repo.mode != "archive")
         self.buf = None
         self.info = None
         self.have_obj = False

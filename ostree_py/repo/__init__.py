@@ -285,8 +285,12 @@ class Repo:
         self._txn_max_blocks = max(bfree - reserved, 0)
         self._txn_blocksize = bsize
 
-    def _reserve_content_space(self, nbytes: int) -> None:
-        """Charge a new content object of ``nbytes`` to the transaction's free-space budget."""
+    def _reserve_content_space(self, nbytes: int, exact: bool = False) -> None:
+        """Charge a content object of ``nbytes`` to the transaction's free-space budget
+        before it is written; refuse it (with the reference's message) if it does not fit.
+        The message names the blocks charged, or with ``exact`` the bytes and no "Writing
+        content object" (the reference's writer of bare content, which static deltas use
+        for regular files)."""
         if self._txn_max_blocks is None or not self._txn_depth:
             return
         blocks = nbytes // self._txn_blocksize + 1
@@ -295,8 +299,9 @@ class Repo:
                 from ..prune import format_size
                 what = (f"min-free-space-size {self.min_free_space_mb}MB" if self.min_free_space_mb else
                         f"min-free-space-percent '{self.min_free_space_percent}%'")
-                raise OstreeError(f"Writing content object: {what} would be exceeded, "
-                                  f"at least {format_size(blocks * self._txn_blocksize)} requested")
+                requested = nbytes if exact else blocks * self._txn_blocksize
+                raise OstreeError(("" if exact else "Writing content object: ") + f"{what} would be exceeded"
+                                  + (f", at least {format_size(requested)} requested" if requested else ""))
             self._txn_max_blocks -= blocks
 
     def save_config(self) -> None:
@@ -742,7 +747,8 @@ class Repo:
         return xattrs_from_bytes(data)
 
     def write_content(self, info: FileInfo, stream=None, expected: str | None = None,
-                      data: bytes | None = None, out: dict | None = None, trusted: bool = False) -> str:
+                      data: bytes | None = None, out: dict | None = None, trusted: bool = False,
+                      bare_content: bool = False) -> str:
         """Store a content object from ``stream`` (or ``data``); return its checksum.
 
         The checksum is computed while the bytes are written to a temporary
@@ -754,11 +760,26 @@ class Repo:
         archive repo, as the reference computes it for ``ostree.sizes``).
         ``trusted`` (write_content_trusted) stores the object under ``expected``
         without comparing checksums, as trusted local pulls do.
+
+        In a transaction with core.min-free-space-*, the object is charged before
+        anything is written, as the reference charges it: its uncompressed size
+        (a bare-user symlink: its target and NUL), whether or not it turns out to
+        be stored already, unless ``expected`` names a stored object.
+        ``bare_content``: a regular file that static-delta apply writes into a
+        non-archive repo (the refusal names its exact size, as the reference's).
         """
         if self.mode == "bare-split-xattrs" and os.environ.get("OSTREE_EXP_WRITE_BARE_SPLIT_XATTRS") != "true":
             raise OstreeError("Writing content object: Not allowed due to repo mode")
         if self.mode == "bare-user-only":
             info = canonicalize_bareuseronly(info)
+        if self._txn_max_blocks is not None and self._txn_depth and not (
+                expected is not None and self._exists(self.object_path("file", expected))):
+            if info.is_symlink:
+                size = len(info.symlink_target.encode("utf-8", "surrogateescape")) + 1 \
+                    if self.mode == "bare-user" else 0
+            else:
+                size = info.size if info.size or data is None else len(data)
+            self._reserve_content_space(size, exact=bare_content and info.is_regular)
         h = checksum_begin(info)
         stats = self._txn_stats
         if info.is_symlink:
@@ -812,7 +833,6 @@ class Repo:
                 if stats is not None:
                     stats.add(content_total=1)
                 return csum
-            self._reserve_content_space(os.fstat(fd).st_size)
             self._finish_regular_object(fd, info)
             self._ensure_objdir(p)
             self._link_tmpfile(fd, tmp, p)
@@ -889,7 +909,6 @@ class Repo:
             if stats is not None:
                 stats.add(content_total=1)
             return csum
-        self._reserve_content_space(len(payload))
         fd, tmp = self._open_tmpfile()
         try:
             view = memoryview(payload)

@@ -6,6 +6,7 @@ succeed once space is freed; an admin upgrade whose kernel does not fit in
 otherwise.
 """
 
+import contextlib
 import os
 import subprocess
 from pathlib import Path
@@ -268,6 +269,64 @@ def test_failed_pull_leaves_disk_as_free(tmp_path, small_fs, big_tree, how):
         H.ok(args)
         _assert_consistent(repo)
         H.ok(["ls", f"--repo={repo}", c, "/"])
+    finally:
+        if httpd is not None:
+            httpd.stop()
+
+
+def _leave_budget(mnt, kib):
+    """Fill ``mnt`` so that min-free-space-percent=3 leaves ``kib`` KiB for content."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(mnt / "filler")
+    st = os.statvfs(mnt)
+    reserve = int(st.f_blocks * st.f_frsize * 0.03) // st.f_bsize * st.f_bsize
+    _fill(mnt, st.f_bfree * st.f_frsize - reserve - kib * 1024)
+
+
+@pytest.mark.parametrize("mode", ["bare-user", "archive"])
+@pytest.mark.parametrize("op", ["commit", "commit-stored", "pull-local", "pull-http", "delta"])
+def test_min_free_space_charges_as_reference(tmp_path, small_fs, mode, op):
+    """Both tools, each on its own repo of the same filesystem with 60 KiB left above
+    the 3% reservation, refuse a 100 kB file that compresses to almost nothing, with
+    the same message: content is charged at its uncompressed size before it is
+    written, in a commit even when the object is stored already, and a static delta
+    names the exact size of a regular file written into a non-archive repo."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "zeros").write_bytes(bytes(100_000))
+    src = str(tmp_path / "src")
+    H.ref_run(["init", f"--repo={src}", "--mode=archive"])
+    c = H.ref_run(["commit", f"--repo={src}", "-b", "main", f"--tree=dir={tree}"]).out.strip()
+    H.ref_run(["static-delta", "generate", f"--repo={src}", "--empty", f"--to={c}",
+               f"--filename={tmp_path / 'delta'}"])
+    httpd = H.Httpd(str(tmp_path), str(tmp_path)) if op == "pull-http" else None
+    try:
+        errs = []
+        for tool in (H.ref_run, H.run):
+            repo = str(small_fs / f"repo{len(errs)}")
+            H.ref_run(["init", f"--repo={repo}", f"--mode={mode}"])
+            if op == "commit-stored":
+                H.ref_run(["commit", f"--repo={repo}", "-b", "first", f"--tree=dir={tree}"])
+            args = {"commit": ["commit", "-b", "b", f"--tree=dir={tree}"],
+                    "commit-stored": ["commit", "-b", "b", f"--tree=dir={tree}"],
+                    "pull-local": ["pull-local", src, "main"],
+                    "pull-http": ["pull", "--disable-static-deltas", "origin", "main"],
+                    "delta": ["static-delta", "apply-offline", str(tmp_path / "delta")]}[op]
+            if op == "pull-http":
+                H.ref_run(["remote", "add", f"--repo={repo}", "--no-gpg-verify", "origin", f"{httpd.url}/src"])
+            _leave_budget(small_fs, 60)
+            r = tool([args[0], f"--repo={repo}"] + args[1:])
+            if op == "pull-local" and mode == "archive":
+                # objects copied as they are stored are not charged (neither by the reference)
+                assert r.rc == 0, r
+            else:
+                _assert_clean_failure(r)
+            errs.append(r.err)
+            os.unlink(small_fs / "filler")
+            H.check_repo(repo)
+        assert errs[0] == errs[1]
+        if not (op == "pull-local" and mode == "archive"):
+            assert "min-free-space-percent '3%' would be exceeded, at least 10" in errs[0]
     finally:
         if httpd is not None:
             httpd.stop()
