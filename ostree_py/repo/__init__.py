@@ -7,8 +7,8 @@ objects it writes in its staging directory ``tmp/staging-BOOTID-XXXXXX``
 (objects there count as stored for the transaction, and only for it); when
 it succeeds it syncs the filesystem and renames them into ``objects/``
 before any ref names them, and when it fails (an error, a full disk, an
-interrupt) the staging directory goes with everything the transaction
-wrote. A process killed mid-transaction leaves its staging directory, which
+interrupt) everything the transaction wrote there goes. A process killed
+mid-transaction leaves its staging directory, which
 the next transaction of the same boot takes over (and so does not write
 those objects again), as the reference does.
 """
@@ -158,6 +158,7 @@ class Repo:
         self.min_free_space_percent = 3
         self.min_free_space_mb = 0
         self._txn_max_blocks: int | None = None
+        self._cleanup_stagedir = False
         self._txn_blocksize = 0
         self._space_lock = threading.Lock()
 
@@ -296,6 +297,7 @@ class Repo:
         blocks = nbytes // self._txn_blocksize + 1
         with self._space_lock:
             if blocks > self._txn_max_blocks:
+                self._cleanup_stagedir = True
                 from ..prune import format_size
                 what = (f"min-free-space-size {self.min_free_space_mb}MB" if self.min_free_space_mb else
                         f"min-free-space-percent '{self.min_free_space_percent}%'")
@@ -338,14 +340,16 @@ class Repo:
         New objects and temporary files live in a staging directory
         ``tmp/staging-BOOTID-XXXXXX`` (locked while in use). On success its
         objects move into ``objects/`` (after a syncfs) and it is removed; on
-        any failure it is removed with all it holds, so a failed transaction
-        leaves nothing behind. ``txn_stats`` counts what the outermost
-        transaction wrote.
+        any failure all it holds is removed, so a failed transaction leaves
+        nothing behind (the empty directory stays for reuse, as the reference
+        keeps it, unless min-free-space refused an object). ``txn_stats``
+        counts what the outermost transaction wrote.
         """
         with self.lock():
             outer = self._txn_depth == 0
             if outer:
                 self._txn_stats = TxnStats()
+                self._cleanup_stagedir = False
                 self._txn_space_init()
                 self._staging_open()
             self._txn_depth += 1
@@ -366,7 +370,7 @@ class Repo:
             finally:
                 self._txn_depth -= 1
                 if outer:
-                    self._staging_close()
+                    self._staging_close(ok)
 
     @property
     def txn_stats(self) -> "TxnStats":
@@ -420,13 +424,24 @@ class Repo:
         self._staging_lock_fd = fd
         return False
 
-    def _staging_close(self) -> None:
-        """End the transaction's use of its staging directory: remove it and whatever
-        it still holds (nothing after publish_staged; everything after a failure)."""
+    def _staging_close(self, ok: bool) -> None:
+        """End the transaction's use of its staging directory. After success it is
+        removed (publish_staged emptied it). After a failure everything in it goes;
+        the directory itself stays for the next transaction of this boot, as the
+        reference keeps it, unless min-free-space refused an object (the reference
+        then removes it, so as not to hold on to the disk)."""
         d, self._staging = self._staging, None
         if d is not None:
             import shutil
-            shutil.rmtree(d, ignore_errors=True)
+            if ok or self._cleanup_stagedir:
+                shutil.rmtree(d, ignore_errors=True)
+            else:
+                for e in os.scandir(d):
+                    if e.is_dir(follow_symlinks=False):
+                        shutil.rmtree(e.path, ignore_errors=True)
+                    else:
+                        with contextlib.suppress(OSError):
+                            os.unlink(e.path)
             self._made_dirs = {x for x in self._made_dirs if not x.startswith(d + os.sep)}
         if d is not None:
             # released as glnx_release_lock_file does: the exclusive holder unlinks the file

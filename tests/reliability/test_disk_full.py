@@ -206,10 +206,13 @@ def _free(mnt) -> int:
 
 def _assert_nothing_left(repo, mnt, free_before):
     """A failed transaction leaves the filesystem as free as it found it (within a
-    few KiB: directories it may have created) and no staging directory behind."""
+    few KiB: directories it may have created) and nothing in a staging directory."""
     left = free_before - _free(mnt)
     assert left <= 32 * 1024, f"{left} bytes still used after the failed transaction"
-    assert not [n for n in os.listdir(os.path.join(repo, "tmp")) if n.startswith("staging-")]
+    tmp = os.path.join(repo, "tmp")
+    for n in os.listdir(tmp):
+        if n.startswith("staging-") and not n.endswith("-lock"):
+            assert os.listdir(os.path.join(tmp, n)) == [], n
 
 
 # min-free-space-percent=0: nothing refuses the objects, the disk fills up (ENOSPC)

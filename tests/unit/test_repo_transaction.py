@@ -1,9 +1,10 @@
 """Repo transactions stage their objects in tmp/staging-*: a failed transaction
-(any exception, KeyboardInterrupt included) leaves no object and no staging
-directory behind and keeps what was stored before; a successful one moves its
-objects into objects/; a staging directory left by a killed process is taken
-over by the next transaction of the same boot and removed when it belongs to
-another boot."""
+(any exception, KeyboardInterrupt included) leaves no object behind (its empty
+staging directory stays for reuse, as the reference's does, except after a
+min-free-space refusal) and keeps what was stored before; a successful one
+moves its objects into objects/ and removes its staging directory; a staging
+directory left by a killed process is taken over by the next transaction of
+the same boot and removed when it belongs to another boot."""
 
 import os
 
@@ -19,6 +20,11 @@ def _objects(repo: Repo) -> set:
 
 def _staging_dirs(repo: Repo) -> list:
     return sorted(n for n in os.listdir(repo.tmp_dir) if n.startswith("staging-"))
+
+
+def _staged_files(repo: Repo) -> list:
+    return [os.path.join(r, n) for d in _staging_dirs(repo) for r, _, ns in os.walk(os.path.join(repo.tmp_dir, d))
+            for n in ns]
 
 
 def _write_file(repo: Repo, data: bytes) -> str:
@@ -47,6 +53,11 @@ def test_failed_transaction_leaves_nothing(repo, exc):
             raise exc("boom")
     assert _objects(repo) == before
     assert not any(repo.has_object("file", c) or repo.has_object("dirmeta", c) for c in new)
+    assert _staged_files(repo) == []
+    # the emptied staging directory is the next transaction's
+    assert len(_staging_dirs(repo)) == 1
+    with repo.transaction():
+        _write_file(repo, b"next")
     assert _staging_dirs(repo) == []
     info, stream = repo.load_file(kept)
     try:
@@ -110,3 +121,12 @@ def test_other_boots_staging_removed(repo):
     with repo.transaction():
         _write_file(repo, b"y")
     assert _staging_dirs(repo) == []
+
+
+def test_min_free_space_refusal_removes_staging_dir(repo):
+    repo.config.set("core", "min-free-space-size", "1000000TB")
+    repo.reload_config()
+    with pytest.raises(Exception, match="min-free-space-size 1048576000000MB would be exceeded"):
+        with repo.transaction():
+            _write_file(repo, b"too much")
+    assert _staging_dirs(repo) == [] and _objects(repo) == set()
