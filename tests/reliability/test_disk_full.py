@@ -1,9 +1,11 @@
 """Disk full: commit and pull into a repo on a small tmpfs fail cleanly
 (``error: ...``, no traceback, no hang), leave a consistent repo (the
-reference's fsck passes, no ref names a missing or partial commit), and
-succeed once space is freed; an admin upgrade whose kernel does not fit in
-/boot leaves the boot configuration as it was. Needs root (mount); skipped
-otherwise.
+reference's fsck passes, no ref names a missing or partial commit) and the
+filesystem as free as they found it (what a failed transaction wrote goes,
+what was stored before stays), and succeed once space is freed;
+core.min-free-space-* refuse content with the reference's messages; an admin
+upgrade whose kernel does not fit in /boot leaves the boot configuration as
+it was. Needs root (mount); skipped otherwise.
 """
 
 import contextlib
@@ -217,8 +219,8 @@ def _assert_nothing_left(repo, mnt, free_before):
 
 # min-free-space-percent=0: nothing refuses the objects, the disk fills up (ENOSPC)
 @pytest.mark.parametrize("config", ["", "min-free-space-percent=0"])
-@pytest.mark.parametrize("mode", ["bare-user", "archive"])
-def test_failed_commit_leaves_disk_as_free(small_fs, big_tree, mode, config):
+@pytest.mark.parametrize("mode,source", [("bare-user", "dir"), ("archive", "dir"), ("bare-user", "tar")])
+def test_failed_commit_leaves_disk_as_free(tmp_path, small_fs, big_tree, mode, source, config):
     repo = str(small_fs / "repo")
     H.ok(["init", f"--repo={repo}", f"--mode={mode}"])
     if config:
@@ -227,8 +229,12 @@ def test_failed_commit_leaves_disk_as_free(small_fs, big_tree, mode, config):
     H.ok(["commit", f"--repo={repo}", "-b", "small", f"--tree=dir={big_tree / 'd0' / 's0'}"])
     objects_before = sorted(os.listdir(os.path.join(repo, "objects")))
     _fill(small_fs, 5 * 1024 * 1024)
+    spec = f"dir={big_tree}"
+    if source == "tar":
+        subprocess.run(["tar", "-C", str(big_tree), "-cf", str(tmp_path / "tree.tar"), "."], check=True)
+        spec = f"tar={tmp_path / 'tree.tar'}"
     before = _free(small_fs)
-    r = H.run(["commit", f"--repo={repo}", "-b", "main", f"--tree=dir={big_tree}"], timeout=120)
+    r = H.run(["commit", f"--repo={repo}", "-b", "main", f"--tree={spec}"], timeout=120)
     _assert_clean_failure(r)
     assert ("would be exceeded" in r.err) == (not config), r
     _assert_nothing_left(repo, small_fs, before)
