@@ -454,8 +454,9 @@ class Repo:
             self._cleanup_tmpdir()
 
     def _cleanup_tmpdir(self) -> None:
-        """cleanup_tmpdir: staging dirs of other boots (when unlocked) go, as does
-        anything else in tmp/ older than a day (but not tmp/cache)."""
+        """cleanup_tmpdir: unlocked staging dirs of other boots go (and of this boot
+        after a min-free-space refusal), as does anything else in tmp/ older than a
+        day (but not tmp/cache)."""
         import shutil
         import time
         current = f"staging-{_boot_id()}-"
@@ -469,7 +470,8 @@ class Repo:
             except FileNotFoundError:
                 continue
             if name.startswith("staging-") and stat.S_ISDIR(st.st_mode):
-                if name.startswith(current):
+                # this boot's are kept for reuse, unless min-free-space refused an object
+                if name.startswith(current) and not self._cleanup_stagedir:
                     continue
                 fd = os.open(p + "-lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
                 try:

@@ -124,6 +124,9 @@ def test_other_boots_staging_removed(repo):
 
 
 def test_min_free_space_refusal_removes_staging_dir(repo):
+    # with the unlocked one of this boot a killed process left
+    os.makedirs(os.path.join(repo.tmp_dir, f"staging-{'b' * 32}-AAAAAA", "ab"))
+    os.makedirs(os.path.join(repo.tmp_dir, f"staging-{'b' * 32}-BBBBBB", "ab"))
     repo.config.set("core", "min-free-space-size", "1000000TB")
     repo.reload_config()
     with pytest.raises(Exception, match="min-free-space-size 1048576000000MB would be exceeded"):
