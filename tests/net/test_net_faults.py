@@ -7,6 +7,7 @@ leaving a repository both fscks pass and no wrong object stored. Every pull
 runs under a timeout: a hang fails the test.
 """
 
+import collections
 import os
 import random
 import re
@@ -403,3 +404,26 @@ def test_reference_httpd_random_errors_no_retries(tmp_path, many, ref, ours):
     finally:
         httpd.stop()
     assert_complete(ref, ours, p, dst, rev)
+
+
+@pytest.mark.parametrize("how", ["500", "408"])
+def test_object_retries_are_per_object(tmp_path, src, ref, ours, how):
+    """Every object answers 500 (or 408) to its first two requests: with
+    --network-retries=2 the pull completes (each object has its own retries; a
+    request the server asked to repeat goes back in the queue, as in the reference),
+    with 1 it fails with the reference's error and stores nothing."""
+    repo, rev, names = src
+
+    def plan(path, n):
+        return how if "/objects/" in path and n < 2 else None
+    with FaultServer(repo.parent, plan) as srv:
+        dst, p, _secs = pull(tmp_path, srv.url, "--network-retries=1", name="one")
+        assert_clean_failure(p)
+        assert p.stderr == f"error: Server returned HTTP {how}\n"
+        assert object_names(dst) == set()
+    with FaultServer(repo.parent, plan) as srv:
+        dst, p, _secs = pull(tmp_path, srv.url, "--network-retries=2", name="two")
+        tries = collections.Counter(path for path, _n, _f, _r in srv.requests if "/objects/" in path)
+    assert_complete(ref, ours, p, dst, rev)
+    assert object_names(dst) == names
+    assert set(tries.values()) == {3}
