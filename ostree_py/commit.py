@@ -984,12 +984,10 @@ class CommitBuilder:
                     break
                 h.update(b)
             csum = h.hexdigest()
-            dest = repo.object_path("file", csum)
+            stored = repo.stored_path("file", csum)
+            dest = repo._staged(repo.object_path("file", csum))
             repo._ensure_objdir(dest)
-            try:
-                dst = os.lstat(dest)
-            except FileNotFoundError:
-                dst = None
+            dst = os.lstat(stored) if stored is not None else None
             if dst is not None and dst.st_dev == st.st_dev and dst.st_ino == st.st_ino:
                 os.unlink(name, dir_fd=fd)
             else:
@@ -1079,7 +1077,7 @@ class CommitBuilder:
                 if self.sizes is not None:
                     unpacked = info.size if info.is_regular else len(info.symlink_target.encode())
                     self._record_size(OBJTYPE_FILE, fcsum, unpacked,
-                                      os.lstat(repo.object_path("file", fcsum)).st_size
+                                      os.lstat(repo.stored_path("file", fcsum)).st_size
                                       if repo.has_object("file", fcsum, check_parent=False) else 0)
                 mtree.replace_file(name, fcsum)
                 return

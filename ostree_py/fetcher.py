@@ -51,6 +51,8 @@ class FetchError(OstreeError):
         super().__init__(message)
         self.kind = kind
         self.status = status
+        # with fetch(requeue=True): the retries left when the server answered 408/429/5xx
+        self.retries_left = 0
 
     @property
     def transient(self) -> bool:
@@ -412,7 +414,7 @@ class Fetcher:
     # -- public API
     def fetch(self, mirrorlist, filename: str | None = None, *, optional: bool = False,
               max_size: int = 0, if_none_match: str | None = None, if_modified_since: int = 0,
-              retries: int = 0, out=None, gzip: bool = False) -> FetchResult | None:
+              retries: int = 0, out=None, gzip: bool = False, requeue: bool = False) -> FetchResult | None:
         """Download ``filename`` below the first mirror that has it.
 
         Returns a FetchResult (``data`` holds the bytes unless ``out``, a
@@ -421,6 +423,10 @@ class Fetcher:
         an attempt that received bytes before failing resumes where it
         stopped; when the connection was cut short (not when the transfer was
         too slow) that does not use up a retry (MAX_FREE_RESUMES times at most).
+        With ``requeue``, an HTTP answer that asks to try again (408, 429, 5xx)
+        is raised at once with ``retries_left`` set, for a caller that tries
+        again later, as the reference's pull puts such a request back in its
+        queue (behind the requests waiting) instead of sending it again at once.
         """
         if isinstance(mirrorlist, URI):
             mirrorlist = [mirrorlist]
@@ -429,7 +435,7 @@ class Fetcher:
             buf = io.BytesIO()
             res = self.fetch(mirrorlist, filename, optional=optional, max_size=max_size,
                              if_none_match=if_none_match, if_modified_since=if_modified_since,
-                             retries=retries, out=buf)
+                             retries=retries, out=buf, requeue=requeue)
             if res is not None:
                 res.data = b"" if res.not_modified else buf.getvalue()
             return res
@@ -453,6 +459,9 @@ class Fetcher:
                             free -= 1  # and a cut connection costs no retry
                             continue
                 if remaining <= 0:
+                    raise
+                if requeue and e.status is not None:
+                    e.retries_left = remaining
                     raise
                 remaining -= 1
 

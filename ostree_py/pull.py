@@ -444,6 +444,19 @@ class _Missing:
     """Sentinel result: a parent commit the remote does not have."""
 
 
+class _Retry:
+    """Result of an object request the server asked to try again (408, 429, 5xx):
+    it goes back in the queue with ``retries`` retries left."""
+
+    __slots__ = ("retries",)
+
+    def __init__(self, retries: int):
+        self.retries = retries
+
+    def __reduce__(self):
+        return (_Retry, (self.retries,))
+
+
 # ---------------------------------------------------------------- the pull
 
 class _Pull:
@@ -844,7 +857,7 @@ class _Pull:
         while pool.running < self.max_jobs and (self.pending_meta or self.pending_content):
             q = self.pending_meta if self.pending_meta else self.pending_content
             fn, args, on_done, kind = q.popleft()
-            pool.submit((on_done, kind), fn, args)
+            pool.submit((on_done, kind, fn, args), fn, args)
             if kind == "content":
                 self.n_outstanding_content += 1
             elif kind == "write":
@@ -880,7 +893,7 @@ class _Pull:
                     continue
                 break
             timeout = max(0.0, next_tick - time.monotonic()) if self.progress_cb else None
-            for (on_done, kind), ok, result in pool.collect(timeout):
+            for (on_done, kind, fn, args), ok, result in pool.collect(timeout):
                 if kind == "content":
                     self.n_outstanding_content -= 1
                 elif kind == "write":
@@ -894,6 +907,11 @@ class _Pull:
                         self._fail(OstreeError(_oserror_text(result)))
                     else:
                         raise result
+                    continue
+                if isinstance(result, _Retry):
+                    # the server asked to try again: after the requests waiting now
+                    if self.error is None:
+                        self._submit(fn, args[:-1] + (result.retries,), on_done, kind)
                     continue
                 if self.error is None and on_done is not None:
                     try:
@@ -1335,7 +1353,7 @@ class _Pull:
                                                                                   ref, r), "meta")
             return
         allow_missing = objtype == "commit" and self.maxdepth != 0 and csum in self.commit_to_depth
-        self._submit(self._job_meta, (csum, objtype, ref, allow_missing),
+        self._submit(self._job_meta, (csum, objtype, ref, allow_missing, self.n_retries),
                      lambda r: self._on_meta(csum, objtype, path, ref, r), "meta")
 
     def _job_detached(self, csum):
@@ -1372,14 +1390,17 @@ class _Pull:
         else:
             self._queue_scan(objtype, csum, path, 0, ref)
 
-    def _job_meta(self, csum, objtype, ref, allow_missing):
+    def _job_meta(self, csum, objtype, ref, allow_missing, retries):
         max_size = self.expected_commit_sizes.get(csum) or self.o["max_metadata_size"] or 0
         relpath = _object_relpath(csum, objtype)
         try:
-            r = self.fetcher.fetch(self.content_mirrorlist, relpath, max_size=max_size, retries=self.n_retries)
+            r = self.fetcher.fetch(self.content_mirrorlist, relpath, max_size=max_size, retries=retries,
+                                   requeue=True)
         except FetchError as e:
             if e.not_found and allow_missing:
                 return _Missing
+            if e.retries_left:
+                return _Retry(e.retries_left - 1)
             raise
         data = r.data
         if objtype == "tombstone-commit":
@@ -1393,7 +1414,7 @@ class _Pull:
             self._store_detached(csum)
         repo.write_metadata(objtype, data)
         if self.per_object_fsync:
-            _fsync_path(repo.object_path(objtype, csum))
+            _fsync_path(repo.stored_path(objtype, csum))
         return True
 
     def _on_meta(self, csum, objtype, path, ref, result):
@@ -1401,7 +1422,7 @@ class _Pull:
         if result is _Missing:
             if self.has_tombstone_commits:
                 self.res.n_requested_metadata += 1
-                self._submit(self._job_meta, (csum, "tombstone-commit", None, False),
+                self._submit(self._job_meta, (csum, "tombstone-commit", None, False, self.n_retries),
                              lambda r: self._on_meta(csum, "tombstone-commit", None, None, r), "meta")
             return
         if result is None:
@@ -1412,7 +1433,7 @@ class _Pull:
     def _enqueue_content(self, csum):
         self.res.n_requested_content += 1
         job = self._job_content if self._procs is None else self._proc_content
-        self._submit(job, (csum,), self._on_content, "content")
+        self._submit(job, (csum, self.n_retries), self._on_content, "content")
 
     # Content objects over HTTP are fetched and written by forked processes
     # (procpool.py says why); the pool's threads wait for them.
@@ -1433,18 +1454,25 @@ class _Pull:
         return all(u.scheme in ("http", "https") and not self.fetcher._use_httpx(u.scheme, u.host)
                    for u in self.content_mirrorlist)
 
-    def _child_content(self, csum):
-        """In a child: fetch and write one content object; what it added to the counters."""
+    def _child_content(self, csum, retries):
+        """In a child: fetch and write one content object; what it added to the counters
+        (or the _Retry to queue)."""
         stats = self.repo._txn_stats
         fields = stats.FIELDS if stats is not None else ()
         before = [getattr(stats, k) for k in fields]
         nbytes = self.fetcher.bytes_transferred
-        self._job_content(csum)
+        res = self._job_content(csum, retries)
+        if isinstance(res, _Retry):
+            return res, self.fetcher.bytes_transferred - nbytes
         delta = {k: getattr(stats, k) - v for k, v in zip(fields, before) if getattr(stats, k) != v}
         return delta, self.fetcher.bytes_transferred - nbytes
 
-    def _proc_content(self, csum):
-        delta, nbytes = self._procs.call(csum)
+    def _proc_content(self, csum, retries):
+        delta, nbytes = self._procs.call(csum, retries)
+        if isinstance(delta, _Retry):
+            if nbytes:
+                self.fetcher._count(nbytes)
+            return delta
         if delta and self.repo._txn_stats is not None:
             self.repo._txn_stats.add(**delta)
         if nbytes:
@@ -1464,14 +1492,22 @@ class _Pull:
     def _spool(self):
         return tempfile.SpooledTemporaryFile(max_size=_SPOOL_MAX, dir=self.repo._staging or self.repo.tmp_dir)
 
-    def _job_content(self, csum):
+    def _job_content(self, csum, retries):
+        try:
+            return self._fetch_content(csum, retries)
+        except FetchError as e:
+            if e.retries_left:
+                return _Retry(e.retries_left - 1)
+            raise
+
+    def _fetch_content(self, csum, retries):
         repo = self.repo
         relpath = _object_relpath(csum, "file")
         if self.trusted_http_direct:
             tmp = repo._tmpname()
             with open(tmp, "w+b") as f:
                 try:
-                    self.fetcher.fetch(self.content_mirrorlist, relpath, out=f, retries=self.n_retries)
+                    self.fetcher.fetch(self.content_mirrorlist, relpath, out=f, retries=retries, requeue=True)
                     os.fchmod(f.fileno(), 0o644)
                     if self.per_object_fsync:
                         os.fsync(f.fileno())
@@ -1479,13 +1515,13 @@ class _Pull:
                     with contextlib.suppress(OSError):
                         os.unlink(tmp)
                     raise
-            dest = repo.object_path("file", csum)
+            dest = repo._staged(repo.object_path("file", csum))
             repo._ensure_objdir(dest)
             os.rename(tmp, dest)
             return csum
         from .content import ArchiveReader
         with self._spool() as f:
-            self.fetcher.fetch(self.content_mirrorlist, relpath, out=f, retries=self.n_retries)
+            self.fetcher.fetch(self.content_mirrorlist, relpath, out=f, retries=retries, requeue=True)
             f.seek(0)
             try:
                 reader = ArchiveReader(f)
@@ -1505,9 +1541,11 @@ class _Pull:
                 else:
                     repo.write_content(info, stream, expected=csum)
             except OstreeError as e:
-                raise OstreeError(f"Writing content object: {e.message}") from None
+                prefix = "Writing content object: "
+                # (a min-free-space refusal carries it already)
+                raise OstreeError(e.message if e.message.startswith(prefix) else prefix + e.message) from None
         if self.per_object_fsync:
-            _fsync_path(repo.object_path("file", csum))
+            _fsync_path(repo.stored_path("file", csum))
         return csum
 
     def _on_content(self, _csum):

@@ -132,7 +132,7 @@ class _Importer:
             if src.parent is not None and src.parent.has_object(objtype, checksum):
                 return False  # only in the parent repo: take the copy path
             raise _not_found(objtype, checksum)
-        dp = dest.object_path(objtype, checksum)
+        dp = dest._staged(dest.object_path(objtype, checksum))
         dest._ensure_objdir(dp)
         if self.can_hardlink:
             try:

@@ -349,6 +349,9 @@ def write_ref(repo, remote: str | None, ref: str, checksum: str | None = None, a
     if collection_id is not None:
         validate_collection_id(collection_id)
     validate_rev(ref)
+    if checksum is not None:
+        # the ref may name objects this transaction has only staged
+        repo.publish_staged()
     rp = repo.path
     if remote is None and (collection_id is None or collection_id == repo.collection_id):
         dirpath = os.path.join(rp, "refs/heads")

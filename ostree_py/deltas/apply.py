@@ -219,10 +219,11 @@ class _Part:
 
     def write_regular(self, info: FileInfo, csum: str, chunks) -> None:
         """Store a regular file object of ``info.size`` bytes that come from ``chunks``."""
+        bare = self.repo.mode != "archive"
         if info.size <= SMALL_OBJECT:
-            self.repo.write_content(info, data=b"".join(chunks), expected=csum)
+            self.repo.write_content(info, data=b"".join(chunks), expected=csum, bare_content=bare)
         else:
-            self.repo.write_content(info, stream=_ChunkReader(chunks), expected=csum)
+            self.repo.write_content(info, stream=_ChunkReader(chunks), expected=csum, bare_content=bare)
 
     def write_opened(self, info: FileInfo, csum: str, chunks) -> None:
         """Store the object of an ``open``, its bytes coming from ``chunks``, however
@@ -239,11 +240,13 @@ class _Part:
                 break
         else:
             info.size = n
-            self.repo.write_content(info, data=b"".join(head), expected=csum)
+            self.repo.write_content(info, data=b"".join(head), expected=csum,
+                                    bare_content=self.repo.mode != "archive")
             return
         if self.repo.mode != "archive":
             info.size = 0  # not known yet: write_content then checks no size
-        self.repo.write_content(info, stream=_ChunkReader(itertools.chain(head, it)), expected=csum)
+        self.repo.write_content(info, stream=_ChunkReader(itertools.chain(head, it)), expected=csum,
+                                bare_content=self.repo.mode != "archive")
 
     # -------------------------------------------------------------- operations
     def op_open_splice_and_close(self):
@@ -273,7 +276,13 @@ class _Part:
                 elif stat.S_ISREG(info.mode):
                     if not self.repo.has_object("file", csum):
                         info.size = size
-                        self.write_regular(info, csum, self.payload_chunks(offset, size))
+                        try:
+                            self.write_regular(info, csum, self.payload_chunks(offset, size))
+                        except OstreeError as e:
+                            if self.repo.mode == "archive" or isinstance(e, _OpError):
+                                raise
+                            # the reference verifies and stores bare content in its close step
+                            raise _OpError(f"opcode close: {e.message}") from None
                 else:
                     raise OstreeError(f"Invalid file metadata mode {info.mode:o}")
         self.op_close()

@@ -2,9 +2,15 @@
 
 Every write stages a temporary file in ``tmp/`` and renames it into place, so
 an object or ref either exists complete or not at all. A transaction holds the
-repo lock shared (prune and fsck --delete take it exclusive) and syncs the
-filesystem before refs are written, so a ref never names a commit whose
-objects could be lost in a crash.
+repo lock shared (prune and fsck --delete take it exclusive) and stores the
+objects it writes in its staging directory ``tmp/staging-BOOTID-XXXXXX``
+(objects there count as stored for the transaction, and only for it); when
+it succeeds it syncs the filesystem and renames them into ``objects/``
+before any ref names them, and when it fails (an error, a full disk, an
+interrupt) everything the transaction wrote there goes. A process killed
+mid-transaction leaves its staging directory, which
+the next transaction of the same boot takes over (and so does not write
+those objects again), as the reference does.
 """
 
 import contextlib
@@ -152,6 +158,7 @@ class Repo:
         self.min_free_space_percent = 3
         self.min_free_space_mb = 0
         self._txn_max_blocks: int | None = None
+        self._cleanup_stagedir = False
         self._txn_blocksize = 0
         self._space_lock = threading.Lock()
 
@@ -279,18 +286,24 @@ class Repo:
         self._txn_max_blocks = max(bfree - reserved, 0)
         self._txn_blocksize = bsize
 
-    def _reserve_content_space(self, nbytes: int) -> None:
-        """Charge a new content object of ``nbytes`` to the transaction's free-space budget."""
+    def _reserve_content_space(self, nbytes: int, exact: bool = False) -> None:
+        """Charge a content object of ``nbytes`` to the transaction's free-space budget
+        before it is written; refuse it (with the reference's message) if it does not fit.
+        The message names the blocks charged, or with ``exact`` the bytes and no "Writing
+        content object" (the reference's writer of bare content, which static deltas use
+        for regular files)."""
         if self._txn_max_blocks is None or not self._txn_depth:
             return
         blocks = nbytes // self._txn_blocksize + 1
         with self._space_lock:
             if blocks > self._txn_max_blocks:
+                self._cleanup_stagedir = True
                 from ..prune import format_size
                 what = (f"min-free-space-size {self.min_free_space_mb}MB" if self.min_free_space_mb else
                         f"min-free-space-percent '{self.min_free_space_percent}%'")
-                raise OstreeError(f"Writing content object: {what} would be exceeded, "
-                                  f"at least {format_size(blocks * self._txn_blocksize)} requested")
+                requested = nbytes if exact else blocks * self._txn_blocksize
+                raise OstreeError(("" if exact else "Writing content object: ") + f"{what} would be exceeded"
+                                  + (f", at least {format_size(requested)} requested" if requested else ""))
             self._txn_max_blocks -= blocks
 
     def save_config(self) -> None:
@@ -324,15 +337,19 @@ class Repo:
     def transaction(self):
         """Write objects; on success sync the filesystem so refs written after are durable.
 
-        Temporary files live in a staging directory ``tmp/staging-BOOTID-XXXXXX``
-        (locked while in use), removed when the transaction succeeds and kept
-        for reuse when it fails, as the reference does. ``txn_stats`` counts
-        what the outermost transaction wrote.
+        New objects and temporary files live in a staging directory
+        ``tmp/staging-BOOTID-XXXXXX`` (locked while in use). On success its
+        objects move into ``objects/`` (after a syncfs) and it is removed; on
+        any failure all it holds is removed, so a failed transaction leaves
+        nothing behind (the empty directory stays for reuse, as the reference
+        keeps it, unless min-free-space refused an object). ``txn_stats``
+        counts what the outermost transaction wrote.
         """
         with self.lock():
             outer = self._txn_depth == 0
             if outer:
                 self._txn_stats = TxnStats()
+                self._cleanup_stagedir = False
                 self._txn_space_init()
                 self._staging_open()
             self._txn_depth += 1
@@ -343,12 +360,7 @@ class Repo:
                     flags = os.environ.get("OSTREE_REPO_TEST_ERROR", "").split(",")
                     if "pre-commit" in flags:
                         raise OstreeError("OSTREE_REPO_TEST_ERROR_PRE_COMMIT specified")
-                    if self.fsync:
-                        fd = os.open(self.tmp_dir, os.O_RDONLY | os.O_DIRECTORY)
-                        try:
-                            syncfs(fd)
-                        finally:
-                            os.close(fd)
+                    self.publish_staged(sync=True)
                     if getattr(self, "_txn_refs_changed", False):
                         # the refs set during the transaction: auto-update-summary now
                         self._txn_refs_changed = False
@@ -358,7 +370,7 @@ class Repo:
             finally:
                 self._txn_depth -= 1
                 if outer:
-                    self._staging_close(remove=ok)
+                    self._staging_close(ok)
 
     @property
     def txn_stats(self) -> "TxnStats":
@@ -378,10 +390,15 @@ class Repo:
             d = os.path.join(self.tmp_dir, n)
             if not os.path.isdir(d) or self._staging_try_lock(d):
                 continue
-            # reuse a staging directory a failed transaction left behind
-            for leftover in os.listdir(d):
-                with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(d, leftover))
+            # take over the staging directory of a killed transaction: its objects
+            # are complete (they got their names only once written and verified),
+            # its temporary files are not
+            for leftover in os.scandir(d):
+                if not leftover.is_dir(follow_symlinks=False):
+                    with contextlib.suppress(OSError):
+                        os.unlink(leftover.path)
+            with contextlib.suppress(OSError):
+                os.utime(d)  # not "older than a day" for cleanup_tmpdir
             self._staging = d
             return
         while True:
@@ -407,11 +424,25 @@ class Repo:
         self._staging_lock_fd = fd
         return False
 
-    def _staging_close(self, remove: bool) -> None:
+    def _staging_close(self, ok: bool) -> None:
+        """End the transaction's use of its staging directory. After success it is
+        removed (publish_staged emptied it). After a failure everything in it goes;
+        the directory itself stays for the next transaction of this boot, as the
+        reference keeps it, unless min-free-space refused an object (the reference
+        then removes it, so as not to hold on to the disk)."""
         d, self._staging = self._staging, None
-        if d is not None and remove:
+        if d is not None:
             import shutil
-            shutil.rmtree(d, ignore_errors=True)
+            if ok or self._cleanup_stagedir:
+                shutil.rmtree(d, ignore_errors=True)
+            else:
+                for e in os.scandir(d):
+                    if e.is_dir(follow_symlinks=False):
+                        shutil.rmtree(e.path, ignore_errors=True)
+                    else:
+                        with contextlib.suppress(OSError):
+                            os.unlink(e.path)
+            self._made_dirs = {x for x in self._made_dirs if not x.startswith(d + os.sep)}
         if d is not None:
             # released as glnx_release_lock_file does: the exclusive holder unlinks the file
             with contextlib.suppress(FileNotFoundError):
@@ -423,8 +454,9 @@ class Repo:
             self._cleanup_tmpdir()
 
     def _cleanup_tmpdir(self) -> None:
-        """cleanup_tmpdir: staging dirs of other boots (when unlocked) go, as does
-        anything else in tmp/ older than a day (but not tmp/cache)."""
+        """cleanup_tmpdir: unlocked staging dirs of other boots go (and of this boot
+        after a min-free-space refusal), as does anything else in tmp/ older than a
+        day (but not tmp/cache)."""
         import shutil
         import time
         current = f"staging-{_boot_id()}-"
@@ -438,7 +470,8 @@ class Repo:
             except FileNotFoundError:
                 continue
             if name.startswith("staging-") and stat.S_ISDIR(st.st_mode):
-                if name.startswith(current):
+                # this boot's are kept for reuse, unless min-free-space refused an object
+                if name.startswith(current) and not self._cleanup_stagedir:
                     continue
                 fd = os.open(p + "-lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
                 try:
@@ -461,9 +494,82 @@ class Repo:
                     with contextlib.suppress(OSError):
                         os.unlink(p)
 
+    def publish_staged(self, sync: bool = False) -> None:
+        """Make the objects staged so far part of the repository: sync the filesystem
+        (their data is on disk before any name in objects/ points at it), rename them
+        into objects/, and sync those directories. Called when a transaction succeeds,
+        and before a ref is written during one (the ref may name staged objects).
+        ``sync``: sync the filesystem even when nothing is staged."""
+        d = self._staging
+        if d is None:
+            return
+        try:
+            subdirs = [e.name for e in os.scandir(d) if e.is_dir(follow_symlinks=False) and len(e.name) == 2]
+        except FileNotFoundError:
+            subdirs = []
+        if not subdirs and not sync:
+            return
+        if self.fsync:
+            fd = os.open(self.tmp_dir, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                syncfs(fd)
+            finally:
+                os.close(fd)
+        for sub in subdirs:
+            src = os.path.join(d, sub)
+            dst = os.path.join(self.objects_dir, sub)
+            if dst not in self._made_dirs:
+                _mkdir_p(dst)
+                self._made_dirs.add(dst)
+            for name in os.listdir(src):
+                target = os.path.join(dst, name)
+                if name.endswith(".commitmeta") or not os.path.lexists(target):
+                    # (detached metadata may replace the stored one)
+                    os.rename(os.path.join(src, name), target)
+                else:
+                    os.unlink(os.path.join(src, name))
+            if self.fsync:
+                fd = os.open(dst, os.O_RDONLY | os.O_DIRECTORY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            with contextlib.suppress(OSError):
+                os.rmdir(src)
+            self._made_dirs.discard(src)
+        if self.fsync:
+            fd = os.open(self.objects_dir, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
     # ---------------------------------------------------------------- object paths
     def object_path(self, objtype: str, checksum: str) -> str:
+        """Where the object lives in objects/ (see stored_path for one being staged)."""
         return os.path.join(self.objects_dir, checksum[:2], f"{checksum[2:]}.{self._ext(objtype)}")
+
+    def _staged(self, p: str) -> str:
+        """Where a transaction writes the object whose objects/ path is ``p``: the same
+        name below its staging directory (``p`` itself outside transactions)."""
+        d = self._staging
+        if d is None or not p.startswith(self.objects_dir + os.sep):
+            return p
+        return d + p[len(self.objects_dir):]
+
+    def stored_path(self, objtype: str, checksum: str) -> str | None:
+        """The path of the object in this repo: staged by the current transaction
+        (looked up first, as the reference does), else in objects/; None if absent."""
+        p = self.object_path(objtype, checksum)
+        if self._staging is not None:
+            sp = self._staged(p)
+            if os.path.lexists(sp):
+                return sp
+        return p if os.path.lexists(p) else None
+
+    def _exists(self, p: str) -> bool:
+        """Whether the object at objects/ path ``p`` is stored or staged."""
+        return os.path.lexists(p) or (self._staging is not None and os.path.lexists(self._staged(p)))
 
     def _ext(self, objtype: str) -> str:
         if objtype == "file" and self.mode == "archive":
@@ -472,13 +578,13 @@ class Repo:
 
     def has_object(self, objtype: str, checksum: str, check_parent: bool = True) -> bool:
         """Whether the object is stored here (or in a parent repo)."""
-        if os.path.lexists(self.object_path(objtype, checksum)):
+        if self._exists(self.object_path(objtype, checksum)):
             return True
         return bool(check_parent and self.parent and self.parent.has_object(objtype, checksum))
 
     def _find(self, objtype: str, checksum: str) -> "tuple[Repo, str]":
-        p = self.object_path(objtype, checksum)
-        if os.path.lexists(p):
+        p = self.stored_path(objtype, checksum)
+        if p is not None:
             return self, p
         if self.parent is not None:
             try:
@@ -538,8 +644,9 @@ class Repo:
         written as an empty file, as the reference does (e.g. after gpg-sign --delete)."""
         p = self.object_path("commitmeta", checksum)
         if metadata is None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(p)
+            for q in {p, self._staged(p)}:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(q)
             return
         self._store_bytes(p, gvariant.serialize(COMMITMETA_TYPE, metadata), replace=True)
 
@@ -551,7 +658,7 @@ class Repo:
         if len(data) > MAX_METADATA_SIZE:
             raise InvalidObjectError(f"Metadata object of type '{objtype}' is {len(data)} bytes, exceeding maximum {MAX_METADATA_SIZE}")
         p = self.object_path(objtype, csum)
-        written = not os.path.exists(p)
+        written = not self._exists(p)
         if written:
             self._store_bytes(p, data)
             if objtype == "commit":
@@ -563,7 +670,7 @@ class Repo:
         return csum
 
     def _ensure_objdir(self, p: str) -> None:
-        d = os.path.dirname(p)
+        d = os.path.dirname(self._staged(p))
         if d not in self._made_dirs:
             _mkdir_p(d)
             self._made_dirs.add(d)
@@ -572,6 +679,7 @@ class Repo:
         return os.path.join(self._staging or self.tmp_dir, f"tmpobj-{os.getpid()}-{os.urandom(6).hex()}")
 
     def _store_bytes(self, dest: str, data: bytes, replace: bool = False) -> None:
+        dest = self._staged(dest)
         self._ensure_objdir(dest)
         tmp = self._tmpname()
         try:
@@ -656,7 +764,8 @@ class Repo:
         return xattrs_from_bytes(data)
 
     def write_content(self, info: FileInfo, stream=None, expected: str | None = None,
-                      data: bytes | None = None, out: dict | None = None, trusted: bool = False) -> str:
+                      data: bytes | None = None, out: dict | None = None, trusted: bool = False,
+                      bare_content: bool = False) -> str:
         """Store a content object from ``stream`` (or ``data``); return its checksum.
 
         The checksum is computed while the bytes are written to a temporary
@@ -668,24 +777,39 @@ class Repo:
         archive repo, as the reference computes it for ``ostree.sizes``).
         ``trusted`` (write_content_trusted) stores the object under ``expected``
         without comparing checksums, as trusted local pulls do.
+
+        In a transaction with core.min-free-space-*, the object is charged before
+        anything is written, as the reference charges it: its uncompressed size
+        (a bare-user symlink: its target and NUL), whether or not it turns out to
+        be stored already, unless ``expected`` names a stored object.
+        ``bare_content``: a regular file that static-delta apply writes into a
+        non-archive repo (the refusal names its exact size, as the reference's).
         """
         if self.mode == "bare-split-xattrs" and os.environ.get("OSTREE_EXP_WRITE_BARE_SPLIT_XATTRS") != "true":
             raise OstreeError("Writing content object: Not allowed due to repo mode")
         if self.mode == "bare-user-only":
             info = canonicalize_bareuseronly(info)
+        if self._txn_max_blocks is not None and self._txn_depth and not (
+                expected is not None and self._exists(self.object_path("file", expected))):
+            if info.is_symlink:
+                size = len(info.symlink_target.encode("utf-8", "surrogateescape")) + 1 \
+                    if self.mode == "bare-user" else 0
+            else:
+                size = info.size if info.size or data is None else len(data)
+            self._reserve_content_space(size, exact=bare_content and info.is_regular)
         h = checksum_begin(info)
         stats = self._txn_stats
         if info.is_symlink:
             csum = h.hexdigest()
             csum = self._check_expected(csum, expected, trusted)
             p = self.object_path("file", csum)
-            written = not os.path.lexists(p)
+            written = not self._exists(p)
             if written:
                 self._write_symlink_object(p, info)
             if out is not None:
                 out["written"] = written
                 if "stored_size" in out:
-                    out["stored_size"] = os.lstat(p).st_size
+                    out["stored_size"] = os.lstat(self.stored_path("file", csum)).st_size
             if stats is not None:
                 stats.add(content_total=1, content_written=int(written))
             return csum
@@ -716,7 +840,7 @@ class Repo:
             p = self.object_path("file", csum)
             if out is not None and "stored_size" in out:
                 out["stored_size"] = os.fstat(fd).st_size
-            if os.path.exists(p):
+            if self._exists(p):
                 os.close(fd)
                 fd = -1
                 if tmp is not None:
@@ -726,7 +850,6 @@ class Repo:
                 if stats is not None:
                     stats.add(content_total=1)
                 return csum
-            self._reserve_content_space(os.fstat(fd).st_size)
             self._finish_regular_object(fd, info)
             self._ensure_objdir(p)
             self._link_tmpfile(fd, tmp, p)
@@ -761,6 +884,7 @@ class Repo:
 
     def _link_tmpfile(self, fd: int, tmp: str | None, dest: str) -> bool:
         """Give the temporary file its object name; False if the object appeared meanwhile."""
+        dest = self._staged(dest)
         if tmp is not None:
             os.rename(tmp, dest)
             checkpoint("object")
@@ -782,7 +906,7 @@ class Repo:
         csum = self._check_expected(h.hexdigest(), expected, trusted)
         p = self.object_path("file", csum)
         stats = self._txn_stats
-        exists = os.path.exists(p)
+        exists = self._exists(p)
         want_size = out is not None and "stored_size" in out
         if self.mode == "archive":
             if exists and not want_size:
@@ -802,7 +926,6 @@ class Repo:
             if stats is not None:
                 stats.add(content_total=1)
             return csum
-        self._reserve_content_space(len(payload))
         fd, tmp = self._open_tmpfile()
         try:
             view = memoryview(payload)
@@ -855,6 +978,7 @@ class Repo:
             os.fsync(fd)
 
     def _write_symlink_object(self, p: str, info: FileInfo) -> None:
+        p = self._staged(p)
         tmp = self._tmpname()
         mode = self.mode
         if mode == "archive":
@@ -902,7 +1026,7 @@ class Repo:
             return True
         if src.mode == self.mode and self.mode != "archive" and os.stat(src.path).st_dev == os.stat(self.path).st_dev:
             _, sp = src._find("file", checksum)
-            dp = self.object_path("file", checksum)
+            dp = self._staged(self.object_path("file", checksum))
             self._ensure_objdir(dp)
             try:
                 os.link(sp, dp)
@@ -956,8 +1080,10 @@ class Repo:
 
         Deleting a commit leaves a tombstone when ``core.tombstone-commits`` is set.
         """
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.object_path(objtype, checksum))
+        p = self.object_path(objtype, checksum)
+        for q in {p, self._staged(p)}:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(q)
         checkpoint("object-delete")
         if objtype == "commit":
             with contextlib.suppress(FileNotFoundError):

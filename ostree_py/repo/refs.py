@@ -255,6 +255,8 @@ def list_remote_names(self) -> list[str]:
 def write_ref_file(self, path: str, checksum: str) -> None:
     """Write one ref file atomically."""
     from . import write_atomic
+    # the ref may name objects this transaction has only staged
+    self.publish_staged()
     os.makedirs(os.path.dirname(path), exist_ok=True)
     # a symlink alias is replaced by writing through to its target
     write_atomic(os.path.realpath(path) if os.path.islink(path) else path,

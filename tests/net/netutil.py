@@ -5,6 +5,7 @@ Every subprocess runs with a timeout, so a pull that hangs fails the test
 instead of hanging the suite.
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -185,13 +186,17 @@ def nginx(tmp_path_factory):
 class OursHttpd:
     """``ostree-py trivial-httpd`` serving ``root`` (a subprocess, on a free port)."""
 
+    argv = [*OURS, "trivial-httpd"]
+
     def __init__(self, root, *args):
         self.root = str(root)
         self.args = list(args)
 
     def start(self):
         portfile = os.path.join(self.root, ".port")
-        self.proc = subprocess.Popen([*OURS, "trivial-httpd", "-p", portfile, *self.args, self.root],
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(portfile)  # a previous server's
+        self.proc = subprocess.Popen([*self.argv, "-p", portfile, *self.args, self.root],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         end = time.monotonic() + 20
@@ -208,7 +213,7 @@ class OursHttpd:
                 break
             time.sleep(0.05)
         self.stop()
-        pytest.fail("ostree-py trivial-httpd did not start")
+        pytest.fail(f"{self.argv[-1]} did not start")
 
     @property
     def url(self):
@@ -222,6 +227,12 @@ class OursHttpd:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class RefHttpd(OursHttpd):
+    """The reference's ``ostree-trivial-httpd`` (what ``ostree trivial-httpd`` runs)."""
+
+    argv = ["/usr/libexec/libostree/ostree-trivial-httpd"]
 
 
 def object_names(repo) -> set:

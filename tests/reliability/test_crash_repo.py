@@ -127,10 +127,16 @@ def test_pull_http_resume_does_not_refetch(tmp_path, source):
         # kill after 40 objects are stored
         H.run_killed_at(args, "object", 40)
         H.check_repo(repo)
+        # stored: in objects/, or in the staging directory the killed transaction
+        # left (tmp/staging-*/XX/), which the next one takes over
         stored = set()
-        for pre in os.listdir(os.path.join(repo, "objects")):
-            for n in os.listdir(os.path.join(repo, "objects", pre)):
-                stored.add(f"/repo/objects/{pre}/{n}")
+        tmp = os.path.join(repo, "tmp")
+        for top in [os.path.join(repo, "objects")] + [os.path.join(tmp, n) for n in os.listdir(tmp)
+                                                       if n.startswith("staging-") and not n.endswith("-lock")]:
+            for pre in os.listdir(top):
+                if len(pre) == 2 and os.path.isdir(os.path.join(top, pre)):
+                    for n in os.listdir(os.path.join(top, pre)):
+                        stored.add(f"/repo/objects/{pre}/{n}")
         assert len(stored) >= 40
         before = len(httpd.requests())
         H.ok(args)

@@ -1,11 +1,14 @@
 """Disk full: commit and pull into a repo on a small tmpfs fail cleanly
 (``error: ...``, no traceback, no hang), leave a consistent repo (the
-reference's fsck passes, no ref names a missing or partial commit), and
-succeed once space is freed; an admin upgrade whose kernel does not fit in
-/boot leaves the boot configuration as it was. Needs root (mount); skipped
-otherwise.
+reference's fsck passes, no ref names a missing or partial commit) and the
+filesystem as free as they found it (what a failed transaction wrote goes,
+what was stored before stays), and succeed once space is freed;
+core.min-free-space-* refuse content with the reference's messages; an admin
+upgrade whose kernel does not fit in /boot leaves the boot configuration as
+it was. Needs root (mount); skipped otherwise.
 """
 
+import contextlib
 import os
 import subprocess
 from pathlib import Path
@@ -196,3 +199,143 @@ def test_delta_needs_free_space(tmp_path, small_fs, big_tree):
         assert "main" not in _assert_consistent(repo)
     assert msgs[0] == msgs[1], msgs
     assert "Delta requires" in msgs[0] and "free space, but only" in msgs[0]
+
+
+def _free(mnt) -> int:
+    st = os.statvfs(mnt)
+    return st.f_bfree * st.f_frsize
+
+
+def _assert_nothing_left(repo, mnt, free_before):
+    """A failed transaction leaves the filesystem as free as it found it (within a
+    few KiB: directories it may have created) and nothing in a staging directory."""
+    left = free_before - _free(mnt)
+    assert left <= 32 * 1024, f"{left} bytes still used after the failed transaction"
+    tmp = os.path.join(repo, "tmp")
+    for n in os.listdir(tmp):
+        if n.startswith("staging-") and not n.endswith("-lock"):
+            assert os.listdir(os.path.join(tmp, n)) == [], n
+
+
+# min-free-space-percent=0: nothing refuses the objects, the disk fills up (ENOSPC)
+@pytest.mark.parametrize("config", ["", "min-free-space-percent=0"])
+@pytest.mark.parametrize("mode,source", [("bare-user", "dir"), ("archive", "dir"), ("bare-user", "tar")])
+def test_failed_commit_leaves_disk_as_free(tmp_path, small_fs, big_tree, mode, source, config):
+    repo = str(small_fs / "repo")
+    H.ok(["init", f"--repo={repo}", f"--mode={mode}"])
+    if config:
+        with open(os.path.join(repo, "config"), "a") as f:
+            f.write(config + "\n")
+    H.ok(["commit", f"--repo={repo}", "-b", "small", f"--tree=dir={big_tree / 'd0' / 's0'}"])
+    objects_before = sorted(os.listdir(os.path.join(repo, "objects")))
+    _fill(small_fs, 5 * 1024 * 1024)
+    spec = f"dir={big_tree}"
+    if source == "tar":
+        subprocess.run(["tar", "-C", str(big_tree), "-cf", str(tmp_path / "tree.tar"), "."], check=True)
+        spec = f"tar={tmp_path / 'tree.tar'}"
+    before = _free(small_fs)
+    r = H.run(["commit", f"--repo={repo}", "-b", "main", f"--tree={spec}"], timeout=120)
+    _assert_clean_failure(r)
+    assert ("would be exceeded" in r.err) == (not config), r
+    _assert_nothing_left(repo, small_fs, before)
+    refs = _assert_consistent(repo)
+    assert "main" not in refs
+    # what was there before stays: the earlier commit still checks out
+    assert sorted(os.listdir(os.path.join(repo, "objects"))) == objects_before
+    H.ok(["checkout", f"--repo={repo}", "small", str(small_fs / "co")])
+
+
+@pytest.mark.parametrize("how", ["http", "local", "delta"])
+def test_failed_pull_leaves_disk_as_free(tmp_path, small_fs, big_tree, how):
+    (tmp_path / "srv").mkdir()
+    server = str(tmp_path / "srv" / "repo")
+    H.ok(["init", f"--repo={server}", "--mode=archive"])
+    c = H.ok(["commit", f"--repo={server}", "-b", "main", f"--tree=dir={big_tree}"]).out.strip()
+    repo = str(small_fs / "repo")
+    H.ok(["init", f"--repo={repo}", "--mode=bare-user"])
+    # a commit already stored (sharing no object with the pull) stays intact
+    H.ok(["commit", f"--repo={repo}", "-b", "small", f"--tree=dir={big_tree / 'd0' / 's0'}"])
+    httpd = None
+    if how == "http":
+        httpd = H.Httpd(str(tmp_path / "srv"), str(tmp_path))
+        H.ok(["remote", "add", f"--repo={repo}", "--no-gpg-verify", "origin", f"{httpd.url}/repo"])
+        args = ["pull", f"--repo={repo}", "--disable-static-deltas", "origin", "main"]
+    elif how == "local":
+        args = ["pull-local", f"--repo={repo}", server, "main"]
+    else:
+        H.ok(["static-delta", "generate", f"--repo={server}", "--empty", f"--to={c}",
+              f"--filename={tmp_path / 'delta'}"])
+        args = ["static-delta", "apply-offline", f"--repo={repo}", str(tmp_path / "delta")]
+    try:
+        _fill(small_fs, 5 * 1024 * 1024)
+        before = _free(small_fs)
+        r = H.run(args, timeout=120)
+        _assert_clean_failure(r)
+        _assert_nothing_left(repo, small_fs, before)
+        refs = _assert_consistent(repo)
+        assert "origin:main" not in refs and "main" not in refs and "small" in refs
+        os.unlink(small_fs / "filler")
+        H.ok(args)
+        _assert_consistent(repo)
+        H.ok(["ls", f"--repo={repo}", c, "/"])
+    finally:
+        if httpd is not None:
+            httpd.stop()
+
+
+def _leave_budget(mnt, kib):
+    """Fill ``mnt`` so that min-free-space-percent=3 leaves ``kib`` KiB for content."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(mnt / "filler")
+    st = os.statvfs(mnt)
+    reserve = int(st.f_blocks * st.f_frsize * 0.03) // st.f_bsize * st.f_bsize
+    _fill(mnt, st.f_bfree * st.f_frsize - reserve - kib * 1024)
+
+
+@pytest.mark.parametrize("mode", ["bare-user", "archive"])
+@pytest.mark.parametrize("op", ["commit", "commit-stored", "pull-local", "pull-http", "delta"])
+def test_min_free_space_charges_as_reference(tmp_path, small_fs, mode, op):
+    """Both tools, each on its own repo of the same filesystem with 60 KiB left above
+    the 3% reservation, refuse a 100 kB file that compresses to almost nothing, with
+    the same message: content is charged at its uncompressed size before it is
+    written, in a commit even when the object is stored already, and a static delta
+    names the exact size of a regular file written into a non-archive repo."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "zeros").write_bytes(bytes(100_000))
+    src = str(tmp_path / "src")
+    H.ref_run(["init", f"--repo={src}", "--mode=archive"])
+    c = H.ref_run(["commit", f"--repo={src}", "-b", "main", f"--tree=dir={tree}"]).out.strip()
+    H.ref_run(["static-delta", "generate", f"--repo={src}", "--empty", f"--to={c}",
+               f"--filename={tmp_path / 'delta'}"])
+    httpd = H.Httpd(str(tmp_path), str(tmp_path)) if op == "pull-http" else None
+    try:
+        errs = []
+        for tool in (H.ref_run, H.run):
+            repo = str(small_fs / f"repo{len(errs)}")
+            H.ref_run(["init", f"--repo={repo}", f"--mode={mode}"])
+            if op == "commit-stored":
+                H.ref_run(["commit", f"--repo={repo}", "-b", "first", f"--tree=dir={tree}"])
+            args = {"commit": ["commit", "-b", "b", f"--tree=dir={tree}"],
+                    "commit-stored": ["commit", "-b", "b", f"--tree=dir={tree}"],
+                    "pull-local": ["pull-local", src, "main"],
+                    "pull-http": ["pull", "--disable-static-deltas", "origin", "main"],
+                    "delta": ["static-delta", "apply-offline", str(tmp_path / "delta")]}[op]
+            if op == "pull-http":
+                H.ref_run(["remote", "add", f"--repo={repo}", "--no-gpg-verify", "origin", f"{httpd.url}/src"])
+            _leave_budget(small_fs, 60)
+            r = tool([args[0], f"--repo={repo}"] + args[1:])
+            if op == "pull-local" and mode == "archive":
+                # objects copied as they are stored are not charged (neither by the reference)
+                assert r.rc == 0, r
+            else:
+                _assert_clean_failure(r)
+            errs.append(r.err)
+            os.unlink(small_fs / "filler")
+            H.check_repo(repo)
+        assert errs[0] == errs[1]
+        if not (op == "pull-local" and mode == "archive"):
+            assert "min-free-space-percent '3%' would be exceeded, at least 10" in errs[0]
+    finally:
+        if httpd is not None:
+            httpd.stop()

@@ -451,13 +451,14 @@ def test_branch_replacing_a_ref_directory(tmp_path):
     assert repo.resolve_rev("dirref") == r.checksum
 
 
-def test_failed_commit_leaves_no_ref_and_a_reusable_staging_dir(tmp_path):
+def test_failed_commit_leaves_no_ref_no_object_and_an_empty_reusable_staging_dir(tmp_path):
     repo = Repo.create(str(tmp_path / "r"), "archive")
     src = str(_tree(tmp_path))
     with pytest.raises(OstreeError):
         _run(repo, branch="b", tree=[f"dir={src}"], timestamp="garbage")
     staging = [n for n in os.listdir(repo.tmp_dir) if n.startswith("staging-") and not n.endswith("-lock")]
-    assert len(staging) == 1 and repo.resolve_rev("b", allow_noent=True) is None
+    assert len(staging) == 1 and os.listdir(os.path.join(repo.tmp_dir, staging[0])) == []
+    assert repo.resolve_rev("b", allow_noent=True) is None and list(repo.iter_objects()) == []
     _run(repo, branch="b", tree=[f"dir={src}"], timestamp="@1")
     assert [n for n in os.listdir(repo.tmp_dir) if n.startswith("staging-")] == []
     shutil.rmtree(src)

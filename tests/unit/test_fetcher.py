@@ -305,3 +305,22 @@ def test_env_proxy(monkeypatch, env, scheme, host, expected):
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     assert _env_proxy(scheme, host) is expected
+
+
+@pytest.mark.parametrize("code", [500, 408])
+def test_requeue_raises_at_once_with_the_retries_left(server, fetcher, code):
+    """requeue=True (the pull's object requests): an answer asking to try again is not
+    retried on the spot but raised with the retries left, for the pull to queue again."""
+    with pytest.raises(FetchError) as e:
+        fetcher.fetch([server.base], f"fail/{code}/1/rq", retries=3, requeue=True)
+    assert e.value.retries_left == 3 and server.counts[f"/fail/{code}/1/rq"] == 1
+    with pytest.raises(FetchError) as e:
+        fetcher.fetch([server.base], f"fail/{code}/1/rq0", retries=0, requeue=True)
+    assert e.value.retries_left == 0
+    assert fetcher.fetch([server.base], f"fail/{code}/1/rq", retries=3, requeue=True).data == BODY
+
+
+def test_requeue_leaves_other_errors_as_they_were(server, fetcher):
+    with pytest.raises(FetchError) as e:
+        fetcher.fetch([server.base], "fail/404/1/nf", retries=3, requeue=True)
+    assert e.value.retries_left == 0 and e.value.not_found
