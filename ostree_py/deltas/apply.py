@@ -282,7 +282,7 @@ class _Part:
                             if self.repo.mode == "archive" or isinstance(e, _OpError):
                                 raise
                             # the reference verifies and stores bare content in its close step
-                            raise _OpError(f"opcode close: {e.message}") from None
+                            raise OstreeError(f"opcode close: {e.message}") from None
                 else:
                     raise OstreeError(f"Invalid file metadata mode {info.mode:o}")
         self.op_close()
