@@ -11,7 +11,6 @@ ed25519 has no revocation list for remotes (the reference loads only
 trusted keys is the "wrongly signed" case.
 """
 
-import base64
 import os
 import shutil
 import subprocess
@@ -20,17 +19,7 @@ import pytest
 
 import reliability_harness as H
 
-GPGHOME = "/usr/libexec/installed-tests/libostree/gpghome"
-KEYID_1 = "7FCA23D8472CDAFA"
-KEYID_2 = "D8228CFECA950D41"
-# RFC 8032 test vectors 1 and 2 (seed + public key)
-SEED1 = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
-PK1 = bytes.fromhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
-SEED2 = bytes.fromhex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb")
-PK2 = bytes.fromhex("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c")
-SK1 = base64.b64encode(SEED1 + PK1).decode()
-SK2 = base64.b64encode(SEED2 + PK2).decode()
-PUB1 = base64.b64encode(PK1).decode()
+from reliability_harness import GPGHOME, KEYID_1, KEYID_2, PUB1, SK1, SK2
 
 pytestmark = pytest.mark.skipif(not (os.path.isdir(GPGHOME) and shutil.which("gpg")),
                                 reason="needs the upstream test gpghome and gpg")
