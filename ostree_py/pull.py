@@ -37,7 +37,6 @@ need.
 import contextlib
 import errno
 import os
-import stat
 import tempfile
 import threading
 import time

@@ -458,7 +458,6 @@ class Repo:
         after a min-free-space refusal), as does anything else in tmp/ older than a
         day (but not tmp/cache)."""
         import shutil
-        import time
         current = f"staging-{_boot_id()}-"
         now = time.time()
         for name in os.listdir(self.tmp_dir):
