@@ -181,6 +181,20 @@ def unchanged(ctx, opts, message="No change."):
     return 77 if getattr(opts, "unchanged_exit_77", False) else 0
 
 
+def container_only_options() -> list:
+    """install's and uninstall's options that rpm-ostree honours only in a container build."""
+    from .._cli import Option
+    return [
+        Option("enablerepo", kind="string-array",
+               help="Enable the repository based on the repo id. Is only supported in a container build."),
+        Option("disablerepo", kind="string-array",
+               help="Only disabling all (*) repositories is supported currently. Is only supported in a "
+                    "container build."),
+        Option("releasever", kind="string-array",
+               help="Set the releasever. Is only supported in a container build."),
+    ]
+
+
 def check_container_only(opts):
     """--enablerepo, --disablerepo and --releasever: rpm-ostree honours them only in a
     container build (``rpm-ostree install`` inside an ostree container image), which

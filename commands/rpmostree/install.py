@@ -1,6 +1,7 @@
 """``rpm-ostree-py install``: layer packages (names or local .rpm files) on the current base."""
 
 from .._cli import Option
+from ._common import container_only_options
 
 SUMMARY = "Overlay additional packages"
 USAGE = "PACKAGE [PACKAGE...]"
@@ -16,12 +17,7 @@ OPTIONS = [
     Option("idempotent", help="Do nothing if package already (un)installed"),
     Option("unchanged-exit-77", help="If no overlays were changed, exit 77"),
     Option("lock-finalization", help="Prevent automatic deployment finalization on shutdown"),
-    Option("enablerepo", kind="string-array",
-           help="Enable the repository based on the repo id. Is only supported in a container build."),
-    Option("disablerepo", kind="string-array",
-           help="Only disabling all (*) repositories is supported currently. Is only supported in a "
-                "container build."),
-    Option("releasever", kind="string-array", help="Set the releasever. Is only supported in a container build."),
+    *container_only_options(),
     Option("force-replacefiles", help="Allow package to replace files from other packages"),
 ]
 

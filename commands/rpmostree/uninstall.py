@@ -1,6 +1,7 @@
 """``rpm-ostree-py uninstall``: drop layered packages (and what only they needed)."""
 
 from .._cli import Option
+from ._common import container_only_options
 
 SUMMARY = "Remove overlayed additional packages"
 USAGE = "PACKAGE [PACKAGE...]"
@@ -15,12 +16,7 @@ OPTIONS = [
     Option("idempotent", help="Do nothing if package already (un)installed"),
     Option("unchanged-exit-77", help="If no overlays were changed, exit 77"),
     Option("lock-finalization", help="Prevent automatic deployment finalization on shutdown"),
-    Option("enablerepo", kind="string-array",
-           help="Enable the repository based on the repo id. Is only supported in a container build."),
-    Option("disablerepo", kind="string-array",
-           help="Only disabling all (*) repositories is supported currently. Is only supported in a "
-                "container build."),
-    Option("releasever", kind="string-array", help="Set the releasever. Is only supported in a container build."),
+    *container_only_options(),
 ]
 
 
