@@ -12,7 +12,7 @@ OPTIONS = [Option("os", kind="string", arg="OSNAME",
 def run(ctx, opts, args):
     import os
 
-    from ostree_py.diff import diff_dirs
+    from ostree_py.ops.diff import diff_dirs
     from ostree_py.errors import OstreeError
 
     from ._sysroot import open_sysroot

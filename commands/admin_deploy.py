@@ -29,7 +29,7 @@ OPTIONS = [
 
 def run(ctx, opts, args):
     from ostree_py.errors import OstreeError, UsageError
-    from ostree_py.keyfile import KeyFile
+    from ostree_py.core.keyfile import KeyFile
     from ostree_py.sysroot import origin as _origin
     from ostree_py.sysroot.kargs import KernelArgs
 

@@ -13,7 +13,7 @@ OPTIONS = [
 
 def run(ctx, opts, args):
     from ostree_py.errors import OstreeError, UsageError
-    from ostree_py.objects import parse_refspec
+    from ostree_py.core.objects import parse_refspec
     from ostree_py.sysroot import origin as _origin
     from ostree_py.sysroot.upgrader import Upgrader
 

@@ -11,7 +11,7 @@ _CHUNK = 256 * 1024
 
 
 def run(ctx, opts, args):
-    from ostree_py.repofile import RepoFile
+    from ostree_py.repo.repofile import RepoFile
     if len(args) < 2:
         raise UsageError("A COMMIT and at least one PATH argument are required")
     repo = ctx.repo

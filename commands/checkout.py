@@ -76,7 +76,7 @@ def _selinux_policy(path: str) -> str:
     """Check --selinux-policy PATH; return it, or raise if labelling would be needed."""
     import os
 
-    from ostree_py.checkout import selinux_policy_enabled
+    from ostree_py.ops.checkout import selinux_policy_enabled
     try:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as e:
@@ -90,7 +90,7 @@ def _selinux_policy(path: str) -> str:
 
 
 def _one_checkout(ctx, repo, opts, resolved: str, subpath, destination: str) -> None:
-    from ostree_py.checkout import (MODE_NONE, MODE_USER, OVERWRITE_ADD_FILES, OVERWRITE_NONE,
+    from ostree_py.ops.checkout import (MODE_NONE, MODE_USER, OVERWRITE_ADD_FILES, OVERWRITE_NONE,
                                     OVERWRITE_UNION_FILES, OVERWRITE_UNION_IDENTICAL, CheckoutOptions,
                                     checkout_tree)
     from ._progress import CountProgress

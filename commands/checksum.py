@@ -13,7 +13,7 @@ OPTIONS = [
 
 def run(ctx, opts, args):
     import os
-    from ostree_py.diff import checksum_file
+    from ostree_py.ops.diff import checksum_file
     if not args:
         raise OstreeError("A filename must be given")
     path = args[0]

@@ -60,7 +60,7 @@ OPTIONS = [
 
 
 def run(ctx, opts, args):
-    from ostree_py.commit_cmd import CommitRequest, run_commit
+    from ostree_py.ops.commit_cmd import CommitRequest, run_commit
 
     req = CommitRequest.from_options(opts, args, ctx.environ)
     from ._progress import CountProgress

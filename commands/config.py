@@ -19,7 +19,7 @@ def _split_key(k: str):
 
 
 def run(ctx, opts, args):
-    from ostree_py.keyfile import KeyFileError
+    from ostree_py.core.keyfile import KeyFileError
     repo = ctx.repo
     if not args:
         raise UsageError("OPERATION must be specified")
@@ -63,7 +63,7 @@ def _section_key(opts, args, argc):
 
 def _write_config(repo):
     """ostree_repo_write_config: a remote defined in a remotes.d file cannot be set here."""
-    from ostree_py.remotes import find_remote
+    from ostree_py.remote.remotes import find_remote
     for group in repo.config.groups():
         if group.startswith('remote "') and group.endswith('"') and len(group) > len('remote ""'):
             cur = find_remote(repo, group[len('remote "'):-1], inherited=False)

@@ -16,15 +16,15 @@ OPTIONS = [
 
 
 def _file_or_commit(repo, arg):
-    from ostree_py.repofile import RepoFile
+    from ostree_py.repo.repofile import RepoFile
     if arg.startswith("/") or arg.startswith("./"):
         return arg
     return RepoFile.root(repo, repo.resolve_rev(arg))
 
 
 def run(ctx, opts, args):
-    from ostree_py import diff
-    from ostree_py.dump import format_size
+    from ostree_py.ops import diff
+    from ostree_py.ops.dump import format_size
     repo = ctx.repo
     if not args:
         ctx.stderr.write(ctx.help_text() + "\n")

@@ -16,7 +16,7 @@ OPTIONS = [
 def run(ctx, opts, args):
     import os
     from ostree_py.errors import OstreeError, UsageError
-    from ostree_py.export import export_commit
+    from ostree_py.ops.export import export_commit
     if not args:
         raise UsageError("A COMMIT argument is required")
     repo = ctx.repo

@@ -26,9 +26,9 @@ def _avahi_warning(ctx):
 
 
 def run(ctx, opts, args):
-    from ostree_py import repo_finder
+    from ostree_py.remote import repo_finder
     from ostree_py.errors import OstreeError, UsageError
-    from ostree_py.reflist import validate_collection_id, validate_rev
+    from ostree_py.repo.reflist import validate_collection_id, validate_rev
     if len(args) < 2:
         raise UsageError("At least one COLLECTION-ID REF pair must be specified")
     if len(args) % 2 == 1:

@@ -35,7 +35,7 @@ class _Reporter:
 
 
 def run(ctx, opts, args):
-    from ostree_py.fsck import FsckOptions, fsck_repo
+    from ostree_py.ops.fsck import FsckOptions, fsck_repo
     rep = _Reporter(ctx)
     try:
         fsck_repo(ctx.repo, FsckOptions(quiet=opts.quiet, delete=opts.delete, all=opts.all,

@@ -16,6 +16,6 @@ OPTIONS = [
 
 
 def run(ctx, opts, args):
-    from ostree_py.repo_init import create_repo
+    from ostree_py.repo.repo_init import create_repo
     create_repo(ctx.repo_path, opts.mode if opts.mode is not None else "bare", opts.collection_id)
     return 0

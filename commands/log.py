@@ -12,7 +12,7 @@ OPTIONS = [
 
 
 def run(ctx, opts, args):
-    from ostree_py.log import iter_log
+    from ostree_py.ops.log import iter_log
     if not args:
         raise UsageError("A rev argument is required")
     repo = ctx.repo

@@ -16,8 +16,8 @@ OPTIONS = [
 
 
 def run(ctx, opts, args):
-    from ostree_py.ls import list_path
-    from ostree_py.repofile import RepoFile
+    from ostree_py.ops.ls import list_path
+    from ostree_py.repo.repofile import RepoFile
     if not args:
         raise UsageError("An COMMIT argument is required")
     repo = ctx.repo

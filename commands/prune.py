@@ -20,7 +20,7 @@ OPTIONS = [
 
 
 def run(ctx, opts, args):
-    from ostree_py import prune as P
+    from ostree_py.ops import prune as P
     from ostree_py.errors import OstreeError, UsageError
     repo = ctx.repo
     depth = -1 if opts.depth is None else opts.depth
@@ -41,7 +41,7 @@ def run(ctx, opts, args):
         else:
             cutoff = None
             if opts.keep_younger_than is not None:
-                from ostree_py.timestamp import parse_datetime
+                from ostree_py.core.timestamp import parse_datetime
                 try:
                     cutoff = parse_datetime(opts.keep_younger_than)
                 except OstreeError:

@@ -51,7 +51,7 @@ class _TtyProgress:
         self.task = None
 
     def __call__(self, p):
-        from ostree_py.prune import format_size
+        from ostree_py.ops.prune import format_size
         if self.bar is None:
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn
@@ -82,7 +82,7 @@ class _TtyProgress:
 
 def run(ctx, opts, args):
     from ostree_py.errors import OstreeError, UsageError
-    from ostree_py.reflist import parse_refspec, validate_checksum_string
+    from ostree_py.repo.reflist import parse_refspec, validate_checksum_string
     if len(args) < 1:
         raise UsageError("REMOTE must be specified")
     if opts.dry_run and not opts.require_static_deltas:
@@ -119,7 +119,7 @@ def run(ctx, opts, args):
     if depth < -1:
         raise OstreeError(f"Invalid depth {depth}")
     retries = opts.network_retries
-    from ostree_py.pull import DEFAULT_N_NETWORK_RETRIES, pull
+    from ostree_py.remote.pull import DEFAULT_N_NETWORK_RETRIES, pull
     if retries is None or retries < 0:
         retries = DEFAULT_N_NETWORK_RETRIES
     progress = _TtyProgress(ctx) if ctx.stdout_isatty and not opts.dry_run else None
@@ -144,7 +144,7 @@ def run(ctx, opts, args):
         if progress is not None:
             progress.close()
     if opts.dry_run:
-        from ostree_py.pull import dry_run_status
+        from ostree_py.remote.pull import dry_run_status
         ctx.stdout.write(dry_run_status(result) + "\n")
     else:
         ctx.stdout.write(result.status() + "\n")

@@ -22,7 +22,7 @@ OPTIONS = [
 
 def run(ctx, opts, args):
     from ostree_py.errors import OstreeError
-    from ostree_py.pull_local import pull_local
+    from ostree_py.remote.pull_local import pull_local
     if len(args) < 1:
         ctx.stderr.write(ctx.help_text() + "\n")
         raise OstreeError("DESTINATION must be specified")
@@ -53,12 +53,12 @@ def _pull_with_deltas(ctx, opts, args):
     without them when required) and checks signatures with --remote's keys."""
     import os
     from ostree_py.errors import OstreeError
-    from ostree_py.pull import pull
+    from ostree_py.remote.pull import pull
     src = args[0]
     uri = src if src.startswith("file://") else "file://" + os.path.abspath(src)
     refs = list(args[1:])
     if not refs:
-        from ostree_py.pull_local import open_source_repo
+        from ostree_py.remote.pull_local import open_source_repo
         try:
             src_repo = open_source_repo(uri[len("file://"):])
         except OstreeError as e:

@@ -20,7 +20,7 @@ OPTIONS = [
 
 
 def run(ctx, opts, args):
-    from ostree_py import refs_cmd
+    from ostree_py.ops import refs_cmd
     repo = ctx.repo
     if args:
         if opts.create is not None and len(args) > 1:

@@ -31,7 +31,7 @@ SIGN_TYPES = ("ed25519", "dummy")  # the signing engines ostree_py.signing has
 
 def open_repo_or_sysroot(ctx, opts):
     """ostree_parse_sysroot_or_repo_option: --sysroot's repo, else --repo (or the default)."""
-    from ostree_py import remotes
+    from ostree_py.remote import remotes
     if opts.sysroot is not None:
         return remotes.open_sysroot_repo(opts.sysroot)
     from ostree_py.commands._cli import resolve_repo_path
@@ -59,7 +59,7 @@ def _sign_verify_option(options: dict, keyspec: str) -> str:
 
 
 def run(ctx, opts, args):
-    from ostree_py import remotes
+    from ostree_py.remote import remotes
     repo = open_repo_or_sysroot(ctx, opts)
     url = None
     if opts.custom_backend is not None:

@@ -9,7 +9,7 @@ OPTIONS = []
 
 
 def run(ctx, opts, args):
-    from ostree_py import cookies
+    from ostree_py.remote import cookies
     if len(args) < 5:
         raise UsageError("NAME, DOMAIN, PATH, COOKIE_NAME and VALUE must be specified")
     cookies.add_cookie(ctx.repo.path, *args[:5])

@@ -9,7 +9,7 @@ OPTIONS = []
 
 
 def run(ctx, opts, args):
-    from ostree_py import cookies
+    from ostree_py.remote import cookies
     if len(args) < 4:
         raise UsageError("NAME, DOMAIN, PATH and COOKIE_NAME must be specified")
     cookies.delete_cookie(ctx.repo.path, *args[:4])

@@ -13,7 +13,7 @@ OPTIONS = []
 
 
 def run(ctx, opts, args):
-    from ostree_py import cookies
+    from ostree_py.remote import cookies
     if not args:
         raise UsageError("NAME must be specified")
     ctx.repo

@@ -12,7 +12,7 @@ OPTIONS = [
 
 
 def run(ctx, opts, args):
-    from ostree_py import remotes
+    from ostree_py.remote import remotes
     repo = ctx.repo
     if not args:
         raise UsageError("NAME must be specified")

@@ -13,8 +13,8 @@ OPTIONS = [
 
 
 def run(ctx, opts, args):
-    from ostree_py import remotes
-    from ostree_py.dump import summary_text
+    from ostree_py.remote import remotes
+    from ostree_py.ops.dump import summary_text
     repo = ctx.repo
     if not args:
         raise UsageError("NAME must be specified")

@@ -8,7 +8,7 @@ OPTIONS = []
 
 def run(ctx, opts, args):
     from ostree_py.errors import UsageError
-    from ostree_py.reset import reset_ref
+    from ostree_py.ops.reset import reset_ref
     if len(args) < 2:
         raise UsageError("A REF and COMMIT argument is required")
     reset_ref(ctx.repo, args[0], args[1])

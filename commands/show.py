@@ -24,7 +24,7 @@ OPTIONS = [
 
 
 def run(ctx, opts, args):
-    from ostree_py import show
+    from ostree_py.ops import show
     if not args:
         raise UsageError("An object argument is required")
     repo = ctx.repo
@@ -43,7 +43,7 @@ def run(ctx, opts, args):
     elif opts.print_sizes:
         out.write(show.sizes_text(repo, repo.resolve_rev(rev)))
     else:
-        from ostree_py.dump import DumpError
+        from ostree_py.ops.dump import DumpError
         try:
             out.write(show.object_or_rev_text(repo, rev, raw=opts.raw, unswapped=opts.no_byteswap))
         except DumpError as e:

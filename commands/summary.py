@@ -21,9 +21,9 @@ OPTIONS = [
 
 def _additional_metadata(args):
     """-m KEY=VALUE: VALUE in GVariant text form."""
-    from ostree_py.ghash import GHashTable
-    from ostree_py.gvariant import Variant
-    from ostree_py.gvariant_text import parse_variant
+    from ostree_py.core.ghash import GHashTable
+    from ostree_py.core.gvariant import Variant
+    from ostree_py.core.gvariant_text import parse_variant
     out = {}
     for arg in args:
         key, eq, text = arg.partition("=")
@@ -50,7 +50,7 @@ def _signing():
 
 
 def run(ctx, opts, args):
-    from ostree_py import summary
+    from ostree_py.ops import summary
     repo = ctx.repo
     signing, gpg = _signing()
     sign = None
@@ -78,7 +78,7 @@ def run(ctx, opts, args):
         if opts.sign:
             signing.sign_summary(repo, sign, opts.sign)
     elif opts.view or opts.raw:
-        from ostree_py.dump import summary_text
+        from ostree_py.ops.dump import summary_text
         ctx.stdout.write(summary_text(summary.load_summary(repo), raw=opts.raw))
     else:
         raise OstreeError("No option specified; use -u to update summary")

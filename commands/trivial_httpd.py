@@ -1,4 +1,4 @@
-"""``ostree trivial-httpd``: serve a directory over HTTP for tests (see ostree_py.httpd)."""
+"""``ostree trivial-httpd``: serve a directory over HTTP for tests (see ostree_py.remote.httpd)."""
 
 import os
 
@@ -93,7 +93,7 @@ def _write_port_file(ctx, path, port):
 
 
 def _setup(ctx, opts, dirpath):
-    from ostree_py.httpd import HttpdOptions, TrivialHttpd
+    from ostree_py.remote.httpd import HttpdOptions, TrivialHttpd
     log_fd = _open_log(opts.log_file)
     options = HttpdOptions(
         force_ranges=opts.force_range_requests, require_basic_auth=opts.require_basic_auth,

@@ -29,13 +29,13 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from ostree_py import gvariant  # noqa: E402
-from ostree_py.content import (ArchiveReader, FileInfo, archive_header, bareuser_meta,  # noqa: E402
+from ostree_py.core import gvariant  # noqa: E402
+from ostree_py.core.content import (ArchiveReader, FileInfo, archive_header, bareuser_meta,  # noqa: E402
                                file_header, parse_archive_header, parse_bareuser_meta, parse_file_header)
-from ostree_py.dump import object_text, summary_text  # noqa: E402
+from ostree_py.ops.dump import object_text, summary_text  # noqa: E402
 from ostree_py.errors import OstreeError  # noqa: E402
-from ostree_py.gvariant import Variant  # noqa: E402
-from ostree_py.objects import SUMMARY_TYPE, Commit, DirMeta, DirTree  # noqa: E402
+from ostree_py.core.gvariant import Variant  # noqa: E402
+from ostree_py.core.objects import SUMMARY_TYPE, Commit, DirMeta, DirTree  # noqa: E402
 
 _ZERO = "00" * 32
 PARSERS = [

@@ -12,7 +12,7 @@ run a test, so a name goes here only once the whole feature works: when you
 finish one, append it (keep the order of ``KNOWN_FEATURES``).
 """
 
-from . import __version__ as OSTREE_PY_VERSION
+from ostree_py import __version__ as OSTREE_PY_VERSION
 
 VERSION = "2022.7"
 

@@ -60,7 +60,7 @@ def change_base(ctx, opts, new_refspec=None, revision=None):
             and old_refspec and old_refspec != new_refspec):
         # rebase: the previous branch is no longer followed; its ref goes (unless --skip-purge)
         # and with it, once no deployment uses them, its objects at the next cleanup
-        from ostree_py.objects import parse_refspec
+        from ostree_py.core.objects import parse_refspec
         old_remote, old_ref = parse_refspec(old_refspec)
         with repo.transaction():
             repo.set_ref(old_ref, None, remote=old_remote)
@@ -70,7 +70,7 @@ def change_base(ctx, opts, new_refspec=None, revision=None):
 def parse_revision(revision: str):
     """rpm-ostree's REVISION syntax: ("checksum", C) for ``revision=C`` (which must be a
     checksum) or a bare 64-hex checksum, else ("version", V) (``version=V`` or anything else)."""
-    from ostree_py.objects import is_checksum
+    from ostree_py.core.objects import is_checksum
     from ostree_py.rpmostree import RpmOstreeError
     key, eq, value = revision.partition("=")
     if eq:
@@ -89,11 +89,11 @@ def walk_history(repo, refspec: str):
     """The commits of ``refspec``'s history, newest first: the ref's commit (pulled from
     its remote first, when it has one) then its parents, pulled commit-only in batches of
     10, 20, 40... as rpm-ostree does, or read locally for a local ref."""
-    from ostree_py.objects import parse_refspec
+    from ostree_py.core.objects import parse_refspec
     from ostree_py.rpmostree import RpmOstreeError
     remote, ref = parse_refspec(refspec)
     if remote:
-        from ostree_py.pull import pull
+        from ostree_py.remote.pull import pull
         pull(repo, remote, [ref], commit_metadata_only=True)
     csum = repo.resolve_rev(refspec, allow_noent=True)
     if csum is None:
@@ -103,7 +103,7 @@ def walk_history(repo, refspec: str):
         if not repo.has_object("commit", csum):
             if not remote:
                 return
-            from ostree_py.pull import pull
+            from ostree_py.remote.pull import pull
             pull(repo, remote, [csum], commit_metadata_only=True, depth=depth)
             depth *= 2
             if not repo.has_object("commit", csum):

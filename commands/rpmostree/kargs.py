@@ -31,7 +31,7 @@ EDITOR_HEADER = (
 def _edit(ctx, current: str) -> str:
     """rpm-ostree's kargs --editor: the arguments in $EDITOR; comment and blank lines
     dropped, the others joined by spaces."""
-    from ostree_py.editor import prompt
+    from ostree_py.util.editor import prompt
     from ostree_py.errors import OstreeError
     from ostree_py.sysroot.kargs import KernelArgs
     out = prompt(EDITOR_HEADER + current, ctx.environ)

@@ -21,7 +21,7 @@ OPTIONS = [
 
 def run(ctx, opts, args):
     from ostree_py.errors import UsageError
-    from ostree_py.objects import parse_refspec
+    from ostree_py.core.objects import parse_refspec
     from ostree_py.rpmostree.origin import Origin
 
     from . import _common

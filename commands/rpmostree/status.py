@@ -38,7 +38,7 @@ def _commit_details(info: dict, prefix: str, commit) -> None:
 def deployment_info(sr, d) -> dict:
     """One deployment as rpm-ostree's D-Bus/JSON dictionary (rpmostreed_deployment_generate_variant)."""
     from ostree_py.errors import OstreeError
-    from ostree_py.objects import is_checksum, parse_refspec
+    from ostree_py.core.objects import is_checksum, parse_refspec
     from ostree_py.rpmostree.origin import Origin
     repo = sr.repo
     info = {"id": f"{d.osname}-{d.csum}.{d.deployserial}", "osname": d.osname, "checksum": d.csum,
@@ -138,7 +138,7 @@ def _remote_status(repo, remote, info) -> None:
     if not remote:
         info["gpg-enabled"] = False
         return
-    from ostree_py.remotes import get_remote
+    from ostree_py.remote.remotes import get_remote
     try:
         info["gpg-enabled"] = bool(get_remote(repo, remote).gpg_verify)
     except OstreeError as e:
@@ -261,7 +261,7 @@ def _commit_line(key, checksum, meta, verbose, glyphs) -> str:
 
 def automatic_update_policy(sr, osname) -> str:
     """AutomaticUpdatePolicy of rpm-ostreed.conf in the reference deployment's /etc (none)."""
-    from ostree_py.keyfile import KeyFile
+    from ostree_py.core.keyfile import KeyFile
     from ostree_py.rpmostree.update import reference_deployment
     d = reference_deployment(sr, osname) if osname else None
     if d is None:
@@ -319,7 +319,7 @@ def run(ctx, opts, args):
     booted_osname = sr.booted_deployment.osname if sr.booted_deployment is not None else None
     cached_id = update.value(cached, "deployment") if cached is not None else None
     printed_cached = False
-    from ostree_py.objects import is_checksum
+    from ostree_py.core.objects import is_checksum
     for index, i in enumerate(infos):
         if opts.booted and not i["booted"]:
             continue

@@ -22,18 +22,18 @@ OPTIONS = [
 
 def pull_base(ctx, sr, origin, allow_downgrade, cache_only, current_base):
     """Fetch the origin's base; return its commit checksum."""
-    from ostree_py.objects import parse_refspec
+    from ostree_py.core.objects import parse_refspec
     from ostree_py.sysroot.upgrader import check_timestamps
     repo = sr.repo
     remote, ref = parse_refspec(origin.refspec)
     if origin.override_commit:
         if remote and not cache_only:
             # pulled even when stored: the pull checks its signatures as the remote asks
-            from ostree_py.pull import pull
+            from ostree_py.remote.pull import pull
             pull(repo, remote, [origin.override_commit])
         return origin.override_commit
     if remote and not cache_only:
-        from ostree_py.pull import pull
+        from ostree_py.remote.pull import pull
         from . import _common
         with _common.reporter(ctx).task(f"Pulling {origin.refspec}"):
             pull(repo, remote, [ref], timestamp_check_from_rev=None if allow_downgrade else current_base)

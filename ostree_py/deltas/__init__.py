@@ -15,8 +15,8 @@ ostree or ostree-py apply with the other. Entry points:
 import os
 import shutil
 
-from ..errors import OstreeError
-from . import format as fmt
+from ostree_py.errors import OstreeError
+from ostree_py.deltas import format as fmt
 
 
 def list_deltas(repo) -> list[str]:
@@ -82,8 +82,8 @@ def _open_superblock(repo, delta_id: str) -> tuple[bytes, str]:
 
 def show_delta(repo, delta_id: str, out) -> None:
     """Write what ``ostree static-delta show`` prints to ``out`` (a text stream), part by part."""
-    from ..prune import format_size
-    from .apply import ExecuteStats, execute_part, open_part
+    from ostree_py.ops.prune import format_size
+    from ostree_py.deltas.apply import ExecuteStats, execute_part, open_part
     data, _rel = _open_superblock(repo, delta_id)
     signed = fmt.is_signed_superblock(data)
     sb = fmt.parse_superblock(data)
@@ -136,7 +136,7 @@ def show_delta(repo, delta_id: str, out) -> None:
 
 def verify_delta_signature(repo, delta_id: str, sign) -> str:
     """ostree_repo_static_delta_verify_signature: success message, or OstreeError."""
-    from .apply import verify_signature
+    from ostree_py.deltas.apply import verify_signature
     data, _rel = _open_superblock(repo, delta_id)
     if not fmt.is_signed_superblock(data):
         raise OstreeError("no signatures in static-delta")
@@ -153,7 +153,7 @@ def apply_delta_from_fetcher(repo, frm: str | None, to: str, superblock: bytes, 
     parts are trusted as part of the superblock. Returns the parsed
     superblock (its ``fallbacks`` are for the caller to fetch).
     """
-    from .apply import apply_parts, write_target_commit
+    from ostree_py.deltas.apply import apply_parts, write_target_commit
     sb = fmt.parse_superblock(superblock)
     if sb.to_checksum != to:
         raise OstreeError(f"Delta superblock target {sb.to_checksum} does not match {to}")

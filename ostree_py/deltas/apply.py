@@ -29,12 +29,12 @@ import itertools
 import os
 import stat
 
-from ..content import FileInfo
-from ..errors import OstreeError
-from ..gvariant import bswap32
-from ..objects import MAX_METADATA_SIZE, _xattrs_from_wire
-from . import bsdiff
-from . import format as fmt
+from ostree_py.core.content import FileInfo
+from ostree_py.errors import OstreeError
+from ostree_py.core.gvariant import bswap32
+from ostree_py.core.objects import MAX_METADATA_SIZE, _xattrs_from_wire
+from ostree_py.deltas import bsdiff
+from ostree_py.deltas import format as fmt
 
 _META = {"dirtree", "dirmeta", "commit", "tombstone-commit", "commitmeta"}
 SMALL_OBJECT = 1 << 20
@@ -465,7 +465,7 @@ def verify_signature(data: bytes, sign) -> str:
     raw, sigs = fmt.unwrap_signed(data)
     if sigs is None:
         raise OstreeError("no signatures in static-delta")
-    from ..gvariant import Variant
+    from ostree_py.core.gvariant import Variant
     v = sigs.get(sign.metadata_key)
     if not isinstance(v, Variant) or v.type != sign.metadata_format:
         raise OstreeError(f"no signature for '{sign.metadata_key}' in static-delta superblock")
@@ -477,7 +477,7 @@ def write_target_commit(repo, sb: fmt.Superblock) -> bool:
     to = sb.to_checksum
     if repo.has_object("commit", to):
         return False
-    from ..gvariant import Variant
+    from ostree_py.core.gvariant import Variant
     detached = sb.metadata.get(fmt.commitmeta_key(sb.from_checksum, to))
     data = fmt.commit_bytes(sb)
     import hashlib
@@ -494,7 +494,7 @@ def write_target_commit(repo, sb: fmt.Superblock) -> bool:
 def part_data(sb: fmt.Superblock, i: int, parts_dir: str | None, fetch=None):
     """(part file, expected checksum or None for inline parts) of part ``i``: the
     bytes of an inline part, else an open binary file (``fetch(i)`` gives one)."""
-    from ..gvariant import Variant
+    from ostree_py.core.gvariant import Variant
     inline = sb.metadata.get(fmt.part_relpath(sb.from_checksum, sb.to_checksum, i))
     if isinstance(inline, Variant) and inline.type == "(yay)":
         comp, body = inline.value

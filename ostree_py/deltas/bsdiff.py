@@ -16,7 +16,7 @@ them. Both run in C; the diff releases the GIL for the suffix sort.
 
 import struct
 
-from ..errors import OstreeError
+from ostree_py.errors import OstreeError
 
 _CTRL = 24
 _CHUNK = 1 << 20

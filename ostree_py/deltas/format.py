@@ -34,10 +34,10 @@ import os
 import struct
 import sys
 
-from .. import gvariant
-from ..errors import GVariantError, OstreeError
-from ..gvariant import Variant, bswap32, bswap64
-from ..objects import COMMIT_TYPE
+from ostree_py.core import gvariant
+from ostree_py.errors import GVariantError, OstreeError
+from ostree_py.core.gvariant import Variant, bswap32, bswap64
+from ostree_py.core.objects import COMMIT_TYPE
 
 SUPERBLOCK_TYPE = "(a{sv}tayay" + COMMIT_TYPE + "aya(uayttay)a(yaytt))"
 META_ENTRY_TYPE = "(uayttay)"
@@ -124,7 +124,7 @@ def delta_name(frm: str | None, to: str) -> str:
 
 def parse_delta_name(name: str) -> tuple[str | None, str]:
     """``FROM-TO`` or ``TO`` -> (from or None, to), validating the checksums as the reference."""
-    from ..reflist import validate_checksum_string
+    from ostree_py.repo.reflist import validate_checksum_string
     parts = name.split("-", 1)
     validate_checksum_string(parts[0])
     if len(parts) == 1:
@@ -280,7 +280,7 @@ def build_superblock(metadata: dict, timestamp: int, frm: str | None, to: str, c
 
 def parse_object_array(objects: bytes) -> list[tuple[str, str]]:
     """The (objtype name, hex checksum) list of a part header's object array."""
-    from ..objects import OBJTYPE_BY_ID
+    from ostree_py.core.objects import OBJTYPE_BY_ID
     n = len(objects)
     if n % OBJTYPE_CSUM_LEN:
         raise OstreeError(f"Invalid checksum array length {n}")
@@ -296,7 +296,7 @@ def parse_object_array(objects: bytes) -> list[tuple[str, str]]:
 
 def object_array(objects) -> bytes:
     """Serialise (objtype name, hex checksum) pairs as a part header's object array."""
-    from ..objects import OBJTYPE_IDS
+    from ostree_py.core.objects import OBJTYPE_IDS
     return b"".join(bytes((OBJTYPE_IDS[t],)) + bytes.fromhex(c) for t, c in objects)
 
 

@@ -25,12 +25,12 @@ import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ..content import file_header
-from ..errors import OstreeError
-from ..gvariant import Variant
-from ..objects import OBJTYPE_IDS, _xattrs_to_wire
-from ..traverse import key_parts, parse_dirtree_lenient, traverse_commit
-from . import format as fmt
+from ostree_py.core.content import file_header
+from ostree_py.errors import OstreeError
+from ostree_py.core.gvariant import Variant
+from ostree_py.core.objects import OBJTYPE_IDS, _xattrs_to_wire
+from ostree_py.repo.traverse import key_parts, parse_dirtree_lenient, traverse_commit
+from ostree_py.deltas import format as fmt
 
 SIMILARITY_THRESHOLD_PERCENT = 30
 _META_TYPES = ("dirtree", "dirmeta", "commit", "tombstone-commit", "commitmeta")
@@ -76,7 +76,7 @@ class _Part:
         self.header = None
 
     def mode_ofs(self, info) -> int:
-        from ..gvariant import bswap32
+        from ostree_py.core.gvariant import bswap32
         key = (bswap32(info.uid), bswap32(info.gid), bswap32(info.mode))
         i = self.mode_index.get(key)
         if i is None:
@@ -119,7 +119,7 @@ def _storage_size(repo, objtype: str, csum: str) -> int:
 
 def _sizenames(repo, commit_csum: str, include_only: set | None, infos: dict):
     """[(size, checksum, [basenames])] of the regular files of a commit, sorted by size."""
-    from ..traverse import parse_commit_lenient
+    from ostree_py.repo.traverse import parse_commit_lenient
     data = repo.load_metadata_bytes("commit", commit_csum)
     _parent, tree, _meta, _ts, _md = parse_commit_lenient(data)
     table = {}
@@ -312,7 +312,7 @@ def _reachable(repo, commit: str) -> set:
 
 
 def _bsdiff_job(repo, from_csum: str, to_csum: str) -> bytes:
-    from . import bsdiff
+    from ostree_py.deltas import bsdiff
     return bsdiff.diff(_load_content(repo, from_csum), _load_content(repo, to_csum))
 
 
@@ -441,7 +441,7 @@ def generate_delta(repo, frm: str | None, to: str, opts: GenerateOptions | None 
     metadata = dict(opts.metadata)
     metadata["ostree.endianness"] = Variant("y", ord(opts.endianness))
     os.makedirs(out_dir, 0o755, exist_ok=True)
-    from ..repo import write_atomic
+    from ostree_py.repo import write_atomic
     fsync = getattr(repo, "fsync", True)
     for i, part in enumerate(b.parts):
         if opts.inline:

@@ -25,14 +25,33 @@ import threading
 import time
 import zlib
 
-from .. import gvariant
-from ..content import (CHUNK, ArchiveReader, FileInfo, archive_header, bareuser_meta, checksum_begin,
-                       compress_stream, parse_bareuser_meta)
-from ..errors import InvalidObjectError, ObjectNotFoundError, OstreeError, RefNotFoundError
-from ..faults import checkpoint
-from ..keyfile import KeyFile
-from ..objects import (COMMITMETA_TYPE, METADATA_TYPES, OBJTYPES, EXTENSION_TO_TYPE, MAX_METADATA_SIZE,
-                       Commit, DirMeta, DirTree, is_checksum, object_relpath, validate_ref)
+from ostree_py.core import gvariant
+from ostree_py.core.content import (
+    CHUNK,
+    ArchiveReader,
+    FileInfo,
+    archive_header,
+    bareuser_meta,
+    checksum_begin,
+    compress_stream,
+    parse_bareuser_meta,
+)
+from ostree_py.errors import InvalidObjectError, ObjectNotFoundError, OstreeError, RefNotFoundError
+from ostree_py.util.faults import checkpoint
+from ostree_py.core.keyfile import KeyFile
+from ostree_py.core.objects import (
+    COMMITMETA_TYPE,
+    METADATA_TYPES,
+    OBJTYPES,
+    EXTENSION_TO_TYPE,
+    MAX_METADATA_SIZE,
+    Commit,
+    DirMeta,
+    DirTree,
+    is_checksum,
+    object_relpath,
+    validate_ref,
+)
 
 MODES = ("bare", "bare-user", "bare-user-only", "archive", "bare-split-xattrs")
 MODE_ALIASES = {"archive-z2": "archive"}
@@ -170,7 +189,7 @@ class Repo:
         if mode not in MODES:
             raise OstreeError(f"Invalid mode '{mode}' in repository configuration")
         if collection_id is not None:
-            from ..objects import validate_collection_id
+            from ostree_py.core.objects import validate_collection_id
             validate_collection_id(collection_id)
         path = os.path.abspath(path)
         cfg_path = os.path.join(path, "config")
@@ -298,7 +317,7 @@ class Repo:
         with self._space_lock:
             if blocks > self._txn_max_blocks:
                 self._cleanup_stagedir = True
-                from ..prune import format_size
+                from ostree_py.ops.prune import format_size
                 what = (f"min-free-space-size {self.min_free_space_mb}MB" if self.min_free_space_mb else
                         f"min-free-space-percent '{self.min_free_space_percent}%'")
                 requested = nbytes if exact else blocks * self._txn_blocksize
@@ -364,7 +383,7 @@ class Repo:
                     if getattr(self, "_txn_refs_changed", False):
                         # the refs set during the transaction: auto-update-summary now
                         self._txn_refs_changed = False
-                        from ..summary import maybe_regenerate_summary
+                        from ostree_py.ops.summary import maybe_regenerate_summary
                         maybe_regenerate_summary(self)
                 ok = True
             finally:
@@ -759,7 +778,7 @@ class Repo:
         else:
             with open(os.path.join(os.path.dirname(link), target), "rb") as f:
                 data = f.read()
-        from ..objects import xattrs_from_bytes
+        from ostree_py.core.objects import xattrs_from_bytes
         return xattrs_from_bytes(data)
 
     def write_content(self, info: FileInfo, stream=None, expected: str | None = None,
@@ -1134,8 +1153,18 @@ class Repo:
                 os.unlink(p)
 
     # ---------------------------------------------------------------- refs
-    from .refs import (list_refs, resolve_rev, resolve_rev_ext, set_ref, delete_ref, list_remote_names,
-                       list_collection_refs, set_collection_ref, ref_path, write_ref_file)
+    from ostree_py.repo.refs import (
+        list_refs,
+        resolve_rev,
+        resolve_rev_ext,
+        set_ref,
+        delete_ref,
+        list_remote_names,
+        list_collection_refs,
+        set_collection_ref,
+        ref_path,
+        write_ref_file,
+    )
 
 
 class _HashingReader:

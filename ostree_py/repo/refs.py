@@ -8,9 +8,9 @@ import os
 import stat
 import re
 
-from ..errors import OstreeError, RefNotFoundError
-from ..faults import checkpoint
-from ..objects import is_checksum, validate_ref, validate_remote_name
+from ostree_py.errors import OstreeError, RefNotFoundError
+from ostree_py.util.faults import checkpoint
+from ostree_py.core.objects import is_checksum, validate_ref, validate_remote_name
 
 # ostree_parse_refspec's GRegex: \w is Unicode-aware, $ also matches before a final newline
 _FRAG = r"[\w\d][-._\w\d]*"
@@ -254,7 +254,7 @@ def list_remote_names(self) -> list[str]:
 
 def write_ref_file(self, path: str, checksum: str) -> None:
     """Write one ref file atomically."""
-    from . import write_atomic
+    from ostree_py.repo import write_atomic
     # the ref may name objects this transaction has only staged
     self.publish_staged()
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -307,7 +307,7 @@ def _ref_changed(self) -> None:
     if self._txn_depth:
         self._txn_refs_changed = True
         return
-    from ..summary import maybe_regenerate_summary
+    from ostree_py.ops.summary import maybe_regenerate_summary
     maybe_regenerate_summary(self)
 
 

@@ -12,7 +12,7 @@ solve.py (libsolv), assemble.py (checkout, unpack, scripts, commit) and
 core.py (the operations the commands call).
 """
 
-from ..errors import OstreeError
+from ostree_py.errors import OstreeError
 
 
 class RpmOstreeError(OstreeError):

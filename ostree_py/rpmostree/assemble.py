@@ -10,9 +10,9 @@ import os
 import shutil
 import stat
 
-from ..errors import OstreeError
-from . import RpmOstreeError
-from . import rpm as _rpm
+from ostree_py.errors import OstreeError
+from ostree_py.rpmostree import RpmOstreeError
+from ostree_py.rpmostree import rpm as _rpm
 
 CLIENTLAYER_VERSION = 6
 
@@ -34,7 +34,7 @@ def _copy_up(path: str) -> None:
 def checkout_base(repo, base: str, root: str) -> None:
     """Check out ``base`` at ``root`` in rpm's layout (etc, not usr/etc), writable where
     rpm and scriptlets write (etc, the rpmdb)."""
-    from ..checkout import checkout_tree
+    from ostree_py.ops.checkout import checkout_tree
     checkout_tree(repo, base, root)
     usr_etc, etc = os.path.join(root, "usr/etc"), os.path.join(root, "etc")
     if os.path.isdir(usr_etc) and not os.path.lexists(etc):
@@ -49,7 +49,7 @@ _SCRIPT_KINDS = (("PREIN", "%prein", "pre"), ("POSTIN", "%post", "post"), ("POST
 
 def validate_scripts(pkgs) -> None:
     """rpm-ostree refuses packages with %triggerin / %triggerprein scripts."""
-    from .scripts import SENSE_TRIGGERIN, SENSE_TRIGGERPREIN, is_ignored
+    from ostree_py.rpmostree.scripts import SENSE_TRIGGERIN, SENSE_TRIGGERPREIN, is_ignored
     for p in pkgs:
         t = _rpm.triggers(p.path)
         for bit, desc in ((SENSE_TRIGGERPREIN, "%triggerprein"), (SENSE_TRIGGERIN, "%triggerin")):
@@ -60,7 +60,7 @@ def validate_scripts(pkgs) -> None:
 
 def _script_body(pkg_name: str, desc: str, body: str, interp: str, flags: int):
     """(interpreter, body) to run, or None when rpm-ostree skips the script."""
-    from .scripts import SCRIPT_FLAG_EXPAND, lua_has_skip
+    from ostree_py.rpmostree.scripts import SCRIPT_FLAG_EXPAND, lua_has_skip
     if interp.split()[:1] == ["<lua>"]:
         if lua_has_skip(body):
             return None
@@ -97,7 +97,7 @@ def _matching_files(root: str, patterns) -> list:
 def run_scripts(root: str, packages, report, updates=()) -> None:
     """%pre, %post and %posttrans of the new packages, then the %transfiletriggerin of
     every package of the tree (base first), in a sandbox over ``root``."""
-    from .scripts import Sandbox, is_ignored
+    from ostree_py.rpmostree.scripts import Sandbox, is_ignored
     validate_scripts(packages)
     script_sets = [(p, _rpm.scripts(p.path)) for p in packages]
     sandbox = Sandbox(root, os.path.join(os.path.dirname(root), "scripts"), report.msg_line)
@@ -127,7 +127,7 @@ def run_scripts(root: str, packages, report, updates=()) -> None:
 
 
 def _run_transfiletriggers(root: str, sandbox, new_names: set) -> int:
-    from .scripts import is_ignored
+    from ostree_py.rpmostree.scripts import is_ignored
     all_triggers = _rpm.installed_triggers(root)
     ordered = [t for t in all_triggers if t.name not in new_names] + \
         [t for t in all_triggers if t.name in new_names]
@@ -241,7 +241,7 @@ def _path_in_root(root: str, path: str) -> str:
 def _files_before(root: str, packages) -> dict:
     """{(package, path): ostree checksum} of the tree's files (not directories) that the
     packages also ship; /var and /run content becomes tmpfiles.d entries, not files."""
-    from ..diff import checksum_file
+    from ostree_py.ops.diff import checksum_file
     before = {}
     for p in packages:
         for path in _rpm.package_files(p.path):
@@ -261,7 +261,7 @@ def _files_before(root: str, packages) -> dict:
 def _check_union_identical(before: dict) -> None:
     """rpm-ostree checks packages out over the base with ostree's UNION_IDENTICAL: a
     package file may only land where the tree has nothing or the very same file."""
-    from ..diff import checksum_file
+    from ostree_py.ops.diff import checksum_file
     for (p, path, disk), old in before.items():
         new_path = disk
         if os.path.lexists(disk + ".rpmnew"):
@@ -332,7 +332,7 @@ def _tidy_rpmdb(dbdir: str) -> None:
 
 def commit(repo, root: str, base: str, metadata: list) -> str:
     """Commit the tree at ``root`` with ``base`` as parent."""
-    from ..commit import CommitBuilder, CommitModifier, MutableTree, scan_hardlinks, write_commit
+    from ostree_py.ops.commit import CommitBuilder, CommitModifier, MutableTree, scan_hardlinks, write_commit
     with repo.transaction():
         mod = CommitModifier()
         builder = CommitBuilder(repo, mod)

@@ -13,11 +13,11 @@ import shutil
 import tempfile
 import time
 
-from ..errors import OstreeError
-from ..gvariant import Variant
-from . import RpmOstreeError
-from . import rpm as _rpm
-from .origin import Origin
+from ostree_py.errors import OstreeError
+from ostree_py.core.gvariant import Variant
+from ostree_py.rpmostree import RpmOstreeError
+from ostree_py.rpmostree import rpm as _rpm
+from ostree_py.rpmostree.origin import Origin
 
 PKGCACHE_PREFIX = "rpmostree/pkg/"
 
@@ -97,7 +97,7 @@ def pkglist(repo, csum: str) -> list:
     v = _meta_value(meta, "rpmostree.rpmdb.pkglist")
     if v is not None:
         return [tuple(x) for x in v]
-    from ..checkout import checkout_tree
+    from ostree_py.ops.checkout import checkout_tree
     with tempfile.TemporaryDirectory(prefix="rpmostree-rpmdb-", dir=_tmpdir(repo)) as d:
         dest = os.path.join(d, "db")
         try:
@@ -168,7 +168,7 @@ def _sha256_file(path: str) -> str:
 
 def cache_package(repo, pkg, path: str, repodata_checksum: str) -> str:
     """Store the package file in the system repo under its ``rpmostree/pkg/...`` ref."""
-    from ..commit import CommitBuilder, MutableTree, write_commit
+    from ostree_py.ops.commit import CommitBuilder, MutableTree, write_commit
     with tempfile.TemporaryDirectory(prefix="rpmostree-pkg-", dir=_tmpdir(repo)) as d:
         shutil.copyfile(path, os.path.join(d, pkg.nevra_noepoch + ".rpm"))
         os.chmod(d, 0o755)
@@ -230,7 +230,7 @@ def repomd_cachedir(sysroot, osname: str) -> str:
 def refresh_metadata(sysroot, osname: str, confroot: str, report: Reporter, force: bool = False) -> list:
     """``refresh-md``: bring the enabled repos' metadata up to date and import it (no
     rpmdb, nothing deployed); ``force`` expires the cache first."""
-    from .solve import Pool
+    from ostree_py.rpmostree.solve import Pool
     configs = update_repos(confroot, repomd_cachedir(sysroot, osname), report, force=force)
     import_repos(Pool(), configs, report)
     return configs
@@ -242,8 +242,8 @@ def update_repos(confroot: str, cachedir: str, report: Reporter, cache_only: boo
     ``cachedir`` as rpm-ostree does: a repo whose cache is intact and younger than its
     metadata_expire is used as it is, the others are checked with the server ("Updating
     metadata for 'ID'"; ``force``: all of them)."""
-    from . import repos as _repos
-    from .solve import base_arch
+    from ostree_py.rpmostree import repos as _repos
+    from ostree_py.rpmostree.solve import base_arch
     configs = [r for r in _repos.load_repo_configs(confroot, base_arch()) if r.enabled]
     if not configs:
         report.msg("No enabled rpm-md repositories.")
@@ -266,7 +266,7 @@ def import_repos(pool, configs, report: Reporter) -> None:
     if not configs:
         return
     loaded = []
-    from . import repos as _repos
+    from ostree_py.rpmostree import repos as _repos
     with report.task("Importing rpm-md"):
         for r in configs:
             try:
@@ -321,8 +321,8 @@ class Layering:
             return LayerResult(base)
         if origin.regenerate_initramfs and origin.initramfs_etc:
             raise RpmOstreeError("initramfs regeneration and /etc overlay not compatible; use dracut arg -I instead")
-        from .assemble import checkout_base, commit, layer
-        from .solve import Pool
+        from ostree_py.rpmostree.assemble import checkout_base, commit, layer
+        from ostree_py.rpmostree.solve import Pool
         work = tempfile.mkdtemp(prefix="rpmostree-assemble-", dir=_tmpdir(repo))
         try:
             root = os.path.join(work, "root")
@@ -426,7 +426,7 @@ class Layering:
             final = layer(repo, base, root, to_layer, [s.name for s in res.removed] + sorted(replaced_names),
                           self.report, replacefiles=set(origin.fileoverride_nevras), updates=replaced_names)
             if origin.regenerate_initramfs:
-                from . import initramfs
+                from ostree_py.rpmostree import initramfs
                 etc_dir = os.path.join(confroot, "etc") if confroot else os.path.join(root, "usr/etc")
                 base_args = _meta_value(commit_meta(repo, base), "rpmostree.initramfs-args")
                 with self.report.task("Generating initramfs"):
@@ -442,7 +442,7 @@ class Layering:
     def newer_layered(self, base: str, layered: str, confroot: str) -> list:
         """[(pkglist tuple, evr, arch)]: the packages ``layered`` adds to ``base`` of which
         the rpm-md repos (metadata refreshed) have a newer version, the newest of each."""
-        from .solve import Pool
+        from ostree_py.rpmostree.solve import Pool
         added = diff_pkglists(pkglist(self.repo, base), pkglist(self.repo, layered))[3]
         if not added:
             return []
@@ -487,7 +487,7 @@ class Layering:
             _meta_value(commit_meta(self.repo, csum), "rpmostree.repodata_checksum") == f"{chk.typestr()}:{chk.hex()}"
 
     def _fetch_package(self, s, repo_cfg, pkgdir: str, pool):
-        from . import repos as _repos
+        from ostree_py.rpmostree import repos as _repos
         location = s.lookup_location()[0]
         chk = s.lookup_checksum(pool.solv.SOLVABLE_CHECKSUM)
         algo, hexsum = (chk.typestr(), chk.hex()) if chk else (None, None)
@@ -511,7 +511,7 @@ class Layering:
         return p
 
     def _check_gpg(self, configs, pkgs, root) -> None:
-        from . import repos as _repos
+        from ostree_py.rpmostree import repos as _repos
         by_id = {r.id: r for r in configs}
         for p in pkgs:
             cfg = by_id.get(p.repo)

@@ -21,7 +21,7 @@ import shutil
 import stat
 import subprocess
 
-from . import RpmOstreeError
+from ostree_py.rpmostree import RpmOstreeError
 
 _CAPS = ("cap_chown", "cap_dac_override", "cap_fowner", "cap_fsetid", "cap_kill", "cap_setgid",
          "cap_setuid", "cap_setpcap", "cap_sys_chroot", "cap_setfcap")

@@ -12,9 +12,9 @@ regenerate-initramfs=true`` with ``initramfs-args=`` (dracut run on the
 client) and ``initramfs-etc=`` (/etc files shipped in an overlay initrd).
 """
 
-from ..keyfile import KeyFile
-from ..sysroot import origin as _ostree_origin
-from . import RpmOstreeError
+from ostree_py.core.keyfile import KeyFile
+from ostree_py.sysroot import origin as _ostree_origin
+from ostree_py.rpmostree import RpmOstreeError
 
 
 class Origin:

@@ -12,7 +12,7 @@ import re
 import shutil
 import xml.etree.ElementTree as ET
 
-from . import RpmOstreeError
+from ostree_py.rpmostree import RpmOstreeError
 
 _NS = {"repo": "http://linux.duke.edu/metadata/repo"}
 DEFAULT_METADATA_EXPIRE = 48 * 3600          # dnf's default

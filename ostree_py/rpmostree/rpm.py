@@ -8,7 +8,7 @@ names it with ``--dbpath`` (Debian's rpm defaults to ~/.rpmdb).
 import os
 import subprocess
 
-from . import RpmOstreeError
+from ostree_py.rpmostree import RpmOstreeError
 
 DBPATH = "usr/share/rpm"
 # field, record and package separators in query output

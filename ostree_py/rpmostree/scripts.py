@@ -26,7 +26,7 @@ import stat
 import subprocess
 import tempfile
 
-from . import RpmOstreeError
+from ostree_py.rpmostree import RpmOstreeError
 
 # rpm's script flag: expand macros in the body (``%post -e``)
 SCRIPT_FLAG_EXPAND = 1
@@ -97,7 +97,7 @@ class Sandbox:
             self._check_overlay()
             self.overlay = True
         except RpmOstreeError:
-            from .assemble import _copy_up
+            from ostree_py.rpmostree.assemble import _copy_up
             _copy_up(root)
             self.overlay = False
 

@@ -7,8 +7,8 @@ the local package files. The result is the list of packages to layer.
 
 import os
 
-from . import RpmOstreeError
-from .rpm import SENSE_EQUAL, SENSE_GREATER, SENSE_LESS, SENSE_RPMLIB
+from ostree_py.rpmostree import RpmOstreeError
+from ostree_py.rpmostree.rpm import SENSE_EQUAL, SENSE_GREATER, SENSE_LESS, SENSE_RPMLIB
 
 
 def _solv():

@@ -9,8 +9,8 @@ at each cleanup, and drops the package-cache refs no deployment uses any more;
 then it prunes.
 """
 
-from ..errors import OstreeError
-from . import core
+from ostree_py.errors import OstreeError
+from ostree_py.rpmostree import core
 
 BASE_REF_PREFIX = "rpmostree/base"
 

@@ -13,9 +13,9 @@ no file.
 
 import os
 
-from ..errors import OstreeError
-from ..gvariant import Variant, deserialize, serialize
-from . import core
+from ostree_py.errors import OstreeError
+from ostree_py.core.gvariant import Variant, deserialize, serialize
+from ostree_py.rpmostree import core
 
 CACHE_REL = "var/cache/rpm-ostree/cached-update.gv"
 MAX_SIZE = 10 * 1024 * 1024          # OSTREE_MAX_METADATA_SIZE
@@ -60,7 +60,7 @@ def load_cached(sysroot, osname: str) -> dict | None:
 
 def write_cached(sysroot, osname: str, update: dict | None) -> None:
     """Replace the cached update (removed when ``update`` is None)."""
-    from ..sysroot.sysroot import write_file_atomic
+    from ostree_py.sysroot.sysroot import write_file_atomic
     path = cache_path(sysroot, osname)
     try:
         os.unlink(path)
@@ -80,8 +80,8 @@ def generate(sysroot, osname: str, newer_layered=()) -> dict | None:
     """The update of ``osname``'s reference deployment: its origin's ref if it moved (a
     base diff), and ``newer_layered`` [(old pkglist tuple, new evr, new arch)] found in
     the rpm-md repos; None when there is nothing new."""
-    from ..objects import is_checksum
-    from .origin import Origin
+    from ostree_py.core.objects import is_checksum
+    from ostree_py.rpmostree.origin import Origin
     repo = sysroot.repo
     ref = reference_deployment(sysroot, osname)
     if ref is None:

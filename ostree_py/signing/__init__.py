@@ -16,7 +16,7 @@ remote's whole policy (GPG and sign API); the pull engine builds its checks
 from the same functions and the remote's configuration.
 """
 
-from ..errors import OstreeError
+from ostree_py.errors import OstreeError
 
 SIGN_TYPES = ("ed25519", "dummy")
 DEFAULT_SIGN_TYPE = "ed25519"
@@ -57,7 +57,7 @@ class Sign:
 
     def signatures_in(self, metadata) -> list | None:
         """This engine's signatures in an a{sv} dict (None when absent or of another type)."""
-        from ..gvariant import Variant
+        from ostree_py.core.gvariant import Variant
         if not metadata:
             return None
         v = metadata.get(self.metadata_key)
@@ -69,10 +69,10 @@ class Sign:
 def get_by_name(name: str) -> Sign:
     """ostree_sign_get_by_name."""
     if name == "ed25519":
-        from .ed25519 import Ed25519Sign
+        from ostree_py.signing.ed25519 import Ed25519Sign
         return Ed25519Sign()
     if name == "dummy":
-        from .dummy import DummySign
+        from ostree_py.signing.dummy import DummySign
         return DummySign()
     raise SignError("Requested signature type is not implemented")
 
@@ -115,7 +115,7 @@ def glib_base64_decode(text: str) -> bytes:
 
 def append_signature(metadata, key: str, signature: bytes) -> dict:
     """_sign_detached_metadata_append: ``signature`` added to the ``aay`` under ``key``."""
-    from .gpg import append_signature as _append
+    from ostree_py.signing.gpg import append_signature as _append
     return _append(metadata, signature, key)
 
 
@@ -150,7 +150,7 @@ def commit_verify(repo, sign: Sign, checksum: str) -> str:
 
 def sign_summary(repo, sign: Sign, keys) -> None:
     """ostree_sign_summary: sign ``summary`` with each secret key into ``summary.sig``."""
-    from . import gpg
+    from ostree_py.signing import gpg
     data = gpg.read_summary(repo)
     meta = gpg.read_summary_sig(repo)
     if not keys:
@@ -164,7 +164,7 @@ def sign_summary(repo, sign: Sign, keys) -> None:
 # ---------------------------------------------------------------- remote policy
 
 def _remote(repo, name):
-    from ..remotes import get_remote
+    from ostree_py.remote.remotes import get_remote
     return get_remote(repo, name)
 
 
@@ -257,7 +257,7 @@ def verify_summary_signapi(verifiers, summary: bytes | None, sig_bytes: bytes | 
     ``for_pull``: the pull's wording when summary.sig is missing; otherwise that of
     ostree_repo_remote_fetch_summary (remote refs, remote summary).
     """
-    from .. import gvariant
+    from ostree_py.core import gvariant
     if summary is None:
         raise SignError("Signature verification enabled, but no summary found (check that the configured "
                         "URL in remote config is correct)")
@@ -282,7 +282,7 @@ def verify_commit(repo, remote: str, checksum: str, commit_bytes: bytes, detache
     ``sign_verifiers`` None: from the remote's ``sign-verify``. Returns a
     description of what verified; raises OstreeError.
     """
-    from . import gpg
+    from ostree_py.signing import gpg
     r = _remote(repo, remote)
     if gpg_verify is None:
         gpg_verify = r.get_bool("gpg-verify", True)
@@ -301,7 +301,7 @@ def verify_commit(repo, remote: str, checksum: str, commit_bytes: bytes, detache
 def verify_summary(repo, remote: str, summary_bytes: bytes | None, sig_bytes: bytes | None,
                    gpg_verify_summary: bool | None = None, sign_verifiers=None) -> None:
     """_ostree_repo_verify_summary: the remote's gpg-verify-summary and sign-verify-summary policy."""
-    from . import gpg
+    from ostree_py.signing import gpg
     r = _remote(repo, remote)
     if gpg_verify_summary is None:
         gpg_verify_summary = r.get_bool("gpg-verify-summary", False)
@@ -322,7 +322,7 @@ def verify_summary(repo, remote: str, summary_bytes: bytes | None, sig_bytes: by
 def signature_verify_commit_data(repo, remote: str, commit_bytes: bytes, detached_metadata) -> str:
     """ostree_repo_signature_verify_commit_data: the commit must have a valid signature of every
     kind the remote asks for (gpg-verify, sign-verify); returns the description of the checks."""
-    from . import gpg
+    from ostree_py.signing import gpg
     if detached_metadata is None:
         raise SignError("Can't verify commit without detached metadata")
     r = _remote(repo, remote)
@@ -350,12 +350,12 @@ def commit_gpg_signatures_text(repo, checksum: str, homedir: str | None = None, 
 
     An unsigned commit costs no gpg run (nor the import of ``signing.gpg``).
     """
-    from ..gvariant import Variant
+    from ostree_py.core.gvariant import Variant
     md = repo.load_commitmeta(checksum)
     v = md.get("ostree.gpgsigs") if md else None
     if not isinstance(v, Variant) or v.type != "aay":
         return ""
-    from .gpg import commit_signatures_text
+    from ostree_py.signing.gpg import commit_signatures_text
     return commit_signatures_text(repo, checksum, homedir, remote)
 
 

@@ -6,7 +6,7 @@ the public key string.
 
 import os
 
-from . import Sign, SignError
+from ostree_py.signing import Sign, SignError
 
 
 def _check_enabled() -> None:

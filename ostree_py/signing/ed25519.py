@@ -10,7 +10,7 @@ or in a ``--keys-dir``. Signatures are 64 bytes, in ``ostree.sign.ed25519``.
 
 import os
 
-from . import Sign, SignError, glib_base64_decode
+from ostree_py.signing import Sign, SignError, glib_base64_decode
 
 SECRETKEYBYTES = 64
 PUBLICKEYBYTES = 32

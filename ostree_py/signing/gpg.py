@@ -20,9 +20,9 @@ import os
 import subprocess
 import time
 
-from .. import gvariant
-from ..errors import OstreeError
-from ..remote_gpg import GpgError, KeyringSet, gpg_program, parse_colon_listing, run_gpg
+from ostree_py.core import gvariant
+from ostree_py.errors import OstreeError
+from ostree_py.remote.remote_gpg import GpgError, KeyringSet, gpg_program, parse_colon_listing, run_gpg
 
 GPGSIGS_KEY = "ostree.gpgsigs"
 SUMMARY_SIG_TYPE = "a{sv}"
@@ -385,7 +385,7 @@ def keyrings_for(repo, remote=ALL_REMOTES, keyringdir: str | None = None,
     gpgkeypath), ALL_REMOTES (every ``*.gpg`` keyring in the repository plus
     the global ones) or None (only the global ones).
     """
-    from ..remote_gpg import keyrings_for_remote
+    from ostree_py.remote.remote_gpg import keyrings_for_remote
     if remote is ALL_REMOTES:
         ks = KeyringSet()
         ks.add_keyring_dir(repo.path)
@@ -453,7 +453,7 @@ def verify_with_metadata(repo, data: bytes, metadata, remote=ALL_REMOTES, keyrin
 def verify_commit_ext(repo, checksum: str, keyringdir: str | None = None, extra_keyring: str | None = None,
                       remote=None) -> GpgVerifyResult:
     """ostree_repo_verify_commit_ext / _for_remote (remote None: every remote's keyring)."""
-    from . import commit_and_detached_metadata
+    from ostree_py.signing import commit_and_detached_metadata
     data, meta = commit_and_detached_metadata(repo, checksum)
     return verify_with_metadata(repo, data, meta, ALL_REMOTES if remote is None else remote,
                                 keyringdir, extra_keyring)
@@ -539,7 +539,7 @@ def sign_data(data: bytes, key_id: str, homedir: str | None = None) -> bytes:
 
 def append_signature(metadata, signature: bytes, key: str = GPGSIGS_KEY) -> dict:
     """The a{sv} with ``signature`` appended to its ``aay`` entry ``key``, in GVariantDict order."""
-    from ..ghash import variant_dict
+    from ostree_py.core.ghash import variant_dict
     items = list(metadata.items()) if metadata else []
     old = metadata.get(key) if metadata else None
     sigs = list(old.value) if isinstance(old, gvariant.Variant) and old.type == "aay" else []
@@ -569,7 +569,7 @@ def sign_commit(repo, checksum: str, key_id: str, homedir: str | None = None) ->
 
 def delete_signatures(repo, checksum: str, key_ids) -> int:
     """``gpg-sign --delete``: drop the signatures made by any of ``key_ids``; how many went."""
-    from ..ghash import variant_dict
+    from ostree_py.core.ghash import variant_dict
     old = repo.load_commitmeta(checksum)
     sigs_v = old.get(GPGSIGS_KEY) if old else None
     if not isinstance(sigs_v, gvariant.Variant) or sigs_v.type != "aay":
@@ -613,7 +613,7 @@ def read_summary(repo) -> bytes:
 
 
 def write_summary_sig(repo, metadata) -> None:
-    from ..repo import write_atomic
+    from ostree_py.repo import write_atomic
     write_atomic(os.path.join(repo.path, "summary.sig"), gvariant.serialize(SUMMARY_SIG_TYPE, metadata))
 
 

@@ -5,6 +5,12 @@ kernels, the boot swap, cleanup), bootloader/ (BLS, syslinux, U-Boot, GRUB),
 kargs.py, origin.py and upgrader.py.
 """
 
-from .sysroot import Deployment, Sysroot, SysrootError, current_deployment_dir, default_sysroot_path
+from ostree_py.sysroot.sysroot import (
+    Deployment,
+    Sysroot,
+    SysrootError,
+    current_deployment_dir,
+    default_sysroot_path,
+)
 
 __all__ = ["Deployment", "Sysroot", "SysrootError", "current_deployment_dir", "default_sysroot_path"]

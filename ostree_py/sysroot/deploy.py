@@ -17,12 +17,22 @@ import hashlib
 import os
 import stat
 
-from ..errors import OstreeError
-from .bootloader.bls import BootConfig
-from .kargs import KernelArgs
-from ..faults import checkpoint
-from .sysroot import (RUNSTATE_STAGED_INITRDS_DIR, Deployment, Sysroot, SysrootError, _fsync_dir, _strerror, parse_deploy_name, rm_rf,
-                      symlink_replace, write_file_atomic)
+from ostree_py.errors import OstreeError
+from ostree_py.sysroot.bootloader.bls import BootConfig
+from ostree_py.sysroot.kargs import KernelArgs
+from ostree_py.util.faults import checkpoint
+from ostree_py.sysroot.sysroot import (
+    RUNSTATE_STAGED_INITRDS_DIR,
+    Deployment,
+    Sysroot,
+    SysrootError,
+    _fsync_dir,
+    _strerror,
+    parse_deploy_name,
+    rm_rf,
+    symlink_replace,
+    write_file_atomic,
+)
 
 
 
@@ -297,7 +307,7 @@ def _copy_modified_config_file(modified_etc: str, new_etc: str, path: str, no_xa
 
 def merge_configuration(sysroot: Sysroot, merge: Deployment, new_dir: str) -> None:
     """Apply ``merge``'s local /etc changes to the new deployment's /etc."""
-    from ..diff import diff_dirs
+    from ostree_py.ops.diff import diff_dirs
     mdir = sysroot.deployment_dirpath(merge)
     orig_etc = os.path.join(mdir, "usr/etc")
     modified_etc = os.path.join(mdir, "etc")
@@ -374,7 +384,7 @@ def initialize_deployment(sysroot: Sysroot, osname, revision: str, origin, overr
         parent = sysroot.p(f"ostree/deploy/{osname}/deploy")
         os.makedirs(parent, 0o775, exist_ok=True)
         rm_rf(ddir)
-        from ..checkout import checkout_tree
+        from ostree_py.ops.checkout import checkout_tree
         checkout_tree(repo, revision, ddir, process_passthrough_whiteouts=True)
     except OstreeError as e:
         raise SysrootError(f"Checking out deployment tree: {e.message}") from None
@@ -409,7 +419,7 @@ def _prepare_etc(sysroot: Sysroot, repo, d: Deployment, ddir: str) -> None:
             os.rename(etc, usr_etc)
             usretc_exists = True
         if usretc_exists:
-            from ..checkout import checkout_tree
+            from ostree_py.ops.checkout import checkout_tree
             checkout_tree(repo, d.csum, etc, subpath="/usr/etc", force_copy=True)
     except OstreeError as e:
         raise SysrootError(f"Preparing /etc: {e.message}") from None
@@ -512,7 +522,7 @@ def _swap_bootlinks(sysroot: Sysroot, bootversion: int, new_sub: int) -> str:
 
 
 def _full_system_sync(sysroot: Sysroot) -> None:
-    from ..repo import syncfs
+    from ostree_py.repo import syncfs
     for p in (sysroot.path, sysroot.p("boot")):
         try:
             fd = os.open(p, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -592,7 +602,7 @@ def _check_boot_space(sysroot: Sysroot, plans) -> None:
                     for n in names:
                         needed += os.lstat(os.path.join(root, n)).st_size
     if needed > available:
-        from ..prune import format_size
+        from ostree_py.ops.prune import format_size
         raise SysrootError(f"Not enough space in /boot for the new kernels: {format_size(needed)} needed, "
                            f"{format_size(available)} available; the boot configuration was not changed")
 
@@ -719,7 +729,7 @@ def _write_deployments_bootswap(sysroot: Sysroot, deployments) -> str:
     entries = sysroot.p(f"boot/loader.{new_bootversion}/entries")
     rm_rf(entries)
     os.makedirs(entries, 0o755, exist_ok=True)
-    from .bootloader import query_bootloader
+    from ostree_py.sysroot.bootloader import query_bootloader
     bootloader = query_bootloader(sysroot)
     try:
         for d, layout in plans:
@@ -789,7 +799,7 @@ def write_deployments(sysroot: Sysroot, new_deployments: list, do_postclean: boo
         new_deployments = [d for d in new_deployments if not d.staged]
     if removed_staged:
         # dropped from the new list: its state in /run and its checkout go
-        from .sysroot import RUNSTATE_STAGED, RUNSTATE_STAGED_LOCKED
+        from ostree_py.sysroot.sysroot import RUNSTATE_STAGED, RUNSTATE_STAGED_LOCKED
         staged = sysroot.staged_deployment
         try:
             os.unlink(RUNSTATE_STAGED)
@@ -876,7 +886,7 @@ def _rmrf_deployment(sysroot: Sysroot, osname: str, csum: str, serial: int) -> N
     st = os.stat(path)
     if (st.st_dev, st.st_ino) == (getattr(sysroot, "root_dev", None), getattr(sysroot, "root_ino", None)):
         return
-    from .sysroot import set_immutable
+    from ostree_py.sysroot.sysroot import set_immutable
     set_immutable(path, False)
     rm_rf(path + ".origin")
     checkpoint("deployment")
@@ -944,8 +954,8 @@ def _generate_deployment_refs(sysroot: Sysroot) -> None:
 
 
 def _prune_repo(sysroot: Sysroot) -> None:
-    from ..prune import format_size, prune_from_reachable, traverse_reachable_refs
-    from ..traverse import traverse_commit
+    from ostree_py.ops.prune import format_size, prune_from_reachable, traverse_reachable_refs
+    from ostree_py.repo.traverse import traverse_commit
     repo = sysroot.repo
     try:
         with repo.lock(exclusive=True):

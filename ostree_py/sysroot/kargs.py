@@ -6,7 +6,7 @@ appending always adds at the end. Splitting is on single spaces, as ostree
 does (no quote handling).
 """
 
-from ..errors import OstreeError
+from ostree_py.errors import OstreeError
 
 
 class KernelArgsError(OstreeError):

@@ -6,8 +6,8 @@
 transient too.
 """
 
-from ..errors import OstreeError
-from ..keyfile import KeyFile
+from ostree_py.errors import OstreeError
+from ostree_py.core.keyfile import KeyFile
 
 TRANSIENT_GROUP = "libostree-transient"
 

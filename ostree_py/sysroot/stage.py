@@ -23,11 +23,17 @@ the checkout is then garbage for cleanup. ``/run/ostree/staged-deployment-locked
 import hashlib
 import os
 
-from ..errors import OstreeError
-from ..gvariant import Variant, serialize
-from . import sysroot as _sr
-from .sysroot import (Deployment, Sysroot, SysrootError, _strerror, deployment_from_variant,
-                      deployment_to_variant)
+from ostree_py.errors import OstreeError
+from ostree_py.core.gvariant import Variant, serialize
+from ostree_py.sysroot import sysroot as _sr
+from ostree_py.sysroot.sysroot import (
+    Deployment,
+    Sysroot,
+    SysrootError,
+    _strerror,
+    deployment_from_variant,
+    deployment_to_variant,
+)
 
 
 def _write_runstate(path: str, data: bytes) -> None:
@@ -74,7 +80,7 @@ def stage_overlay_initrd(path: str) -> str:
 def stage_tree(sysroot: Sysroot, osname, revision: str, origin, merge: Deployment | None,
                override_kernel_argv=None, overlay_initrds=None) -> Deployment:
     """ostree_sysroot_stage_tree_with_options: the checkout now, the rest at shutdown."""
-    from . import deploy
+    from ostree_py.sysroot import deploy
     if sysroot.booted_deployment is None:
         raise SysrootError("Cannot stage deployment: Not currently booted into an OSTree system")
     d = deploy.initialize_deployment(sysroot, osname, revision, origin, override_kernel_argv,
@@ -99,7 +105,7 @@ def stage_tree(sysroot: Sysroot, osname, revision: str, origin, merge: Deploymen
 
 def set_staged_kargs(sysroot: Sysroot, kargs_str: str) -> None:
     """Replace the staged deployment's kernel arguments in its state file."""
-    from .kargs import KernelArgs
+    from ostree_py.sysroot.kargs import KernelArgs
     data = dict(sysroot.staged_deployment_data or {})
     data["kargs"] = Variant("as", KernelArgs.from_string(kargs_str).to_list())
     _write_runstate(_sr.RUNSTATE_STAGED, serialize("a{sv}", data))
@@ -125,7 +131,7 @@ def finalize_staged(sysroot: Sysroot) -> str:
 
 
 def _finalize_staged(sysroot: Sysroot) -> str:
-    from . import deploy
+    from ostree_py.sysroot import deploy
     staged = sysroot.staged_deployment
     if staged is None:
         return "No deployment staged for finalization"

@@ -20,11 +20,11 @@ import os
 import re
 import stat
 
-from ..errors import OstreeError
-from ..keyfile import KeyFile
-from . import origin as _origin
-from .bootloader.bls import BootConfig
-from .kargs import KernelArgs
+from ostree_py.errors import OstreeError
+from ostree_py.core.keyfile import KeyFile
+from ostree_py.sysroot import origin as _origin
+from ostree_py.sysroot.bootloader.bls import BootConfig
+from ostree_py.sysroot.kargs import KernelArgs
 
 LOCKFILE = "ostree/lock"
 PATH_BOOTED = "/run/ostree-booted"
@@ -238,7 +238,7 @@ def parse_deploy_name(name: str) -> tuple[str, int]:
 
 def deployment_to_variant(d: "Deployment"):
     """The a{sv} naming a deployment in the staged state (name, osname, bootcsum)."""
-    from ..gvariant import Variant
+    from ostree_py.core.gvariant import Variant
     return Variant("a{sv}", {"name": Variant("s", f"{d.csum}.{d.deployserial}"),
                              "osname": Variant("s", d.osname),
                              "bootcsum": Variant("s", d.bootcsum)})
@@ -325,7 +325,7 @@ class Sysroot:
     def repo(self):
         """The system repository (``ostree/repo``), opened on first use."""
         if self._repo is None:
-            from ..repo import Repo
+            from ostree_py.repo import Repo
             try:
                 fd = os.open(self.p("ostree/repo"), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
                 os.close(fd)
@@ -572,7 +572,7 @@ class Sysroot:
             return
         except OSError as e:
             raise SysrootError(f"Loading staged deployment: {_strerror(e)}") from None
-        from .. import gvariant
+        from ostree_py.core import gvariant
         try:
             dct = gvariant.deserialize("a{sv}", data)
             target = dct.get("target")
@@ -644,7 +644,7 @@ class Sysroot:
             raise SysrootError(f"opendir({self.path}): {_strerror(e)}") from None
         os.makedirs(self.p("ostree/repo"), 0o755, exist_ok=True)
         os.makedirs(self.p("ostree/deploy"), 0o755, exist_ok=True)
-        from ..repo import Repo
+        from ostree_py.repo import Repo
         if not os.path.exists(self.p("ostree/repo/config")):
             Repo.create(self.p("ostree/repo"), "bare")
         else:
@@ -712,7 +712,7 @@ class Sysroot:
 
     def write_deployments(self, new_deployments: list, do_postclean: bool = True) -> None:
         """Make ``new_deployments`` the boot configuration (ostree_sysroot_write_deployments)."""
-        from . import deploy
+        from ostree_py.sysroot import deploy
         deploy.write_deployments(self, list(new_deployments), do_postclean)
 
     def simple_write_deployment(self, osname: str | None, new_deployment: Deployment,
@@ -752,12 +752,12 @@ class Sysroot:
 
     def deploy_tree(self, osname, revision, origin, merge_deployment, override_kernel_argv=None,
                     overlay_initrds=None):
-        from . import deploy
+        from ostree_py.sysroot import deploy
         return deploy.deploy_tree(self, osname, revision, origin, merge_deployment, override_kernel_argv,
                                   overlay_initrds)
 
     def cleanup(self, prune: bool = True) -> None:
-        from . import deploy
+        from ostree_py.sysroot import deploy
         deploy.cleanup(self, prune)
 
     def prepare_cleanup(self) -> None:
@@ -775,7 +775,7 @@ class Sysroot:
     def set_kargs_in_place(self, d: Deployment, kargs_str: str) -> None:
         """Rewrite ``d``'s BLS entry in the current loader with ``kargs_str`` as its options."""
         if d.staged:
-            from .stage import set_staged_kargs
+            from ostree_py.sysroot.stage import set_staged_kargs
             set_staged_kargs(self, kargs_str)
             return
         d.bootconfig.set("options", kargs_str)

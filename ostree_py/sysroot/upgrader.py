@@ -8,9 +8,9 @@ commit unless ``allow_older``; ``deploy`` writes the new deployment.
 
 import os
 
-from ..objects import parse_refspec, validate_checksum
-from . import origin as _origin
-from .sysroot import Sysroot, SysrootError
+from ostree_py.core.objects import parse_refspec, validate_checksum
+from ostree_py.sysroot import origin as _origin
+from ostree_py.sysroot.sysroot import Sysroot, SysrootError
 
 
 class Upgrader:
@@ -68,7 +68,7 @@ class Upgrader:
         from_rev = self.merge_deployment.csum
         refs = [self.override_csum or self.origin_ref]
         if self.origin_remote and not synthetic:
-            from ..pull import pull
+            from ostree_py.remote.pull import pull
             pull(repo, self.origin_remote, refs, timestamp_check_from_rev=None if allow_older else from_rev,
                  progress=progress)
         refspec = self._origin_refspec()
@@ -78,7 +78,7 @@ class Upgrader:
         if rebase is not None and getattr(rebase, "type", "s") == "s":
             new_ref = getattr(rebase, "value", rebase)
             if self.origin_remote and not synthetic:
-                from ..pull import pull
+                from ostree_py.remote.pull import pull
                 pull(repo, self.origin_remote, [new_ref], progress=progress)
             self.origin_ref = new_ref
             refspec = self._origin_refspec()
@@ -96,7 +96,7 @@ class Upgrader:
 
     def deploy(self):
         if self.stage or os.environ.get("OSTREE_EX_STAGE_DEPLOYMENTS") is not None:
-            from .stage import stage_tree
+            from ostree_py.sysroot.stage import stage_tree
             return stage_tree(self.sysroot, self.osname, self.new_revision, self.origin, self.merge_deployment)
         new = self.sysroot.deploy_tree(self.osname, self.new_revision, self.origin, self.merge_deployment)
         self.sysroot.simple_write_deployment(self.osname, new, self.merge_deployment)
@@ -107,5 +107,5 @@ def check_timestamps(repo, from_rev: str, to_rev: str) -> None:
     """Refuse ``to_rev`` when its commit is older than ``from_rev``'s."""
     old = repo.load_commit(from_rev).timestamp
     new = repo.load_commit(to_rev).timestamp
-    from ..pull import compare_timestamps
+    from ostree_py.remote.pull import compare_timestamps
     compare_timestamps(from_rev, old, to_rev, new)

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-import ostree_py.commit as commit_mod
+import ostree_py.ops.commit as commit_mod
 
 REF = "/usr/bin/ostree"
 

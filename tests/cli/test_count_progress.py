@@ -3,9 +3,9 @@
 import io
 import types
 
-from ostree_py.checkout import CheckoutOptions, checkout_tree
+from ostree_py.ops.checkout import CheckoutOptions, checkout_tree
 from ostree_py.commands._progress import CountProgress
-from ostree_py.commit import CommitBuilder, MutableTree, write_commit
+from ostree_py.ops.commit import CommitBuilder, MutableTree, write_commit
 from ostree_py.repo import Repo
 
 

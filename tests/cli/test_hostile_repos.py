@@ -39,10 +39,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from ostree_py import gvariant
+from ostree_py.core import gvariant
 from ostree_py.commands import _cli
-from ostree_py.content import FileInfo
-from ostree_py.objects import ARCHIVE_HEADER_TYPE, DIRTREE_TYPE, Commit, DirMeta, DirTree
+from ostree_py.core.content import FileInfo
+from ostree_py.core.objects import ARCHIVE_HEADER_TYPE, DIRTREE_TYPE, Commit, DirMeta, DirTree
 from ostree_py.repo import Repo
 
 TIMEOUT = 60  # generous: a loaded machine is slow, a hang is forever

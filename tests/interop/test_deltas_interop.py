@@ -149,7 +149,7 @@ def test_pull_local_with_required_deltas(source, generated, ref, ours, generator
 @pytest.fixture(scope="module")
 def served(generated):
     """The generated repos over HTTP (ostree-py's trivial-httpd serving their parent directory)."""
-    from ostree_py import httpd as H
+    from ostree_py.remote import httpd as H
     root = os.path.dirname(str(generated["ours"]))
     server = H.TrivialHttpd(root)
     server.start()

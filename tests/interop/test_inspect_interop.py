@@ -15,9 +15,9 @@ import subprocess
 
 import pytest
 
-from ostree_py import gvariant
+from ostree_py.core import gvariant
 from ostree_py.commands import _cli
-from ostree_py.objects import SUMMARY_TYPE
+from ostree_py.core.objects import SUMMARY_TYPE
 
 REF = "/usr/bin/ostree"
 SRC_DATE = "1234567890"

@@ -13,7 +13,7 @@ import stat
 
 import pytest
 
-from ostree_py import httpd as H
+from ostree_py.remote import httpd as H
 
 
 def make_tree(root):

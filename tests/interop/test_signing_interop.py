@@ -160,7 +160,7 @@ def test_ed25519_signatures_are_openssls(repo, ours, tmp_path):
     (tmp_path / "commit").write_bytes(data)
     sig = subprocess.run([openssl, "pkeyutl", "-sign", "-rawin", "-inkey", str(pem), "-in",
                           str(tmp_path / "commit")], capture_output=True, check=True).stdout
-    from ostree_py import gvariant
+    from ostree_py.core import gvariant
     md = gvariant.deserialize("a{sv}", commitmeta(repo, "main", ours))
     assert md["ostree.sign.ed25519"].value == [sig]
     assert ours(f"--repo={repo}", "sign", "--verify", "main", base64.b64encode(pub).decode()).stdout == \

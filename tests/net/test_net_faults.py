@@ -196,7 +196,7 @@ def test_a_stalled_server_ends_the_pull_by_the_low_speed_timeout(tmp_path, src, 
 def test_the_low_speed_timeout_defaults_to_30_seconds(monkeypatch):
     """What the fetcher uses without OSTREE_PY_LOW_SPEED_*: 1000 B/s over 30 s (the
     reference's later low-speed-limit-bytes / low-speed-time-seconds defaults)."""
-    from ostree_py import fetcher
+    from ostree_py.remote import fetcher
     monkeypatch.delenv("OSTREE_PY_LOW_SPEED_TIME", raising=False)
     monkeypatch.delenv("OSTREE_PY_LOW_SPEED_LIMIT", raising=False)
     f = fetcher.Fetcher()
@@ -239,7 +239,7 @@ def test_the_fetcher_gets_the_file_through_a_fault(src, backend, fault):
     to a file, within a few seconds."""
     import io
 
-    from ostree_py.fetcher import URI, Fetcher
+    from ostree_py.remote.fetcher import URI, Fetcher
     repo, _rev, names = src
     name = biggest(repo, content_objects(names))[0]
     want = (repo / "objects" / name).read_bytes()

@@ -119,7 +119,7 @@ def test_ostree_py_pulls_what_the_reference_wrote(tmp_path, ref_written, nginx, 
     if server == "nginx":
         # kept-alive connections, at most 8 requests at once: a few connections carry all the
         # requests (the pulling process's threads and its worker processes each keep their own)
-        from ostree_py.pull import MAX_OUTSTANDING_FETCHES, PULL_PROCESSES
+        from ostree_py.remote.pull import MAX_OUTSTANDING_FETCHES, PULL_PROCESSES
         lines = [ln.split() for ln in nginx.access_log()[log_start:].splitlines()]
         assert lines and all(status == "200" or (status == "404" and uri.endswith((".sig", ".commitmeta")))
                              for _c, _n, status, uri in lines)

@@ -5,10 +5,10 @@ import stat
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ostree_py import gvariant
-from ostree_py.content import (FileInfo, archive_header, bareuser_meta, parse_archive_header,
+from ostree_py.core import gvariant
+from ostree_py.core.content import (FileInfo, archive_header, bareuser_meta, parse_archive_header,
                                parse_bareuser_meta)
-from ostree_py.objects import ARCHIVE_HEADER_TYPE, DIRMETA_TYPE, _xattrs_from_wire
+from ostree_py.core.objects import ARCHIVE_HEADER_TYPE, DIRMETA_TYPE, _xattrs_from_wire
 
 u32 = st.integers(0, 2**32 - 1)
 modes = st.sampled_from([stat.S_IFREG | 0o644, stat.S_IFREG | 0o4755, stat.S_IFREG, stat.S_IFLNK | 0o777])

@@ -19,13 +19,13 @@ import tempfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ostree_py.content import FileInfo, checksum_begin
+from ostree_py.core.content import FileInfo, checksum_begin
 from ostree_py.deltas import apply as dapply
 from ostree_py.deltas import bsdiff
 from ostree_py.deltas import format as fmt
 from ostree_py.errors import OstreeError
-from ostree_py.gvariant import bswap32
-from ostree_py.objects import DirMeta
+from ostree_py.core.gvariant import bswap32
+from ostree_py.core.objects import DirMeta
 from ostree_py.repo import Repo
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

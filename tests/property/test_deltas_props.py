@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from ostree_py.deltas import bsdiff
 from ostree_py.deltas import format as fmt
-from ostree_py.gvariant import Variant
+from ostree_py.core.gvariant import Variant
 
 csums = st.binary(min_size=32, max_size=32).map(bytes.hex)
 
@@ -51,8 +51,8 @@ def test_mb64_round_trip(c):
        st.lists(st.tuples(csums, st.integers(0, 2 ** 40), st.integers(0, 2 ** 40)), max_size=3),
        st.integers(0, 2 ** 63))
 def test_superblock_round_trip(frm, endian, parts, fallbacks, ts):
-    from ostree_py import gvariant
-    from ostree_py.objects import COMMIT_TYPE
+    from ostree_py.core import gvariant
+    from ostree_py.core.objects import COMMIT_TYPE
     commit = gvariant.serialize(COMMIT_TYPE, ({}, b"", [], "s", "", 1, b"\1" * 32, b"\2" * 32))
     to = hashlib.sha256(commit).hexdigest()
     headers = [(0, hashlib.sha256(bytes(i)).digest(), s, u, fmt.object_array(objs))

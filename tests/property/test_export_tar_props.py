@@ -7,7 +7,7 @@ import tarfile
 
 from hypothesis import given, settings, strategies as st
 
-from ostree_py.export import TarWriter, _number
+from ostree_py.ops.export import TarWriter, _number
 
 name_part = st.text(alphabet=st.characters(blacklist_characters="/\0", blacklist_categories=("Cs",)),
                     min_size=1, max_size=40).filter(lambda s: s not in (".", ".."))

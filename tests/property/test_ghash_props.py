@@ -4,7 +4,7 @@ every key once, and its order depends only on the keys and the operations' order
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ostree_py.ghash import GHashTable
+from ostree_py.core.ghash import GHashTable
 
 keys = st.text(min_size=0, max_size=8)
 ops = st.lists(st.tuples(st.sampled_from(["set", "del"]), keys, st.integers()), max_size=120)

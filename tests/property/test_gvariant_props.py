@@ -10,9 +10,9 @@ import subprocess
 from hypothesis import given, settings, HealthCheck
 from hypothesis import strategies as st
 
-from ostree_py import gvariant
+from ostree_py.core import gvariant
 from ostree_py.errors import GVariantError
-from ostree_py.gvariant import Variant
+from ostree_py.core.gvariant import Variant
 
 BASIC = "ybnqiuxtdsog"
 

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ostree_py.errors import GVariantError
-from ostree_py.gvariant import Variant
-from ostree_py.gvariant_text import parse_variant, print_variant
+from ostree_py.core.gvariant import Variant
+from ostree_py.core.gvariant_text import parse_variant, print_variant
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 

@@ -1,4 +1,4 @@
-"""Property tests of ostree_py.http1: response heads and bodies, however framed and
+"""Property tests of ostree_py.remote.http1: response heads and bodies, however framed and
 however the bytes arrive, parse to what was sent; malformed ones raise http1's
 errors (never hang, never return a wrong body)."""
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ostree_py import http1
-from ostree_py.http1 import Response, read_head
+from ostree_py.remote import http1
+from ostree_py.remote.http1 import Response, read_head
 
 
 class _Trickle(io.RawIOBase):

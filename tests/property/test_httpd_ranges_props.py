@@ -1,4 +1,4 @@
-"""Property tests of trivial-httpd's request parsing (ostree_py.httpd): the Range header
+"""Property tests of trivial-httpd's request parsing (ostree_py.remote.httpd): the Range header
 parser and the request path normalization never raise, and what they return is what the
 server can serve safely: ranges sorted, disjoint, inside the body and covering exactly the
 bytes asked for; paths without NUL and without a way above the root."""
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ostree_py import httpd as H
+from ostree_py.remote import httpd as H
 
 sizes = st.integers(min_value=0, max_value=300)
 offsets = st.integers(min_value=0, max_value=400)

@@ -15,13 +15,13 @@ import zlib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ostree_py import gvariant
-from ostree_py.content import (ArchiveReader, FileInfo, archive_header, bareuser_meta, file_header,
+from ostree_py.core import gvariant
+from ostree_py.core.content import (ArchiveReader, FileInfo, archive_header, bareuser_meta, file_header,
                                parse_archive_header, parse_bareuser_meta, parse_file_header)
-from ostree_py.dump import object_text, summary_text
+from ostree_py.ops.dump import object_text, summary_text
 from ostree_py.errors import OstreeError
-from ostree_py.gvariant import Variant
-from ostree_py.objects import SUMMARY_TYPE, Commit, DirMeta, DirTree
+from ostree_py.core.gvariant import Variant
+from ostree_py.core.objects import SUMMARY_TYPE, Commit, DirMeta, DirTree
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

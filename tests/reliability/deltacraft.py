@@ -14,10 +14,10 @@ import lzma
 import os
 import stat
 
-from ostree_py import gvariant
-from ostree_py.content import FileInfo, checksum_begin
+from ostree_py.core import gvariant
+from ostree_py.core.content import FileInfo, checksum_begin
 from ostree_py.deltas import format as fmt
-from ostree_py.objects import Commit, DirMeta, DirTree
+from ostree_py.core.objects import Commit, DirMeta, DirTree
 
 CHUNK = 1 << 20
 

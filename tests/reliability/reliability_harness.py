@@ -2,7 +2,7 @@
 fault-injection checkpoint or after a delay), build trees and sysroots, and
 check that a repository or sysroot is consistent with the reference ``ostree``.
 
-Kill points: ``ostree_py.faults.checkpoint`` SIGKILLs the process at the Nth
+Kill points: ``ostree_py.util.faults.checkpoint`` SIGKILLs the process at the Nth
 hit when ``OSTREE_PY_KILL_AT=NAME:N`` is set. A test first runs the command
 with ``OSTREE_PY_CHECKPOINT_LOG`` to learn how many checkpoints it passes,
 then picks a few of them (all with ``OSTREE_PY_RELIABILITY_EXHAUSTIVE=1``).

@@ -24,7 +24,7 @@ import pytest
 
 import deltacraft as D
 import reliability_harness as H
-from ostree_py.content import FileInfo
+from ostree_py.core.content import FileInfo
 from ostree_py.deltas import format as fmt
 
 MiB = 1 << 20

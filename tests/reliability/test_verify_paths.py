@@ -45,7 +45,7 @@ def _objpath(repo, csum, ext):
 
 def _corrupt_signatures(repo, csum, key):
     """Flip a byte in the middle of each signature under ``key`` in the commit's detached metadata."""
-    from ostree_py import gvariant
+    from ostree_py.core import gvariant
     p = _objpath(repo, csum, "commitmeta")
     with open(p, "rb") as f:
         md = gvariant.deserialize("a{sv}", f.read())

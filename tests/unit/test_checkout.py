@@ -1,4 +1,4 @@
-"""ostree_py.checkout: what lands on disk for each repo mode and option.
+"""ostree_py.ops.checkout: what lands on disk for each repo mode and option.
 
 Commits are made with the library's own commit builder; the interop tests
 (tests/interop/test_checkout_interop.py) check the same behaviour against
@@ -10,10 +10,10 @@ import stat
 
 import pytest
 
-from ostree_py.checkout import CheckoutError, CheckoutOptions, checkout_gc, checkout_tree
-from ostree_py.content import FileInfo
+from ostree_py.ops.checkout import CheckoutError, CheckoutOptions, checkout_gc, checkout_tree
+from ostree_py.core.content import FileInfo
 from ostree_py.errors import OstreeError
-from ostree_py.objects import Commit, DirMeta, DirTree
+from ostree_py.core.objects import Commit, DirMeta, DirTree
 from ostree_py.repo import Repo
 
 

@@ -14,17 +14,17 @@ import time
 
 import pytest
 
-from ostree_py import gvariant
-from ostree_py.archive_input import ArchiveError, open_archive
-from ostree_py.commit import (CommitBuilder, CommitFilter, CommitModifier, FileStat, MutableTree,
+from ostree_py.core import gvariant
+from ostree_py.ops.archive_input import ArchiveError, open_archive
+from ostree_py.ops.commit import (CommitBuilder, CommitFilter, CommitModifier, FileStat, MutableTree,
                               _varuint64, modifier_apply, parse_skip_list, parse_statoverride, path_relative,
                               split_path, validate_filename, write_commit)
-from ostree_py.commit_cmd import CommitRequest, _gregex_replacement, parse_boolean, run_commit
+from ostree_py.ops.commit_cmd import CommitRequest, _gregex_replacement, parse_boolean, run_commit
 from ostree_py.errors import OstreeError
-from ostree_py.gvariant import Variant
-from ostree_py.objects import COMMIT_TYPE
+from ostree_py.core.gvariant import Variant
+from ostree_py.core.objects import COMMIT_TYPE
 from ostree_py.repo import Repo
-from ostree_py.timestamp import commit_time, parse_datetime, source_date_epoch
+from ostree_py.core.timestamp import commit_time, parse_datetime, source_date_epoch
 
 
 # ---------------------------------------------------------------- timestamps

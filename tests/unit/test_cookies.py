@@ -1,4 +1,4 @@
-"""Remote cookie jars (ostree_py.cookies), read and written as the reference does."""
+"""Remote cookie jars (ostree_py.remote.cookies), read and written as the reference does."""
 
 import calendar
 import os
@@ -7,7 +7,7 @@ import stat
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ostree_py import cookies
+from ostree_py.remote import cookies
 from ostree_py.errors import OstreeError
 
 

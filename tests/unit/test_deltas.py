@@ -6,14 +6,14 @@ import struct
 
 import pytest
 
-from ostree_py.content import FileInfo
+from ostree_py.core.content import FileInfo
 from ostree_py.deltas import apply as dapply
 from ostree_py.deltas import bsdiff
 from ostree_py.deltas import format as fmt
 from ostree_py.deltas import list_deltas, delete_delta, show_delta
 from ostree_py.deltas.generate import GenerateOptions, compute_similar_objects, generate_delta
 from ostree_py.errors import OstreeError
-from ostree_py.gvariant import Variant
+from ostree_py.core.gvariant import Variant
 
 
 # ---------------------------------------------------------------- names, varints
@@ -77,8 +77,8 @@ def test_bsdiff_patch_rejects_truncated_stream():
 # ---------------------------------------------------------------- superblocks
 
 def _commit_bytes():
-    from ostree_py import gvariant
-    from ostree_py.objects import COMMIT_TYPE
+    from ostree_py.core import gvariant
+    from ostree_py.core.objects import COMMIT_TYPE
     return gvariant.serialize(COMMIT_TYPE, ({}, b"", [], "s", "b", 5, b"\1" * 32, b"\2" * 32))
 
 
@@ -186,7 +186,7 @@ def _make_repo(tmp_path, name, mode="archive"):
 
 def _commit_tree(repo, files, parent=None):
     """Commit ``files`` ({path: bytes | ("link", target)}) and return the checksum."""
-    from ostree_py.commit import CommitBuilder, CommitModifier, MutableTree, write_commit
+    from ostree_py.ops.commit import CommitBuilder, CommitModifier, MutableTree, write_commit
     src = repo.path + "-src"
     import shutil
     shutil.rmtree(src, ignore_errors=True)
@@ -226,7 +226,7 @@ def _modify(files):
 
 
 def _reachable(repo, csum):
-    from ostree_py.traverse import traverse_commit
+    from ostree_py.repo.traverse import traverse_commit
     s = set()
     traverse_commit(repo, csum, 0, s)
     return s
@@ -253,7 +253,7 @@ def test_generate_then_apply_offline(tmp_path, dest_mode, inline):
             assert dapply.apply_offline(dst, os.path.join(src.path, fmt.delta_dir(frm, to))) == to
         assert not dst.is_commit_partial(to)
     for key in _reachable(src, c2):
-        from ostree_py.traverse import key_parts
+        from ostree_py.repo.traverse import key_parts
         csum, objtype = key_parts(key)
         assert dst.has_object(objtype, csum), (objtype, csum)
 
@@ -322,7 +322,7 @@ def test_similar_objects_by_name_and_size(tmp_path):
     c1 = _commit_tree(src, base)
     new = {"a/libfoo.so.2": b"x" * 1100, "b/data.xz": b"y" * 1001, "c/other": b"q" * 500}
     c2 = _commit_tree(src, new, parent=c1)
-    from ostree_py.traverse import key_parts
+    from ostree_py.repo.traverse import key_parts
     newfiles = {key_parts(k)[0] for k in _reachable(src, c2) - _reachable(src, c1) if key_parts(k)[1] == "file"}
     sim = compute_similar_objects(src, c1, c2, newfiles, {})
     # libfoo.so.2 matches libfoo.so.1 by the fuzzy (before the first dot) rule; .xz files are
@@ -339,8 +339,8 @@ def test_execute_rejects_unknown_opcode(tmp_path):
 
 def test_execute_write_from_read_source(tmp_path):
     """open / set-read-source / write / unset / close, as the reference's rollsum output."""
-    from ostree_py.content import checksum_begin
-    from ostree_py.gvariant import bswap32
+    from ostree_py.core.content import checksum_begin
+    from ostree_py.core.gvariant import bswap32
     repo = _make_repo(tmp_path, "r", "bare-user")
     with repo.transaction():
         old = repo.write_content(FileInfo(stat.S_IFREG | 0o644, 0, 0, 10), data=b"0123456789")

@@ -1,13 +1,13 @@
-"""Text renderings (ostree_py.dump): sizes, dates, commit layout, byte swapping."""
+"""Text renderings (ostree_py.ops.dump): sizes, dates, commit layout, byte swapping."""
 
 import subprocess
 
 import pytest
 
-from ostree_py import dump
+from ostree_py.ops import dump
 from ostree_py.errors import OstreeError
-from ostree_py.gvariant import Variant
-from ostree_py.objects import Commit
+from ostree_py.core.gvariant import Variant
+from ostree_py.core.objects import Commit
 
 SIZES = [0, 1, 2, 999, 1000, 1049, 1050, 999949, 999950, 999999, 10**6, 1234567890, 10**15, 10**18,
          2**64 - 1]

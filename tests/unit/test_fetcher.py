@@ -1,4 +1,4 @@
-"""ostree_py.fetcher: mirrors, retries, resumed downloads, limits, errors.
+"""ostree_py.remote.fetcher: mirrors, retries, resumed downloads, limits, errors.
 
 A small scripted HTTP server plays the misbehaving peers: failing with a
 status a number of times, cutting a body short (with or without Range
@@ -15,7 +15,7 @@ import time
 import pytest
 
 from ostree_py.errors import OstreeError
-from ostree_py.fetcher import URI, FetchError, Fetcher, load_cookie_jar
+from ostree_py.remote.fetcher import URI, FetchError, Fetcher, load_cookie_jar
 
 BODY = bytes(range(256)) * 64  # 16 KiB
 
@@ -298,7 +298,7 @@ def test_uri_scheme_validation_and_display():
     ({"HTTP_PROXY": "http://p:3128", "REQUEST_METHOD": "GET"}, "http", "example.org", False),
 ])
 def test_env_proxy(monkeypatch, env, scheme, host, expected):
-    from ostree_py.fetcher import _env_proxy
+    from ostree_py.remote.fetcher import _env_proxy
     for k in list(os.environ):
         if k.lower().endswith("_proxy") or k == "REQUEST_METHOD":
             monkeypatch.delenv(k)

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from ostree_py.ghash import GHashTable, str_hash, variant_dict
-from ostree_py.gvariant import Variant
+from ostree_py.core.ghash import GHashTable, str_hash, variant_dict
+from ostree_py.core.gvariant import Variant
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 

@@ -8,9 +8,9 @@ import subprocess
 
 import pytest
 
-from ostree_py import gvariant
-from ostree_py.gvariant import Variant
-from ostree_py.gvariant_lenient import PairDict, default, normal_form, read
+from ostree_py.core import gvariant
+from ostree_py.core.gvariant import Variant
+from ostree_py.core.gvariant_lenient import PairDict, default, normal_form, read
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 

@@ -1,4 +1,4 @@
-"""ostree_py.gvariant_text: the GVariant text format, as GLib 2.74 prints and parses it.
+"""ostree_py.core.gvariant_text: the GVariant text format, as GLib 2.74 prints and parses it.
 
 Every expected string here was produced by GLib (g_variant_print / g_variant_parse
 through PyGObject) or by the reference ostree 2022.7; the property tests compare
@@ -11,8 +11,8 @@ import struct
 import pytest
 
 from ostree_py.errors import GVariantError
-from ostree_py.gvariant import Variant
-from ostree_py.gvariant_text import byteswap_value, parse_variant, print_variant
+from ostree_py.core.gvariant import Variant
+from ostree_py.core.gvariant_text import byteswap_value, parse_variant, print_variant
 
 # (type, value, g_variant_print(v, TRUE), g_variant_print(v, FALSE))
 PRINT_CASES = [

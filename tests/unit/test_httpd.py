@@ -1,4 +1,4 @@
-"""The trivial-httpd server (ostree_py.httpd), spoken to with http.client."""
+"""The trivial-httpd server (ostree_py.remote.httpd), spoken to with http.client."""
 
 import base64
 import hashlib
@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from ostree_py import httpd as H
+from ostree_py.remote import httpd as H
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ import pytest
 
 from ostree_py.commands import _cli
 from ostree_py.errors import OstreeError
-from ostree_py.log import iter_log
-from ostree_py.objects import Commit, DirMeta, DirTree
-from ostree_py.reflist import is_valid_collection_id, parse_refspec
+from ostree_py.ops.log import iter_log
+from ostree_py.core.objects import Commit, DirMeta, DirTree
+from ostree_py.repo.reflist import is_valid_collection_id, parse_refspec
 from ostree_py.repo import Repo
-from ostree_py.repofile import RepoFile
+from ostree_py.repo.repofile import RepoFile
 
 
 def run(argv):
@@ -31,7 +31,7 @@ def repo(tmp_path):
     r = Repo.create(str(tmp_path / "repo"), "archive")
     meta = r.write_metadata("dirmeta", DirMeta(0, 0, 0o40755).to_bytes())
     sub = r.write_metadata("dirtree", DirTree().to_bytes())
-    from ostree_py.content import FileInfo
+    from ostree_py.core.content import FileInfo
     f = r.write_content(FileInfo(0o100644, 0, 0, 6), data=b"hello\n")
     link = r.write_content(FileInfo(0o120777, 0, 0, 0, "/f"))
     up = r.write_content(FileInfo(0o120777, 0, 0, 0, "../f"))
@@ -175,7 +175,7 @@ def test_a_timestamp_beyond_year_9999_fails_after_the_commit_line(repo):
 
 
 def test_diff_stats_of_a_partial_commit_count_what_is_there(repo):
-    from ostree_py.diff import reachable_objects
+    from ostree_py.ops.diff import reachable_objects
     root, meta = repo.root
     c = repo.write_metadata("commit", Commit(subject="s", root_tree="dd" * 32, root_meta=meta).to_bytes())
     repo.mark_commit_partial(c)

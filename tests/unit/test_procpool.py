@@ -1,4 +1,4 @@
-"""ostree_py.procpool: forked workers answer calls from many threads; their failures and
+"""ostree_py.util.procpool: forked workers answer calls from many threads; their failures and
 deaths come back as errors in the caller, never as a hang."""
 
 import errno
@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from ostree_py.errors import OstreeError
-from ostree_py.procpool import ProcPool
+from ostree_py.util.procpool import ProcPool
 
 
 def _handler(kind, value):

@@ -1,7 +1,7 @@
-"""ostree_py.pull over HTTP (the in-process trivial-httpd) and file://.
+"""ostree_py.remote.pull over HTTP (the in-process trivial-httpd) and file://.
 
 Source repositories are made with ostree-py's own commit command and served
-by ostree_py.httpd; tests/interop/test_pull_interop.py checks the same
+by ostree_py.remote.httpd; tests/interop/test_pull_interop.py checks the same
 against the reference binary.
 """
 
@@ -10,12 +10,12 @@ import os
 
 import pytest
 
-from ostree_py import httpd as H
+from ostree_py.remote import httpd as H
 from ostree_py.commands import _cli
 from ostree_py.errors import OstreeError
-from ostree_py.pull import PullResult, fetch_summary, pull
+from ostree_py.remote.pull import PullResult, fetch_summary, pull
 from ostree_py.repo import Repo
-from ostree_py.traverse import traverse_commits
+from ostree_py.repo.traverse import traverse_commits
 
 
 def ostree(*argv, check=True):
@@ -80,7 +80,7 @@ def dest(tmp_path, srv, mode="bare-user", name="dst", url=None, **remote_opts):
 def complete(repo, csum, depth=0):
     """Every object reachable from ``csum`` is stored and the commit is not partial."""
     reachable = traverse_commits(repo, [csum], depth)
-    from ostree_py.traverse import key_parts
+    from ostree_py.repo.traverse import key_parts
     for key in reachable:
         c, t = key_parts(key)
         assert repo.has_object(t, c), (c, t)
@@ -202,7 +202,7 @@ def test_timestamp_check(tmp_path, srv):
 
 
 def test_compare_timestamps_message():
-    from ostree_py.pull import compare_timestamps
+    from ostree_py.remote.pull import compare_timestamps
     compare_timestamps("a", 10, "b", 10)
     compare_timestamps("a", 10, "b", 11)
     with pytest.raises(OstreeError) as e:

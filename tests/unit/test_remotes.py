@@ -1,10 +1,10 @@
-"""Remotes (ostree_py.remotes): where they are stored, their options and defaults."""
+"""Remotes (ostree_py.remote.remotes): where they are stored, their options and defaults."""
 
 import os
 
 import pytest
 
-from ostree_py import remotes
+from ostree_py.remote import remotes
 from ostree_py.errors import OstreeError
 from ostree_py.repo import Repo
 

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from ostree_py.content import FileInfo
+from ostree_py.core.content import FileInfo
 from ostree_py.repo import Repo
 
 
@@ -79,7 +79,7 @@ def test_staged_objects_invisible_until_commit(repo):
 
 
 def test_ref_written_in_transaction_names_published_objects(repo):
-    from ostree_py.commit import write_commit
+    from ostree_py.ops.commit import write_commit
     with pytest.raises(RuntimeError):
         with repo.transaction():
             meta = repo.write_metadata("dirmeta", b"\0" * 12 + b"\0\0\x41\xed")

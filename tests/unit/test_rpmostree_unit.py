@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from ostree_py.keyfile import KeyFile
+from ostree_py.core.keyfile import KeyFile
 from ostree_py.rpmostree import RpmOstreeError
 from ostree_py.rpmostree.core import diff_pkglists, escape_ref_part, nevra_str
 from ostree_py.rpmostree.origin import Origin

@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from ostree_py import gvariant, signing
+from ostree_py.core import gvariant
+from ostree_py import signing
 from ostree_py.errors import OstreeError
 from ostree_py.repo import Repo
 from ostree_py.signing import SignError, glib_base64_decode
@@ -177,8 +178,8 @@ def test_dummy_needs_the_environment(monkeypatch):
 
 @pytest.fixture
 def repo(tmp_path):
-    from ostree_py.commit import write_commit
-    from ostree_py.objects import DirMeta, DirTree
+    from ostree_py.ops.commit import write_commit
+    from ostree_py.core.objects import DirMeta, DirTree
     r = Repo.create(str(tmp_path / "repo"), "archive")
     with r.transaction():
         meta = r.write_metadata("dirmeta", DirMeta(0, 0, 0o40755).to_bytes())
@@ -207,7 +208,7 @@ def test_sign_commit_and_verify(repo):
 
 
 def test_sign_summary(repo, monkeypatch):
-    from ostree_py.summary import regenerate_summary
+    from ostree_py.ops.summary import regenerate_summary
     regenerate_summary(repo)
     monkeypatch.setenv("OSTREE_DUMMY_SIGN_ENABLED", "1")
     signing.sign_summary(repo, signing.get_by_name("ed25519"), [SK1])
@@ -247,7 +248,7 @@ def test_appended_signatures_keep_glib_dict_order():
 # ---------------------------------------------------------------- remote policy
 
 def test_remote_sign_verify_policy(repo, tmp_path, monkeypatch):
-    from ostree_py import remotes
+    from ostree_py.remote import remotes
     csum = repo.resolve_rev("main")
     data = repo.load_metadata_bytes("commit", csum)
     md = {"ostree.sign.ed25519": gvariant.Variant("aay", [Ed25519Sign.sign_with(SK1, data)])}
@@ -281,7 +282,7 @@ def test_remote_sign_verify_policy(repo, tmp_path, monkeypatch):
 
 
 def test_remote_summary_policy(repo):
-    from ostree_py import remotes
+    from ostree_py.remote import remotes
     summary = b"summary bytes"
     sig = gvariant.serialize("a{sv}", {"ostree.sign.ed25519": gvariant.Variant(
         "aay", [Ed25519Sign.sign_with(SK1, summary)])})
@@ -296,7 +297,7 @@ def test_remote_summary_policy(repo):
 
 def test_signature_verify_commit_data(repo):
     """ostree_repo_signature_verify_commit_data (admin status --verify)."""
-    from ostree_py import remotes
+    from ostree_py.remote import remotes
     csum = repo.resolve_rev("main")
     data = repo.load_metadata_bytes("commit", csum)
     md = {"ostree.sign.ed25519": gvariant.Variant("aay", [Ed25519Sign.sign_with(SK1, data)])}

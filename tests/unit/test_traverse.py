@@ -7,10 +7,10 @@ import subprocess
 import pytest
 
 from ostree_py.errors import InvalidObjectError, ObjectNotFoundError
-from ostree_py.objects import COMMIT_TYPE
-from ostree_py import gvariant
+from ostree_py.core.objects import COMMIT_TYPE
+from ostree_py.core import gvariant
 from ostree_py.repo import Repo
-from ostree_py.traverse import Parents, key_parts, object_key, traverse_commit, traverse_commits
+from ostree_py.repo.traverse import Parents, key_parts, object_key, traverse_commit, traverse_commits
 
 OSTREE = shutil.which("ostree", path="/usr/bin:/bin") or "/usr/bin/ostree"
 

@@ -6,7 +6,7 @@ syslinux, grub2 and U-Boot in that order, and with none found only BLS
 entries are written (a BLS-reading bootloader needs nothing else).
 """
 
-from ...errors import OstreeError
+from ostree_py.errors import OstreeError
 
 BOOTLOADER_CHOICES = ("none", "auto", "grub2", "syslinux", "uboot", "zipl")
 
@@ -37,13 +37,13 @@ def _by_name(sysroot, name: str):
     if name == "none":
         return None
     if name == "grub2":
-        from .grub2 import Grub2
+        from ostree_py.sysroot.bootloader.grub2 import Grub2
         return Grub2(sysroot)
     if name == "syslinux":
-        from .syslinux import Syslinux
+        from ostree_py.sysroot.bootloader.syslinux import Syslinux
         return Syslinux(sysroot)
     if name == "uboot":
-        from .uboot import Uboot
+        from ostree_py.sysroot.bootloader.uboot import Uboot
         return Uboot(sysroot)
     if name == "zipl":
         raise OstreeError("sysroot.bootloader zipl is not supported by ostree-py")

@@ -8,7 +8,7 @@ GLib's hash table gives them.
 
 import os
 
-from ...errors import OstreeError
+from ostree_py.errors import OstreeError
 
 _ORDER = ("title", "version", "options", "devicetree", "linux", "initrd")
 
@@ -71,7 +71,7 @@ class BootConfig:
             out.append(f"initrd {i}\n")
         extra = [k for k in self.options if k not in _ORDER]
         if len(extra) > 1:
-            from ...ghash import GHashTable
+            from ostree_py.core.ghash import GHashTable
             t = GHashTable()
             for k in self.options:
                 t[k] = None

@@ -8,8 +8,8 @@
 import os
 import subprocess
 
-from ...errors import OstreeError
-from . import Bootloader
+from ostree_py.errors import OstreeError
+from ostree_py.sysroot.bootloader import Bootloader
 
 MKCONFIG = "/usr/sbin/grub-mkconfig"
 

@@ -7,8 +7,8 @@ line too when it named an ostree entry or was missing.
 
 import os
 
-from ...errors import OstreeError
-from . import Bootloader, join_lines
+from ostree_py.errors import OstreeError
+from ostree_py.sysroot.bootloader import Bootloader, join_lines
 
 CONFIG_PATH = "boot/syslinux/syslinux.cfg"
 
@@ -70,6 +70,6 @@ class Syslinux(Bootloader):
             val = cfg.get("options")
             if val is not None:
                 new_lines.append(f"\tAPPEND {val}")
-        from ..sysroot import write_file_atomic
+        from ostree_py.sysroot.sysroot import write_file_atomic
         write_file_atomic(self.sysroot.p(f"boot/loader.{bootversion}/syslinux.cfg"),
                           join_lines(new_lines).encode("utf-8"), 0o644)

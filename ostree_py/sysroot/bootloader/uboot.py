@@ -5,9 +5,9 @@
 
 import os
 
-from ...errors import OstreeError
-from ..kargs import KernelArgs
-from . import Bootloader, join_lines
+from ostree_py.errors import OstreeError
+from ostree_py.sysroot.kargs import KernelArgs
+from ostree_py.sysroot.bootloader import Bootloader, join_lines
 
 CONFIG_PATH = "boot/loader/uEnv.txt"
 
@@ -53,6 +53,6 @@ class Uboot(Bootloader):
                 new_lines.append(f"bootargs{sfx}={val}")
                 if i == 0:
                     self._system_uenv(val, new_lines)
-        from ..sysroot import write_file_atomic
+        from ostree_py.sysroot.sysroot import write_file_atomic
         write_file_atomic(self.sysroot.p(f"boot/loader.{bootversion}/uEnv.txt"),
                           join_lines(new_lines).encode("utf-8"), 0o644)

@@ -1,0 +1,815 @@
+"""The HTTP layer of ``ostree pull``: URIs, mirrors, retries, resumable downloads.
+
+A ``Fetcher`` downloads a file named relative to a *mirror list* (one or more
+base URIs): an HTTP error status moves on to the next mirror, and the last
+mirror's error is the one reported, as the reference's fetcher does; network
+failures end the request at once. ``fetch`` retries transient failures (HTTP
+408, 429 and 5xx, timeouts, transfers cut short) ``retries`` times, resuming a
+cut-short download with a Range request where the server allows it.
+
+httpx is imported when the first request is made, so ``import ostree_py.remote.fetcher``
+stays cheap. Requests are synchronous and thread-safe: the pull runs many at
+once from a thread pool sharing one connection pool (HTTP/2 when the server
+offers it and the ``h2`` package is installed).
+
+Error texts follow the reference (which uses libcurl): ``Server returned HTTP
+404``, ``While fetching URL: [7] Couldn't connect to server``, ``URI URL
+exceeded maximum size of N bytes``.
+"""
+
+import contextlib
+import io
+import os
+import threading
+import time
+import urllib.parse
+
+from ostree_py.errors import OstreeError
+
+# What the reference sends as User-Agent: "libostree/VERSION", plus what the
+# caller appends.
+DEFAULT_MAX_CONNECTIONS = 8
+CONNECT_TIMEOUT = 30.0
+# A transfer slower than LOW_SPEED_LIMIT bytes/s over LOW_SPEED_TIME seconds
+# (or silent that long) fails with a timeout, so a stalled server never hangs a
+# pull; the timeout is retried like any transient error.
+LOW_SPEED_LIMIT = 1000
+LOW_SPEED_TIME = 30.0
+_CHUNK = 64 * 1024
+# A download cut short after making progress resumes without using up a retry,
+# at most this many times (a server cutting every transfer short after a few
+# bytes must not keep a pull going for ever).
+MAX_FREE_RESUMES = 20
+
+
+class FetchError(OstreeError):
+    """A failed download. ``kind`` says how it failed (see ``TRANSIENT``)."""
+
+    TRANSIENT = frozenset({"timed-out", "busy", "partial"})
+
+    def __init__(self, message: str, kind: str = "failed", status: int | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+        # with fetch(requeue=True): the retries left when the server answered 408/429/5xx
+        self.retries_left = 0
+
+    @property
+    def transient(self) -> bool:
+        """Whether trying again may succeed (the reference's retry rule, plus 5xx)."""
+        return self.kind in self.TRANSIENT
+
+    @property
+    def not_found(self) -> bool:
+        return self.kind == "not-found"
+
+
+class _Restart(Exception):
+    """A resumed download must start again from the beginning (HTTP 416)."""
+
+
+def _status_kind(status: int) -> str:
+    if status in (403, 404, 410):
+        return "not-found"
+    if status == 408:
+        return "timed-out"
+    if status == 429 or 500 <= status <= 599:
+        return "busy"
+    return "failed"
+
+
+# ---------------------------------------------------------------- URIs
+
+class URI:
+    """An absolute http, https or file URI, as GUri parses it (kept encoded)."""
+
+    __slots__ = ("text", "scheme", "username", "password", "host", "port", "path", "query", "_parts")
+
+    def __init__(self, text: str):
+        self.text = text
+        try:
+            parts = urllib.parse.urlsplit(text)
+        except ValueError as e:
+            if "IPv6" in str(e):
+                host = text.split("//", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+                raise OstreeError(f"Invalid IPv6 address ‘{host}’ in URI") from None
+            raise OstreeError(f"Invalid URI ‘{text}’") from None
+        if not parts.scheme or (not parts.netloc and "//" not in text and parts.scheme != "file"):
+            raise OstreeError("URI is not absolute, and no base URI was provided")
+        self.scheme = parts.scheme.lower()
+        try:
+            self.port = parts.port
+        except ValueError:
+            port = parts.netloc.rsplit(":", 1)[-1]
+            raise OstreeError(f"Port ‘{port}’ in URI is out of range") from None
+        self.username = urllib.parse.unquote(parts.username) if parts.username else None
+        self.password = urllib.parse.unquote(parts.password) if parts.password is not None else None
+        self.host = parts.hostname or ""
+        self.path = parts.path
+        self.query = parts.query
+        self._parts = parts
+
+    @classmethod
+    def parse(cls, text: str) -> "URI":
+        """Parse ``text``; raise OstreeError with GLib's wording if it is not a URI."""
+        return cls(text)
+
+    def validate(self) -> "URI":
+        """Only http, https and file: anything else is refused (as the reference does)."""
+        if self.scheme not in ("http", "https", "file"):
+            raise OstreeError(f"Invalid URI scheme in {self.display()}")
+        return self
+
+    def display(self) -> str:
+        """The URI without its password (what messages show)."""
+        if self.password is None:
+            return self.text
+        parts = urllib.parse.urlsplit(self.text)
+        netloc = parts.netloc.rsplit("@", 1)
+        userinfo = netloc[0].split(":", 1)[0]
+        return urllib.parse.urlunsplit(parts._replace(netloc=f"{userinfo}@{netloc[1]}"))
+
+    def request_url(self) -> str:
+        """The URI to request: no userinfo (credentials go in a header)."""
+        parts = self._parts
+        if "@" not in parts.netloc:
+            return urllib.parse.urlunsplit(parts)
+        return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+
+    def subpath(self, name: str | None) -> "URI":
+        """This URI with ``name`` appended to its path (g_build_filename style)."""
+        if not name:
+            return self
+        # once per object in a pull: the parts are copied, not parsed again
+        path = self.path.rstrip("/") + "/" + name.lstrip("/")
+        parts = self._parts._replace(path=path)
+        u = URI.__new__(URI)
+        u.text = urllib.parse.urlunsplit(parts)
+        u.scheme, u.username, u.password, u.host, u.port = \
+            self.scheme, self.username, self.password, self.host, self.port
+        u.path, u.query, u._parts = path, self.query, parts
+        return u
+
+    def with_path(self, path: str) -> "URI":
+        parts = urllib.parse.urlsplit(self.text)
+        return URI(urllib.parse.urlunsplit(parts._replace(path=path)))
+
+    def local_path(self) -> str:
+        """The filesystem path of a file:// URI."""
+        return urllib.parse.unquote(self.path)
+
+    def __repr__(self):
+        return f"URI({self.display()!r})"
+
+
+def join_url(base: URI, name: str | None) -> str:
+    """The URL string of ``name`` under ``base``, without credentials."""
+    return base.subpath(name).request_url()
+
+
+# ---------------------------------------------------------------- cookies
+
+class _Cookie:
+    __slots__ = ("domain", "subdomains", "path", "secure", "expires", "name", "value")
+
+
+def load_cookie_jar(path: str) -> list:
+    """Cookies of a Netscape-format jar file (what ``remote add-cookie`` writes)."""
+    out = []
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        if line.startswith("#HttpOnly_"):
+            line = line[len("#HttpOnly_"):]
+        elif not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) < 7:
+            continue
+        c = _Cookie()
+        c.domain = fields[0].lstrip(".").lower()
+        c.subdomains = fields[1].upper() == "TRUE" or fields[0].startswith(".")
+        c.path = fields[2] or "/"
+        c.secure = fields[3].upper() == "TRUE"
+        try:
+            c.expires = int(fields[4])
+        except ValueError:
+            c.expires = 0
+        c.name = fields[5]
+        c.value = fields[6]
+        out.append(c)
+    return out
+
+
+def _cookie_header(cookies: list, scheme: str, host: str, path: str) -> str | None:
+    now = time.time()
+    host = host.lower()
+    chosen = []
+    for c in cookies:
+        if c.expires and c.expires < now:
+            continue
+        if c.secure and scheme != "https":
+            continue
+        if host != c.domain and not (c.subdomains and host.endswith("." + c.domain)):
+            continue
+        if not (path == c.path or path.startswith(c.path.rstrip("/") + "/") or c.path == "/"):
+            continue
+        chosen.append(f"{c.name}={c.value}")
+    return "; ".join(chosen) if chosen else None
+
+
+# ---------------------------------------------------------------- results
+
+class FetchResult:
+    """A completed download: ``data`` (in-memory requests) or the bytes written to ``out``."""
+
+    __slots__ = ("data", "size", "not_modified", "etag", "last_modified", "uri")
+
+    def __init__(self):
+        self.data = None
+        self.size = 0
+        self.not_modified = False
+        self.etag = None
+        self.last_modified = 0
+        self.uri = None
+
+
+# ---------------------------------------------------------------- the fetcher
+
+class Fetcher:
+    """Downloads files from mirror lists over HTTP(S) (and file:// URIs)."""
+
+    def __init__(self, *, tls_permissive: bool = False, tls_ca_path: str | None = None,
+                 tls_client_cert_path: str | None = None, tls_client_key_path: str | None = None,
+                 proxy: str | None = None, cookie_jar: str | None = None, extra_headers=(),
+                 append_user_agent: str | None = None, http2: bool = True,
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS,
+                 low_speed_limit: int | None = None, low_speed_time: float | None = None,
+                 connect_timeout: float = CONNECT_TIMEOUT):
+        from ostree_py.features import VERSION
+        self.tls_permissive = tls_permissive
+        self.tls_ca_path = tls_ca_path
+        self.tls_client_cert_path = tls_client_cert_path
+        self.tls_client_key_path = tls_client_key_path
+        self.proxy = proxy or None
+        self.cookies = load_cookie_jar(cookie_jar) if cookie_jar else []
+        self.extra_headers = list(extra_headers)
+        ua = f"libostree/{VERSION}"
+        if append_user_agent:
+            ua += " " + append_user_agent
+        self.user_agent = ua
+        self.http2 = http2
+        self.max_connections = max_connections
+        self.low_speed_limit = low_speed_limit if low_speed_limit is not None else \
+            int(_env_number("OSTREE_PY_LOW_SPEED_LIMIT", LOW_SPEED_LIMIT))
+        self.low_speed_time = low_speed_time if low_speed_time is not None else \
+            _env_number("OSTREE_PY_LOW_SPEED_TIME", LOW_SPEED_TIME)
+        self.connect_timeout = connect_timeout
+        self._client = None
+        self._ssl = None
+        self._tls_ready = False
+        self._client_lock = threading.Lock()
+        self._local = threading.local()
+        self._conns_lock = threading.Lock()
+        self._all_conns = []
+        self._route = {}
+        self._bytes_lock = threading.Lock()
+        self.bytes_transferred = 0
+        self.requests_made = 0
+
+    # -- plumbing
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        with self._conns_lock:
+            conns, self._all_conns = self._all_conns, []
+        for c in conns:
+            with contextlib.suppress(Exception):
+                c.close()
+
+    def after_fork(self) -> None:
+        """In a forked child: drop the parent's kept-alive connections (their sockets are
+        shared with the parent) without closing them; new ones are opened on use."""
+        self._local = threading.local()
+        self._all_conns = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _count(self, n: int) -> None:
+        with self._bytes_lock:
+            self.bytes_transferred += n
+
+    def _ssl_context(self):
+        """The TLS context; the CA store is loaded on first use (_ensure_tls), since
+        loading it costs a few hundred milliseconds that plain-http pulls should not pay."""
+        if self._ssl is None:
+            with self._client_lock:
+                if self._ssl is None:
+                    import ssl
+                    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                    if self.tls_permissive:
+                        ctx.check_hostname = False
+                        ctx.verify_mode = ssl.CERT_NONE
+                    if self.tls_client_cert_path:
+                        ctx.load_cert_chain(self.tls_client_cert_path, self.tls_client_key_path)
+                    self._ssl = ctx
+        return self._ssl
+
+    def _ensure_tls(self) -> None:
+        ctx = self._ssl_context()
+        if self._tls_ready:
+            return
+        with self._client_lock:
+            if self._tls_ready:
+                return
+            if not self.tls_permissive:
+                if self.tls_ca_path:
+                    ctx.load_verify_locations(cafile=self.tls_ca_path)
+                else:
+                    ctx.load_default_certs()
+            self._tls_ready = True
+
+    def _use_httpx(self, scheme: str, host: str) -> bool:
+        """httpx serves proxied requests and HTTP/2 (with ``h2``); plain requests go
+        through http1 (our small HTTP/1.1 client), whose per-request cost is a fraction of httpx's."""
+        if self.proxy:
+            return True
+        key = (scheme, host)
+        v = self._route.get(key)
+        if v is None:
+            v = _env_proxy(scheme, host)
+            if not v and scheme == "https" and self.http2:
+                try:
+                    import h2  # noqa: F401
+                    v = True
+                except ImportError:
+                    pass
+            self._route[key] = v
+        return v
+
+    def _get_client(self):
+        if self._client is not None:
+            return self._client
+        ctx = self._ssl_context()
+        with self._client_lock:
+            if self._client is not None:
+                return self._client
+            import httpx
+            http2 = False
+            if self.http2:
+                try:
+                    import h2  # noqa: F401
+                    http2 = True
+                except ImportError:
+                    pass
+            kw = {}
+            if self.proxy:
+                kw["proxy"] = self.proxy
+            read_to = max(self.low_speed_time, 1.0)
+            self._client = httpx.Client(
+                http2=http2, verify=ctx, follow_redirects=False, trust_env=True,
+                timeout=httpx.Timeout(connect=self.connect_timeout, read=read_to, write=read_to, pool=None),
+                limits=httpx.Limits(max_connections=self.max_connections,
+                                    max_keepalive_connections=self.max_connections),
+                headers={"User-Agent": self.user_agent}, **kw)
+            return self._client
+
+    def _native_conn(self, scheme: str, host: str, port: int | None, fresh: bool = False):
+        """This thread's keep-alive connection (http1.Connection) to (scheme, host, port)."""
+        from ostree_py.remote.http1 import Connection
+        cache = self._local.__dict__.setdefault("conns", {})
+        key = (scheme, host, port)
+        conn = cache.get(key)
+        if conn is not None and not fresh:
+            return conn, True
+        if conn is not None:
+            self._forget(conn)
+        timeout = max(self.low_speed_time, 1.0)
+        conn = Connection(scheme, host, port, timeout, self._ssl_context() if scheme == "https" else None)
+        cache[key] = conn
+        with self._conns_lock:
+            self._all_conns.append(conn)
+        return conn, False
+
+    def _forget(self, conn) -> None:
+        conn.close()
+        with self._conns_lock:
+            with contextlib.suppress(ValueError):
+                self._all_conns.remove(conn)
+
+    def _drop_native_conn(self, key) -> None:
+        cache = self._local.__dict__.get("conns", {})
+        conn = cache.pop(key, None)
+        if conn is not None:
+            self._forget(conn)
+
+    # -- public API
+    def fetch(self, mirrorlist, filename: str | None = None, *, optional: bool = False,
+              max_size: int = 0, if_none_match: str | None = None, if_modified_since: int = 0,
+              retries: int = 0, out=None, gzip: bool = False, requeue: bool = False) -> FetchResult | None:
+        """Download ``filename`` below the first mirror that has it.
+
+        Returns a FetchResult (``data`` holds the bytes unless ``out``, a
+        seekable binary file, was given), or None when ``optional`` and no
+        mirror has the file. Transient failures are retried ``retries`` times;
+        an attempt that received bytes before failing resumes where it
+        stopped; when the connection was cut short (not when the transfer was
+        too slow) that does not use up a retry (MAX_FREE_RESUMES times at most).
+        With ``requeue``, an HTTP answer that asks to try again (408, 429, 5xx)
+        is raised at once with ``retries_left`` set, for a caller that tries
+        again later, as the reference's pull puts such a request back in its
+        queue (behind the requests waiting) instead of sending it again at once.
+        """
+        if isinstance(mirrorlist, URI):
+            mirrorlist = [mirrorlist]
+        if out is None:
+            # in memory too, a download cut short resumes where it stopped
+            buf = io.BytesIO()
+            res = self.fetch(mirrorlist, filename, optional=optional, max_size=max_size,
+                             if_none_match=if_none_match, if_modified_since=if_modified_since,
+                             retries=retries, out=buf, requeue=requeue)
+            if res is not None:
+                res.data = b"" if res.not_modified else buf.getvalue()
+            return res
+        remaining = retries
+        best = 0
+        free = MAX_FREE_RESUMES
+        while True:
+            try:
+                return self._fetch_once(mirrorlist, filename, max_size, if_none_match,
+                                        if_modified_since, out, gzip)
+            except FetchError as e:
+                if optional and e.not_found:
+                    return None
+                if not e.transient:
+                    raise
+                if out is not None and e.kind in ("partial", "timed-out"):
+                    pos = out.tell()
+                    if pos > best:
+                        best = pos  # made progress: the next attempt resumes from here
+                        if e.kind == "partial" and free > 0:
+                            free -= 1  # and a cut connection costs no retry
+                            continue
+                if remaining <= 0:
+                    raise
+                if requeue and e.status is not None:
+                    e.retries_left = remaining
+                    raise
+                remaining -= 1
+
+    def _fetch_once(self, mirrorlist, filename, max_size, if_none_match, if_modified_since, out, gzip):
+        last = len(mirrorlist) - 1
+        for idx, base in enumerate(mirrorlist):
+            uri = base.subpath(filename)
+            try:
+                if uri.scheme == "file":
+                    return self._fetch_file(uri, max_size, out)
+                try:
+                    return self._fetch_http(uri, max_size, if_none_match, if_modified_since, out, gzip)
+                except _Restart:
+                    out.seek(0)
+                    out.truncate()
+                    return self._fetch_http(uri, max_size, if_none_match, if_modified_since, out, gzip)
+            except FetchError as e:
+                if e.status is not None and idx < last:
+                    if out is not None:
+                        out.seek(0)
+                        out.truncate()
+                    continue
+                raise
+        raise FetchError("No mirrors")
+
+    def _fetch_file(self, uri: URI, max_size: int, out) -> FetchResult:
+        path = uri.local_path()
+        try:
+            f = open(path, "rb")
+        except OSError:
+            raise FetchError("Couldn't read a file:// file", "not-found") from None
+        res = FetchResult()
+        res.uri = uri
+        with f:
+            try:
+                size = os.fstat(f.fileno()).st_size
+                if max_size and size > max_size:
+                    raise FetchError(f"URI {uri.display()} exceeded maximum size of {max_size} bytes")
+                if out is None:
+                    res.data = f.read()
+                    res.size = len(res.data)
+                else:
+                    n = 0
+                    while True:
+                        b = f.read(1 << 20)
+                        if not b:
+                            break
+                        out.write(b)
+                        n += len(b)
+                    res.size = n
+            except IsADirectoryError:
+                raise FetchError("Couldn't read a file:// file", "not-found") from None
+        self._count(res.size)
+        return res
+
+    def _send(self, target: str, headers: dict, auth: tuple | None, display: str) -> "_Response":
+        """One GET of ``target`` (no redirects) on the backend that suits it."""
+        parts = urllib.parse.urlsplit(target)
+        scheme, host, port = parts.scheme, parts.hostname or "", parts.port
+        if scheme == "https":
+            self._ensure_tls()
+        if self._use_httpx(scheme, host):
+            import httpx
+            client = self._get_client()
+            try:
+                req = client.build_request("GET", target, headers=headers)
+                r = client.send(req, stream=True, auth=httpx.BasicAuth(*auth) if auth else None)
+            except Exception as e:  # noqa: BLE001 - mapped to the reference's errors
+                raise _map_error(e, display) from None
+            return _HttpxResponse(r, display)
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        h = {"User-Agent": self.user_agent}
+        h.update(headers)
+        if auth is not None:
+            import base64
+            h["Authorization"] = "Basic " + base64.b64encode(
+                f"{auth[0]}:{auth[1]}".encode("utf-8")).decode("ascii")
+        key = (scheme, host, port)
+        for attempt in (0, 1):
+            try:
+                conn, reused = self._native_conn(scheme, host, port, fresh=attempt > 0)
+            except Exception as e:  # noqa: BLE001
+                raise _map_error(e, display) from None
+            try:
+                r = conn.get(path, h)
+            except Exception as e:  # noqa: BLE001
+                from ostree_py.remote.http1 import BadStatusLine
+                self._drop_native_conn(key)
+                # A kept-alive connection the server closed meanwhile: reconnect once.
+                if reused and attempt == 0 and isinstance(e, (ConnectionError, BadStatusLine)):
+                    continue
+                raise _map_error(e, display) from None
+            return _NativeResponse(r, display, lambda: self._drop_native_conn(key))
+        raise FetchError(f"While fetching {display}: [52] Server returned nothing (no headers, no data)")
+
+    def _open(self, uri: URI, url: str, headers: dict) -> "_Response":
+        """Send a GET, following redirects (at most 20); credentials only go to the original origin."""
+        origin = (uri.scheme, uri.host, uri.port)
+        auth = (uri.username, uri.password or "") if uri.username is not None else None
+        display = uri.display()
+        target = url
+        for _ in range(21):
+            parts = urllib.parse.urlsplit(target)
+            same = (parts.scheme, parts.hostname or "", parts.port) == origin
+            r = self._send(target, headers, auth if same else None, display)
+            loc = r.header("location")
+            if r.status not in (301, 302, 303, 307, 308) or not loc:
+                return r
+            r.close(reuse=True)
+            target = urllib.parse.urljoin(target, loc)
+            if urllib.parse.urlsplit(target).scheme not in ("http", "https"):
+                raise FetchError(f"While fetching {display}: [1] Protocol not supported or disabled in libcurl")
+        raise FetchError(f"While fetching {display}: [47] Number of redirects hit maximum amount")
+
+    def _fetch_http(self, uri: URI, max_size, if_none_match, if_modified_since, out, gzip) -> FetchResult:
+        url = uri.request_url()
+        headers = {"Accept-Encoding": "identity"}
+        if if_none_match:
+            headers["If-None-Match"] = if_none_match
+        if if_modified_since > 0:
+            headers["If-Modified-Since"] = time.strftime("%a, %d %b %Y %H:%M:%S GMT",
+                                                         time.gmtime(if_modified_since))
+        for k, v in self.extra_headers:
+            headers[k] = v
+        if self.cookies:
+            ch = _cookie_header(self.cookies, uri.scheme, uri.host, uri.path)
+            if ch:
+                headers["Cookie"] = ch
+        resume_from = 0
+        if out is not None:
+            resume_from = out.tell()
+            if resume_from:
+                headers["Range"] = f"bytes={resume_from}-"
+        display = uri.display()
+        res = FetchResult()
+        res.uri = uri
+        chunks = []
+        r = self._open(uri, url, headers)
+        ok = False
+        try:
+            status = r.status
+            res.etag = (r.header("etag") or "").strip() or None
+            lm = r.header("last-modified")
+            if lm:
+                res.last_modified = _parse_http_date(lm)
+            if status == 304 and (if_none_match or if_modified_since > 0):
+                res.not_modified = True
+                res.data = b"" if out is None else None
+                r.drain()
+                ok = True
+                return res
+            if status == 416 and resume_from:
+                # nothing past the bytes we hold (their length was announced wrongly):
+                # start again from the beginning
+                r.drain()
+                ok = True
+                raise _Restart
+            if not (200 <= status < 300) and status != 304:
+                r.drain()
+                ok = True
+                raise FetchError(f"Server returned HTTP {status}", _status_kind(status), status)
+            if out is not None and resume_from:
+                if status != 206 or not (r.header("content-range") or "").startswith(f"bytes {resume_from}-"):
+                    out.seek(0)
+                    out.truncate()
+                    resume_from = 0
+            # The size limit applies to the bytes received, not to what Content-Length
+            # announces (as the reference's): a lying length ends as a partial transfer.
+            window_start = time.monotonic()
+            window_bytes = 0
+            total = resume_from
+            for chunk in r.chunks():
+                n = len(chunk)
+                total += n
+                if max_size and total > max_size:
+                    raise FetchError(f"URI {display} exceeded maximum size of {max_size} bytes")
+                if out is None:
+                    chunks.append(chunk)
+                else:
+                    out.write(chunk)
+                self._count(n)
+                window_bytes += n
+                now = time.monotonic()
+                if now - window_start >= self.low_speed_time:
+                    if window_bytes / (now - window_start) < self.low_speed_limit:
+                        raise FetchError(f"While fetching {display}: [28] Timeout was reached", "timed-out")
+                    window_start, window_bytes = now, 0
+            res.size = total
+            ok = True
+        finally:
+            r.close(reuse=ok)
+        if out is None:
+            res.data = b"".join(chunks)
+        return res
+
+
+class _Response:
+    """What _fetch_http needs of a response, whichever backend produced it."""
+
+    status = 0
+
+    def header(self, name: str):
+        raise NotImplementedError
+
+    def chunks(self):
+        raise NotImplementedError
+
+    def drain(self) -> None:
+        """Read (and drop) a small error body so the connection can be reused."""
+        with contextlib.suppress(FetchError):
+            for _ in self.chunks():
+                pass
+
+    def close(self, reuse: bool = True) -> None:
+        raise NotImplementedError
+
+
+class _NativeResponse(_Response):
+    def __init__(self, r, display, drop):
+        self.r = r
+        self.status = r.status
+        self.display = display
+        self._drop = drop
+
+    def header(self, name):
+        return self.r.header(name)
+
+    def chunks(self):
+        read1 = self.r.read1
+        while True:
+            try:
+                # read1: whatever arrived (at most _CHUNK), so that a trickle
+                # reaches the low-speed check instead of filling a 64 KiB read
+                b = read1(_CHUNK)
+            except Exception as e:  # noqa: BLE001
+                self._drop()
+                raise _map_error(e, self.display) from None
+            if not b:
+                return
+            yield b
+
+    def close(self, reuse=True):
+        # a body read to the end leaves the connection ready for the next request
+        if not (reuse and self.r.reusable):
+            self._drop()
+
+
+class _HttpxResponse(_Response):
+    def __init__(self, r, display):
+        self.r = r
+        self.status = r.status_code
+        self.display = display
+
+    def header(self, name):
+        return self.r.headers.get(name)
+
+    def chunks(self):
+        try:
+            yield from self.r.iter_bytes()
+        except Exception as e:  # noqa: BLE001
+            raise _map_error(e, self.display) from None
+
+    def close(self, reuse=True):
+        self.r.close()
+
+
+def _map_error(e: BaseException, display: str) -> FetchError:
+    """A network exception (http1, ssl, socket or httpx) as the reference words it (curl's)."""
+    import socket
+    import ssl
+
+    from ostree_py.remote import http1
+    if isinstance(e, FetchError):
+        return e
+    name = type(e).__name__
+    msg = str(e)
+    if isinstance(e, (socket.timeout, TimeoutError)) or name.endswith("Timeout") or "timed out" in msg:
+        return FetchError(f"While fetching {display}: [28] Timeout was reached", "timed-out")
+    if isinstance(e, socket.gaierror) or "Name or service not known" in msg or "getaddrinfo" in msg \
+            or "Temporary failure in name resolution" in msg or "nodename" in msg:
+        return FetchError(f"While fetching {display}: [6] Couldn't resolve host name")
+    if isinstance(e, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in msg:
+        return FetchError(f"While fetching {display}: [60] SSL peer certificate or SSH remote key was not OK")
+    if isinstance(e, ssl.SSLError) or "SSL" in name:
+        return FetchError(f"While fetching {display}: [35] SSL connect error")
+    if isinstance(e, http1.IncompleteRead) or name in ("RemoteProtocolError",) \
+            or "peer closed connection" in msg:
+        return FetchError(f"While fetching {display}: [18] Transferred a partial file", "partial")
+    if isinstance(e, ConnectionRefusedError) or name == "ConnectError" or "Connection refused" in msg:
+        return FetchError(f"While fetching {display}: [7] Couldn't connect to server")
+    if isinstance(e, (ConnectionResetError, BrokenPipeError, http1.RemoteDisconnected)) \
+            or name in ("ReadError", "WriteError"):
+        return FetchError(f"While fetching {display}: [56] Failure when receiving data from the peer", "partial")
+    if name == "UnsupportedProtocol":
+        return FetchError(f"While fetching {display}: [1] Unsupported protocol")
+    if isinstance(e, OSError):
+        return FetchError(f"While fetching {display}: [7] Couldn't connect to server")
+    if isinstance(e, http1.HTTPException):
+        return FetchError(f"While fetching {display}: [8] Weird server reply")
+    return FetchError(f"While fetching {display}: {msg or name}")
+
+
+def _env_proxy(scheme: str, host: str) -> bool:
+    """Whether the environment sets a proxy for ``scheme`` (``<scheme>_proxy`` or ``all_proxy``,
+    lower case first, as curl and urllib read them) that ``no_proxy`` does not lift for ``host``."""
+    env = os.environ
+
+    def get(name):
+        return env.get(name) or env.get(name.upper())
+    proxy = get(f"{scheme}_proxy") if scheme != "http" or "REQUEST_METHOD" not in env else env.get("http_proxy")
+    if not (proxy or get("all_proxy")):
+        return False
+    no_proxy = get("no_proxy") or ""
+    host = host.lower().rstrip(".")
+    for entry in no_proxy.replace(" ", ",").split(","):
+        entry = entry.strip().lower()
+        if not entry:
+            continue
+        if entry == "*":
+            return False
+        entry = entry.split(":", 1)[0] if entry.count(":") == 1 else entry
+        entry = entry.lstrip(".")
+        if host == entry or host.endswith("." + entry):
+            return False
+    return True
+
+
+def _env_number(name: str, default: float) -> float:
+    """A positive number from the environment; ``default`` when unset or not one."""
+    try:
+        v = float(os.environ.get(name, ""))
+    except ValueError:
+        return default
+    return v if 0 < v < float("inf") else default
+
+
+def _parse_http_date(text: str) -> int:
+    """Seconds since the epoch of an RFC 2616 date, 0 if unparsable."""
+    import email.utils
+    try:
+        dt = email.utils.parsedate_to_datetime(text.strip())
+    except (TypeError, ValueError, IndexError):
+        return 0
+    if dt is None:
+        return 0
+    try:
+        return int(dt.timestamp())
+    except (OverflowError, ValueError, OSError):
+        return 0
