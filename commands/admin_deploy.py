@@ -1,30 +1,46 @@
 """``ostree-py admin deploy``: check out REFSPEC as a new deployment and make it the default."""
 
-from ._cli import Option
+from typing import Annotated
 
-SUMMARY = "Checkout revision REFSPEC as the new default deployment"
+import typer
+
+from ostree_py.commands._cli import filename
+
 USAGE = "REFSPEC"
 NEEDS_SYSROOT = True
-OPTIONS = [
-    Option("os", kind="string", arg="OSNAME", help="Use a different operating system root than the current one"),
-    Option("origin-file", kind="filename", arg="FILENAME", help="Specify origin file"),
-    Option("no-prune", help="Don't prune the repo when done"),
-    Option("no-merge", help="Do not apply configuration (/etc and kernel arguments) from booted deployment"),
-    Option("retain", help="Do not delete previous deployments"),
-    Option("stage", help="Complete deployment at OS shutdown"),
-    Option("lock-finalization", hidden=True, help="Prevent automatic deployment finalization on shutdown"),
-    Option("retain-pending", help="Do not delete pending deployments"),
-    Option("retain-rollback", help="Do not delete rollback deployments"),
-    Option("not-as-default", help="Append rather than prepend new deployment"),
-    Option("karg-proc-cmdline", help="Import current /proc/cmdline"),
-    Option("karg", kind="string-array", arg="NAME=VALUE",
-           help="Set kernel argument, like root=/dev/sda1; this overrides any earlier argument with the same name"),
-    Option("karg-append", kind="string-array", arg="NAME=VALUE",
-           help="Append kernel argument; useful with e.g. console= that can be used multiple times"),
-    Option("karg-none", help="Do not import kernel arguments"),
-    Option("karg-delete", kind="string", arg="NAME=VALUE", help="Delete kernel argument if exists"),
-    Option("overlay-initrd", kind="string-array", arg="FILE", help="Overlay iniramfs file"),
-]
+
+
+def options(
+    os: Annotated[str | None, typer.Option("--os", metavar="OSNAME",
+        help="Use a different operating system root than the current one")] = None,
+    origin_file: Annotated[str | None, typer.Option("--origin-file", metavar="FILENAME", parser=filename,
+        help="Specify origin file")] = None,
+    no_prune: Annotated[bool, typer.Option("--no-prune", help="Don't prune the repo when done")] = False,
+    no_merge: Annotated[bool, typer.Option("--no-merge",
+        help="Do not apply configuration (/etc and kernel arguments) from booted deployment")] = False,
+    retain: Annotated[bool, typer.Option("--retain", help="Do not delete previous deployments")] = False,
+    stage: Annotated[bool, typer.Option("--stage", help="Complete deployment at OS shutdown")] = False,
+    lock_finalization: Annotated[bool, typer.Option("--lock-finalization", hidden=True,
+        help="Prevent automatic deployment finalization on shutdown")] = False,
+    retain_pending: Annotated[bool, typer.Option("--retain-pending",
+        help="Do not delete pending deployments")] = False,
+    retain_rollback: Annotated[bool, typer.Option("--retain-rollback",
+        help="Do not delete rollback deployments")] = False,
+    not_as_default: Annotated[bool, typer.Option("--not-as-default",
+        help="Append rather than prepend new deployment")] = False,
+    karg_proc_cmdline: Annotated[bool, typer.Option("--karg-proc-cmdline",
+        help="Import current /proc/cmdline")] = False,
+    karg: Annotated[list[str], typer.Option("--karg", metavar="NAME=VALUE",
+        help="Set kernel argument, like root=/dev/sda1; this overrides any earlier argument with the same name")] = [],
+    karg_append: Annotated[list[str], typer.Option("--karg-append", metavar="NAME=VALUE",
+        help="Append kernel argument; useful with e.g. console= that can be used multiple times")] = [],
+    karg_none: Annotated[bool, typer.Option("--karg-none", help="Do not import kernel arguments")] = False,
+    karg_delete: Annotated[str | None, typer.Option("--karg-delete", metavar="NAME=VALUE",
+        help="Delete kernel argument if exists")] = None,
+    overlay_initrd: Annotated[list[str], typer.Option("--overlay-initrd", metavar="FILE",
+        help="Overlay iniramfs file")] = [],
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -2,6 +2,9 @@
 deployment, and the transaction that layers, deploys and reports."""
 
 import os
+from typing import Annotated
+
+import typer
 
 
 def reporter(ctx):
@@ -18,17 +21,12 @@ def reporter(ctx):
 
 
 def open_sysroot(ctx, lock=True):
-    from ostree_py.sysroot import Sysroot
+    """The sysroot at --sysroot, loaded (and locked until the command ends)."""
+    from .._sysroot import open_sysroot as _open
     rep = reporter(ctx)
     # ostree's own notes ("Copying /etc changes", "Bootloader updated") are not rpm-ostree's output
-    sr = Sysroot(ctx.sysroot_path, ctx.environ, warning=lambda text: ctx.stderr.write(text + "\n"))
-    sr.initialize()
-    if lock:
-        sr.lock(on_wait=lambda: rep.msg("Waiting for sysroot lock..."))
-        import atexit
-        atexit.register(sr.unlock)
-    sr.load()
-    return sr
+    return _open(ctx, ctx.sysroot_path, message=None, lock=lock,
+                 on_wait=lambda: rep.msg("Waiting for sysroot lock..."))
 
 
 def stateroot(sr, osname):
@@ -181,18 +179,14 @@ def unchanged(ctx, opts, message="No change."):
     return 77 if getattr(opts, "unchanged_exit_77", False) else 0
 
 
-def container_only_options() -> list:
-    """install's and uninstall's options that rpm-ostree honours only in a container build."""
-    from .._cli import Option
-    return [
-        Option("enablerepo", kind="string-array",
-               help="Enable the repository based on the repo id. Is only supported in a container build."),
-        Option("disablerepo", kind="string-array",
-               help="Only disabling all (*) repositories is supported currently. Is only supported in a "
-                    "container build."),
-        Option("releasever", kind="string-array",
-               help="Set the releasever. Is only supported in a container build."),
-    ]
+# install's and uninstall's options that rpm-ostree honours only in a container build
+EnableRepo = Annotated[list[str], typer.Option(
+    "--enablerepo", help="Enable the repository based on the repo id. Is only supported in a container build.")]
+DisableRepo = Annotated[list[str], typer.Option(
+    "--disablerepo", help="Only disabling all (*) repositories is supported currently. Is only supported in a "
+                          "container build.")]
+ReleaseVer = Annotated[list[str], typer.Option(
+    "--releasever", help="Set the releasever. Is only supported in a container build.")]
 
 
 def check_container_only(opts):

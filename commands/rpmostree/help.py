@@ -1,9 +1,7 @@
 """``rpm-ostree-py help [COMMAND]``: the manual page of a command (or the command list)."""
 
-SUMMARY = "Show the manual page of a command"
 USAGE = "[COMMAND...]"
 NEEDS_SYSROOT = False
-OPTIONS = []
 
 
 def run(ctx, opts, args):
