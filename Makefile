@@ -77,7 +77,7 @@ man: $(STAMP)
 	@echo "installed in $(VENV)/share/man/man1 (PATH=$(VENV)/bin:\$$PATH man ostree-py-COMMAND)"
 
 # ostree-py against the reference, side by side (bench/run.py; README "Performance").
-# Installs its own needs: debootstrap and nginx (apt), typer (venv, bench only).
+# Installs its own needs: debootstrap and nginx (apt), py-spy (venv, bench only).
 # BENCH_N=runs (default 3), BENCH_QUICK=1 for small trees, BENCH_ARGS for run.py.
 BENCH_PACKAGES := debootstrap nginx-light
 BENCH_STAMP := $(VENV)/.ostree-py-bench-installed

@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from ostree_py.commands import _cli, _table
+from ostree_py.commands._app import Program
 from ostree_py.errors import OstreeError, UsageError
 
 # Command lines whose whole behaviour is the framework's (help, usage errors,
@@ -81,7 +82,7 @@ def test_listing_shows_only_implemented_commands(cli, define_command, monkeypatc
     orig = dict(_table.COMMANDS)
     try:
         for path in list(_table.COMMANDS):
-            if not _table.is_group(path) and path != "help":
+            if not Program().is_group(path) and path != "help":
                 del _table.COMMANDS[path]
         out = cli(["--help"]).out
         assert "  admin " in out and "  remote " in out and "  commit " not in out
@@ -197,10 +198,10 @@ def test_debug_reraises(cli, define_command):
 
 def test_debug_traceback_in_a_real_process(cli_subprocess, tmp_path):
     # A bad --sysroot makes no difference: use an error path we own, -x on help.
-    code = ("import sys; from ostree_py.commands import _cli\n"
+    code = ("import sys; from ostree_py.commands import _app, main\n"
             "def boom(*a): raise ValueError('kaboom')\n"
-            "_cli._run_group = boom\n"
-            "sys.exit(_cli.main(['x']))\n")
+            "_app.Program.invoke_group = boom\n"
+            "sys.exit(main(['x']))\n")
     env = dict(os.environ)
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        env=dict(env, OSTREE_PY_DEBUG="1"))
@@ -217,11 +218,11 @@ def test_broken_pipe_is_quiet(tmp_path):
         f"'{sys.executable}' -c 'import sys; sys.stdout.write(\"\")'",
         shell=True, capture_output=True, text=True)
     assert p.stderr == ""
-    code = ("import sys, os; from ostree_py.commands import _cli\n"
-            "def spew(ctx, p, argv):\n"
-            "    while True: ctx.stdout.write('x' * 65536)\n"
-            "_cli._run_group = spew\n"
-            "sys.exit(_cli.main([]))\n")
+    code = ("import sys, os; from ostree_py.commands import _app, main\n"
+            "def spew(self, group, cctx):\n"
+            "    while True: cctx.obj.stdout.write('x' * 65536)\n"
+            "_app.Program.invoke_group = spew\n"
+            "sys.exit(main([]))\n")
     p = subprocess.run(f"'{sys.executable}' -c \"{code}\" | head -c1 >/dev/null; echo ${{PIPESTATUS[0]}}",
                        shell=True, executable="/bin/bash", capture_output=True, text=True)
     assert p.stderr == "" and p.stdout.strip() == "141"
@@ -370,12 +371,12 @@ def test_version_imports_no_command_and_nothing_heavy():
 
 
 @pytest.mark.parametrize("path", sorted(p for p in _table.COMMANDS
-                                        if not _table.is_group(p) and _cli._has_module(p)))
+                                        if not Program().is_group(p) and Program().has_module(p)))
 def test_a_command_imports_only_its_module(path):
     """``CMD --help`` loads that command's module (and its groups'), nothing heavy."""
     mods = _imported_after(path.split() + ["--help"])
     cmd_modules = {m.split(".")[-1] for m in mods if m.startswith("ostree_py.commands.")}
-    allowed = {"_cli", "_table", _table.COMMANDS[path]}
+    allowed = {"_cli", "_table", "_app", _table.COMMANDS[path]}
     words = path.split()
     allowed |= {_table.COMMANDS[" ".join(words[:i])] for i in range(1, len(words))}
     assert cmd_modules <= allowed
