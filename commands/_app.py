@@ -104,6 +104,7 @@ class Program:
     package = __package__
     blank_after_help = True
     extensions = ("ostree-py-", "ostree-")
+    complete_positional = True  # _complete.POSITIONAL applies
 
     def __init__(self):
         from . import _table
@@ -420,4 +421,12 @@ def start(program: Program, argv=None, ctx: Context | None = None) -> int:
                 pass
         ctx = Context(prog=prog_name(os.environ, sys.argv[0] if sys.argv else None, program.name))
         os.environ.pop("OSTREE_PY_PRGNAME", None)  # for us only, not our children
+    shell = ctx.environ.get("OSTREE_PY_COMPLETE")
+    if shell:
+        # a completion script asking (see _complete.py): never an error, never a traceback
+        from ._complete import complete
+        try:
+            return complete(program, shell, argv[0] if argv else "", ctx.environ, ctx.stdout)
+        except Exception:  # noqa: BLE001
+            return 0
     return program.main(argv, ctx)

@@ -78,6 +78,7 @@ COMMANDS: dict[str, str] = {
     "trivial-httpd": "trivial_httpd",
     # ostree-py's own additions (not in the reference's listing)
     "help": "help",
+    "completion": "completion",
 }
 
 # The one-line summary of each implemented command, shown in its group's
@@ -148,6 +149,7 @@ SUMMARIES: dict[str, str] = {
     "summary": "Manage summary metadata",
     "trivial-httpd": "Simple webserver",
     "help": "Show the manual page of ostree-py or of a command",
+    "completion": "Print or install the shell completion script (bash, zsh, fish)",
 }
 
 # Commands that work but are not listed in their group's help, as in the
@@ -159,4 +161,5 @@ HIDDEN: frozenset[str] = frozenset({
     "admin boot-complete",
     "trivial-httpd",
     "help",
+    "completion",
 })

@@ -36,11 +36,13 @@ COMMANDS = {
     "upgrade": "upgrade",
     "usroverlay": "usroverlay",
     "help": "help",
+    "completion": "completion",
 }
-HIDDEN = frozenset({"help"})
+HIDDEN = frozenset({"help", "completion"})
 SUMMARIES = {
     "db": "Commands to query the RPM database",
     "override": "Manage base package overrides",
+    "completion": "Print or install the shell completion script (bash, zsh, fish)",
     "cleanup": "Clear cached/pending data",
     "db diff": "Show package changes between two commits",
     "db list": "List packages within commits",
@@ -95,6 +97,7 @@ def _program():
         package = __name__
         blank_after_help = False
         extensions = ()
+        complete_positional = False
 
         def __init__(self):
             self.commands = COMMANDS

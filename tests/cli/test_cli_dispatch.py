@@ -76,6 +76,21 @@ def test_prog_name_from_environment(cli_subprocess):
     assert r.out.startswith("Usage:\n  ostree [OPTION…] COMMAND\n")
 
 
+def test_prog_name_from_argv0(tmp_path):
+    """A link named ``ostree`` says ``ostree`` in help and errors, as GLib's prgname."""
+    link = tmp_path / "ostree"
+    link.symlink_to(os.path.join(os.path.dirname(sys.executable), "ostree-py"))
+    env = {k: v for k, v in os.environ.items() if k != "OSTREE_PY_PRGNAME"}
+    p = subprocess.run([str(link), "--help"], capture_output=True, text=True, env=env)
+    assert p.stdout.startswith("Usage:\n  ostree [OPTION…] COMMAND\n")
+    p = subprocess.run([str(link), "commit"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert p.returncode == 1 and p.stderr.startswith("Usage:\n  ostree commit [OPTION…] [PATH]\n")
+    # the variable still wins
+    p = subprocess.run([str(link), "--help"], capture_output=True, text=True,
+                       env=dict(env, OSTREE_PY_PRGNAME="other"))
+    assert p.stdout.startswith("Usage:\n  other [OPTION…] COMMAND\n")
+
+
 def test_listing_shows_only_implemented_commands(cli, define_command, monkeypatch):
     # Restore the table by hand: monkeypatch.delitem would re-insert the keys
     # in reverse order, and the table's order is the listing order.
