@@ -27,7 +27,7 @@ from typer.core import TyperCommand, TyperGroup
 from ostree_py.errors import OstreeError
 
 from ._cli import (PRINT_CURRENT_DIR_OPTION, REPO_OPTION, SYSROOT_OPTION, VERBOSE_OPTION,
-                   VERSION_OPTION, Context, HelpRequested, Option, OptionError, format_help,
+                   VERSION_OPTION, Context, HelpRequested, Option, OptionError, _flush, format_help,
                    options_from_params, parse_args, resolve_repo_path, run_guarded)
 
 # where a group's parse_args leaves the subcommand's name and arguments for invoke
@@ -387,14 +387,6 @@ class Program:
             with cctx:
                 return top.invoke(cctx)
         return run_guarded(ctx, body, blank_after_help=self.blank_after_help)
-
-
-def _flush(ctx: Context) -> None:
-    for stream in (ctx.stdout, ctx.stderr):
-        try:
-            stream.flush()
-        except (AttributeError, ValueError):
-            pass
 
 
 def prog_name(environ, argv0: str | None, default: str) -> str:
