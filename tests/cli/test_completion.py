@@ -163,3 +163,13 @@ def test_completion_never_fails(line):
     p = subprocess.run(["ostree-py", line], capture_output=True, text=True,
                        env=_env(OSTREE_PY_COMPLETE="bash"))
     assert (p.returncode, p.stderr) == (0, "")
+
+
+@pytest.mark.skipif(not shutil.which("fish"), reason="fish is not installed (it is not a project requirement)")
+def test_fish_completes_through_the_script(repo):
+    script = ("ostree-py completion fish | source\n"
+              'complete -C"ostree-py adm"\n'
+              f'complete -C"ostree-py static-delta generate --repo={repo} --from=ori"\n')
+    p = subprocess.run(["fish", "-c", script], capture_output=True, text=True, env=_env())
+    assert p.returncode == 0
+    assert p.stdout.split("\n")[:2] == ["admin", "--from=origin:rel/1"]
