@@ -12,7 +12,8 @@ import stat
 from ostree_py.errors import OstreeError
 
 
-_ASCII_SPACE = " \t\n\v\f\r"
+# GLib's g_ascii_isspace: no vertical tab (a key or value keeps its \v)
+_ASCII_SPACE = " \t\n\f\r"
 
 
 class KeyFileError(OstreeError):
@@ -100,7 +101,7 @@ class KeyFile:
                 raise KeyFileError("Key file does not start with a group")
             k, v = line.split("=", 1)
             k = k.strip(_ASCII_SPACE)
-            v = v.lstrip(" \t")
+            v = v.lstrip(_ASCII_SPACE)
             ent = kf._groups[cur]
             for i, e in enumerate(ent):
                 if e[0] == "kv" and e[1] == k:

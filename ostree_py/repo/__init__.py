@@ -168,6 +168,8 @@ class Repo:
         self.disable_xattrs = False
         self.collection_id: str | None = None
         self._txn_depth = 0
+        # commits whose partial marker goes once the transaction's objects are in objects/
+        self._txn_completed_commits: set[str] = set()
         # fsync each object as it is written instead of one syncfs per transaction
         self.per_object_fsync = False
         self._txn_stats: TxnStats | None = None
@@ -368,6 +370,7 @@ class Repo:
             outer = self._txn_depth == 0
             if outer:
                 self._txn_stats = TxnStats()
+                self._txn_completed_commits = set()
                 self._cleanup_stagedir = False
                 self._txn_space_init()
                 self._staging_open()
@@ -380,6 +383,13 @@ class Repo:
                     if "pre-commit" in flags:
                         raise OstreeError("OSTREE_REPO_TEST_ERROR_PRE_COMMIT specified")
                     self.publish_staged(sync=True)
+                    # only now are the commits' objects durable in objects/: a marker
+                    # removed earlier would let a kill during publishing leave a
+                    # complete-looking commit whose dirtree never arrived
+                    done, self._txn_completed_commits = self._txn_completed_commits, set()
+                    for csum in sorted(done):
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(self._partial_path(csum))
                     if getattr(self, "_txn_refs_changed", False):
                         # the refs set during the transaction: auto-update-summary now
                         self._txn_refs_changed = False
@@ -544,6 +554,7 @@ class Repo:
                 if name.endswith(".commitmeta") or not os.path.lexists(target):
                     # (detached metadata may replace the stored one)
                     os.rename(os.path.join(src, name), target)
+                    checkpoint("publish")
                 else:
                     os.unlink(os.path.join(src, name))
             if self.fsync:
@@ -1120,10 +1131,14 @@ class Repo:
         return os.path.join(self.path, "state", f"{checksum}.commitpartial")
 
     def is_commit_partial(self, checksum: str) -> bool:
+        if checksum in self._txn_completed_commits:
+            return False
         return os.path.exists(self._partial_path(checksum))
 
     def commit_partial_reason(self, checksum: str) -> str | None:
         """None if the commit is complete; "fsck" if fsck marked it partial; else ""."""
+        if checksum in self._txn_completed_commits:
+            return None
         try:
             with open(self._partial_path(checksum), "rb") as f:
                 return "fsck" if f.read(1) == b"f" else ""
@@ -1134,9 +1149,15 @@ class Repo:
         """Create (or with partial=False remove) state/CSUM.commitpartial.
 
         An existing marker is left as it is; ``fsck`` records that fsck found
-        the commit's objects corrupt (the file then holds "f").
+        the commit's objects corrupt (the file then holds "f"). Inside a
+        transaction, removal waits until the transaction's objects are published
+        (and does not happen if it fails).
         """
         p = self._partial_path(checksum)
+        if not partial and self._txn_depth > 0:
+            self._txn_completed_commits.add(checksum)
+            return
+        self._txn_completed_commits.discard(checksum)
         if partial:
             _mkdir_p(os.path.dirname(p))
             try:
