@@ -41,7 +41,7 @@ def create_usb(src_repo, mount_path: str, refs, dest_repo: str | None = None, co
     from ostree_py.remote.pull import pull
     from ostree_py.repo.reflist import validate_collection_id, validate_rev
     from ostree_py.repo.repo_init import create_repo
-    from ostree_py.ops.summary import regenerate_summary
+    from ostree_py.repo.summary import regenerate_summary
     try:
         mount_st = os.stat(mount_path)
     except OSError as e:

@@ -994,7 +994,7 @@ class _Pull:
             return "unchanged", None
         result = "no-match"
         candidates = []
-        from ostree_py.ops.summary import parse_delta_name
+        from ostree_py.repo.summary import parse_delta_name
         for name in self.summary_deltas:
             frm, to = parse_delta_name(name)
             if to != to_revision:
@@ -1015,7 +1015,7 @@ class _Pull:
         return result, None
 
     def _enqueue_delta_index(self, to_revision, delta_from, ref):
-        from ostree_py.ops.summary import delta_index_path
+        from ostree_py.repo.summary import delta_index_path
         self.res.n_requested_metadata += 1
 
         def job():
@@ -1037,7 +1037,7 @@ class _Pull:
         self._submit(job, (), done, "meta")
 
     def _enqueue_superblock(self, frm, to, ref):
-        from ostree_py.ops.summary import delta_superblock_path
+        from ostree_py.repo.summary import delta_superblock_path
         self.res.n_requested_metadata += 1
 
         def job():

@@ -383,7 +383,7 @@ class Repo:
                     if getattr(self, "_txn_refs_changed", False):
                         # the refs set during the transaction: auto-update-summary now
                         self._txn_refs_changed = False
-                        from ostree_py.ops.summary import maybe_regenerate_summary
+                        from ostree_py.repo.summary import maybe_regenerate_summary
                         maybe_regenerate_summary(self)
                 ok = True
             finally:

@@ -337,7 +337,7 @@ def _touch_repo(repo) -> None:
 
 
 def _maybe_regenerate_summary(repo) -> None:
-    from ostree_py.ops.summary import maybe_regenerate_summary
+    from ostree_py.repo.summary import maybe_regenerate_summary
     maybe_regenerate_summary(repo)
 
 

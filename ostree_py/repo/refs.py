@@ -307,7 +307,7 @@ def _ref_changed(self) -> None:
     if self._txn_depth:
         self._txn_refs_changed = True
         return
-    from ostree_py.ops.summary import maybe_regenerate_summary
+    from ostree_py.repo.summary import maybe_regenerate_summary
     maybe_regenerate_summary(self)
 
 

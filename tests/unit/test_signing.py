@@ -208,7 +208,7 @@ def test_sign_commit_and_verify(repo):
 
 
 def test_sign_summary(repo, monkeypatch):
-    from ostree_py.ops.summary import regenerate_summary
+    from ostree_py.repo.summary import regenerate_summary
     regenerate_summary(repo)
     monkeypatch.setenv("OSTREE_DUMMY_SIGN_ENABLED", "1")
     signing.sign_summary(repo, signing.get_by_name("ed25519"), [SK1])

@@ -196,7 +196,7 @@ def test_garbage_signatures(repo):
 def test_summary_signatures_for_a_remote(repo, gpghome):
     from ostree_py.remote import remotes
     from ostree_py import signing
-    from ostree_py.ops.summary import regenerate_summary
+    from ostree_py.repo.summary import regenerate_summary
     regenerate_summary(repo)
     gpg.add_signature_summary(repo, [KEYID_1], gpghome)
     with open(os.path.join(repo.path, "summary"), "rb") as f:
