@@ -51,7 +51,7 @@ class _TtyProgress:
         self.task = None
 
     def __call__(self, p):
-        from ostree_py.ops.prune import format_size
+        from ostree_py.util.text import format_size
         if self.bar is None:
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn

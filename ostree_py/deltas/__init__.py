@@ -82,7 +82,7 @@ def _open_superblock(repo, delta_id: str) -> tuple[bytes, str]:
 
 def show_delta(repo, delta_id: str, out) -> None:
     """Write what ``ostree static-delta show`` prints to ``out`` (a text stream), part by part."""
-    from ostree_py.ops.prune import format_size
+    from ostree_py.util.text import format_size
     from ostree_py.deltas.apply import ExecuteStats, execute_part, open_part
     data, _rel = _open_superblock(repo, delta_id)
     signed = fmt.is_signed_superblock(data)

@@ -4,7 +4,8 @@ import os
 import stat
 
 from ostree_py.core import gvariant
-from ostree_py.ops.dump import dump_variant, format_size, object_text, print_unswapped
+from ostree_py.ops.dump import dump_variant, object_text, print_unswapped
+from ostree_py.util.text import format_size
 from ostree_py.errors import ObjectNotFoundError, OstreeError
 from ostree_py.core.objects import COMMIT_TYPE, Commit
 

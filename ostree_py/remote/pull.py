@@ -328,7 +328,7 @@ class PullResult:
 
     def status(self) -> str:
         """``N metadata, M content objects fetched; K KiB transferred in S seconds; X content written``."""
-        from ostree_py.ops.prune import format_size
+        from ostree_py.util.text import format_size
         if self.local:
             s = f"{self.n_imported_metadata} metadata, {self.n_imported_content} content objects imported"
         elif self.n_fetched_deltaparts > 0:
@@ -351,7 +351,7 @@ class PullResult:
 
 def dry_run_status(r: "PullResult") -> str:
     """The line ``pull --dry-run`` prints: what the static deltas would download."""
-    from ostree_py.ops.prune import format_size
+    from ostree_py.util.text import format_size
     fetched = r.n_fetched_deltaparts + r.n_fetched_deltapart_fallbacks
     total = r.n_total_deltaparts + r.n_total_delta_fallbacks
     return (f"Delta update: {fetched}/{total} parts, {format_size(r.fetched_deltapart_size)}/"
@@ -368,7 +368,7 @@ class PullProgress:
 
     def text(self) -> str:
         """The line the reference's console progress shows."""
-        from ostree_py.ops.prune import format_size
+        from ostree_py.util.text import format_size
         if self.caught_error:
             return "Caught error, waiting for outstanding tasks"
         if self.outstanding_fetches:
@@ -1102,7 +1102,7 @@ class _Pull:
         # filesystem's free blocks, checked once the superblock is read, dry run included.
         vfs = os.statvfs(repo.path)
         if res.total_deltapart_usize // vfs.f_bsize > vfs.f_bfree:
-            from ostree_py.ops.prune import format_size
+            from ostree_py.util.text import format_size
             raise OstreeError(f"Delta requires {format_size(res.total_deltapart_usize)} free space, "
                               f"but only {format_size(vfs.f_bsize * vfs.f_bfree)} available")
         if self.dry_run:

@@ -33,7 +33,7 @@ class PullStats:
 
     def status(self) -> str:
         """The reference's closing line for a local pull."""
-        from ostree_py.ops.prune import format_size
+        from ostree_py.util.text import format_size
         return (f"{self.metadata} metadata, {self.content} content objects imported; "
                 f"{format_size(self.content_bytes_written)} content written")
 

@@ -317,7 +317,7 @@ class Repo:
         with self._space_lock:
             if blocks > self._txn_max_blocks:
                 self._cleanup_stagedir = True
-                from ostree_py.ops.prune import format_size
+                from ostree_py.util.text import format_size
                 what = (f"min-free-space-size {self.min_free_space_mb}MB" if self.min_free_space_mb else
                         f"min-free-space-percent '{self.min_free_space_percent}%'")
                 requested = nbytes if exact else blocks * self._txn_blocksize

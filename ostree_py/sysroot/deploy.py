@@ -602,7 +602,7 @@ def _check_boot_space(sysroot: Sysroot, plans) -> None:
                     for n in names:
                         needed += os.lstat(os.path.join(root, n)).st_size
     if needed > available:
-        from ostree_py.ops.prune import format_size
+        from ostree_py.util.text import format_size
         raise SysrootError(f"Not enough space in /boot for the new kernels: {format_size(needed)} needed, "
                            f"{format_size(available)} available; the boot configuration was not changed")
 
@@ -954,7 +954,8 @@ def _generate_deployment_refs(sysroot: Sysroot) -> None:
 
 
 def _prune_repo(sysroot: Sysroot) -> None:
-    from ostree_py.ops.prune import format_size, prune_from_reachable, traverse_reachable_refs
+    from ostree_py.ops.prune import prune_from_reachable, traverse_reachable_refs
+    from ostree_py.util.text import format_size
     from ostree_py.repo.traverse import traverse_commit
     repo = sysroot.repo
     try:

@@ -78,7 +78,7 @@ def test_fsck_empty_repo(cli, tmp_path):
 
 
 def test_format_size_matches_glib():
-    from ostree_py.ops.prune import format_size
+    from ostree_py.util.text import format_size
     assert format_size(0) == "0 bytes"
     assert format_size(1) == "1 byte"
     assert format_size(999) == "999 bytes"

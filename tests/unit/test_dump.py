@@ -5,6 +5,7 @@ import subprocess
 import pytest
 
 from ostree_py.ops import dump
+from ostree_py.util.text import format_size
 from ostree_py.errors import OstreeError
 from ostree_py.core.gvariant import Variant
 from ostree_py.core.objects import Commit
@@ -17,7 +18,7 @@ def test_format_size_matches_glib():
     code = ("from gi.repository import GLib\nimport sys\n"
             f"for n in {SIZES!r}: print(GLib.format_size(n))")
     p = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True, check=True)
-    assert [dump.format_size(n) for n in SIZES] == p.stdout.splitlines()
+    assert [format_size(n) for n in SIZES] == p.stdout.splitlines()
 
 
 def test_utc_dates():
