@@ -441,7 +441,7 @@ def generate_delta(repo, frm: str | None, to: str, opts: GenerateOptions | None 
     metadata = dict(opts.metadata)
     metadata["ostree.endianness"] = Variant("y", ord(opts.endianness))
     os.makedirs(out_dir, 0o755, exist_ok=True)
-    from ostree_py.repo import write_atomic
+    from ostree_py.util.fs import write_atomic
     fsync = getattr(repo, "fsync", True)
     for i, part in enumerate(b.parts):
         if opts.inline:

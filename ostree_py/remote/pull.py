@@ -209,7 +209,7 @@ def store_cache_properties(path: str, etag: str | None, last_modified: int) -> N
 def save_cache_file(repo, cache: str | None, name: str, data: bytes, etag, last_modified) -> None:
     if cache is None:
         return
-    from ostree_py.repo import write_atomic
+    from ostree_py.util.fs import write_atomic
     d = os.path.join(cache, SUMMARY_CACHE_DIR)
     try:
         os.makedirs(d, 0o755, exist_ok=True)
@@ -1634,7 +1634,7 @@ class _Pull:
                 write_ref(repo, self.refspec_name or self.remote_name, ref, csum)
         if self.is_mirror and self.summary_data is not None and refs is None and collection_refs is None \
                 and not configured:
-            from ostree_py.repo import write_atomic
+            from ostree_py.util.fs import write_atomic
             p = os.path.join(repo.path, "summary")
             write_atomic(p, self.summary_data, fsync=repo.fsync)
             store_cache_properties(p, self.summary_etag, self.summary_last_modified)

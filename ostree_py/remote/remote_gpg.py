@@ -379,7 +379,7 @@ def import_keys(repo, name: str, data: bytes | None, key_ids: list | None = None
     only when every key imported.
     """
     from ostree_py.remote import remotes
-    from ostree_py.repo import write_atomic
+    from ostree_py.util.fs import write_atomic
     if remotes.find_remote(repo, name) is None:
         raise GpgError(f'GPG: Remote "{name}" not found')
     keyring = remotes.remote_keyring_path(repo, name)

@@ -448,7 +448,7 @@ def _fill_group(kf: KeyFile, group: str, url: str | None, options: dict | None) 
 
 
 def _write_remote_file(path: str, text: str) -> None:
-    from ostree_py.repo import write_atomic
+    from ostree_py.util.fs import write_atomic
     os.makedirs(os.path.dirname(path), exist_ok=True)
     write_atomic(path, text.encode("utf-8", "surrogateescape"))
 

@@ -38,6 +38,7 @@ from ostree_py.core.content import (
 )
 from ostree_py.errors import InvalidObjectError, ObjectNotFoundError, OstreeError, RefNotFoundError
 from ostree_py.util.faults import checkpoint
+from ostree_py.util.fs import write_atomic, write_atomic_to
 from ostree_py.core.keyfile import KeyFile
 from ostree_py.core.objects import (
     COMMITMETA_TYPE,
@@ -55,7 +56,6 @@ from ostree_py.core.objects import (
 
 MODES = ("bare", "bare-user", "bare-user-only", "archive", "bare-split-xattrs")
 MODE_ALIASES = {"archive-z2": "archive"}
-CONFIG_MODE_NAMES = {"archive": "archive-z2"}
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _O_TMPFILE = getattr(os, "O_TMPFILE", 0)
@@ -145,10 +145,6 @@ class TxnStats:
                 setattr(self, k, getattr(self, k) + v)
 
 
-def _mkdir_p(path: str, mode: int = 0o755) -> None:
-    os.makedirs(path, mode=mode, exist_ok=True)
-
-
 class Repo:
     """An ostree repository on disk."""
 
@@ -184,27 +180,12 @@ class Repo:
     # ---------------------------------------------------------------- open/create
     @classmethod
     def create(cls, path: str, mode: str = "bare", collection_id: str | None = None) -> "Repo":
-        """Initialise a repository at ``path`` (idempotent for an existing repo of any mode)."""
-        mode = MODE_ALIASES.get(mode, mode)
-        if mode not in MODES:
-            raise OstreeError(f"Invalid mode '{mode}' in repository configuration")
-        if collection_id is not None:
-            from ostree_py.core.objects import validate_collection_id
-            validate_collection_id(collection_id)
-        path = os.path.abspath(path)
-        cfg_path = os.path.join(path, "config")
-        _mkdir_p(path)
-        if not os.path.exists(cfg_path):
-            kf = KeyFile()
-            kf.set("core", "repo_version", "1")
-            kf.set("core", "mode", CONFIG_MODE_NAMES.get(mode, mode))
-            if collection_id:
-                kf.set("core", "collection-id", collection_id)
-            _write_atomic(cfg_path, kf.to_text().encode("utf-8"))
-        for d in ("objects", "tmp", "tmp/cache", "extensions", "state", "refs", "refs/heads",
-                  "refs/mirrors", "refs/remotes"):
-            _mkdir_p(os.path.join(path, d))
-        return cls.open(path)
+        """Initialise a repository at ``path`` as ``ostree init`` does (see repo_init; an
+        existing repo of any mode is left as it is) and open it. Unlike ``ostree init``,
+        missing parent directories are created."""
+        from ostree_py.repo.repo_init import create_repo
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        return create_repo(path, mode, collection_id)
 
     @classmethod
     def open(cls, path: str) -> "Repo":
@@ -327,7 +308,7 @@ class Repo:
 
     def save_config(self) -> None:
         """Write the config keyfile atomically."""
-        _write_atomic(os.path.join(self.path, "config"), self.config.to_text().encode("utf-8"))
+        write_atomic(os.path.join(self.path, "config"), self.config.to_text().encode("utf-8"))
 
     # ---------------------------------------------------------------- locking
     @contextlib.contextmanager
@@ -403,7 +384,7 @@ class Repo:
         try:
             names = sorted(n for n in os.listdir(self.tmp_dir) if n.startswith(prefix) and not n.endswith("-lock"))
         except FileNotFoundError:
-            _mkdir_p(self.tmp_dir)
+            os.makedirs(self.tmp_dir, 0o755, exist_ok=True)
             names = []
         for n in names:
             d = os.path.join(self.tmp_dir, n)
@@ -537,7 +518,7 @@ class Repo:
             src = os.path.join(d, sub)
             dst = os.path.join(self.objects_dir, sub)
             if dst not in self._made_dirs:
-                _mkdir_p(dst)
+                os.makedirs(dst, 0o755, exist_ok=True)
                 self._made_dirs.add(dst)
             for name in os.listdir(src):
                 target = os.path.join(dst, name)
@@ -690,7 +671,7 @@ class Repo:
     def _ensure_objdir(self, p: str) -> None:
         d = os.path.dirname(self._staged(p))
         if d not in self._made_dirs:
-            _mkdir_p(d)
+            os.makedirs(d, 0o755, exist_ok=True)
             self._made_dirs.add(d)
 
     def _tmpname(self) -> str:
@@ -701,7 +682,7 @@ class Repo:
         self._ensure_objdir(dest)
         tmp = self._tmpname()
         try:
-            _write_atomic_to(tmp, dest, data, fsync=self.fsync and (self._txn_depth == 0 or self.per_object_fsync))
+            write_atomic_to(tmp, dest, data, fsync=self.fsync and (self._txn_depth == 0 or self.per_object_fsync))
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
@@ -1138,7 +1119,7 @@ class Repo:
         """
         p = self._partial_path(checksum)
         if partial:
-            _mkdir_p(os.path.dirname(p))
+            os.makedirs(os.path.dirname(p), 0o755, exist_ok=True)
             try:
                 fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOCTTY, 0o644)
             except FileExistsError:
@@ -1233,31 +1214,3 @@ def canonicalize_bareuseronly(info: FileInfo) -> FileInfo:
         return info
     return FileInfo(mode, 0, 0, info.size, info.symlink_target, (), info.rdev)
 
-
-def _write_atomic(path: str, data: bytes, mode: int = 0o644, fsync: bool = True) -> None:
-    """Write ``path`` via a temporary file and rename."""
-    d = os.path.dirname(path) or "."
-    tmp = os.path.join(d, f".{os.path.basename(path)}.tmp-{os.getpid()}-{os.urandom(4).hex()}")
-    _write_atomic_to(tmp, path, data, mode, fsync)
-
-
-def _write_atomic_to(tmp: str, path: str, data: bytes, mode: int = 0o644, fsync: bool = True) -> None:
-    """Write ``data`` to ``tmp``, then rename it to ``path``."""
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
-    try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        if fsync:
-            os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    os.close(fd)
-    os.rename(tmp, path)
-
-
-write_atomic = _write_atomic

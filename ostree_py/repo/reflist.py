@@ -10,12 +10,12 @@ writing a ref over an empty directory of the same name replaces it, as the
 reference does.
 """
 
-import errno
 import os
 import re
 import stat
 
 from ostree_py.errors import OstreeError, RefNotFoundError
+from ostree_py.util.fs import mkdir_p, strerror
 
 _FRAG = r"[\w\d][-._\w\d]*"
 _REF = rf"(?:{_FRAG}/)*{_FRAG}"
@@ -83,10 +83,6 @@ def validate_collection_id(cid) -> str:
     return cid
 
 
-def _errno_msg(e: OSError) -> str:
-    return os.strerror(e.errno) if e.errno else str(e)
-
-
 def _read_ref_contents(path: str) -> str:
     """The chomped contents of a ref file (glnx_file_get_contents_utf8_at)."""
     try:
@@ -100,7 +96,7 @@ def _read_ref_contents(path: str) -> str:
             os.set_blocking(fd, True)
             data = f.read()
     except OSError as e:
-        raise OstreeError(f"{_errno_msg(e)}") from None
+        raise OstreeError(f"{strerror(e)}") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -112,7 +108,7 @@ def _scandir(path: str, what: str):
     try:
         return list(os.scandir(path))
     except OSError as e:
-        raise OstreeError(f"opendir({what}): {_errno_msg(e)}") from None
+        raise OstreeError(f"opendir({what}): {strerror(e)}") from None
 
 
 def _entry_type(e: os.DirEntry) -> str:
@@ -189,7 +185,7 @@ def _list_refs(repo, prefix, cut_prefix, aliases, exclude_remotes) -> dict:
         except FileNotFoundError:
             return out
         except OSError as e:
-            raise OstreeError(f"fstatat({path}): {_errno_msg(e)}") from None
+            raise OstreeError(f"fstatat({path}): {strerror(e)}") from None
         if stat.S_ISDIR(st.st_mode):
             if cut_prefix:
                 _enumerate(out, remote, aliases, None, os.path.join(rp, path), "", ".", path)
@@ -248,7 +244,7 @@ def list_collection_refs(repo, match_collection_id: str | None = None, exclude_r
             except FileNotFoundError:
                 continue
             except OSError as e:
-                raise OstreeError(f"opendir({d}): {_errno_msg(e)}") from None
+                raise OstreeError(f"opendir({d}): {strerror(e)}") from None
             for e in entries:
                 if not e.is_dir(follow_symlinks=False):
                     continue
@@ -277,7 +273,7 @@ def _write_checksum_file(repo, dirpath: str, name: str, checksum: str) -> None:
         raise OstreeError("Invalid empty ref name")
     parent = os.path.dirname(name)
     if parent:
-        _mkdir_p(dirpath, parent)
+        mkdir_p(dirpath, parent)
     data = (checksum + "\n").encode("ascii")
     dest = os.path.join(dirpath, name)
     try:
@@ -291,21 +287,6 @@ def _write_checksum_file(repo, dirpath: str, name: str, checksum: str) -> None:
         import shutil
         shutil.rmtree(dest)
         _replace_contents(repo, dest, data)
-
-
-def _mkdir_p(base: str, rel: str) -> None:
-    cur = base
-    for part in rel.split("/"):
-        if not part:
-            continue
-        cur = os.path.join(cur, part)
-        try:
-            os.mkdir(cur, 0o777)
-        except FileExistsError:
-            if not os.path.isdir(cur):
-                raise OstreeError(f"mkdirat: {os.strerror(errno.ENOTDIR)}") from None
-        except OSError as e:
-            raise OstreeError(f"mkdirat: {_errno_msg(e)}") from None
 
 
 def _replace_contents(repo, dest: str, data: bytes) -> None:
@@ -333,7 +314,7 @@ def _touch_repo(repo) -> None:
     try:
         os.utime(repo.path)
     except OSError as e:
-        raise OstreeError(f"futimens: {_errno_msg(e)}") from None
+        raise OstreeError(f"futimens: {strerror(e)}") from None
 
 
 def _maybe_regenerate_summary(repo) -> None:
@@ -372,7 +353,7 @@ def write_ref(repo, remote: str | None, ref: str, checksum: str | None = None, a
         if not os.path.isdir(remotes):
             raise OstreeError("opendir(refs/remotes): No such file or directory")
         if checksum is not None:
-            _mkdir_p(remotes, remote)
+            mkdir_p(remotes, remote)
         dirpath = os.path.join(remotes, remote)
         if not os.path.isdir(dirpath):
             if checksum is not None or os.path.exists(dirpath):
@@ -386,13 +367,13 @@ def write_ref(repo, remote: str | None, ref: str, checksum: str | None = None, a
             except FileNotFoundError:
                 pass
             except OSError as e:
-                raise OstreeError(f"unlinkat({ref}): {_errno_msg(e)}") from None
+                raise OstreeError(f"unlinkat({ref}): {strerror(e)}") from None
     elif checksum is not None:
         _write_checksum_file(repo, dirpath, ref, checksum)
     else:
         parent = os.path.dirname(ref)
         if parent:
-            _mkdir_p(dirpath, parent)
+            mkdir_p(dirpath, parent)
         target = "../" * ref.count("/") + alias
         tmp = os.path.join(repo.path, "tmp", f"tmplink-{os.getpid()}-{os.urandom(6).hex()}")
         os.symlink(target, tmp)
@@ -403,7 +384,7 @@ def write_ref(repo, remote: str | None, ref: str, checksum: str | None = None, a
                 os.unlink(tmp)
             except FileNotFoundError:
                 pass
-            raise OstreeError(f"renameat: {_errno_msg(e)}") from None
+            raise OstreeError(f"renameat: {strerror(e)}") from None
     _touch_repo(repo)
     _maybe_regenerate_summary(repo)
 

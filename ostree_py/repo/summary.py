@@ -154,7 +154,7 @@ def static_delta_reindex(repo, to_commit: str | None = None) -> None:
             froms = []
             table[to] = froms
         froms.append(frm)
-    from ostree_py.repo import write_atomic
+    from ostree_py.util.fs import write_atomic
     for to, froms in table.items():
         rel = delta_index_path(to)
         path = os.path.join(repo.path, rel)
@@ -254,7 +254,7 @@ def _config_bool(cfg, key: str) -> bool:
 
 def regenerate_summary(repo, additional_metadata: dict | None = None) -> None:
     """ostree_repo_regenerate_summary: reindex deltas, write ``summary``, drop ``summary.sig``."""
-    from ostree_py.repo import write_atomic
+    from ostree_py.util.fs import write_atomic
     with repo.lock():
         data = build_summary(repo, additional_metadata)
         static_delta_reindex(repo)

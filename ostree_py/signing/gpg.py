@@ -613,7 +613,7 @@ def read_summary(repo) -> bytes:
 
 
 def write_summary_sig(repo, metadata) -> None:
-    from ostree_py.repo import write_atomic
+    from ostree_py.util.fs import write_atomic
     write_atomic(os.path.join(repo.path, "summary.sig"), gvariant.serialize(SUMMARY_SIG_TYPE, metadata))
 
 
