@@ -82,7 +82,7 @@ class _TtyProgress:
 
 def run(ctx, opts, args):
     from ostree_py.errors import OstreeError, UsageError
-    from ostree_py.repo.reflist import parse_refspec, validate_checksum_string
+    from ostree_py.core.objects import parse_refspec, validate_checksum_string
     if len(args) < 1:
         raise UsageError("REMOTE must be specified")
     if opts.dry_run and not opts.require_static_deltas:

@@ -124,7 +124,7 @@ def delta_name(frm: str | None, to: str) -> str:
 
 def parse_delta_name(name: str) -> tuple[str | None, str]:
     """``FROM-TO`` or ``TO`` -> (from or None, to), validating the checksums as the reference."""
-    from ostree_py.repo.reflist import validate_checksum_string
+    from ostree_py.core.objects import validate_checksum_string
     parts = name.split("-", 1)
     validate_checksum_string(parts[0])
     if len(parts) == 1:

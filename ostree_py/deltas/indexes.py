@@ -22,7 +22,7 @@ def reindex(repo, to_commit: str | None = None) -> None:
     """ostree_repo_static_delta_reindex (sets ``core.indexed-deltas=true``)."""
     from ostree_py.repo.summary import static_delta_reindex
     if to_commit is not None:
-        from ostree_py.repo.reflist import validate_checksum_string
+        from ostree_py.core.objects import validate_checksum_string
         validate_checksum_string(to_commit)
     with repo.lock():
         static_delta_reindex(repo, to_commit)

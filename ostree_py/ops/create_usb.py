@@ -25,7 +25,7 @@ def create_usb(src_repo, mount_path: str, refs, dest_repo: str | None = None, co
     Returns the destination path as given (relative to the volume).
     """
     from ostree_py.remote.pull import pull
-    from ostree_py.repo.reflist import validate_collection_id, validate_rev
+    from ostree_py.core.objects import validate_collection_id, validate_ref
     from ostree_py.repo.repo_init import create_repo
     from ostree_py.repo.summary import regenerate_summary
     try:
@@ -37,7 +37,7 @@ def create_usb(src_repo, mount_path: str, refs, dest_repo: str | None = None, co
     refs = [tuple(r) for r in refs]
     for cid, ref in refs:
         validate_collection_id(cid)
-        validate_rev(ref)
+        validate_ref(ref)
     dest_rel = dest_repo if dest_repo is not None else ".ostree/repo"
     root = os.path.abspath(mount_path)
     dest_path = dest_rel if os.path.isabs(dest_rel) else os.path.join(root, dest_rel)

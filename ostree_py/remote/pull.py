@@ -51,7 +51,7 @@ from ostree_py.errors import (
     RefNotFoundError,
 )
 from ostree_py.remote.fetcher import URI, FetchError, Fetcher
-from ostree_py.core.objects import COMMIT_TYPE, DIRTREE_TYPE, MAX_METADATA_SIZE, OBJTYPES, SUMMARY_TYPE
+from ostree_py.core.objects import COMMIT_TYPE, DIRTREE_TYPE, MAX_METADATA_SIZE, OBJTYPES, SUMMARY_TYPE, is_checksum
 
 DEFAULT_N_NETWORK_RETRIES = 5
 MAX_OUTSTANDING_FETCHES = 8
@@ -264,7 +264,7 @@ class Summary:
 
     def lookup(self, collection_id: str | None, ref: str):
         """(commit checksum, commit size, collection id) of a ref, with the reference's errors."""
-        from ostree_py.repo.reflist import validate_collection_id
+        from ostree_py.core.objects import validate_collection_id
         if collection_id is None or collection_id == self.collection_id:
             table, resolved = self.refs, self.collection_id
         else:
@@ -709,15 +709,15 @@ class _Pull:
         remote_mode = None
         if self.summary is not None and need_summary:
             s = self.summary
-            from ostree_py.repo.reflist import validate_collection_id, validate_rev
+            from ostree_py.core.objects import validate_collection_id, validate_ref
             if s.collection_id is not None:
                 validate_collection_id(s.collection_id)
             for ref in s.ref_names:
-                validate_rev(ref)
+                validate_ref(ref)
             for cid, refs in s.collection_map.items():
                 validate_collection_id(cid)
                 for ref in refs:
-                    validate_rev(ref)
+                    validate_ref(ref)
             self.summary_deltas = s.deltas()
             self.summary_has_deltas = bool(self.summary_deltas)
             if s.meta_bool("ostree.summary.indexed-deltas"):
@@ -765,7 +765,7 @@ class _Pull:
     # ------------------------------------------------------------ refs
     def resolve_targets(self, refs, override_commit_ids, collection_refs, configured_branches):
         """Fill requested refs -> commit and explicit commits; return need_summary flags."""
-        from ostree_py.repo.reflist import validate_checksum_string, validate_rev
+        from ostree_py.core.objects import validate_checksum_string, validate_ref
         self.commits_to_fetch = []
         self.requested = {}  # (cid, ref) -> override checksum or None
         require_summary_for_mirror = False
@@ -773,16 +773,16 @@ class _Pull:
             require_summary_for_mirror = True
         elif collection_refs is not None:
             for cid, ref, csum in collection_refs:
-                validate_rev(ref)
+                validate_ref(ref)
                 self.requested[(cid, ref)] = csum or None
         elif refs is not None:
             for i, branch in enumerate(refs):
                 override = override_commit_ids[i] if override_commit_ids else None
-                if _is_checksum(branch):
+                if is_checksum(branch):
                     if branch not in self.commits_to_fetch:
                         self.commits_to_fetch.append(branch)
                     continue
-                validate_rev(branch)
+                validate_ref(branch)
                 if override:
                     validate_checksum_string(override)
                 self.requested[(None, branch)] = override or None
@@ -823,11 +823,11 @@ class _Pull:
                 self.ref_original_commits[key] = self.repo.resolve_rev(ref, True)
             resolved[key] = csum
         self.requested = resolved
-        if self.timestamp_check_from_rev and not _is_checksum(self.timestamp_check_from_rev):
+        if self.timestamp_check_from_rev and not is_checksum(self.timestamp_check_from_rev):
             self.timestamp_check_from_rev = self.repo.resolve_rev(self.timestamp_check_from_rev, False)
 
     def _fetch_ref_contents(self, cid, ref):
-        from ostree_py.repo.reflist import validate_checksum_string
+        from ostree_py.core.objects import validate_checksum_string
         if self.remote_local is not None:
             if cid is not None:
                 # ostree_repo_resolve_collection_ref: remotes' refs count too
@@ -1642,11 +1642,6 @@ class _Pull:
                 p = os.path.join(repo.path, "summary.sig")
                 write_atomic(p, self.summary_sig, fsync=repo.fsync)
                 store_cache_properties(p, self.summary_sig_etag, self.summary_sig_last_modified)
-
-
-def _is_checksum(s: str) -> bool:
-    from ostree_py.core.objects import is_checksum
-    return is_checksum(s)
 
 
 def _oserror_text(e: OSError) -> str:

@@ -144,7 +144,7 @@ def _summary_parts(data: bytes):
 
 def remote_list_collection_refs(repo, remote_name: str, cache_dir: str | None = None) -> dict:
     """ostree_repo_remote_list_collection_refs: (collection id, ref) -> checksum from the summary."""
-    from ostree_py.repo.reflist import validate_rev
+    from ostree_py.core.objects import validate_ref
     from ostree_py.remote.remotes import fetch_summary
     summary, _sig = fetch_summary(repo, remote_name, cache_dir=cache_dir)
     if summary is None:
@@ -153,7 +153,7 @@ def remote_list_collection_refs(repo, remote_name: str, cache_dir: str | None = 
     out = {}
     for c, entries in [(cid, refs)] + cmap:
         for name, (_size, csum, _md) in entries:
-            validate_rev(name)
+            validate_ref(name)
             csum = bytes(csum)
             if len(csum) != 32:
                 raise OstreeError(f"Invalid checksum of length {len(csum)} expected 32")
@@ -165,7 +165,7 @@ def remote_list_collection_refs(repo, remote_name: str, cache_dir: str | None = 
 
 def resolve_config(repo, refs: list, cache_dir: str | None = None) -> list:
     """OstreeRepoFinderConfig: configured remotes whose collection-id and summary serve the refs."""
-    from ostree_py.repo.reflist import is_valid_collection_id
+    from ostree_py.core.objects import is_valid_collection_id
     from ostree_py.remote.remotes import find_remote, list_remotes
     by_remote = GHashTable()
     for name in list_remotes(repo):
@@ -431,10 +431,10 @@ class _CommitMeta:
 
 
 def _process_refs(repo, refs, result_index, remote_name, cid, entries, commit_metas, table) -> bool:
-    from ostree_py.repo.reflist import validate_rev
+    from ostree_py.core.objects import validate_ref
     for name, (size, csum, md) in entries:
         try:
-            validate_rev(name)
+            validate_ref(name)
         except OstreeError:
             return False
         csum = bytes(csum)

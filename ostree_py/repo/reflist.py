@@ -11,77 +11,20 @@ reference does.
 """
 
 import os
-import re
 import stat
 
 from ostree_py.errors import OstreeError, RefNotFoundError
+from ostree_py.core.objects import (
+    is_checksum,
+    is_valid_collection_id,
+    is_valid_ref_fragment,
+    parse_refspec,
+    validate_checksum_string,
+    validate_collection_id,
+    validate_ref,
+    validate_remote_name,
+)
 from ostree_py.util.fs import mkdir_p, strerror
-
-_FRAG = r"[\w\d][-._\w\d]*"
-_REF = rf"(?:{_FRAG}/)*{_FRAG}"
-# GRegex (PCRE) semantics: \w is Unicode-aware, $ also matches before a final newline
-_REFSPEC_RE = re.compile(rf"^(?:({_FRAG}):)?({_REF})$")
-_REF_RE = re.compile(rf"^{_REF}$")
-_FRAG_RE = re.compile(rf"^{_FRAG}$")
-_HEX = set("0123456789abcdef")
-_DBUS_ELEMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-
-def _quash(s: str, maxlen: int) -> str:
-    return s[:maxlen].replace("\n", " ")
-
-
-def validate_checksum_string(s: str) -> str:
-    """Return ``s`` if it is a 64-char lowercase hex checksum, else raise as ostree does."""
-    if len(s) != 64:
-        raise OstreeError(f"Invalid rev {_quash(s, 64)}")
-    for ch in s:
-        if ch not in _HEX:
-            raise OstreeError(f"Invalid character '{ord(ch.encode('utf-8', 'surrogateescape')[:1])}' in rev '{s}'")
-    return s
-
-
-def is_checksum(s: str) -> bool:
-    return len(s) == 64 and all(c in _HEX for c in s)
-
-
-def parse_refspec(refspec: str) -> tuple[str | None, str]:
-    """Split REMOTE:REF; raise "Invalid refspec ..." like ostree_parse_refspec."""
-    m = _REFSPEC_RE.match(refspec)
-    if m is None:
-        raise OstreeError(f"Invalid refspec {refspec}")
-    return m.group(1), m.group(2)
-
-
-def validate_rev(ref: str) -> str:
-    if not _REF_RE.match(ref):
-        raise OstreeError(f"Invalid ref name {ref}")
-    return ref
-
-
-def validate_remote_name(name: str) -> str:
-    if not _FRAG_RE.match(name):
-        raise OstreeError(f"Invalid remote name {name}")
-    return name
-
-
-def is_valid_ref_fragment(name: str) -> bool:
-    return _FRAG_RE.match(name) is not None
-
-
-def is_valid_collection_id(cid) -> bool:
-    """A D-Bus interface name: 2+ dot-separated elements of [A-Za-z_][A-Za-z0-9_]*, <= 255 bytes."""
-    if not cid or len(cid.encode("utf-8", "surrogateescape")) > 255:
-        return False
-    parts = cid.split(".")
-    return len(parts) >= 2 and all(_DBUS_ELEMENT.match(p) for p in parts)
-
-
-def validate_collection_id(cid) -> str:
-    if not is_valid_collection_id(cid):
-        raise OstreeError(f"Invalid collection ID {cid}")
-    return cid
-
 
 def _read_ref_contents(path: str) -> str:
     """The chomped contents of a ref file (glnx_file_get_contents_utf8_at)."""
@@ -171,7 +114,7 @@ def _list_refs(repo, prefix, cut_prefix, aliases, exclude_remotes) -> dict:
         remote = ref_prefix = None
         if prefix.endswith(":") or prefix.endswith(":."):
             r = prefix[:prefix.rindex(":")]
-            if _FRAG_RE.match(r):
+            if is_valid_ref_fragment(r):
                 remote, ref_prefix = r, "."
         if ref_prefix is None:
             remote, ref_prefix = parse_refspec(prefix)
@@ -329,7 +272,7 @@ def write_ref(repo, remote: str | None, ref: str, checksum: str | None = None, a
         validate_remote_name(remote)
     if collection_id is not None:
         validate_collection_id(collection_id)
-    validate_rev(ref)
+    validate_ref(ref)
     if checksum is not None:
         # the ref may name objects this transaction has only staged
         repo.publish_staged()

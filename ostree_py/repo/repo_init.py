@@ -27,7 +27,7 @@ def validate_mode(mode: str) -> str:
 
 def create_repo(path: str, mode: str = "bare", collection_id: str | None = None):
     """Create (or finish creating) the repository at ``path`` and return it opened."""
-    from ostree_py.repo.reflist import validate_collection_id
+    from ostree_py.core.objects import validate_collection_id
     from ostree_py.repo import Repo
     from ostree_py.util.fs import write_atomic
     config_mode = validate_mode(mode)

@@ -111,7 +111,7 @@ def list_static_delta_indexes(repo) -> list[str]:
 
 def parse_delta_name(name: str) -> tuple[str | None, str]:
     """``FROM-TO`` or ``TO`` -> (from or None, to), validating both checksums."""
-    from ostree_py.repo.reflist import validate_checksum_string
+    from ostree_py.core.objects import validate_checksum_string
     parts = name.split("-", 1)
     validate_checksum_string(parts[0])
     if len(parts) == 1:
@@ -198,7 +198,8 @@ def _ref_entry(repo, ref: str, checksum: str):
 
 def build_summary(repo, additional_metadata: dict | None = None, now: int | None = None) -> bytes:
     """The serialised summary for the repo's current refs and deltas."""
-    from ostree_py.repo.reflist import list_collection_refs, list_refs_ext, parse_refspec
+    from ostree_py.core.objects import parse_refspec
+    from ostree_py.repo.reflist import list_collection_refs, list_refs_ext
     cfg = repo.config
     meta = GHashTable()
     for k, v in (additional_metadata or {}).items():

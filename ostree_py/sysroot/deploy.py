@@ -30,12 +30,9 @@ from ostree_py.sysroot.sysroot import (
     rm_rf,
     symlink_replace,
 )
+from ostree_py.core.objects import is_checksum
 from ostree_py.util.fs import fsync_dir, strerror, write_atomic
 
-
-
-def _is_sha256(s: str) -> bool:
-    return len(s) == 64 and all(c in "0123456789abcdef" for c in s)
 
 
 def _hash_file(h, path: str) -> None:
@@ -145,15 +142,15 @@ def _kernel_from_legacy(deployment_dir: str) -> KernelLayout | None:
     for name in os.listdir(boot_dir):
         if layout.kernel_src is None and name.startswith("vmlinuz-"):
             base, _, c = name.rpartition("-")
-            if _is_sha256(c):
+            if is_checksum(c):
                 kernel_csum, layout.kernel_src, layout.kernel_namever = c, name, base
         elif layout.initramfs_src is None and name.startswith("initramfs-"):
             base, _, c = name.rpartition("-")
-            if _is_sha256(c):
+            if is_checksum(c):
                 initramfs_csum, layout.initramfs_src, layout.initramfs_namever = c, name, base
         elif layout.devicetree_src is None and name.startswith("devicetree-"):
             base, _, c = name.rpartition("-")
-            if _is_sha256(c):
+            if is_checksum(c):
                 dt_csum, layout.devicetree_src, layout.devicetree_namever = c, name, base
         if layout.kernel_src and layout.initramfs_src and layout.devicetree_src:
             break
@@ -914,7 +911,7 @@ def _cleanup_old_deployments(sysroot: Sysroot) -> None:
         if not e.is_dir(follow_symlinks=False):
             continue
         _osname, dash, csum = e.name.rpartition("-")
-        if not dash or not _is_sha256(csum):
+        if not dash or not is_checksum(csum):
             continue
         if csum in active_bootcsums:
             continue
