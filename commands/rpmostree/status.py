@@ -138,7 +138,7 @@ def _remote_status(repo, remote, info) -> None:
     if not remote:
         info["gpg-enabled"] = False
         return
-    from ostree_py.remote.remotes import get_remote
+    from ostree_py.repo.remotes import get_remote
     try:
         info["gpg-enabled"] = bool(get_remote(repo, remote).gpg_verify)
     except OstreeError as e:

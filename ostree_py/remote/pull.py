@@ -66,8 +66,8 @@ _SPOOL_MAX = 1 << 20
 # ---------------------------------------------------------------- remote configuration
 
 def get_remote(repo, name: str):
-    """The remote ``name`` (``ostree_py.remote.remotes.Remote``); a ``file://`` URL stands for itself."""
-    from ostree_py.remote.remotes import get_remote as _get
+    """The remote ``name`` (``ostree_py.repo.remotes.Remote``); a ``file://`` URL stands for itself."""
+    from ostree_py.repo.remotes import get_remote as _get
     return _get(repo, name)
 
 
@@ -86,7 +86,7 @@ def new_fetcher(repo, remote, extra_headers=(), append_user_agent=None,
     proxy = remote.get_option("proxy") or None
     jar = None
     if not remote.is_file_url:
-        from ostree_py.remote.remotes import cookie_jar_path
+        from ostree_py.repo.remotes import cookie_jar_path
         p = cookie_jar_path(repo, remote.name)
         if os.path.isfile(p):
             jar = p
@@ -1791,3 +1791,18 @@ def fetch_summary(repo, remote: str, *, override_url: str | None = None, http_he
             save_cache_file(repo, cache, remote, summary, etag2, lm2)
             save_cache_file(repo, cache, remote + ".sig", sig, sig_etag2, sig_lm2)
         return summary, sig
+
+
+def list_remote_refs(repo, name: str, cache_dir: str | None = None) -> dict:
+    """ostree_repo_remote_list_refs: ref -> checksum from the remote's summary."""
+    summary, _sig = fetch_summary(repo, name, cache_dir=cache_dir)
+    if summary is None:
+        raise OstreeError("Remote refs not available; server has no summary file")
+    refs, _meta = gvariant.deserialize("(a(s(taya{sv}))a{sv})", summary)
+    out = {}
+    for ref, (_size, csum, _m) in refs:
+        csum = bytes(csum)
+        if len(csum) != 32:
+            raise OstreeError(f"Invalid checksum of length {len(csum)} expected 32")
+        out[ref] = csum.hex()
+    return out

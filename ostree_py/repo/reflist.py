@@ -150,7 +150,7 @@ def _list_refs(repo, prefix, cut_prefix, aliases, exclude_remotes) -> dict:
 def remote_collection_id(repo, remote: str) -> str | None:
     """The collection-id configured for a remote (repo config, remotes.d, parent repos), or None."""
     try:
-        from ostree_py.remote.remotes import find_remote
+        from ostree_py.repo.remotes import find_remote
     except ImportError:  # pragma: no cover - the remotes module is part of the package
         cfg = repo.config
         return cfg.get(f'remote "{remote}"', "collection-id")

@@ -751,6 +751,20 @@ class Sysroot:
             raise SysrootError(f"{name}: {strerror(e)}") from None
 
 
+def open_sysroot_repo(sysroot: str):
+    """The repo of the sysroot at ``sysroot``, loaded as ostree_sysroot_load + get_repo do.
+
+    Errors read "loading sysroot: ..." as in the reference. The repo is marked
+    as the sysroot's (``repo.sysroot_path``, ``repo.sysroot_is_physical``) so
+    that remotes go to SYSROOT/etc/ostree/remotes.d when the sysroot is a
+    deployment (has a ``sysroot`` directory, or is the booted root) rather
+    than the physical root.
+    """
+    s = Sysroot(sysroot)
+    s.load()
+    return s.repo
+
+
 def current_deployment_dir(sysroot_path: str | None = None, environ=None) -> str:
     """Path of the first deployment (``ostree admin --print-current-dir``)."""
     env = os.environ if environ is None else environ

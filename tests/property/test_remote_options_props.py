@@ -6,7 +6,7 @@ import subprocess
 
 from hypothesis import given, settings, strategies as st
 
-from ostree_py.remote import remotes
+from ostree_py.repo import remotes
 from ostree_py.repo import Repo
 
 _text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=12)

@@ -1,12 +1,13 @@
-"""Remotes (ostree_py.remote.remotes): where they are stored, their options and defaults."""
+"""Remotes (ostree_py.repo.remotes): where they are stored, their options and defaults."""
 
 import os
 
 import pytest
 
-from ostree_py.remote import remotes
+from ostree_py.repo import remotes
 from ostree_py.errors import OstreeError
 from ostree_py.repo import Repo
+from ostree_py.sysroot import open_sysroot_repo
 
 
 @pytest.fixture
@@ -159,13 +160,13 @@ def make_sysroot(tmp_path, deployment: bool):
 
 def test_sysroot_deployment_uses_remotes_d(tmp_path):
     root = make_sysroot(tmp_path, deployment=True)
-    repo = remotes.open_sysroot_repo(root)
+    repo = open_sysroot_repo(root)
     remotes.add_remote(repo, "r", "file:///x", {"gpg-verify": "false"})
     conf = os.path.join(root, "etc/ostree/remotes.d/r.conf")
     with open(conf) as f:
         assert f.read() == '[remote "r"]\nurl=file:///x\ngpg-verify=false\n'
     assert '[remote "r"]' not in config_text(repo)
-    again = remotes.open_sysroot_repo(root)
+    again = open_sysroot_repo(root)
     r = remotes.get_remote(again, "r")
     assert r.file == conf and r.gpg_verify is False
     with pytest.raises(OstreeError, match=f'already exists: {conf}$'):
@@ -181,13 +182,13 @@ def test_sysroot_deployment_uses_remotes_d(tmp_path):
 
 def test_sysroot_physical_and_config_dir_off(tmp_path):
     root = make_sysroot(tmp_path, deployment=False)
-    repo = remotes.open_sysroot_repo(root)
+    repo = open_sysroot_repo(root)
     remotes.add_remote(repo, "phys", "http://u")
     assert not os.path.exists(os.path.join(root, "etc"))
     assert '[remote "phys"]' in config_text(repo)
 
     os.mkdir(os.path.join(root, "sysroot"))
-    repo = remotes.open_sysroot_repo(root)
+    repo = open_sysroot_repo(root)
     repo.config.set("core", "add-remotes-config-dir", "false")
     repo.save_config()
     remotes.add_remote(repo, "cfg", "http://u")
@@ -197,13 +198,13 @@ def test_sysroot_physical_and_config_dir_off(tmp_path):
 
 def test_duplicate_remote_in_remotes_d(tmp_path):
     root = make_sysroot(tmp_path, deployment=True)
-    repo = remotes.open_sysroot_repo(root)
+    repo = open_sysroot_repo(root)
     remotes.add_remote(repo, "dup", "http://u")
     repo.config.add_group('remote "dup"')
     repo.config.set('remote "dup"', "url", "http://v")
     repo.save_config()
     with pytest.raises(OstreeError, match='^Multiple specifications found for remote "dup"$'):
-        remotes.list_remotes(remotes.open_sysroot_repo(root))
+        remotes.list_remotes(open_sysroot_repo(root))
 
 
 @pytest.mark.parametrize("setup,msg", [
@@ -219,7 +220,7 @@ def test_sysroot_errors(tmp_path, setup, msg):
     setup(root)
     with pytest.raises(OstreeError, match="^loading sysroot: " + msg.format(root=root).replace("(", r"\(")
                        .replace(")", r"\)") + "$"):
-        remotes.open_sysroot_repo(root)
+        open_sysroot_repo(root)
 
 
 def test_keyring_lookup_order(tmp_path, repo):

@@ -13,7 +13,7 @@ from ostree_py.ops.create_usb import create_usb
 from ostree_py.errors import OstreeError, UsageError
 from ostree_py.core.ghash import str_hash
 from ostree_py.repo.reflist import list_collection_refs
-from ostree_py.remote.remotes import Remote
+from ostree_py.repo.remotes import Remote
 from ostree_py.repo import Repo
 
 APPS, OS = "org.example.Apps", "org.example.Os"
