@@ -27,8 +27,8 @@ def _read_key_lines(path):
             data = f.read()
     except OSError as e:
         raise OstreeError(f"{path}: {e.strerror}") from None
-    from ostree_py.signing.ed25519 import _read_lines
-    return _read_lines(data)
+    from ostree_py.signing.ed25519 import read_lines
+    return read_lines(data)
 
 
 def run(ctx, opts, args):

@@ -159,11 +159,13 @@ def validate_filename(name: str) -> str:
     return name
 
 
-def _xattrs_to_wire(xattrs):
+def xattrs_to_wire(xattrs):
+    """(name, value) pairs as objects store them: names NUL-terminated."""
     return [(name + b"\0", value) for name, value in xattrs]
 
 
-def _xattrs_from_wire(wire):
+def xattrs_from_wire(wire):
+    """The stored (name, value) pairs with the names' NUL terminators removed."""
     out = []
     for name, value in wire:
         if not name.endswith(b"\0"):
@@ -265,7 +267,7 @@ class DirMeta:
     def to_bytes(self) -> bytes:
         return gvariant.serialize(DIRMETA_TYPE, (
             gvariant.bswap32(self.uid), gvariant.bswap32(self.gid), gvariant.bswap32(self.mode),
-            _xattrs_to_wire(self.xattrs)))
+            xattrs_to_wire(self.xattrs)))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "DirMeta":
@@ -273,7 +275,7 @@ class DirMeta:
         mode = gvariant.bswap32(mode)
         if not stat.S_ISDIR(mode):
             raise InvalidObjectError(f"Invalid directory metadata mode {mode:o}; not a directory")
-        return cls(gvariant.bswap32(uid), gvariant.bswap32(gid), mode, _xattrs_from_wire(xattrs))
+        return cls(gvariant.bswap32(uid), gvariant.bswap32(gid), mode, xattrs_from_wire(xattrs))
 
     def checksum(self) -> str:
         return sha256_hex(self.to_bytes())
@@ -281,12 +283,12 @@ class DirMeta:
 
 def xattrs_to_bytes(xattrs) -> bytes:
     """Serialise an xattr list as ``a(ayay)``."""
-    return gvariant.serialize(XATTRS_TYPE, _xattrs_to_wire(xattrs))
+    return gvariant.serialize(XATTRS_TYPE, xattrs_to_wire(xattrs))
 
 
 def xattrs_from_bytes(data: bytes):
     """Parse an ``a(ayay)`` xattr list."""
-    return _xattrs_from_wire(gvariant.deserialize(XATTRS_TYPE, data))
+    return xattrs_from_wire(gvariant.deserialize(XATTRS_TYPE, data))
 
 
 def object_relpath(checksum: str, objtype: str) -> str:

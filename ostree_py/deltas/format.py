@@ -410,7 +410,7 @@ class PartBody:
     def _parse_framing(self, size: int) -> None:
         # the tuple: members a(uuu) (4-aligned), aa(ayay), ay, ay; the end offsets
         # of the first three are stored last, the first member's at the very end
-        osize = gvariant._offset_size(size)
+        osize = gvariant.offset_size(size)
         frame_end = size
         pos = 0
         ends = []
@@ -437,7 +437,7 @@ class PartBody:
             self.n_xattrs = 0
             self._xa_osize = self._xa_last = 0
             return
-        xo = gvariant._offset_size(n)
+        xo = gvariant.offset_size(n)
         last = self._offset(e1 - xo, xo)
         if last > n:
             raise self._invalid("Array framing offset out of bounds")

@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ostree_py.core.content import file_header
 from ostree_py.errors import OstreeError
 from ostree_py.core.gvariant import Variant
-from ostree_py.core.objects import OBJTYPE_IDS, _xattrs_to_wire
+from ostree_py.core.objects import OBJTYPE_IDS, xattrs_to_wire
 from ostree_py.repo.traverse import key_parts, parse_dirtree_lenient, traverse_commit
 from ostree_py.deltas import format as fmt
 
@@ -85,7 +85,7 @@ class _Part:
         return i
 
     def xattr_ofs(self, info) -> int:
-        wire = tuple((bytes(n), bytes(v)) for n, v in _xattrs_to_wire(info.xattrs))
+        wire = tuple((bytes(n), bytes(v)) for n, v in xattrs_to_wire(info.xattrs))
         i = self.xattr_index.get(wire)
         if i is None:
             i = self.xattr_index[wire] = len(self.xattrs)

@@ -169,22 +169,6 @@ def _strtod_int(text: str) -> int:
     return v & 0xFFFFFFFF
 
 
-def read_utf8_file(path: str) -> str:
-    """A whole file as text, refusing invalid UTF-8 (glnx_file_get_contents_utf8_at)."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise OstreeError(f"openat({path}): {os.strerror(e.errno)}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise OstreeError("Invalid UTF-8") from None
-    if "\0" in text:
-        raise OstreeError("Invalid UTF-8")
-    return text
-
-
 def parse_statoverride(text: str):
     """(mode_adds, mode_overrides) from a statoverride file: "[+|=]MODE /path" per line."""
     from ostree_py.core.ghash import GHashTable

@@ -20,13 +20,13 @@ from ostree_py.ops.commit import (
     bootable_metadata,
     parse_skip_list,
     parse_statoverride,
-    read_utf8_file,
     scan_hardlinks,
     write_commit,
 )
 from ostree_py.errors import OstreeError
 from ostree_py.core.gvariant import Variant
 from ostree_py.core.objects import is_checksum
+from ostree_py.util.fs import read_utf8_file
 
 EDITOR_TEMPLATE = ("\n"
                    "# Please enter the commit message for your changes. The first line will\n"

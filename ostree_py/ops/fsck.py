@@ -28,7 +28,7 @@ from ostree_py.core.objects import (
     DIRMETA_TYPE,
     DIRTREE_TYPE,
     OBJTYPES,
-    _xattrs_from_wire,
+    xattrs_from_wire,
     parse_refspec,
 )
 from ostree_py.repo.traverse import Parents, key_parts, parse_commit_lenient, traverse_commit
@@ -172,7 +172,7 @@ def _archive_content_checksum(path: str) -> str:
                 uid = gid = mode = rdev = 0
                 target, xattrs = "", []
             uid, gid, mode, rdev = (gvariant.bswap32(v) for v in (uid, gid, mode, rdev))
-            xattrs = _xattrs_from_wire(xattrs)
+            xattrs = xattrs_from_wire(xattrs)
         if rdev:
             raise InvalidObjectError(f"Corrupted archive file; invalid rdev {rdev}")
         if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):

@@ -112,8 +112,8 @@ def default_finders(repo) -> list:
     if not cfg.has_key("core", "default-repo-finders"):
         return list(DEFAULT_FINDERS)
     raw = cfg.get("core", "default-repo-finders") or ""
-    from ostree_py.repo.remotes import _split_list
-    names = _split_list(raw, ";")
+    from ostree_py.core.keyfile import split_list
+    names = split_list(raw, ";")
     if not names:
         raise OstreeError("Invalid empty default-repo-finders configuration")
     for n in names:

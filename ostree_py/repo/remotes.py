@@ -23,7 +23,7 @@ import os
 import re
 
 from ostree_py.errors import OstreeError
-from ostree_py.core.keyfile import KeyFile, KeyFileError, _unescape
+from ostree_py.core.keyfile import KeyFile, KeyFileError, split_list
 from ostree_py.core.objects import validate_remote_name
 
 SYSCONF_REMOTES = "etc/ostree/remotes.d"
@@ -126,7 +126,7 @@ class Remote:
         if self.is_file_url:
             return None
         if self.keyfile.has_key(self.group, key):
-            return _split_list(self.keyfile.get_raw(self.group, key), separator)
+            return split_list(self.keyfile.get_raw(self.group, key), separator)
         if self.fallback is not None:
             return self.fallback.get_list(key, separator)
         return None
@@ -141,7 +141,7 @@ class Remote:
             return [raw]
         if len(used) > 1:
             raise OstreeError("key value list contains more than one separator")
-        return _split_list(raw, used[0])
+        return split_list(raw, used[0])
 
     # ------------------------------------------------------------ typed access
     @property
@@ -234,26 +234,6 @@ class Remote:
     def to_text(self) -> str:
         """The group as a key file of its own (a remotes.d file's contents)."""
         return self.keyfile.to_text()
-
-
-def _split_list(raw: str, sep: str) -> list[str]:
-    """g_key_file_get_string_list with separator ``sep`` (a trailing one ends the list)."""
-    items, cur, i = [], [], 0
-    while i < len(raw):
-        c = raw[i]
-        if c == "\\" and i + 1 < len(raw):
-            cur.append(raw[i:i + 2])
-            i += 2
-            continue
-        if c == sep:
-            items.append(_unescape("".join(cur).replace("\\" + sep, sep)))
-            cur = []
-        else:
-            cur.append(c)
-        i += 1
-    if cur:
-        items.append(_unescape("".join(cur).replace("\\" + sep, sep)))
-    return items
 
 
 # ---------------------------------------------------------------- sysroot context
@@ -412,13 +392,13 @@ def get_url(repo, name: str) -> str:
 
 def _option_raw(value) -> str:
     """How keyfile_set_from_vardict writes a value: string, boolean or string list."""
-    from ostree_py.core.keyfile import _escape
+    from ostree_py.core.keyfile import escape_value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
-        return "".join(_escape(v).replace(";", "\\;") + ";" for v in value)
+        return "".join(escape_value(v).replace(";", "\\;") + ";" for v in value)
     if isinstance(value, str):
-        return _escape(value)
+        return escape_value(value)
     raise TypeError(f"unsupported remote option value {value!r}")
 
 

@@ -77,7 +77,7 @@ class Ed25519Sign(Sign):
             raise SignError(f"{path}: {os.strerror(e.errno)}") from None
         added = False
         first_error = None
-        for line in _read_lines(data):
+        for line in read_lines(data):
             try:
                 if trusted:
                     self.add_pk(line)
@@ -169,7 +169,7 @@ class Ed25519Sign(Sign):
         raise SignError("ed25519: no signatures found")
 
 
-def _read_lines(data: bytes):
+def read_lines(data: bytes):
     """g_data_input_stream_read_line over a whole file: lines without their '\\n' (or '\\r\\n')."""
     text = data.decode("utf-8", "surrogateescape")
     lines = text.split("\n")

@@ -1,5 +1,6 @@
 """Filesystem helpers every layer shares: the one atomic write, fsync of a
-directory, mkdir -p below a base, and an OSError's message as GLib words it."""
+directory, mkdir -p below a base, reading a UTF-8 file, and an OSError's
+message as GLib words it."""
 
 import contextlib
 import errno
@@ -77,3 +78,19 @@ def mkdir_p(base: str, rel: str, mode: int = 0o777) -> None:
                 raise OstreeError(f"mkdirat: {os.strerror(errno.ENOTDIR)}") from None
         except OSError as e:
             raise OstreeError(f"mkdirat: {strerror(e)}") from None
+
+
+def read_utf8_file(path: str) -> str:
+    """A whole file as text, refusing invalid UTF-8 (glnx_file_get_contents_utf8_at)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise OstreeError(f"openat({path}): {strerror(e)}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise OstreeError("Invalid UTF-8") from None
+    if "\0" in text:
+        raise OstreeError("Invalid UTF-8")
+    return text

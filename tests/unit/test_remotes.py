@@ -6,6 +6,7 @@ import pytest
 
 from ostree_py.repo import remotes
 from ostree_py.errors import OstreeError
+from ostree_py.remote.pull import list_remote_refs
 from ostree_py.repo import Repo
 from ostree_py.sysroot import open_sysroot_repo
 
@@ -243,6 +244,6 @@ def test_remote_refs_from_file_summary(tmp_path, repo):
                          check=True, capture_output=True, text=True).stdout.strip()
     remotes.add_remote(repo, "o", f"file://{src}")
     with pytest.raises(OstreeError, match="^Remote refs not available; server has no summary file$"):
-        remotes.list_remote_refs(repo, "o")
+        list_remote_refs(repo, "o")
     subprocess.run(["ostree", f"--repo={src}", "summary", "-u"], check=True)
-    assert remotes.list_remote_refs(repo, "o") == {"a/b": out}
+    assert list_remote_refs(repo, "o") == {"a/b": out}
