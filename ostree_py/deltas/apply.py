@@ -59,7 +59,7 @@ def spool_fd(repo) -> int:
     """An unnamed temporary file in the repository's tmp/ (or, when that is not
     writable, the system's) for a part or read source that needs a file."""
     try:
-        fd, name = repo._open_tmpfile()
+        fd, name = repo.open_tmpfile()
     except OSError:
         import tempfile
         f = tempfile.TemporaryFile()

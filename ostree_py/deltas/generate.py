@@ -111,7 +111,7 @@ def _load_content(repo, csum: str) -> bytes:
 
 
 def _storage_size(repo, objtype: str, csum: str) -> int:
-    r, p = repo._find(objtype, csum)
+    r, p = repo.find_object(objtype, csum)
     return os.lstat(p).st_size
 
 

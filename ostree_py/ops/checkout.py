@@ -811,7 +811,7 @@ class _Checkout:
             p = r.object_path("file", csum)
             try:
                 if link.mode == "archive":
-                    info, stream = r._load_file_at(p, csum)
+                    info, stream = r.load_file_at(p, csum)
                     src = _SrcInfo(info.mode, info.uid, info.gid, info.size, info.symlink_target, info.xattrs)
                     src.loaded = (info, stream)
                     return src
@@ -821,7 +821,7 @@ class _Checkout:
                     src = self._probe_bare_user_copy(link.objects_fd, csum)
                     if src is not None:
                         return src
-                    info, stream = r._load_file_at(p, csum)  # raises the proper error
+                    info, stream = r.load_file_at(p, csum)  # raises the proper error
                     src = _SrcInfo(info.mode, info.uid, info.gid, info.size, info.symlink_target, info.xattrs)
                     src.loaded = (info, stream)
                     return src
@@ -830,7 +830,7 @@ class _Checkout:
                     try:
                         meta = os.getxattr(p, "user.ostreemeta", follow_symlinks=False)
                     except OSError:
-                        info, stream = r._load_file_at(p, csum)  # raises the proper error
+                        info, stream = r.load_file_at(p, csum)  # raises the proper error
                         src = _SrcInfo(info.mode, info.uid, info.gid, info.size, info.symlink_target, info.xattrs)
                         src.loaded = (info, stream)
                         return src

@@ -969,8 +969,7 @@ class CommitBuilder:
                 h.update(b)
             csum = h.hexdigest()
             stored = repo.stored_path("file", csum)
-            dest = repo._staged(repo.object_path("file", csum))
-            repo._ensure_objdir(dest)
+            dest = repo.object_write_path("file", csum)
             dst = os.lstat(stored) if stored is not None else None
             if dst is not None and dst.st_dev == st.st_dev and dst.st_ino == st.st_ino:
                 os.unlink(name, dir_fd=fd)

@@ -250,12 +250,12 @@ def _bareuser_content_checksum(path: str, checksum: str) -> str:
 
 def content_object_checksum(repo, checksum: str) -> str:
     """Recompute the checksum of the stored content object ``checksum`` (streaming)."""
-    owner, path = repo._find("file", checksum)
+    owner, path = repo.find_object("file", checksum)
     if owner.mode == "archive":
         return _archive_content_checksum(path)
     if owner.mode == "bare-user":
         return _bareuser_content_checksum(path, checksum)
-    info, stream = owner._load_file_at(path, checksum)
+    info, stream = owner.load_file_at(path, checksum)
     try:
         validate_file_mode(info.mode)
         h = checksum_begin(info)

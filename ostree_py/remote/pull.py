@@ -1379,13 +1379,13 @@ class _Pull:
             # stored only once the commit's signatures check out: a rejected commit leaves nothing
             self._pending_detached[csum] = data
         else:
-            self.repo._store_bytes(self.repo.object_path("commitmeta", csum), data, replace=True)
+            self.repo.write_object_bytes("commitmeta", csum, data, replace=True)
         return md
 
     def _store_detached(self, csum):
         data = self._pending_detached.pop(csum, None)
         if data is not None:
-            self.repo._store_bytes(self.repo.object_path("commitmeta", csum), data, replace=True)
+            self.repo.write_object_bytes("commitmeta", csum, data, replace=True)
 
     def _on_detached(self, csum, objtype, path, is_stored, ref, md):
         self.res.n_fetched_metadata += 1
@@ -1462,8 +1462,8 @@ class _Pull:
     def _child_content(self, csum, retries):
         """In a child: fetch and write one content object; what it added to the counters
         (or the _Retry to queue)."""
-        stats = self.repo._txn_stats
-        fields = stats.FIELDS if stats is not None else ()
+        stats = self.repo.txn_stats
+        fields = stats.FIELDS
         before = [getattr(stats, k) for k in fields]
         nbytes = self.fetcher.bytes_transferred
         res = self._job_content(csum, retries)
@@ -1478,8 +1478,8 @@ class _Pull:
             if nbytes:
                 self.fetcher._count(nbytes)
             return delta
-        if delta and self.repo._txn_stats is not None:
-            self.repo._txn_stats.add(**delta)
+        if delta:
+            self.repo.txn_stats.add(**delta)
         if nbytes:
             self.fetcher._count(nbytes)
         return csum
@@ -1495,7 +1495,7 @@ class _Pull:
         self._submit(job, (), done, "content")
 
     def _spool(self):
-        return tempfile.SpooledTemporaryFile(max_size=_SPOOL_MAX, dir=self.repo._staging or self.repo.tmp_dir)
+        return tempfile.SpooledTemporaryFile(max_size=_SPOOL_MAX, dir=self.repo.staging_dir)
 
     def _job_content(self, csum, retries):
         try:
@@ -1509,7 +1509,7 @@ class _Pull:
         repo = self.repo
         relpath = _object_relpath(csum, "file")
         if self.trusted_http_direct:
-            tmp = repo._tmpname()
+            tmp = repo.new_tmp_path()
             with open(tmp, "w+b") as f:
                 try:
                     self.fetcher.fetch(self.content_mirrorlist, relpath, out=f, retries=retries, requeue=True)
@@ -1520,8 +1520,7 @@ class _Pull:
                     with contextlib.suppress(OSError):
                         os.unlink(tmp)
                     raise
-            dest = repo._staged(repo.object_path("file", csum))
-            repo._ensure_objdir(dest)
+            dest = repo.object_write_path("file", csum)
             os.rename(tmp, dest)
             return csum
         from ostree_py.core.content import ArchiveReader

@@ -581,13 +581,15 @@ class Repo:
             return True
         return bool(check_parent and self.parent and self.parent.has_object(objtype, checksum))
 
-    def _find(self, objtype: str, checksum: str) -> "tuple[Repo, str]":
+    def find_object(self, objtype: str, checksum: str) -> "tuple[Repo, str]":
+        """(the repo holding it, its path): the object in this repo (staged or stored),
+        else in a parent repo; raise ObjectNotFoundError with the reference's message."""
         p = self.stored_path(objtype, checksum)
         if p is not None:
             return self, p
         if self.parent is not None:
             try:
-                return self.parent._find(objtype, checksum)
+                return self.parent.find_object(objtype, checksum)
             except ObjectNotFoundError:
                 pass
         raise ObjectNotFoundError(f"No such metadata object {checksum}.{OBJTYPES[objtype]}"
@@ -597,7 +599,7 @@ class Repo:
     # ---------------------------------------------------------------- metadata objects
     def load_metadata_bytes(self, objtype: str, checksum: str) -> bytes:
         """The raw bytes of a metadata object; raise ObjectNotFoundError if absent."""
-        _, p = self._find(objtype, checksum)
+        _, p = self.find_object(objtype, checksum)
         with open_object(p) as f:
             data = f.read(MAX_METADATA_SIZE + 1)
         if len(data) > MAX_METADATA_SIZE:
@@ -674,13 +676,34 @@ class Repo:
             os.makedirs(d, 0o755, exist_ok=True)
             self._made_dirs.add(d)
 
-    def _tmpname(self) -> str:
-        return os.path.join(self._staging or self.tmp_dir, f"tmpobj-{os.getpid()}-{os.urandom(6).hex()}")
+    def new_tmp_path(self) -> str:
+        """A fresh name for a temporary file: in the transaction's staging directory
+        (on the objects' filesystem, so it can be renamed into place), else in tmp/."""
+        return os.path.join(self.staging_dir, f"tmpobj-{os.getpid()}-{os.urandom(6).hex()}")
+
+    @property
+    def staging_dir(self) -> str:
+        """Where temporary files of the current transaction go (its staging directory;
+        tmp/ outside a transaction)."""
+        return self._staging or self.tmp_dir
+
+    def object_write_path(self, objtype: str, checksum: str) -> str:
+        """The path a new loose object file is given: in the transaction's staging
+        directory (objects/ outside one), its directory made. The caller links or
+        renames a complete, verified file there; the transaction publishes it."""
+        dest = self._staged(self.object_path(objtype, checksum))
+        self._ensure_objdir(dest)
+        return dest
+
+    def write_object_bytes(self, objtype: str, checksum: str, data: bytes, replace: bool = False) -> None:
+        """Store ``data`` as the raw loose file of the object (no verification: the
+        caller checked it), atomically; ``replace`` an existing one (detached metadata)."""
+        self._store_bytes(self.object_path(objtype, checksum), data, replace)
 
     def _store_bytes(self, dest: str, data: bytes, replace: bool = False) -> None:
         dest = self._staged(dest)
         self._ensure_objdir(dest)
-        tmp = self._tmpname()
+        tmp = self.new_tmp_path()
         try:
             write_atomic_to(tmp, dest, data, fsync=self.fsync and (self._txn_depth == 0 or self.per_object_fsync))
         except BaseException:
@@ -692,10 +715,12 @@ class Repo:
     # ---------------------------------------------------------------- content objects
     def load_file(self, checksum: str):
         """(FileInfo, stream) of a content object; stream is None for symlinks."""
-        repo, p = self._find("file", checksum)
-        return repo._load_file_at(p, checksum)
+        repo, p = self.find_object("file", checksum)
+        return repo.load_file_at(p, checksum)
 
-    def _load_file_at(self, p: str, checksum: str):
+    def load_file_at(self, p: str, checksum: str):
+        """load_file of the content object stored at ``p`` in this repo (as find_object
+        returned it): (FileInfo, stream or None for a symlink)."""
         mode = self.mode
         if mode == "archive":
             f = open_object(p)
@@ -816,7 +841,7 @@ class Repo:
             raise OstreeError(f"Unsupported file type for content object: mode {info.mode:o}")
         if data is not None:
             return self._write_content_bytes(info, h, data, expected, out, trusted)
-        fd, tmp = self._open_tmpfile()
+        fd, tmp = self.open_tmpfile()
         try:
             with os.fdopen(fd, "wb", closefd=False) as dst:
                 if self.mode == "archive":
@@ -867,18 +892,18 @@ class Repo:
                     os.unlink(tmp)
             raise
 
-    def _open_tmpfile(self):
+    def open_tmpfile(self):
         """(fd, name) of a new temporary file for an object: an unnamed O_TMPFILE
         (name None) when the filesystem has them, so that no half-written file
         is ever visible (a commit of a tree that holds the repo walks tmp/)."""
-        d = self._staging or self.tmp_dir
+        d = self.staging_dir
         if _O_TMPFILE:
             try:
                 return os.open(d, _O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600), None
             except OSError as e:
                 if e.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT):
                     raise
-        tmp = self._tmpname()
+        tmp = self.new_tmp_path()
         return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), tmp
 
     def _link_tmpfile(self, fd: int, tmp: str | None, dest: str) -> bool:
@@ -925,7 +950,7 @@ class Repo:
             if stats is not None:
                 stats.add(content_total=1)
             return csum
-        fd, tmp = self._open_tmpfile()
+        fd, tmp = self.open_tmpfile()
         try:
             view = memoryview(payload)
             while view:
@@ -978,7 +1003,7 @@ class Repo:
 
     def _write_symlink_object(self, p: str, info: FileInfo) -> None:
         p = self._staged(p)
-        tmp = self._tmpname()
+        tmp = self.new_tmp_path()
         mode = self.mode
         if mode == "archive":
             buf = io.BytesIO()
@@ -1024,7 +1049,7 @@ class Repo:
                     self.write_commitmeta(checksum, meta)
             return True
         if src.mode == self.mode and self.mode != "archive" and os.stat(src.path).st_dev == os.stat(self.path).st_dev:
-            _, sp = src._find("file", checksum)
+            _, sp = src.find_object("file", checksum)
             dp = self._staged(self.object_path("file", checksum))
             self._ensure_objdir(dp)
             try:
