@@ -288,6 +288,15 @@ def _write_branch_ref(repo, branch: str, csum: str) -> None:
     repo.set_ref(ref, csum, remote)
 
 
+def commit(repo, path: str, **options) -> CommitResult:
+    """Commit the directory ``path`` into ``repo`` as ``ostree commit PATH`` does.
+
+    ``options`` are ``ostree commit``'s, named as CommitRequest's fields
+    (``branch="main"``, ``subject="..."``, ``add_metadata_string=["k=v"]``...).
+    The result's ``checksum`` names the new commit."""
+    return run_commit(repo, CommitRequest(path=path, **options))
+
+
 def run_commit(repo, req: CommitRequest, warn=None, progress=None) -> CommitResult:
     """Do what ``ostree commit`` does; return the checksum and the transaction statistics.
 

@@ -20,7 +20,6 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -294,8 +293,8 @@ def test_checker_allows_imports_down_and_within_a_package():
 
 
 def test_checker_refuses_a_private_name_from_another_package():
-    problems = _problems(("ostree_py.commands.sign", "from ostree_py.signing.ed25519 import read_lines\n"),
-                         ("ostree_py.signing.ed25519", "def read_lines(): pass\n"))
+    problems = _problems(("ostree_py.commands.sign", "from ostree_py.signing.ed25519 import _read_lines\n"),
+                         ("ostree_py.signing.ed25519", "def _read_lines(): pass\n"))
     assert len(problems) == 1 and "private" in problems[0], problems
 
 
