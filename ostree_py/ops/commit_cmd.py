@@ -27,6 +27,7 @@ from ostree_py.errors import OstreeError
 from ostree_py.core.gvariant import Variant
 from ostree_py.core.objects import is_checksum
 from ostree_py.util.fs import read_utf8_file
+from ostree_py.util.text import parse_boolean
 
 EDITOR_TEMPLATE = ("\n"
                    "# Please enter the commit message for your changes. The first line will\n"
@@ -71,16 +72,6 @@ class CommitResult:
 
     def __init__(self, checksum, stats, skipped=False):
         self.checksum, self.stats, self.skipped = checksum, stats, skipped
-
-
-def parse_boolean(value: str) -> bool:
-    """ot_parse_boolean: 1/true/yes, 0/false/no/none (any case)."""
-    v = value.lower()
-    if v in ("1", "true", "yes"):
-        return True
-    if v in ("0", "false", "no", "none"):
-        return False
-    raise OstreeError(f"Invalid boolean argument '{value}'")
 
 
 def _keyvalues(strings, is_variant: bool):

@@ -36,25 +36,35 @@ def _mb64_to_hex(s: str) -> str:
     return b.hex()
 
 
-def _hex_to_mb64(csum: str) -> str:
+def checksum_to_mb64(csum: str) -> str:
+    """A hex checksum in modified base64 (43 chars, "/" as "_"), as delta paths spell it."""
     return base64.b64encode(bytes.fromhex(csum)).decode("ascii").rstrip("=").replace("/", "_")
 
 
-def _delta_path_base(prefix: str, frm: str | None, to: str) -> str:
+def mb64_to_checksum(s: str) -> str:
+    """Modified base64 (43 chars) back to hex; ValueError if malformed."""
+    if len(s) != 43:
+        raise ValueError("bad length")
+    raw = base64.b64decode(s.replace("_", "/") + "=", validate=True)
+    return raw.hex()
+
+
+def delta_path_base(prefix: str, frm: str | None, to: str) -> str:
+    """``PREFIX`` + the delta's two-level name: ``XX/REST`` of TO, or of FROM then ``-TO``."""
     if frm:
-        f = _hex_to_mb64(frm)
-        return f"{prefix}{f[:2]}/{f[2:]}-{_hex_to_mb64(to)}"
-    t = _hex_to_mb64(to)
+        f = checksum_to_mb64(frm)
+        return f"{prefix}{f[:2]}/{f[2:]}-{checksum_to_mb64(to)}"
+    t = checksum_to_mb64(to)
     return f"{prefix}{t[:2]}/{t[2:]}"
 
 
 def delta_superblock_path(frm: str | None, to: str) -> str:
     """Repo-relative path of a delta's superblock."""
-    return _delta_path_base("deltas/", frm, to) + "/superblock"
+    return delta_path_base("deltas/", frm, to) + "/superblock"
 
 
 def delta_index_path(to: str) -> str:
-    return _delta_path_base("delta-indexes/", None, to) + ".index"
+    return delta_path_base("delta-indexes/", None, to) + ".index"
 
 
 def _listdir_dirs(path: str):

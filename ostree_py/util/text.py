@@ -1,4 +1,6 @@
-"""Numbers in words as GLib prints them."""
+"""Numbers and booleans in words, as GLib and ostree print and parse them."""
+
+from ostree_py.errors import OstreeError
 
 
 def format_size(n: int) -> str:
@@ -11,3 +13,13 @@ def format_size(n: int) -> str:
         if n < factor * 1000:
             return f"{n / factor:.1f}\u00a0{unit}"
     return f"{n / 1000 ** 6:.1f}\u00a0EB"
+
+
+def parse_boolean(value: str) -> bool:
+    """ot_parse_boolean: 1/true/yes, 0/false/no/none (any case)."""
+    v = value.lower()
+    if v in ("1", "true", "yes"):
+        return True
+    if v in ("0", "false", "no", "none"):
+        return False
+    raise OstreeError(f"Invalid boolean argument '{value}'")

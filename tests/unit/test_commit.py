@@ -19,7 +19,8 @@ from ostree_py.ops.archive_input import ArchiveError, open_archive
 from ostree_py.ops.commit import (CommitBuilder, CommitFilter, CommitModifier, FileStat, MutableTree,
                               _varuint64, modifier_apply, parse_skip_list, parse_statoverride, path_relative,
                               split_path, validate_filename, write_commit)
-from ostree_py.ops.commit_cmd import CommitRequest, _gregex_replacement, parse_boolean, run_commit
+from ostree_py.ops.commit_cmd import CommitRequest, _gregex_replacement, run_commit
+from ostree_py.util.text import parse_boolean
 from ostree_py.errors import OstreeError
 from ostree_py.core.gvariant import Variant
 from ostree_py.core.objects import COMMIT_TYPE
