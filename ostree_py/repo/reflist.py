@@ -24,7 +24,7 @@ from ostree_py.core.objects import (
     validate_ref,
     validate_remote_name,
 )
-from ostree_py.util.fs import mkdir_p, strerror
+from ostree_py.util.fs import mkdir_p, strerror, write_atomic
 
 def _read_ref_contents(path: str) -> str:
     """The chomped contents of a ref file (glnx_file_get_contents_utf8_at)."""
@@ -220,7 +220,7 @@ def _write_checksum_file(repo, dirpath: str, name: str, checksum: str) -> None:
     data = (checksum + "\n").encode("ascii")
     dest = os.path.join(dirpath, name)
     try:
-        _replace_contents(repo, dest, data)
+        write_atomic(dest, data, fsync=repo.fsync)
     except IsADirectoryError:
         # an (empty) directory of refs may be replaced by a ref of the same name
         below = list_refs_ext(repo, name, cut_prefix=True)
@@ -229,28 +229,7 @@ def _write_checksum_file(repo, dirpath: str, name: str, checksum: str) -> None:
                 raise OstreeError(f"Conflict: {k} exists under {name} when attempting write") from None
         import shutil
         shutil.rmtree(dest)
-        _replace_contents(repo, dest, data)
-
-
-def _replace_contents(repo, dest: str, data: bytes) -> None:
-    """Atomically replace ``dest`` (a directory there raises IsADirectoryError)."""
-    d = os.path.dirname(dest)
-    tmp = os.path.join(d, f".tmp-{os.path.basename(dest)}-{os.getpid()}-{os.urandom(4).hex()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-    try:
-        os.write(fd, data)
-        if getattr(repo, "fsync", True):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.rename(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+        write_atomic(dest, data, fsync=repo.fsync)
 
 
 def _touch_repo(repo) -> None:
