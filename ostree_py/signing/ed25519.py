@@ -172,10 +172,10 @@ def read_key_file(path: str) -> list[str]:
             data = f.read()
     except OSError as e:
         raise SignError(f"{path}: {os.strerror(e.errno)}") from None
-    return read_lines(data)
+    return _read_lines(data)
 
 
-def read_lines(data: bytes):
+def _read_lines(data: bytes):
     """g_data_input_stream_read_line over a whole file: lines without their '\\n' (or '\\r\\n')."""
     text = data.decode("utf-8", "surrogateescape")
     lines = text.split("\n")
