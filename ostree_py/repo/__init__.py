@@ -1,5 +1,10 @@
 """The ostree repository: config, the loose object store in every mode, refs, locking.
 
+The package also holds what the store itself keeps up to date or reads:
+remotes' configuration (remotes.py), the summary file and the static-delta
+names and indexes (summary.py, regenerated when refs change if
+core.auto-update-summary is set), ref listing (reflist.py).
+
 Every write stages a temporary file in ``tmp/`` and renames it into place, so
 an object or ref either exists complete or not at all. A transaction holds the
 repo lock shared (prune and fsck --delete take it exclusive) and stores the
