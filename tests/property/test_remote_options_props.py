@@ -6,7 +6,8 @@ import subprocess
 
 from hypothesis import example, given, settings, strategies as st
 
-from ostree_py.remote import remotes
+from ostree_py.core.keyfile import split_list
+from ostree_py.repo import remotes
 from ostree_py.repo import Repo
 
 _text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=12)
@@ -65,4 +66,4 @@ def test_glib_reads_what_we_write(tmp_path_factory, url, values):
 @settings(max_examples=300)
 @given(st.lists(_text, max_size=6))
 def test_string_lists_round_trip(items):
-    assert remotes._split_list(remotes._option_raw(items), ";") == items
+    assert split_list(remotes._option_raw(items), ";") == items
