@@ -108,7 +108,7 @@ def _values(kind, state, environ) -> list:
         if kind == "refs":
             return sorted(_repo(state, environ).list_refs())
         if kind == "remotes":
-            from ostree_py.remote.remotes import list_remotes
+            from ostree_py.repo.remotes import list_remotes
             return list_remotes(_repo(state, environ))
         if kind == "deployments":
             from ostree_py.sysroot import Sysroot

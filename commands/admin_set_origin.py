@@ -18,7 +18,7 @@ def options(
 
 
 def run(ctx, opts, args):
-    from ostree_py.remote import remotes
+    from ostree_py.repo import remotes
     from ostree_py.errors import OstreeError, UsageError
     from ostree_py.core.objects import parse_refspec
     from ostree_py.sysroot import origin as _origin
