@@ -72,7 +72,8 @@ RPM_OSTREE_VERSION = "2026.2"
 FEATURES: tuple = ()
 
 
-def _program():
+def program():
+    """rpm-ostree-py's Program (its table and rules, in _program.py)."""
     from ._program import RpmOstreeProgram
     return RpmOstreeProgram()
 
@@ -82,4 +83,4 @@ def main(argv=None, ctx=None) -> int:
     from .._app import start
     if ctx is not None:
         ctx.prog = PROG
-    return start(_program(), argv, ctx)
+    return start(program(), argv, ctx)

@@ -22,10 +22,10 @@ def reporter(ctx):
 
 def open_sysroot(ctx, lock=True):
     """The sysroot at --sysroot, loaded (and locked until the command ends)."""
-    from .._sysroot import open_sysroot as _open
+    from .._sysroot import load_sysroot
     rep = reporter(ctx)
     # ostree's own notes ("Copying /etc changes", "Bootloader updated") are not rpm-ostree's output
-    return _open(ctx, ctx.sysroot_path, message=None, lock=lock,
+    return load_sysroot(ctx, ctx.sysroot_path, message=None, lock=lock,
                  on_wait=lambda: rep.msg("Waiting for sysroot lock..."))
 
 

@@ -11,7 +11,7 @@ from ostree_py.commands import rpmostree
 from ostree_py.commands._app import Program
 
 PROGRAM = Program()
-RPM_PROGRAM = rpmostree._program()
+RPM_PROGRAM = rpmostree.program()
 
 # trivial-httpd: Debian builds it as a separate program, not an `ostree` command.
 OURS_ONLY = {"help", "trivial-httpd"}

@@ -702,7 +702,7 @@ def test_help_and_manpages():
     p = subprocess.run([*RPMOSTREE, "frob"], capture_output=True, text=True)
     assert p.returncode == 1 and p.stderr.endswith("error: Unknown command 'frob'\n")
     import re
-    program = cli._program()
+    program = cli.program()
     for path in cli.COMMANDS:
         page = os.path.join(man, "rpm-ostree-py-" + path.replace(" ", "-") + ".1")
         assert os.path.isfile(page), page
