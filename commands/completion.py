@@ -36,9 +36,9 @@ def run_completion(ctx, opts, args) -> int:
     if not opts.install:
         ctx.stdout.write(text)
         return 0
-    from ostree_py.sysroot.sysroot import write_file_atomic
+    from ostree_py.util.fs import write_atomic
     path = install_path(args[0], ctx.prog, ctx.environ)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    write_file_atomic(path, text.encode("utf-8"), sync=False)
+    write_atomic(path, text.encode("utf-8"), fsync=False)
     ctx.stdout.write(path + "\n")
     return 0

@@ -55,10 +55,10 @@ def test_same_as_reference(argv, stubs, reference, cli, tmp_path, monkeypatch):
 NO_REFERENCE_HELP = {"admin finalize-staged", "admin boot-complete"}
 
 
-# Ours only: help, and trivial-httpd (a separate program in Debian's build; its
+# Ours only: help, completion, and trivial-httpd (a separate program in Debian's build; its
 # options are compared with that program's in tests/cli/test_trivial_httpd.py).
 @pytest.mark.parametrize("path", sorted(p for p in _table.COMMANDS
-                                        if p not in ("help", "trivial-httpd") and p not in NO_REFERENCE_HELP))
+                                        if p not in ("help", "completion", "trivial-httpd") and p not in NO_REFERENCE_HELP))
 def test_every_reference_command_help_layout(path, stubs, reference, cli):
     """With the reference's options, our help is byte-identical (all commands, groups too)."""
     specs = reference.reference_specs()

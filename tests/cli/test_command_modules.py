@@ -14,7 +14,7 @@ PROGRAM = Program()
 RPM_PROGRAM = rpmostree.program()
 
 # trivial-httpd: Debian builds it as a separate program, not an `ostree` command.
-OURS_ONLY = {"help", "trivial-httpd"}
+OURS_ONLY = {"help", "completion", "trivial-httpd"}
 IMPLEMENTED = sorted(p for p in _table.COMMANDS if PROGRAM.has_module(p))
 # Hidden commands whose --help prints nothing in the reference.
 NO_REFERENCE_HELP = {"admin finalize-staged", "admin boot-complete"}
