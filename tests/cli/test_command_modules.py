@@ -3,6 +3,8 @@ and option errors are the reference's, byte for byte (so its typer options,
 USAGE and table summary are right)."""
 
 import inspect
+import io
+import os
 
 import pytest
 
@@ -96,3 +98,15 @@ def test_help_is_the_references(path, reference, cli, tmp_path, monkeypatch):
 def test_unknown_option_is_the_references(path, reference, cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _compare(path, ["--no-such-option"], reference, cli, tmp_path)
+
+
+def test_rpmostree_help_without_a_command_lists_the_commands():
+    """``rpm-ostree-py help`` prints what ``rpm-ostree-py --help`` prints; an unknown name is an error."""
+    def run(*argv):
+        out, err = io.StringIO(), io.StringIO()
+        rc = rpmostree.main(list(argv), _cli.Context(stdout=out, stderr=err, environ={"PATH": os.defpath}))
+        return rc, out.getvalue(), err.getvalue()
+    listing = run("--help")
+    assert listing[0] == 0 and "Builtin Commands:\n  cleanup" in listing[1]
+    assert run("help") == listing
+    assert run("help", "nosuch") == (1, "", "error: Unknown command 'nosuch'\n")
