@@ -329,6 +329,22 @@ def test_sysroot_option(cli, define_command):
     assert help_lines.startswith("  --sysroot=PATH ") and "print-current-dir" not in help_lines
 
 
+@pytest.mark.parametrize("argv", [["admin", "undeploy", "0"], ["admin", "pin", "0"]])
+def test_sysroot_lock_is_released_when_the_command_ends(cli, tmp_path, argv):
+    """The lock a command takes is let go when it returns, even by an error, and not at
+    the process's exit: a second command in the same process can take it."""
+    import fcntl
+    (tmp_path / "sr").mkdir()
+    assert cli(["admin", "init-fs", str(tmp_path / "sr")]).rc == 0
+    r = cli(argv + [f"--sysroot={tmp_path / 'sr'}"])
+    assert (r.rc, r.err) == (1, "error: Out of range deployment index 0, expected < 0\n")
+    fd = os.open(tmp_path / "sr/ostree/lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError while it is held
+    finally:
+        os.close(fd)
+
+
 # ------------------------------------------------------------------ external commands
 
 def _ext(tmp_path, name, body='echo "argv0=$0"; for a in "$@"; do echo "[$a]"; done'):
