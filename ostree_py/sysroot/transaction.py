@@ -65,6 +65,8 @@ def deploy(sysroot: Sysroot, osname: str | None, revision: str, origin, *, merge
     of initrds staged with ``stage.stage_overlay_initrd``. Returns the new
     deployment."""
     from ostree_py.sysroot import stage
+    if osname is None and sysroot.booted_deployment is None:
+        raise SysrootError("Not currently booted into an OSTree system and no stateroot given")
     if merge is MERGE_DEFAULT:
         merge = sysroot.get_merge_deployment(osname)
     if policy.stage:

@@ -375,6 +375,8 @@ def test_karg_delete_with_nothing_to_delete_from():
 def test_admin_deploy_without_booted_system_needs_an_os(sysroot):
     with pytest.raises(SysrootError, match="and no --os= argument given$"):
         T.admin_deploy(sysroot, REF)
+    with pytest.raises(SysrootError, match="^Not currently booted into an OSTree system and no stateroot given$"):
+        T.deploy(sysroot, None, REF, _origin.new_from_refspec(REF))
 
 
 def test_admin_deploy_no_prune_and_origin_file(sysroot, world, tmp_path):
