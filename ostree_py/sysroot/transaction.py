@@ -14,12 +14,12 @@ libostree. Either way the Sysroot object is reloaded, so it describes what
 is on disk.
 """
 
-import os
 from dataclasses import dataclass, field, replace
 
 from ostree_py.errors import OstreeError
 from ostree_py.sysroot.kargs import KernelArgs
 from ostree_py.sysroot.sysroot import Deployment, Sysroot, SysrootError
+from ostree_py.util.fs import strerror
 
 # The final cleanup of an immediate deployment (DeployPolicy.cleanup), or a
 # callable taking the sysroot (rpm-ostree's, which regenerates its refs first).
@@ -202,7 +202,7 @@ def load_origin_file(path: str):
         with open(path, encoding="utf-8") as f:
             return KeyFile.parse(f.read())
     except OSError as e:
-        raise SysrootError(f"Failed to open file “{path}”: {os.strerror(e.errno)}") from None
+        raise SysrootError(f"Failed to open file “{path}”: {strerror(e)}") from None
 
 
 def stage_overlay_initrds(paths) -> list | None:
@@ -215,7 +215,7 @@ def stage_overlay_initrds(paths) -> list | None:
         try:
             open(path, "rb").close()
         except OSError as e:
-            raise SysrootError(f"openat({path}): {os.strerror(e.errno)}") from None
+            raise SysrootError(f"openat({path}): {strerror(e)}") from None
         out.append(stage_overlay_initrd(path))
     return out
 
