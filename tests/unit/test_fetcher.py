@@ -118,12 +118,9 @@ def server():
     srv.server_close()
 
 
-@pytest.fixture(params=["http1", "httpx"])
-def fetcher(request):
-    """A Fetcher on each backend (httpx serves proxied and HTTP/2 requests)."""
+@pytest.fixture
+def fetcher():
     f = Fetcher(low_speed_time=1.0)
-    if request.param == "httpx":
-        f._use_httpx = lambda scheme, host: True
     yield f
     f.close()
 
@@ -298,13 +295,13 @@ def test_uri_scheme_validation_and_display():
     ({"HTTP_PROXY": "http://p:3128", "REQUEST_METHOD": "GET"}, "http", "example.org", False),
 ])
 def test_env_proxy(monkeypatch, env, scheme, host, expected):
-    from ostree_py.remote.fetcher import _env_proxy
+    from ostree_py.remote.fetcher import _env_proxy_url
     for k in list(os.environ):
         if k.lower().endswith("_proxy") or k == "REQUEST_METHOD":
             monkeypatch.delenv(k)
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    assert _env_proxy(scheme, host) is expected
+    assert _env_proxy_url(scheme, host) == ("http://p:3128" if expected else None)
 
 
 @pytest.mark.parametrize("code", [500, 408])
