@@ -230,15 +230,22 @@ def _cookie_header(cookies: list, scheme: str, host: str, path: str) -> str | No
 class FetchResult:
     """A completed download: ``data`` (in-memory requests) or the bytes written to ``out``."""
 
-    __slots__ = ("data", "size", "not_modified", "etag", "last_modified", "uri")
+    __slots__ = ("data", "size", "not_modified", "etag", "_last_modified", "uri")
 
     def __init__(self):
         self.data = None
         self.size = 0
         self.not_modified = False
         self.etag = None
-        self.last_modified = 0
+        self._last_modified = None
         self.uri = None
+
+    @property
+    def last_modified(self) -> int:
+        """The Last-Modified date in seconds since the epoch, 0 if absent or unparsable
+        (parsed when asked: only the summary's is used, not the objects')."""
+        lm = self._last_modified
+        return _parse_http_date(lm) if lm else 0
 
 
 # ---------------------------------------------------------------- the fetcher
@@ -597,9 +604,7 @@ class Fetcher:
         try:
             status = r.status
             res.etag = (r.header("etag") or "").strip() or None
-            lm = r.header("last-modified")
-            if lm:
-                res.last_modified = _parse_http_date(lm)
+            res._last_modified = r.header("last-modified")
             if status == 304 and (if_none_match or if_modified_since > 0):
                 res.not_modified = True
                 res.data = b"" if out is None else None
@@ -654,18 +659,24 @@ class Fetcher:
 class _Response:
     """A response of httpcore's: its status, headers and body."""
 
-    __slots__ = ("r", "status", "display")
+    __slots__ = ("r", "status", "display", "_fields")
 
     def __init__(self, r, display):
         self.r = r
         self.status = r.status
         self.display = display
+        self._fields = None
 
     def header(self, name: str):
-        """The value of header ``name`` (repeated fields joined with ", "), or None."""
-        key = name.lower().encode()
-        found = [v.decode("latin-1") for k, v in self.r.headers if k.lower() == key]
-        return ", ".join(found) if found else None
+        """The value of header ``name`` (lower case; repeated fields joined with ", "), or None."""
+        fields = self._fields
+        if fields is None:
+            fields = self._fields = {}
+            for k, v in self.r.headers:
+                k = k.decode("latin-1").lower()
+                v = v.decode("latin-1")
+                fields[k] = f"{fields[k]}, {v}" if k in fields else v
+        return fields.get(name)
 
     def chunks(self):
         """The body as it arrives: each piece is whatever one read got (at most 64 KiB),
