@@ -284,6 +284,9 @@ class Fetcher:
         self._tls_ready = False
         self._pools_lock = threading.Lock()
         self._pools = {}
+        self._local = threading.local()
+        self._conns = []
+        self._conn_options = None
         self._route = {}
         read_to = max(self.low_speed_time, 1.0)
         # a stalled transfer ends by the read timeout, a trickling one by the low-speed check
@@ -297,15 +300,18 @@ class Fetcher:
     def close(self) -> None:
         with self._pools_lock:
             pools, self._pools = self._pools, {}
-        for p in pools.values():
+            conns, self._conns = self._conns, []
+        for p in [*pools.values(), *conns]:
             with contextlib.suppress(Exception):
                 p.close()
 
     def after_fork(self) -> None:
-        """In a forked child: forget the parent's connection pools without closing them
+        """In a forked child: forget the parent's connections without closing them
         (their sockets are the parent's too: closing would end its TLS and HTTP/2
         sessions); the child opens connections of its own on first use."""
         self._pools = {}
+        self._conns = []
+        self._local = threading.local()
         self._pools_lock = threading.Lock()
         self._bytes_lock = threading.Lock()
 
@@ -363,39 +369,70 @@ class Fetcher:
             v = self._route[key] = _env_proxy_url(scheme, host)
             return v
 
-    def _pool(self, proxy: str | None):
-        """The connection pool of ``proxy`` (None: direct), made on first use."""
+    def _options(self) -> dict:
+        """What every httpcore connection is made with."""
+        if self._conn_options is None:
+            import socket
+            http2 = False
+            if self.http2:
+                try:
+                    import h2  # noqa: F401
+                    http2 = True
+                except ImportError:
+                    pass
+            self._conn_options = dict(
+                ssl_context=self._ssl_context(), keepalive_expiry=KEEPALIVE_EXPIRY, http1=True, http2=http2,
+                # the request goes out in one write: no reason to wait for an ACK (Nagle)
+                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+        return self._conn_options
+
+    # httpx's transport layer (httpcore) is used directly: httpx.HTTPTransport would
+    # build and parse an httpx Request and URL for each request, and its pool wraps
+    # each response again (together a third of the CPU time of a small object's
+    # request over loopback), for nothing the fetcher uses: redirects, cookies,
+    # authentication and headers are this module's.
+
+    def _connection(self, key: tuple, origin):
+        """This thread's connection to ``origin`` (made on first use, HTTP/2 if TLS
+        negotiates it) and whether it served a request before. One thread sends one
+        request at a time, so a connection per thread needs no pool (a forked worker
+        process has one thread: one connection)."""
+        import httpcore
+        conns = self._local.__dict__.get("conns")
+        if conns is None:
+            conns = self._local.conns = {}
+        c = conns.get(key)
+        if c is not None:
+            if not (c.is_closed() or c.has_expired()) and c.is_available():
+                return c, True
+            self._drop(key, c)
+        c = conns[key] = httpcore.HTTPConnection(origin=origin, **self._options())
+        with self._pools_lock:
+            self._conns.append(c)
+        return c, False
+
+    def _drop(self, key: tuple, c) -> None:
+        self._local.conns.pop(key, None)
+        with contextlib.suppress(Exception):
+            c.close()
+        with self._pools_lock:
+            with contextlib.suppress(ValueError):
+                self._conns.remove(c)
+
+    def _pool(self, proxy: str):
+        """The connection pool of requests through ``proxy``, made on first use."""
         pool = self._pools.get(proxy)
         if pool is None:
-            ctx = self._ssl_context()
+            kw = self._options()
             with self._pools_lock:
                 pool = self._pools.get(proxy)
                 if pool is None:
-                    pool = self._pools[proxy] = self._new_pool(proxy, ctx)
+                    pool = self._pools[proxy] = self._new_proxy_pool(proxy, kw)
         return pool
 
-    def _new_pool(self, proxy: str | None, ctx):
-        # httpx's transport layer (httpcore), used directly: httpx.HTTPTransport would
-        # build and parse an httpx Request and URL for each request (a quarter of the
-        # CPU time a small object's request costs over loopback), for nothing we use:
-        # redirects, cookies, auth and headers are this module's.
-        import socket
-
+    def _new_proxy_pool(self, proxy: str, kw: dict):
         import httpcore
-        http2 = False
-        if self.http2:
-            try:
-                import h2  # noqa: F401
-                http2 = True
-            except ImportError:
-                pass
-        kw = dict(ssl_context=ctx, max_connections=self.max_connections,
-                  max_keepalive_connections=self.max_connections, keepalive_expiry=KEEPALIVE_EXPIRY,
-                  http1=True, http2=http2,
-                  # the request goes out in one write: no reason to wait for an ACK (Nagle)
-                  socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
-        if proxy is None:
-            return httpcore.ConnectionPool(**kw)
+        kw = dict(kw, max_connections=self.max_connections, max_keepalive_connections=self.max_connections)
         if "://" not in proxy:
             proxy = "http://" + proxy   # as curl: a proxy without a scheme is an HTTP proxy
         parts = urllib.parse.urlsplit(proxy)
@@ -409,6 +446,7 @@ class Fetcher:
         if scheme in ("socks5", "socks5h"):
             return httpcore.SOCKSProxy(proxy_url=f"socks5://{hostport}", proxy_auth=auth, **kw)
         raise FetchError(f"Unsupported proxy scheme ‘{parts.scheme}’")
+
     # -- public API
     def fetch(self, mirrorlist, filename: str | None = None, *, optional: bool = False,
               max_size: int = 0, if_none_match: str | None = None, if_modified_since: int = 0,
@@ -522,7 +560,8 @@ class Fetcher:
         try:
             if scheme == "https":
                 self._ensure_tls()
-            pool = self._pool(self.proxy_for(scheme, host))
+            proxy = self.proxy_for(scheme, host)
+            pool = self._pool(proxy) if proxy else None
         except FetchError:
             raise
         except Exception as e:  # noqa: BLE001 - a bad proxy URL, an unreadable certificate...
@@ -541,13 +580,21 @@ class Fetcher:
         except Exception as e:  # noqa: BLE001
             raise _map_error(e, display) from None
         req = httpcore.Request(b"GET", url, headers=hdrs, extensions=self._extensions)
+        origin = url.origin
+        key = (scheme, host, port)
         for attempt in (0, 1):
-            reused = attempt == 0 and _has_idle(pool, req.url.origin)
+            reused = False
             try:
-                r = pool.handle_request(req)
+                if pool is None:
+                    conn, reused = self._connection(key, origin)
+                else:
+                    conn, reused = pool, _has_idle(pool, origin)
+                r = conn.handle_request(req)
             except Exception as e:  # noqa: BLE001 - mapped to the reference's errors
-                # a kept-alive connection the server closed meanwhile: once more on a new one
-                if reused and type(e).__name__ == "RemoteProtocolError" and _NO_RESPONSE in str(e):
+                # a kept-alive connection the server closed meanwhile (or an HTTP/2 one
+                # that takes no more streams): once more on a new one
+                if attempt == 0 and reused and (type(e).__name__ == "ConnectionNotAvailable" or (
+                        type(e).__name__ == "RemoteProtocolError" and _NO_RESPONSE in str(e))):
                     continue
                 raise _map_error(e, display) from None
             return _Response(r, display)

@@ -29,7 +29,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         srv = self.server
         srv.requests.append((self.path, dict(self.headers)))
+        srv.clients.append(self.client_address)
         path = self.path
+        self.served = getattr(self, "served", 0) + 1
+        if path == "/first-on-connection":
+            if self.served > 1:
+                # a kept-alive connection the server drops as the next request arrives
+                self.close_connection = True
+                return
+            return self._reply(200, BODY)
         if path.startswith("/fail/"):
             # /fail/CODE/N/name: answer CODE the first N times
             _, _, code, n, name = path.split("/", 4)
@@ -109,6 +117,7 @@ def server():
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     srv.daemon_threads = True
     srv.requests = []
+    srv.clients = []
     srv.counts = {}
     t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     t.start()
@@ -321,3 +330,19 @@ def test_requeue_leaves_other_errors_as_they_were(server, fetcher):
     with pytest.raises(FetchError) as e:
         fetcher.fetch([server.base], "fail/404/1/nf", retries=3, requeue=True)
     assert e.value.retries_left == 0 and e.value.not_found
+
+
+def test_requests_share_one_kept_alive_connection(server, fetcher):
+    for name in ("a", "b", "c", "d"):
+        assert fetcher.fetch([server.base], f"mirror2/{name}").data == BODY
+    assert len(server.clients) == 4 and len(set(server.clients)) == 1
+
+
+def test_a_kept_alive_connection_dropped_by_the_server_is_replaced_once(server, fetcher):
+    """The server closes a kept-alive connection without answering the request it got
+    (as one closing idle connections may): the request goes once more on a new
+    connection, without using up a retry."""
+    assert fetcher.fetch([server.base], "mirror2/x", retries=0).data == BODY
+    assert fetcher.fetch([server.base], "first-on-connection", retries=0).data == BODY
+    assert [p for p, _ in server.requests] == ["/mirror2/x", "/first-on-connection", "/first-on-connection"]
+    assert server.clients[0] == server.clients[1] != server.clients[2]
