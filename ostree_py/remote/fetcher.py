@@ -68,6 +68,10 @@ class FetchError(OstreeError):
         return self.kind == "not-found"
 
 
+class _LocalCertError(Exception):
+    """The client certificate or key (tls-client-cert-path, tls-client-key-path) did not load."""
+
+
 class _Restart(Exception):
     """A resumed download must start again from the beginning (HTTP 416)."""
 
@@ -338,7 +342,10 @@ class Fetcher:
                         ctx.check_hostname = False
                         ctx.verify_mode = ssl.CERT_NONE
                     if self.tls_client_cert_path:
-                        ctx.load_cert_chain(self.tls_client_cert_path, self.tls_client_key_path)
+                        try:
+                            ctx.load_cert_chain(self.tls_client_cert_path, self.tls_client_key_path)
+                        except (OSError, ssl.SSLError) as e:
+                            raise _LocalCertError(str(e)) from None
                     self._ssl = ctx
         return self._ssl
 
@@ -381,7 +388,7 @@ class Fetcher:
                 except ImportError:
                     pass
             self._conn_options = dict(
-                ssl_context=self._ssl_context(), keepalive_expiry=KEEPALIVE_EXPIRY, http1=True, http2=http2,
+                keepalive_expiry=KEEPALIVE_EXPIRY, http1=True, http2=http2,
                 # the request goes out in one write: no reason to wait for an ACK (Nagle)
                 socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
         return self._conn_options
@@ -406,7 +413,8 @@ class Fetcher:
             if not (c.is_closed() or c.has_expired()) and c.is_available():
                 return c, True
             self._drop(key, c)
-        c = conns[key] = httpcore.HTTPConnection(origin=origin, **self._options())
+        ctx = self._ssl_context() if key[0] == "https" else None
+        c = conns[key] = httpcore.HTTPConnection(origin=origin, ssl_context=ctx, **self._options())
         with self._pools_lock:
             self._conns.append(c)
         return c, False
@@ -423,7 +431,7 @@ class Fetcher:
         """The connection pool of requests through ``proxy``, made on first use."""
         pool = self._pools.get(proxy)
         if pool is None:
-            kw = self._options()
+            kw = dict(self._options(), ssl_context=self._ssl_context())
             with self._pools_lock:
                 pool = self._pools.get(proxy)
                 if pool is None:
@@ -764,6 +772,9 @@ def _map_error(e: BaseException, display: str) -> FetchError:
     import ssl
     if isinstance(e, FetchError):
         return e
+    if isinstance(e, _LocalCertError):
+        # (what the reference says: curl fails in the TLS handshake)
+        return FetchError(f"While fetching {display}: [35] SSL connect error")
     name = type(e).__name__
     msg = str(e)
     if isinstance(e, (socket.timeout, TimeoutError)) or name.endswith("Timeout") or "timed out" in msg:

@@ -346,3 +346,15 @@ def test_a_kept_alive_connection_dropped_by_the_server_is_replaced_once(server, 
     assert fetcher.fetch([server.base], "first-on-connection", retries=0).data == BODY
     assert [p for p, _ in server.requests] == ["/mirror2/x", "/first-on-connection", "/first-on-connection"]
     assert server.clients[0] == server.clients[1] != server.clients[2]
+
+
+def test_an_unreadable_client_certificate(server, tmp_path):
+    """tls-client-cert-path naming no certificate: an https request fails as the reference's
+    does; plain http requests do not load it."""
+    missing = str(tmp_path / "missing.pem")
+    with Fetcher(tls_client_cert_path=missing, tls_client_key_path=missing) as f:
+        assert f.fetch([server.base], "mirror2/x").data == BODY
+        with pytest.raises(FetchError) as e:
+            f.fetch([URI("https://127.0.0.1:1/repo")], "config")
+    assert e.value.message == \
+        "While fetching https://127.0.0.1:1/repo/config: [35] SSL connect error"
