@@ -11,9 +11,10 @@ Requests go through httpx's transport layer (httpcore): HTTP/1.1 on kept-alive
 connections, and HTTP/2 over TLS when the server offers it (ALPN) and the
 remote does not set ``http2=false``. httpcore is imported on the first request,
 so ``import ostree_py.remote.fetcher`` stays cheap. Requests are synchronous and
-thread-safe: threads share one connection pool per proxy (None: direct); a
-forked worker process calls ``after_fork`` and opens connections of its own.
-Bodies are streamed to the caller's file as they arrive.
+thread-safe: each thread keeps its own connection to each server (requests
+through a proxy share a pool per proxy); a forked worker process calls
+``after_fork`` and opens connections of its own. Bodies are streamed to the
+caller's file as they arrive.
 
 Error texts follow the reference (which uses libcurl): ``Server returned HTTP
 404``, ``While fetching URL: [7] Couldn't connect to server``, ``URI URL
