@@ -293,6 +293,7 @@ class Fetcher:
         self._conns = []
         self._conn_options = None
         self._route = {}
+        self._hosts = {}
         read_to = max(self.low_speed_time, 1.0)
         # a stalled transfer ends by the read timeout, a trickling one by the low-speed check
         self._extensions = {"timeout": {"connect": connect_timeout, "read": read_to,
@@ -575,22 +576,19 @@ class Fetcher:
             raise
         except Exception as e:  # noqa: BLE001 - a bad proxy URL, an unreadable certificate...
             raise _map_error(e, display) from None
-        default = port is None or port == (443 if scheme == "https" else 80)
-        h = f"[{host}]" if ":" in host else host
-        hdrs = [(b"Host", (h if default else f"{h}:{port}").encode("idna")),
-                (b"User-Agent", self._ua)]
+        key = (scheme, host, port)
+        try:
+            host_b, host_header = self._host_names(key)
+            url = httpcore.URL(scheme=scheme.encode(), host=host_b, port=port, target=target.encode())
+        except Exception as e:  # noqa: BLE001 - a host name IDNA cannot encode
+            raise _map_error(e, display) from None
+        hdrs = [(b"Host", host_header), (b"User-Agent", self._ua)]
         hdrs += headers
         if auth is not None:
             import base64
             hdrs.append((b"Authorization", b"Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode())))
-        try:
-            url = httpcore.URL(scheme=scheme.encode(), host=host.encode("idna"), port=port,
-                               target=target.encode())
-        except Exception as e:  # noqa: BLE001
-            raise _map_error(e, display) from None
         req = httpcore.Request(b"GET", url, headers=hdrs, extensions=self._extensions)
         origin = url.origin
-        key = (scheme, host, port)
         for attempt in (0, 1):
             reused = False
             try:
@@ -609,6 +607,17 @@ class Fetcher:
             return _Response(r, display)
         raise FetchError(f"While fetching {display}: [52] Server returned nothing (no headers, no data)",
                          "partial")
+
+    def _host_names(self, key: tuple) -> tuple:
+        """The host of ``key`` (scheme, host, port) and its Host header, IDNA-encoded once
+        per server."""
+        v = self._hosts.get(key)
+        if v is None:
+            scheme, host, port = key
+            default = port is None or port == (443 if scheme == "https" else 80)
+            h = f"[{host}]" if ":" in host else host
+            v = self._hosts[key] = (host.encode("idna"), (h if default else f"{h}:{port}").encode("idna"))
+        return v
 
     def _open(self, uri: URI, headers: list) -> "_Response":
         """Send a GET, following redirects (at most 20); credentials only go to the original origin."""
@@ -727,12 +736,13 @@ class _Response:
         """The value of header ``name`` (lower case; repeated fields joined with ", "), or None."""
         fields = self._fields
         if fields is None:
+            # (three lookups per response: keys are lowered once, only values asked for decoded)
             fields = self._fields = {}
             for k, v in self.r.headers:
-                k = k.decode("latin-1").lower()
-                v = v.decode("latin-1")
-                fields[k] = f"{fields[k]}, {v}" if k in fields else v
-        return fields.get(name)
+                k = k.lower()
+                fields[k] = fields[k] + b", " + v if k in fields else v
+        v = fields.get(name.encode())
+        return None if v is None else v.decode("latin-1")
 
     def chunks(self):
         """The body as it arrives: each piece is whatever one read got (at most 64 KiB),
@@ -780,6 +790,9 @@ def _map_error(e: BaseException, display: str) -> FetchError:
     msg = str(e)
     if isinstance(e, (socket.timeout, TimeoutError)) or name.endswith("Timeout") or "timed out" in msg:
         return FetchError(f"While fetching {display}: [28] Timeout was reached", "timed-out")
+    if isinstance(e, UnicodeError):
+        # a host name IDNA cannot encode (an empty or too long label): curl's resolver refuses it
+        return FetchError(f"While fetching {display}: [6] Couldn't resolve host name")
     if isinstance(e, socket.gaierror) or "Name or service not known" in msg or "getaddrinfo" in msg \
             or "Temporary failure in name resolution" in msg or "nodename" in msg \
             or "No address associated with hostname" in msg:

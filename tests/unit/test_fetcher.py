@@ -358,3 +358,11 @@ def test_an_unreadable_client_certificate(server, tmp_path):
             f.fetch([URI("https://127.0.0.1:1/repo")], "config")
     assert e.value.message == \
         "While fetching https://127.0.0.1:1/repo/config: [35] SSL connect error"
+
+
+@pytest.mark.parametrize("host", ["a..b", "x" * 70 + ".org"])
+def test_a_host_name_idna_cannot_encode_is_not_resolved(fetcher, host):
+    """As curl's resolver: an empty or over-long label is a name that does not resolve."""
+    with pytest.raises(FetchError) as e:
+        fetcher.fetch([URI(f"http://{host}:1/repo")], "config")
+    assert e.value.message == f"While fetching http://{host}:1/repo/config: [6] Couldn't resolve host name"
