@@ -336,7 +336,9 @@ PROFILE_RATE = 200
 
 
 def profile(argv, work):
-    """One run of ostree-py's ``argv`` under ``py-spy record --gil``: what held the GIL.
+    """One run of ostree-py's ``argv`` under ``py-spy record --gil --subprocesses``: what
+    held the GIL, in the process and in the worker processes it forks (where pull
+    fetches and writes content objects).
 
     Returns wall time, the seconds the GIL was held (samples / rate), and the
     functions where those samples fell: by self time (the function on top)
@@ -344,7 +346,7 @@ def profile(argv, work):
     """
     raw = os.path.join(work, "profile.raw")
     t = time.perf_counter()
-    p = subprocess.run([PYSPY, "record", "--gil", "--nonblocking", "-r", str(PROFILE_RATE), "-f", "raw",
+    p = subprocess.run([PYSPY, "record", "--gil", "--subprocesses", "--nonblocking", "-r", str(PROFILE_RATE), "-f", "raw",
                         "-o", raw, "--", *argv], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wall = time.perf_counter() - t
     if p.returncode != 0 or not os.path.exists(raw):
@@ -377,8 +379,9 @@ def print_profile(tname, opname, o):
           f"ostree-py median {ours['median']:.2f}s wall = user {ours['user_median']:.2f}s + "
           f"sys {ours['sys_median']:.2f}s CPU (reference: {o['ref']['median']:.2f}s wall, "
           f"user {o['ref']['user_median']:.2f}s + sys {o['ref']['sys_median']:.2f}s).")
-    print(f"  py-spy --gil: the GIL was held {pr['gil_seconds']:.2f}s of a {pr['wall']:.2f}s profiled run "
-          f"({pr['gil_seconds'] / pr['wall'] * 100:.0f}% of wall time); where (self):")
+    print(f"  py-spy --gil --subprocesses: GILs were held {pr['gil_seconds']:.2f}s (summed over the "
+          f"processes) of a {pr['wall']:.2f}s profiled run ({pr['gil_seconds'] / pr['wall'] * 100:.0f}% of "
+          f"wall time); where (self):")
     for name, share in pr["self"]:
         print(f"    {share * 100:5.1f}%  {name}")
     print("  ostree-py functions on the stack (inclusive):")
