@@ -1453,11 +1453,10 @@ class _Pull:
             return False
         if self.dry_run or self.commit_only or not self.content_mirrorlist:
             return False
-        # crash tests count checkpoints in one process; httpx (proxies, HTTP/2) keeps its own pool
+        # crash tests count checkpoints in one process
         if faults.armed():
             return False
-        return all(u.scheme in ("http", "https") and not self.fetcher._use_httpx(u.scheme, u.host)
-                   for u in self.content_mirrorlist)
+        return all(u.scheme in ("http", "https") for u in self.content_mirrorlist)
 
     def _child_content(self, csum, retries):
         """In a child: fetch and write one content object; what it added to the counters
