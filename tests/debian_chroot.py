@@ -1,0 +1,125 @@
+"""Debian chroots for the test harnesses (tests/boot, tests/upstream/trixie.py).
+
+The mirror that this machine's apt uses, the API file systems mounted into a
+chroot (and always unmounted again), and a removal that refuses to descend
+into a chroot that still has something mounted in it: a recursive delete
+through a bind-mounted /dev would remove the host's device nodes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+
+
+def host_codename() -> str:
+    """The host's Debian codename (VERSION_CODENAME in /etc/os-release)."""
+    with open("/etc/os-release", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("VERSION_CODENAME="):
+                return line.split("=", 1)[1].strip().strip('"')
+    raise RuntimeError("no VERSION_CODENAME in /etc/os-release")
+
+
+def apt_mirror(suite: str) -> str:
+    """The mirror URI of this machine's apt source for `suite` (the main archive)."""
+    texts = []
+    extra = "/etc/apt/sources.list.d"
+    names = sorted(os.listdir(extra)) if os.path.isdir(extra) else []
+    for path in ["/etc/apt/sources.list"] + [os.path.join(extra, n) for n in names]:
+        if path.endswith((".list", ".sources")) and os.path.isfile(path):
+            with open(path, encoding="utf-8", errors="replace") as f:
+                texts.append((path, f.read()))
+    for path, text in texts:
+        if path.endswith(".list"):
+            for line in text.splitlines():
+                words = line.split("#", 1)[0].split()
+                if words[:1] == ["deb"]:
+                    words = [w for w in words[1:] if not w.startswith("[") and not w.endswith("]")]
+                    if len(words) >= 2 and words[1] == suite:
+                        return words[0]
+        else:
+            for stanza in re.split(r"\n\s*\n", text):
+                fields = {}
+                for line in stanza.splitlines():
+                    if line.startswith("#") or ":" not in line or line[:1].isspace():
+                        continue
+                    key, value = line.split(":", 1)
+                    fields[key.strip().lower()] = value.split()
+                if "deb" in fields.get("types", []) and suite in fields.get("suites", []) \
+                        and fields.get("enabled", ["yes"])[0] != "no" and fields.get("uris"):
+                    return fields["uris"][0]
+    raise RuntimeError(f"no apt source for {suite} in /etc/apt/sources.list*")
+
+
+def mounts_under(path: str) -> list[str]:
+    """Mount points at or below `path`, deepest first."""
+    path = os.path.realpath(path)
+    found = []
+    with open("/proc/self/mountinfo", encoding="utf-8") as f:
+        for line in f:
+            # Field 5 is the mount point, with space, tab, newline and
+            # backslash escaped as octal.
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[4])
+            if point == path or point.startswith(path + "/"):
+                found.append(point)
+    return sorted(found, key=len, reverse=True)
+
+
+def unmount_all(path: str) -> None:
+    """Unmounts everything at or below `path` (lazily when busy); raises if any stays."""
+    for point in mounts_under(path):
+        if subprocess.run(["umount", point], stderr=subprocess.DEVNULL).returncode != 0:
+            subprocess.run(["umount", "-l", point], stderr=subprocess.DEVNULL)
+    left = mounts_under(path)
+    if left:
+        raise RuntimeError(f"still mounted: {', '.join(left)}")
+
+
+def remove_tree(path: str) -> None:
+    """Removes `path` after unmounting whatever is mounted below it."""
+    if not os.path.lexists(path):
+        return
+    if os.path.isdir(path) and not os.path.islink(path):
+        unmount_all(path)
+        try:
+            shutil.rmtree(path)
+        except PermissionError:
+            # Deployments carry the immutable flag when made without the debug env.
+            subprocess.run(["chattr", "-R", "-f", "-i", path], stderr=subprocess.DEVNULL)
+            shutil.rmtree(path)
+    else:
+        os.unlink(path)
+
+
+class Mounts:
+    """proc, sys, dev and dev/pts mounted into a chroot; unmounted on exit, also on failure."""
+
+    def __init__(self, root: str):
+        self.root = root
+        self.done: list[str] = []
+
+    def __enter__(self):
+        try:
+            for kind, src, rel in (("proc", "proc", "proc"), ("sysfs", "sys", "sys"), ("bind", "/dev", "dev"),
+                                   ("bind", "/dev/pts", "dev/pts")):
+                target = os.path.join(self.root, rel)
+                os.makedirs(target, exist_ok=True)
+                if kind == "bind":
+                    cmd = ["mount", "--bind", src, target]
+                else:
+                    cmd = ["mount", "-t", kind, src, target]
+                subprocess.run(cmd, check=True)
+                self.done.append(target)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        for target in reversed(self.done):
+            if subprocess.run(["umount", target]).returncode != 0:
+                subprocess.run(["umount", "-l", target])
+        self.done = []
