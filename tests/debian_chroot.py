@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
+import time
 
 
 def host_codename() -> str:
@@ -94,8 +96,43 @@ def remove_tree(path: str) -> None:
         os.unlink(path)
 
 
+def chroot_processes(root: str) -> list[int]:
+    """Processes whose root directory is `root` (or below it)."""
+    root = os.path.realpath(root)
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                proc_root = os.readlink(f"/proc/{name}/root")
+            except OSError:
+                continue  # gone, or a kernel thread
+            if proc_root == root or proc_root.startswith(root + "/"):
+                found.append(int(name))
+    return found
+
+
+def kill_chroot_processes(root: str, grace: float = 5.0) -> list[int]:
+    """Ends what still runs in the chroot (daemons a test left: gpg-agent, an HTTP server):
+    SIGTERM, then SIGKILL after `grace` seconds. Returns the pids that were running."""
+    pids = chroot_processes(root)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p in pids):
+            time.sleep(0.1)
+        pids_left = [p for p in pids if os.path.exists(f"/proc/{p}")]
+        if not pids_left:
+            break
+    return pids
+
+
 class Mounts:
-    """proc, sys, dev and dev/pts mounted into a chroot; unmounted on exit, also on failure."""
+    """proc, sys, dev and dev/pts mounted into a chroot. On exit, also on failure, what
+    still runs in the chroot is ended (it would keep /dev busy) and they are unmounted."""
 
     def __init__(self, root: str):
         self.root = root
@@ -119,6 +156,7 @@ class Mounts:
         return self
 
     def __exit__(self, *exc):
+        kill_chroot_processes(self.root)
         for target in reversed(self.done):
             if subprocess.run(["umount", target]).returncode != 0:
                 subprocess.run(["umount", "-l", target])

@@ -37,7 +37,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROJECT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.dirname(HERE))
-from debian_chroot import Mounts, apt_mirror, host_codename, mounts_under, remove_tree, unmount_all  # noqa: E402
+from debian_chroot import (Mounts, apt_mirror, host_codename, kill_chroot_processes,  # noqa: E402
+                           mounts_under, remove_tree, unmount_all)
 
 SUITE = "trixie"
 # Bump when the package list changes: a cached chroot of another recipe is rebuilt.
@@ -152,9 +153,23 @@ def copy_checkout(root: str) -> None:
             shutil.copy2(src, dst)
 
 
+def trust_host_cas(root: str, out) -> None:
+    """The certificate authorities this machine adds to Debian's (/usr/local/share/ca-certificates),
+    also trusted in the chroot: pip reaches the package registry the way the host does."""
+    src, dest = "/usr/local/share/ca-certificates", os.path.join(root, "usr/local/share/ca-certificates")
+    remove_tree(dest)
+    if os.path.isdir(src):
+        shutil.copytree(src, dest, symlinks=False)
+    else:
+        os.makedirs(dest)
+    checked(chroot(root, "update-ca-certificates", "--fresh", stdout=out, stderr=subprocess.STDOUT,
+                   stdin=subprocess.DEVNULL), "update-ca-certificates")
+
+
 def install_venv(root: str, logfile: str) -> None:
     """A fresh venv of the chroot's python with ostree-py and its dependencies (pip's cache is kept)."""
     with open(logfile, "wb") as out:
+        trust_host_cas(root, out)
         for cmd in (["python3", "-m", "venv", f"{SRC}/.venv"],
                     [f"{SRC}/.venv/bin/python", "-m", "pip", "install", "-q", "--disable-pip-version-check", SRC],
                     # What `make bytecode` does: the scripts' first commands
@@ -213,6 +228,8 @@ def main(argv: list[str]) -> int:
     root = os.path.join(cache, "root")
     # A run killed before its cleanup leaves its mounts: undo them first.
     for prefix in (root, root + ".tmp"):
+        if os.path.isdir(prefix) and kill_chroot_processes(prefix):
+            log(f"ended processes that an earlier run left in {prefix}")
         if mounts_under(prefix):
             log(f"unmounting what an earlier run left mounted in {prefix}")
             unmount_all(prefix)
