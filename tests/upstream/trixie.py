@@ -212,9 +212,9 @@ def main(argv: list[str]) -> int:
         raise fail("tests/upstream/trixie.py needs root (debootstrap, chroot, mounts)")
     if args.tests and args.all:
         raise fail("--all and TEST arguments exclude each other")
+    if args.j < 1:
+        raise fail("-j wants a positive number")
     tests = args.tests or ([] if args.all else read_list(args.list))
-    out = args.o or tempfile.mkdtemp(prefix="ostree-py-trixie.", dir=os.environ.get("TMPDIR", "/tmp"))
-    os.makedirs(out, exist_ok=True)
 
     cache = os.path.join(PROJECT, ".cache", "trixie")
     os.makedirs(cache, exist_ok=True)
@@ -245,6 +245,8 @@ def main(argv: list[str]) -> int:
         log("no scripts to run")
         print("0 passed, 0 failed")
         return 0
+    out = args.o or tempfile.mkdtemp(prefix="ostree-py-trixie.", dir=os.environ.get("TMPDIR", "/tmp"))
+    os.makedirs(out, exist_ok=True)
     clean_tmp(root)
     log("copying the checkout to the chroot's " + SRC)
     copy_checkout(root)
@@ -275,7 +277,7 @@ if __name__ == "__main__":
     signal.signal(signal.SIGTERM, _terminate)
     try:
         sys.exit(main(sys.argv[1:]))
-    except RuntimeError as e:
+    except (RuntimeError, OSError) as e:
         sys.exit(f"error: {e}")
     except KeyboardInterrupt:
         sys.exit("error: interrupted")
