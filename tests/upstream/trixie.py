@@ -250,21 +250,24 @@ def main(argv: list[str]) -> int:
     clean_tmp(root)
     log("copying the checkout to the chroot's " + SRC)
     copy_checkout(root)
-    with Mounts(root):
-        if not args.reference:
-            log(f"python3 -m venv {SRC}/.venv; pip install {SRC} (log in {out}/venv.log)")
-            install_venv(root, os.path.join(out, "venv.log"))
-        what = "the reference ostree" if args.reference else "ostree-py"
-        log(f"{len(tests)} scripts against {what}, {args.j} at a time")
-        cmd = [f"{SRC}/tests/upstream/run", "-j", str(args.j), "-o", OUT]
-        if args.reference:
-            cmd.append("-r")
-        proc = chroot(root, *cmd, *tests, env={"OSTREE_HTTPD": HTTPD}, stdin=subprocess.DEVNULL)
-    logs = os.path.join(root, OUT.lstrip("/"))
-    if os.path.isdir(logs):
-        shutil.copytree(logs, out, dirs_exist_ok=True)
-    clean_tmp(root)
-    log(f"logs in {out}")
+    try:
+        with Mounts(root):
+            if not args.reference:
+                log(f"python3 -m venv {SRC}/.venv; pip install {SRC} (log in {out}/venv.log)")
+                install_venv(root, os.path.join(out, "venv.log"))
+            what = "the reference ostree" if args.reference else "ostree-py"
+            log(f"{len(tests)} scripts against {what}, {args.j} at a time")
+            cmd = [f"{SRC}/tests/upstream/run", "-j", str(args.j), "-o", OUT]
+            if args.reference:
+                cmd.append("-r")
+            proc = chroot(root, *cmd, *tests, env={"OSTREE_HTTPD": HTTPD}, stdin=subprocess.DEVNULL)
+    finally:
+        # Also after a failure or an interruption: the logs so far.
+        logs = os.path.join(root, OUT.lstrip("/"))
+        if os.path.isdir(logs):
+            shutil.copytree(logs, out, dirs_exist_ok=True)
+        clean_tmp(root)
+        log(f"logs in {out}")
     return proc.returncode
 
 
