@@ -25,12 +25,12 @@ def host_codename() -> str:
     raise RuntimeError("no VERSION_CODENAME in /etc/os-release")
 
 
-def apt_mirror(suite: str) -> str:
+def apt_mirror(suite: str, etc_apt: str = "/etc/apt") -> str:
     """The mirror URI of this machine's apt source for `suite` (the main archive)."""
     texts = []
-    extra = "/etc/apt/sources.list.d"
+    extra = os.path.join(etc_apt, "sources.list.d")
     names = sorted(os.listdir(extra)) if os.path.isdir(extra) else []
-    for path in ["/etc/apt/sources.list"] + [os.path.join(extra, n) for n in names]:
+    for path in [os.path.join(etc_apt, "sources.list")] + [os.path.join(extra, n) for n in names]:
         if path.endswith((".list", ".sources")) and os.path.isfile(path):
             with open(path, encoding="utf-8", errors="replace") as f:
                 texts.append((path, f.read()))
@@ -39,7 +39,11 @@ def apt_mirror(suite: str) -> str:
             for line in text.splitlines():
                 words = line.split("#", 1)[0].split()
                 if words[:1] == ["deb"]:
-                    words = [w for w in words[1:] if not w.startswith("[") and not w.endswith("]")]
+                    words = words[1:]
+                    if words and words[0].startswith("["):  # [option=value ...]
+                        while words and not words[0].endswith("]"):
+                            words = words[1:]
+                        words = words[1:]
                     if len(words) >= 2 and words[1] == suite:
                         return words[0]
         else:
@@ -53,7 +57,7 @@ def apt_mirror(suite: str) -> str:
                 if "deb" in fields.get("types", []) and suite in fields.get("suites", []) \
                         and fields.get("enabled", ["yes"])[0] != "no" and fields.get("uris"):
                     return fields["uris"][0]
-    raise RuntimeError(f"no apt source for {suite} in /etc/apt/sources.list*")
+    raise RuntimeError(f"no apt source for {suite} in {etc_apt}/sources.list*")
 
 
 def mounts_under(path: str) -> list[str]:
