@@ -1167,7 +1167,7 @@ class _Pull:
                 self._importer(self.remote_local).import_object(objtype, csum)
             except ObjectNotFoundError:
                 if objtype == "commit" and self.maxdepth != 0 and csum in self.commit_to_depth:
-                    repo.mark_commit_partial(csum, False)
+                    repo.forget_commit_partial(csum)
                     if self.has_tombstone_commits:
                         self._importer(self.remote_local).import_object("tombstone-commit", csum)
                     return
@@ -1348,7 +1348,7 @@ class _Pull:
             for objtype in ("commit", "commitmeta"):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(repo.object_path(objtype, csum))
-            repo.mark_commit_partial(csum, False)
+            repo.forget_commit_partial(csum)
 
     # ------------------------------------------------------------ metadata fetches
     def _enqueue_meta(self, csum, objtype, path, detached, is_stored, ref):
