@@ -1,4 +1,4 @@
-# ostree-py: make install | demo | test | check | man | bench | boot-test
+# ostree-py: make install | demo | test | check | upstream | upstream-2025 | man | bench | boot-test
 # Everything runs from the project's venv (.venv), which `make install` creates.
 
 PYTHON ?= python3
@@ -12,7 +12,7 @@ SYS_PACKAGES := ostree ostree-tests attr python3-yaml python3-gi gir1.2-glib-2.0
 STAMP  := $(VENV)/.ostree-py-installed
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: install system-packages demo test check upstream man bench boot-test bytecode
+.PHONY: install system-packages demo test check upstream upstream-2025 man bench boot-test bytecode
 
 install: system-packages $(STAMP)
 
@@ -64,7 +64,13 @@ test: $(STAMP) bytecode
 upstream: $(STAMP) bytecode
 	tests/upstream/run -j $(JOBS)
 
-check: install test upstream
+# ostree 2025.2's upstream shell tests listed in tests/upstream/passing-2025.txt,
+# in a Debian trixie chroot (debootstrapped once into .cache/trixie; root):
+# tests/upstream/trixie.py, which copies the checkout into it each run.
+upstream-2025:
+	$(PYTHON) tests/upstream/trixie.py -j $(JOBS)
+
+check: install test upstream upstream-2025
 
 # Validates every page with groff and installs them into the venv, where
 # `man ostree-py-COMMAND` finds them (venv/bin on PATH).
