@@ -64,8 +64,10 @@ def parse_object_path(relpath: str) -> tuple[str, str]:
 
 
 class _Importer:
-    def __init__(self, repo):
+    def __init__(self, repo, verify_remote: str | None = None):
         self.repo = repo
+        self.verify_remote = verify_remote
+        self.verified = verify_remote is None
         self.commit: str | None = None
         self.pending: tuple[str, list] | None = None  # (file checksum, its xattrs)
         self.xattrs_cache: dict[str, bytes] = {}  # .file-xattrs objects by checksum
@@ -120,6 +122,9 @@ class _Importer:
 
     def object(self, e, rel: str) -> None:
         csum, kind = parse_object_path(rel)
+        if not self.verified and kind != "commitmeta":
+            raise ContainerError(f"Using remote {self.verify_remote} for verification; expected "
+                                 f"commitmeta object, not {kind}")
         if kind != "file" and kind != "file-xattrs" and self.pending is not None:
             raise ContainerError(f"Found dangling xattrs for file object {self.pending[0]}")
         if kind == "commit":
@@ -132,6 +137,8 @@ class _Importer:
                 gvariant.deserialize(COMMITMETA_TYPE, data)
             except OstreeError as err:
                 raise ContainerError(f"Invalid detached metadata: {err.message}") from None
+            if not self.verified:
+                self.verify(data)
             self.repo.write_object_bytes("commitmeta", csum, data, replace=True)
         elif kind in ("dirtree", "dirmeta"):
             self.repo.write_metadata(kind, self.metadata_bytes(e, rel), expected=csum)
@@ -147,6 +154,14 @@ class _Importer:
         else:
             self.content(e, csum)
         self.objects += 1
+
+    def verify(self, commitmeta: bytes) -> None:
+        """The commit must be signed as its remote asks before anything else is written."""
+        from ostree_py.signing import signature_verify_commit_data
+        commit_bytes = self.repo.load_metadata_bytes("commit", self.commit)
+        signature_verify_commit_data(self.repo, self.verify_remote, commit_bytes,
+                                     gvariant.deserialize(COMMITMETA_TYPE, commitmeta))
+        self.verified = True
 
     def xattrs_link(self, e, csum: str, rel: str) -> None:
         if self.pending is not None:
@@ -194,6 +209,9 @@ class _Importer:
     def finish(self, reader) -> str:
         if self.commit is None:
             raise ContainerError("Commit object not found in tar stream")
+        if not self.verified:
+            raise ContainerError(f"Using remote {self.verify_remote} for verification; "
+                                 "no detached metadata after the commit")
         if self.pending is not None:
             raise ContainerError(f"Found dangling xattrs for file object {self.pending[0]}")
         if not reader.ended:
@@ -228,13 +246,17 @@ def check_commit_complete(repo, checksum: str) -> None:
             stack.append(tcsum)
 
 
-def import_commit_tar(repo, stream) -> str:
+def import_commit_tar(repo, stream, verify_remote: str | None = None) -> str:
     """Import the ostree-ext tar stream read from ``stream`` into ``repo`` (see the module
     docstring); return the commit checksum. Runs in a transaction of its own, or in the
-    caller's (which then decides, e.g. after checking a digest, whether it lands)."""
+    caller's (which then decides, e.g. after checking a digest, whether it lands).
+
+    With ``verify_remote``, the commit's detached metadata must come right after it
+    and sign it as that remote's configuration asks (gpg-verify, sign-verify), before
+    any other object is written; anything else is refused."""
     reader = TarReader(stream)
     with repo.transaction():
-        imp = _Importer(repo)
+        imp = _Importer(repo, verify_remote)
         for e in reader:
             imp.entry(e)
         return imp.finish(reader)
