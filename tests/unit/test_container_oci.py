@@ -265,3 +265,73 @@ def test_ostree_image_references():
             OstreeImageReference.parse(bad)
     assert ImageReference.parse("oci:/d:tag").path_and_tag() == ("/d", "tag")
     assert ImageReference.parse("oci:/d").path_and_tag() == ("/d", None)
+
+
+def _copy_tar(src: bytes, keep) -> bytes:
+    """The entries of tar ``src`` for which ``keep(entry)`` holds, rewritten."""
+    import io
+    from ostree_py.container.tarcodec import TarReader
+    out = io.BytesIO()
+    w = TarWriter(out)
+    for e in TarReader(io.BytesIO(src)):
+        if keep(e):
+            w.pax([("SCHILY.xattr." + k.decode(), v) for k, v in e.xattrs])
+            data = e.read()
+            w.add(e.path, e.typeflag, e.mode, e.uid, e.gid, size=len(data), linkname=e.linkname,
+                  data=data)
+    w.finish()
+    return out.getvalue()
+
+
+def test_chunked_image_objects_come_from_their_layer(source, dest, tmp_path):
+    """A chunked image (ostree layer, then an object-set layer up to ostree.final-diffid):
+    an object only the chunk holds lands; a chunk with a metadata object is refused."""
+    import io
+    from ostree_py.container.oci import OciWriter
+    from ostree_py.container.tar_export import export_commit_tar, object_tar_path
+    repo, csum = source
+    full = io.BytesIO()
+    export_commit_tar(repo, csum, full)
+    full = full.getvalue()
+    big = [e for e in __import__("tarfile").open(fileobj=io.BytesIO(full)).getmembers()
+           if e.isreg() and e.size == 200_000][0].name.encode()
+    prefix = big[:-len(b".file")]
+    in_chunk = {big, prefix + b".file-xattrs-link"}
+    # as ostree-ext splits them: the chunk has the objects and the tree paths linked to them
+    def chunked(e):
+        return e.path in in_chunk or (e.typeflag == b"1" and e.linkname == big)
+    commit_layer = _copy_tar(full, lambda e: not chunked(e))
+    chunk_layer = _copy_tar(full, lambda e: chunked(e) or e.typeflag == b"5")
+    img = str(tmp_path / "img")
+
+    def build(chunk: bytes):
+        shutil_rm(img)
+        w = OciWriter(img)
+        layers = []
+        for data in (commit_layer, chunk):
+            lw = w.layer()
+            lw.write(data)
+            layers.append(lw.finish())
+        config = {"architecture": "amd64", "os": "linux",
+                  "config": {"Labels": {"ostree.commit": csum,
+                                        "ostree.final-diffid": layers[-1].diff_id}},
+                  "rootfs": {"type": "layers", "diff_ids": [la.diff_id for la in layers]}}
+        cdesc = w.write_blob(encode_json(config), "application/vnd.oci.image.config.v1+json")
+        w.add_manifest({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                        "config": cdesc, "layers": [la.descriptor() for la in layers]},
+                       {"architecture": "amd64", "os": "linux"}, None)
+
+    # without the chunk, the commit layer alone is incomplete
+    build(_copy_tar(full, lambda e: e.typeflag == b"5"))
+    _refused(dest, f"ostree-unverified-image:oci:{img}", "incomplete")
+    build(chunk_layer)
+    assert unencapsulate(dest, f"ostree-unverified-image:oci:{img}").commit == csum
+    other = Repo.create(str(tmp_path / "other"), mode="bare-user")
+    build(_copy_tar(full, lambda e: e.path in in_chunk or e.path.endswith(b".dirmeta")))
+    _refused(other, f"ostree-unverified-image:oci:{img}", "metadata object .* in a chunk layer")
+    assert object_tar_path(csum, "commit").startswith(b"sysroot/ostree/repo/objects/")
+
+
+def shutil_rm(path):
+    import shutil
+    shutil.rmtree(path, ignore_errors=True)
