@@ -152,12 +152,18 @@ class OciWriter:
         hexd = hashlib.sha256(data).hexdigest()
         p = os.path.join(self.blobdir, hexd)
         if not os.path.exists(p):
-            write_atomic(p, data)
+            try:
+                write_atomic(p, data)
+            except OSError as e:
+                raise ContainerError(f"Writing blob sha256:{hexd}: {e.strerror}") from None
         return {"mediaType": media_type, "digest": "sha256:" + hexd, "size": len(data)}
 
     def layer(self) -> LayerWriter:
         """A LayerWriter for a new gzip layer."""
-        return LayerWriter(self)
+        try:
+            return LayerWriter(self)
+        except OSError as e:
+            raise ContainerError(f"Creating a layer in {self.path}: {e.strerror}") from None
 
     def add_manifest(self, manifest: dict, platform: dict, tag: str | None) -> dict:
         """Store the manifest and list it in index.json: with a tag, next to the other
@@ -175,7 +181,10 @@ class OciWriter:
                              if isinstance(m, dict) and (m.get("annotations") or {}).get(REF_NAME) != tag]
         manifests.append(desc)
         index = {"schemaVersion": 2, "mediaType": MEDIA_INDEX, "manifests": manifests}
-        write_atomic(os.path.join(self.path, "index.json"), encode_json(index))
+        try:
+            write_atomic(os.path.join(self.path, "index.json"), encode_json(index))
+        except OSError as e:
+            raise ContainerError(f"Writing {self.path}/index.json: {e.strerror}") from None
         return desc
 
 
@@ -385,6 +394,10 @@ def pack_archive(layout_dir: str, dest: str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.rename(tmp, dest)
+    except OSError as e:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise ContainerError(f"Writing {dest}: {e.strerror}") from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -423,7 +436,7 @@ def open_image(imgref: ImageReference):
     if imgref.transport == "oci":
         yield OciImage(path, tag)
     elif imgref.transport == "oci-archive":
-        tmp = _archive_tmpdir(path)
+        tmp = tempfile.mkdtemp(prefix="oci-archive-")
         try:
             unpack_archive(path, tmp)
             yield OciImage(tmp, tag)

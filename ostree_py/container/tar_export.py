@@ -41,7 +41,7 @@ import stat
 
 from ostree_py.container.tarcodec import DIRECTORY, HARDLINK, REGULAR, SYMLINK, TarWriter
 from ostree_py.core.objects import OBJTYPES, xattrs_to_bytes
-from ostree_py.errors import ObjectNotFoundError
+from ostree_py.errors import ContainerError, ObjectNotFoundError
 
 REPO_PREFIX = "sysroot/ostree/repo/"
 OBJECTS_PREFIX = REPO_PREFIX + "objects/"
@@ -111,7 +111,7 @@ class _Exporter:
                 xdata = xattrs_to_bytes(info.xattrs)
                 self.w.add(object_tar_path(checksum, "file-xattrs-link"), REGULAR, 0o644,
                            size=len(xdata), data=xdata)
-                self.w.pax([("SCHILY.xattr." + n.decode("utf-8", "surrogateescape"), v)
+                self.w.pax([("SCHILY.xattr." + _xattr_name(n, checksum), v)
                             for n, v in info.xattrs if n != SELINUX_XATTR])
                 if info.is_symlink:
                     self.w.add(objpath, SYMLINK, info.mode, info.uid, info.gid,
@@ -170,6 +170,13 @@ class _Exporter:
         if not self.wrote_vartmp:
             self.dir_entry(b"var/tmp", 0, 0, stat.S_IFDIR | 0o1777)
         self.w.finish()
+
+
+def _xattr_name(name: bytes, checksum: str) -> str:
+    try:
+        return name.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ContainerError(f"Found non-UTF-8 xattr {name!r} in object {checksum}") from None
 
 
 def _join(parent: bytes, name: str) -> bytes:
