@@ -68,9 +68,10 @@ def tree_tar_path(path: bytes) -> bytes:
 
 
 class _Exporter:
-    def __init__(self, repo, checksum: str, out):
+    def __init__(self, repo, checksum: str, out, exclude: frozenset = frozenset()):
         self.repo = repo
         self.checksum = checksum
+        self.exclude = exclude  # content objects (and their tree paths) other layers carry
         self.w = TarWriter(out)
         self.wrote: set[bytes] = set()  # (type byte + digest) of objects written
         self.wrote_vartmp = False
@@ -135,6 +136,8 @@ class _Exporter:
         self.metadata_object("dirtree", checksum)
         tree = self.repo.load_dirtree(checksum)
         for name, csum in tree.files:
+            if csum in self.exclude:
+                continue
             if with_paths:
                 self.tree_file(tree_tar_path(_join(path, name)), csum)
             else:
@@ -184,9 +187,40 @@ def _join(parent: bytes, name: str) -> bytes:
     return parent + b"/" + n if parent else n
 
 
-def export_commit_tar(repo, rev: str, out) -> str:
+def export_commit_tar(repo, rev: str, out, exclude=frozenset()) -> str:
     """Write commit ``rev`` of ``repo`` to the binary stream ``out`` as an ostree-ext
-    tar stream (see the module docstring); return the commit checksum."""
+    tar stream (see the module docstring); return the commit checksum.
+
+    ``exclude``: content objects left out, with the tree paths linked to them (the
+    chunk layers of a chunked image carry them, see export_chunk_tar)."""
     checksum = repo.resolve_rev(rev)
-    _Exporter(repo, checksum, out).run()
+    _Exporter(repo, checksum, out, frozenset(exclude)).run()
     return checksum
+
+
+def content_paths(repo, checksum: str, wanted) -> dict[str, list[bytes]]:
+    """{content checksum: its tree paths (relative, as bytes)} of commit ``checksum``, for
+    the objects in ``wanted``; memory grows with those objects only."""
+    out: dict[str, list[bytes]] = {}
+    stack = [(b"", repo.load_commit(checksum).root_tree)]
+    while stack:
+        path, tree_csum = stack.pop()
+        tree = repo.load_dirtree(tree_csum)
+        for name, csum in tree.files:
+            if csum in wanted:
+                out.setdefault(csum, []).append(_join(path, name))
+        for name, tcsum, _ in reversed(tree.dirs):
+            stack.append((_join(path, name), tcsum))
+    return out
+
+
+def export_chunk_tar(repo, checksum: str, objects: dict, out) -> None:
+    """Write a chunk layer of commit ``checksum``, as ostree-ext's export_chunk does: the
+    repository skeleton, then each content object of ``objects`` ({checksum: tree
+    paths}, in checksum order) followed by its tree paths linked to it."""
+    ex = _Exporter(repo, checksum, out)
+    ex.skeleton()
+    for csum in sorted(objects):
+        for path in objects[csum]:
+            ex.tree_file(tree_tar_path(path), csum)
+    ex.w.finish()

@@ -109,3 +109,35 @@ def test_umoci_unpack_gives_a_repo_the_reference_accepts(image, ref_commit, tmp_
     assert len(unpacked) > 2000
     assert {k: v for k, v in checked_out.items() if k != "etc" and not k.startswith("etc/")} == unpacked
     assert tree_manifest(rootfs / "etc") == tree_manifest(co / "usr/etc")
+
+
+def test_chunked_image_unpacks_and_round_trips(ref_commit, tmp_path, ref):
+    """A chunked image (components by directory, at most 6 layers): umoci stacks the
+    layers into a repository the reference accepts and a tree that is the commit's;
+    a skopeo copy unencapsulates to the same commit."""
+    src_repo, csum = ref_commit
+    repo = Repo.open(src_repo)
+    components = {}
+    stack = [("", repo.load_commit(csum).root_tree)]
+    while stack:
+        path, tree = stack.pop()
+        t = repo.load_dirtree(tree)
+        for _, fcsum in t.files:
+            components.setdefault(fcsum, "/".join(path.split("/")[:5]) or "/")
+        stack += [(f"{path}/{n}", tc) for n, tc, _ in t.dirs]
+    img = tmp_path / "img"
+    encapsulate(repo, csum, f"oci:{img}:chunked", components=components, max_layers=6)
+    raw = json.loads(_run(_tool("skopeo"), "inspect", "--raw", f"oci:{img}:chunked"))
+    assert len(raw["layers"]) == 6
+    assert all("ostree.components" in layer["annotations"] for layer in raw["layers"][1:])
+    bundle = tmp_path / "bundle"
+    _run(_tool("umoci"), "unpack", "--image", f"{img}:chunked", bundle)
+    inner = bundle / "rootfs/sysroot/ostree/repo"
+    ref("fsck", f"--repo={inner}")
+    co = tmp_path / "co"
+    ref("checkout", f"--repo={src_repo}", csum, co)
+    assert tree_manifest(bundle / "rootfs/usr/lib") == tree_manifest(co / "usr/lib")
+    _run(_tool("skopeo"), "copy", f"oci:{img}:chunked", f"oci-archive:{tmp_path / 'c.tar'}")
+    dest = Repo.create(str(tmp_path / "dest"), mode="bare-user")
+    assert unencapsulate(dest, f"ostree-unverified-image:oci-archive:{tmp_path / 'c.tar'}").commit == csum
+    ref("fsck", f"--repo={dest.path}")

@@ -335,3 +335,55 @@ def test_chunked_image_objects_come_from_their_layer(source, dest, tmp_path):
 def shutil_rm(path):
     import shutil
     shutil.rmtree(path, ignore_errors=True)
+
+
+def components_by_directory(repo, csum):
+    """{content checksum: the name of its file's directory}: a stand-in for packages."""
+    from ostree_py.container.tar_export import content_paths
+    everything = {}
+    stack = [("", repo.load_commit(csum).root_tree)]
+    while stack:
+        path, tree = stack.pop()
+        t = repo.load_dirtree(tree)
+        for _, fcsum in t.files:
+            everything.setdefault(fcsum, path.strip("/").replace("/", "-") or "root")
+        stack += [(f"{path}/{n}", tc) for n, tc, _ in t.dirs]
+    assert set(content_paths(repo, csum, everything)) == set(everything)
+    return everything
+
+
+def test_chunked_encapsulate(source, dest, tmp_path):
+    import io
+    import tarfile
+    from ostree_py.container.encapsulate import pack_components
+    repo, csum = source
+    components = components_by_directory(repo, csum)
+    img = str(tmp_path / "img")
+    encapsulate(repo, "main", f"oci:{img}", components=components, max_layers=3)
+    manifest, config = _manifest_and_config(img)
+    assert len(manifest["layers"]) == 3
+    assert config["config"]["Labels"]["ostree.final-diffid"] == config["rootfs"]["diff_ids"][-1]
+    names = [layer["annotations"]["ostree.components"] for layer in manifest["layers"][1:]]
+    assert "annotations" not in manifest["layers"][0]
+    assert sorted(",".join(names).split(",")) == sorted(set(components.values()))
+    # a chunk's history entry names its components (in packing order)
+    assert [sorted(h["created_by"].split(" and ")) for h in config["history"]][1:] == [
+        n.split(",") for n in names]
+    layer_names = []
+    for desc in manifest["layers"]:
+        t = tarfile.open(fileobj=io.BytesIO(_blob(img, desc["digest"])))
+        layer_names.append([m.name for m in t.getmembers()])
+    # the chunks: the skeleton, objects and links, no metadata object; the commit layer
+    # has no chunked object
+    for names_ in layer_names[1:]:
+        assert names_[0] == "sysroot" and "sysroot/ostree/repo/config" in names_
+        assert not [n for n in names_ if n.endswith((".dirtree", ".dirmeta", ".commit"))]
+        objs = [n for n in names_ if n.endswith(".file")]
+        assert objs and objs == sorted(objs)
+        assert not set(objs) & set(layer_names[0])
+    assert unencapsulate(dest, f"ostree-unverified-image:oci:{img}").commit == csum
+    # one component per layer when there are enough layers; at most max_layers - 1 chunks
+    assert pack_components({"a": 5, "b": 3, "c": 3, "d": 1}, 2) == [["a", "d"], ["b", "c"]]
+    assert pack_components({"a": 1}, 4) == [["a"]]
+    with pytest.raises(ContainerError, match="at least 2"):
+        encapsulate(repo, "main", f"oci:{img}:x", components=components, max_layers=1)
