@@ -171,8 +171,10 @@ def _header_checksum_ok(block: bytes) -> bool:
     stored = _parse_number(block[148:156], "checksum")
     blanked = block[:148] + b"        " + block[156:]
     unsigned = sum(blanked)
-    signed = sum(b - 256 if b > 127 else b for b in blanked)
-    return stored in (unsigned, signed)
+    if stored == unsigned:
+        return True
+    # some old writers summed the bytes as signed chars
+    return stored == unsigned - 256 * sum(1 for b in blanked if b > 127)
 
 
 class TarEntry:
