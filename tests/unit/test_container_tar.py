@@ -15,9 +15,9 @@ import pytest
 from ostree_py import Repo, commit
 from ostree_py.container.tar_export import export_commit_tar, object_tar_path
 from ostree_py.container.tar_import import import_commit_tar
-from ostree_py.container.tarcodec import DIRECTORY, HARDLINK, PAX, REGULAR, TarWriter, encode_header
+from ostree_py.container.tarcodec import HARDLINK, PAX, REGULAR, TarWriter, encode_header
 from ostree_py.core.content import FileInfo, content_checksum
-from ostree_py.errors import ContainerError, OstreeError
+from ostree_py.errors import OstreeError
 
 
 def make_tree(root):
