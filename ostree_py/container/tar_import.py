@@ -31,8 +31,9 @@ from ostree_py.core.content import FileInfo
 from ostree_py.core.objects import COMMITMETA_TYPE, MAX_METADATA_SIZE, Commit, xattrs_from_bytes
 from ostree_py.errors import ContainerError, OstreeError
 
-# ostree-ext's cap on one object's xattrs
+# ostree-ext's cap on one object's xattrs; and on all the .file-xattrs objects kept
 MAX_XATTRS_SIZE = 1 << 20
+MAX_XATTRS_CACHE = 64 << 20
 _OBJECT_NAME = re.compile(r"objects/([0-9a-f]{2})/([0-9a-f]{62})\.([a-z-]+)\Z")
 _OBJECT_KINDS = ("commit", "commitmeta", "dirtree", "dirmeta", "file", "file-xattrs",
                  "file-xattrs-link")
@@ -71,6 +72,7 @@ class _Importer:
         self.commit: str | None = None
         self.pending: tuple[str, list] | None = None  # (file checksum, its xattrs)
         self.xattrs_cache: dict[str, bytes] = {}  # .file-xattrs objects by checksum
+        self.xattrs_cached = 0
         self.objects = 0
 
     def entry(self, e) -> None:
@@ -148,7 +150,11 @@ class _Importer:
             data = e.read_all(MAX_XATTRS_SIZE)
             if hashlib.sha256(data).hexdigest() != csum:
                 raise ContainerError(f"Corrupted xattrs object {csum}")
-            self.xattrs_cache[csum] = data
+            if csum not in self.xattrs_cache:
+                self.xattrs_cached += len(data)
+                if self.xattrs_cached > MAX_XATTRS_CACHE:
+                    raise ContainerError(f"Too many xattrs objects (over {MAX_XATTRS_CACHE} bytes)")
+                self.xattrs_cache[csum] = data
         elif kind == "file-xattrs-link":
             self.xattrs_link(e, csum, rel)
         else:

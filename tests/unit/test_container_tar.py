@@ -293,3 +293,32 @@ def test_memory_stays_flat_in_file_size(tmp_path):
         peaks.append(int(out.stdout.split()[-1]))  # KiB
     print("peak RSS KiB", peaks)
     assert peaks[1] - peaks[0] < 24 * 1024, peaks
+
+
+def test_xattrs_objects_and_links_to_them(source, dest, monkeypatch):
+    """ostree-ext's other spelling (a .file-xattrs object, the link a hardlink to it) is
+    read; a link to an xattrs object the stream lacks, or too many of them, are refused."""
+    import hashlib
+    from ostree_py.container import tar_import
+    from ostree_py.core.objects import xattrs_to_bytes
+    repo, csum = source
+    data = exported(repo, "main")
+    head = data[:-1024]
+    info = FileInfo(0o100644, 0, 0, 1, "", [(b"user.a", b"1")])
+    fcsum = content_checksum(info, b"x")
+    xdata = xattrs_to_bytes(info.xattrs)
+    xcsum = hashlib.sha256(xdata).hexdigest()
+    xpath = b"sysroot/ostree/repo/objects/%s/%s.file-xattrs" % (xcsum[:2].encode(), xcsum[2:].encode())
+    good = head + _stream(
+        _e(xpath, REGULAR, size=len(xdata), data=xdata),
+        _e(object_tar_path(fcsum, "file-xattrs-link"), HARDLINK, linkname=xpath),
+        _e(object_tar_path(fcsum, "file"), REGULAR, size=1, data=b"x"))
+    assert import_commit_tar(dest, io.BytesIO(good)) == csum
+    assert dest.load_file(fcsum)[0].xattrs == [(b"user.a", b"1")]
+    other = Repo.create(str(dest.path) + "-2", mode="bare-user")
+    dangling = head + _stream(
+        _e(object_tar_path(fcsum, "file-xattrs-link"), HARDLINK, linkname=xpath),
+        _e(object_tar_path(fcsum, "file"), REGULAR, size=1, data=b"x"))
+    _refused(other, dangling, "missing object")
+    monkeypatch.setattr(tar_import, "MAX_XATTRS_CACHE", len(xdata) - 1)
+    _refused(other, good, "Too many xattrs")
