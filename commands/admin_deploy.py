@@ -28,10 +28,8 @@ OPTIONS = [
 
 
 def run(ctx, opts, args):
-    from ostree_py.errors import OstreeError, UsageError
-    from ostree_py.core.keyfile import KeyFile
-    from ostree_py.sysroot import origin as _origin
-    from ostree_py.sysroot.kargs import KernelArgs
+    from ostree_py.errors import UsageError
+    from ostree_py.sysroot import transaction
 
     from ._sysroot import open_sysroot
     sr = open_sysroot(ctx, opts)
@@ -43,74 +41,13 @@ def run(ctx, opts, args):
         raise UsageError("Can't specify both --karg-none and --karg-delete")
     if opts.no_merge and opts.karg_delete:
         raise UsageError("Can't specify both --no-merge and --karg-delete")
-    refspec = args[0]
-    repo = sr.repo
-    if sr.booted_deployment is None and opts.os is None:
-        raise OstreeError("Looking for booted deployment: Not currently booted into an OSTree system "
-                          "and no --os= argument given")
-    if opts.origin_file:
-        try:
-            with open(opts.origin_file, encoding="utf-8") as f:
-                origin = KeyFile.parse(f.read())
-        except OSError as e:
-            import os
-            raise OstreeError(f"Failed to open file “{opts.origin_file}”: {os.strerror(e.errno)}") from None
-    else:
-        origin = _origin.new_from_refspec(refspec)
-    revision = repo.resolve_rev(refspec)
-    merge = None if opts.no_merge else sr.get_merge_deployment(opts.os)
-    try:
-        sr.prepare_cleanup()
-    except OstreeError as e:
-        raise OstreeError(f"Performing initial cleanup: {e.message}") from None
-    kargs = None
-    if opts.karg_none:
-        kargs = KernelArgs()
-    elif opts.karg_proc_cmdline:
-        kargs = KernelArgs()
-        kargs.append_proc_cmdline()
-    elif merge is not None and (opts.karg or opts.karg_append or opts.karg_delete):
-        kargs = KernelArgs((merge.bootconfig.get("options") or "").split(" ")
-                           if merge.bootconfig and merge.bootconfig.get("options") is not None else ())
-    if opts.karg:
-        kargs = kargs or KernelArgs()
-        kargs.replace_argv(opts.karg)
-    if opts.karg_append:
-        kargs = kargs or KernelArgs()
-        kargs.append_argv(opts.karg_append)
-    if opts.karg_delete:
-        if kargs is None:
-            raise OstreeError(f"No key '{opts.karg_delete.partition('=')[0]}' found")
-        kargs.delete(opts.karg_delete)
-    overlay_initrds = None
-    if opts.overlay_initrd:
-        from ostree_py.sysroot.stage import stage_overlay_initrd
-        overlay_initrds = []
-        for path in opts.overlay_initrd:
-            try:
-                open(path, "rb").close()
-            except OSError as e:
-                import os
-                raise OstreeError(f"openat({path}): {os.strerror(e.errno)}") from None
-            overlay_initrds.append(stage_overlay_initrd(path))
-    kargs_list = kargs.to_list() if kargs is not None else None
-    if opts.stage:
-        from ostree_py.sysroot import stage
-        if opts.retain_pending or opts.retain_rollback:
-            raise OstreeError("--stage cannot currently be combined with --retain arguments")
-        if opts.not_as_default:
-            raise OstreeError("--stage cannot currently be combined with --not-as-default")
-        if opts.lock_finalization:
-            stage.lock_finalization()
-        stage.stage_tree(sr, opts.os, revision, origin, merge, kargs_list, overlay_initrds)
-    else:
-        new = sr.deploy_tree(opts.os, revision, origin, merge, kargs_list, overlay_initrds)
-        sr.simple_write_deployment(opts.os, new, merge, no_clean=True, not_default=opts.not_as_default,
-                                   retain=opts.retain,
-                                   retain_pending=opts.retain_pending and not opts.retain,
-                                   retain_rollback=opts.retain_rollback and not opts.retain)
-    if opts.no_prune or opts.stage:
-        sr.prepare_cleanup()
-    else:
-        sr.cleanup()
+    kargs = transaction.KargOverrides(none=opts.karg_none, proc_cmdline=opts.karg_proc_cmdline,
+                                      replace=opts.karg or [], append=opts.karg_append or [],
+                                      delete=opts.karg_delete)
+    policy = transaction.DeployPolicy(stage=opts.stage, lock_finalization=opts.lock_finalization,
+                                      not_default=opts.not_as_default, retain=opts.retain,
+                                      retain_pending=opts.retain_pending, retain_rollback=opts.retain_rollback)
+    transaction.admin_deploy(sr, args[0], osname=opts.os, origin_file=opts.origin_file, no_merge=opts.no_merge,
+                             kargs=kargs, overlay_initrds=opts.overlay_initrd or (), no_prune=opts.no_prune,
+                             policy=policy)
     return 0

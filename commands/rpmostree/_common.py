@@ -88,12 +88,6 @@ def print_pkgdiff(ctx, up, down, removed, added):
 DOWNLOADED = "downloaded"   # what deploy() returns for --download-only once all is fetched
 
 
-def write_deployment(sr, osname, new, merge):
-    """Make ``new`` the default deployment, then rpm-ostree's cleanup (base refs, package cache, prune)."""
-    from ostree_py.rpmostree import syscore
-    syscore.write_deployment(sr, osname, new, merge)
-
-
 def overlay_initrds(sr, merge, origin):
     """The overlay initrd of the origin's ``initramfs-etc`` files (read from the merge
     deployment's /etc), staged for deployment: [checksum], or None."""
@@ -108,6 +102,17 @@ def overlay_initrds(sr, merge, origin):
         path = os.path.join(d, "overlay.img")
         write_overlay(etc, origin.initramfs_etc, path)
         return [stage_overlay_initrd(path)]
+
+
+def deploy_transaction(sr, osname, commit, origin, merge, kargs, overlays, *, stage=False,
+                       lock_finalization=False):
+    """ostree's deploy transaction with rpm-ostree's cleanup (base and package-cache refs
+    regenerated, then ostree's cleanup and prune) after an immediate deployment."""
+    from ostree_py.rpmostree import syscore
+    from ostree_py.sysroot import transaction
+    policy = transaction.DeployPolicy(stage=stage, lock_finalization=lock_finalization, cleanup=syscore.cleanup)
+    return transaction.deploy(sr, osname, commit, origin.to_keyfile(), merge=merge, kargs=kargs,
+                              overlay_initrds=overlays, policy=policy)
 
 
 def deploy(ctx, sr, osname, merge, origin, base, *, dry_run=False, allow_inactive=True, local_paths=(),
@@ -141,17 +146,9 @@ def deploy(ctx, sr, osname, merge, origin, base, *, dry_run=False, allow_inactiv
         rep.msg("Update downloaded.")
         return DOWNLOADED
     overlays = overlay_initrds(sr, merge, origin)
-    if staging:
-        from ostree_py.sysroot import stage
-        with rep.task("Staging deployment"):
-            if lock_finalization:
-                stage.lock_finalization()
-            new = stage.stage_tree(sr, osname, res.commit, origin.to_keyfile(), merge, kargs,
-                                   overlay_initrds=overlays)
-    else:
-        with rep.task("Writing deployment"):
-            new = sr.deploy_tree(osname, res.commit, origin.to_keyfile(), merge, kargs, overlay_initrds=overlays)
-            write_deployment(sr, osname, new, merge)
+    with rep.task("Staging deployment" if staging else "Writing deployment"):
+        new = deploy_transaction(sr, osname, res.commit, origin, merge, kargs, overlays, stage=staging,
+                                 lock_finalization=lock_finalization)
     if reboot:
         do_reboot(ctx)
         return new

@@ -118,8 +118,7 @@ def _write(ctx, opts, sr, osname, d, ka):
 
     from . import _common
     origin = Origin(d.origin).new_for_upgrade(keep_override=True)
-    new = sr.deploy_tree(osname, d.csum, origin.to_keyfile(), d, ka.to_list(), overlay_initrds=d.overlay_initrds)
-    _common.write_deployment(sr, osname, new, d)
+    _common.deploy_transaction(sr, osname, d.csum, origin, d, ka.to_list(), d.overlay_initrds)
     if opts.reboot:
         _common.do_reboot(ctx)
         return 0
