@@ -71,6 +71,9 @@ _API = {
     "list_remotes": ("ostree_py.repo.remotes", "list_remotes"),
     "pull": ("ostree_py.remote.pull", "pull"),
     "pull_local": ("ostree_py.remote.pull_local", "pull_local"),
+    "ContainerError": ("ostree_py.errors", "ContainerError"),
+    "encapsulate": ("ostree_py.container.encapsulate", "encapsulate"),
+    "unencapsulate": ("ostree_py.container.encapsulate", "unencapsulate"),
 }
 
 __all__ = sorted(_API)

@@ -38,3 +38,7 @@ class RefNotFoundError(OstreeError):
 
 class UsageError(OstreeError):
     """Bad command-line usage."""
+
+
+class ContainerError(OstreeError):
+    """An OCI image or ostree-ext tar stream that cannot be written or is refused."""

@@ -19,7 +19,7 @@ BLOCK = 512
 RECORD = 10240  # libarchive pads stdout output to whole 10 KiB records
 
 
-def _number(value: int, width: int) -> bytes:
+def tar_number(value: int, width: int) -> bytes:
     """An octal field of ``width`` bytes (digits + NUL), or base-256 when it does not fit."""
     if 0 <= value < 8 ** (width - 1):
         return b"%0*o\0" % (width - 1, value)
@@ -34,11 +34,11 @@ def _header(name: bytes, mode: int, uid: int, gid: int, size: int, mtime: int, t
             linkname: bytes = b"", uname: bytes = b"", gname: bytes = b"") -> bytes:
     h = bytearray(BLOCK)
     h[0:100] = name[:100].ljust(100, b"\0")
-    h[100:108] = _number(mode, 8)
-    h[108:116] = _number(uid, 8)
-    h[116:124] = _number(gid, 8)
-    h[124:136] = _number(size, 12)
-    h[136:148] = _number(mtime, 12)
+    h[100:108] = tar_number(mode, 8)
+    h[108:116] = tar_number(uid, 8)
+    h[116:124] = tar_number(gid, 8)
+    h[124:136] = tar_number(size, 12)
+    h[136:148] = tar_number(mtime, 12)
     h[148:156] = b" " * 8
     h[156:157] = typeflag
     h[157:257] = linkname[:100].ljust(100, b"\0")

@@ -7,7 +7,7 @@ import tarfile
 
 from hypothesis import given, settings, strategies as st
 
-from ostree_py.ops.export import TarWriter, _number
+from ostree_py.ops.export import TarWriter, tar_number
 
 name_part = st.text(alphabet=st.characters(blacklist_characters="/\0", blacklist_categories=("Cs",)),
                     min_size=1, max_size=40).filter(lambda s: s not in (".", ".."))
@@ -59,7 +59,7 @@ def test_tarfile_reads_back_what_we_write(entries):
 
 @given(st.integers(0, 2 ** 63 - 1), st.sampled_from([8, 12]))
 def test_numbers_octal_or_base256(value, width):
-    field = _number(value, width)
+    field = tar_number(value, width)
     assert len(field) == width
     if value < 8 ** (width - 1):
         assert field == b"%0*o\0" % (width - 1, value)

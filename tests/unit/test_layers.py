@@ -36,6 +36,7 @@ LAYERS = [
     "ostree_py.ops",
     "ostree_py.deltas",
     "ostree_py.remote",
+    "ostree_py.container",
     "ostree_py.sysroot",
     "ostree_py.rpmostree",
     "ostree_py",
