@@ -617,8 +617,18 @@ class Repo:
     def load_metadata_bytes(self, objtype: str, checksum: str) -> bytes:
         """The raw bytes of a metadata object; raise ObjectNotFoundError if absent."""
         _, p = self._find(objtype, checksum)
-        with open_object(p) as f:
-            data = f.read(MAX_METADATA_SIZE + 1)
+        # the descriptor read to its end in a buffer of the file's size: no file
+        # object, and no MAX_METADATA_SIZE buffer for an object of a few hundred bytes
+        fd, st = open_object_fd(p)
+        try:
+            data = os.read(fd, min(st.st_size, MAX_METADATA_SIZE) + 1)
+            while data and len(data) <= MAX_METADATA_SIZE:
+                more = os.read(fd, MAX_METADATA_SIZE + 1 - len(data))
+                if not more:
+                    break
+                data += more
+        finally:
+            os.close(fd)
         if len(data) > MAX_METADATA_SIZE:
             raise InvalidObjectError(f"Metadata object {checksum}.{OBJTYPES[objtype]} exceeds maximum size {MAX_METADATA_SIZE}")
         return data
