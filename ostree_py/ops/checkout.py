@@ -756,14 +756,26 @@ class _Checkout:
                 raise
 
     def _fast_link_fn(self):
-        """A hardlink-only fast path for the common cases, or None.
+        """A fast path for the common cases, or None.
 
-        It returns True when the file was hardlinked into place and False
-        when the general path must decide (zero-sized, symlink in a user
-        repo, missing from this repo, already existing, ...).
+        It returns True when the file was put in place (hardlinked, in user
+        mode also a symlink or empty file) and False when the general path
+        must decide (zero-sized, symlink in a user repo, missing from this
+        repo, already existing, an overlayfs whiteout, ...).
         """
+        fast = self._fast_fn()
+        if fast is None or not self.o.process_passthrough_whiteouts:
+            return fast
+        # admin deploy's checkout: only names with the prefix are whiteouts
+        prefix = OVERLAYFS_WHITEOUT_PREFIX
+
+        def fast_unless_whiteout(dfd, name, csum):
+            return not name.startswith(prefix) and fast(dfd, name, csum)
+        return fast_unless_whiteout
+
+    def _fast_fn(self):
         o = self.o
-        if o.force_copy or o.process_whiteouts or o.process_passthrough_whiteouts or not self._chain:
+        if o.force_copy or o.process_whiteouts or not self._chain:
             return None
         first = self._chain[0]
         devino = o.devino_cache
