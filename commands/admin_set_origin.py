@@ -12,7 +12,7 @@ OPTIONS = [
 
 
 def run(ctx, opts, args):
-    from ostree_py.remote import remotes
+    from ostree_py.repo import remotes
     from ostree_py.errors import OstreeError, UsageError
     from ostree_py.core.objects import parse_refspec
     from ostree_py.sysroot import origin as _origin

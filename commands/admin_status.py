@@ -108,7 +108,7 @@ def _gpg_verify(repo, origin) -> bool:
     if origin is None:
         return False
     from ostree_py.errors import OstreeError
-    from ostree_py.remote.remotes import find_remote
+    from ostree_py.repo.remotes import find_remote
     from ostree_py.sysroot import origin as _origin
     refspec = _origin.get_refspec(origin)
     if refspec is None or ":" not in refspec:

@@ -42,16 +42,6 @@ OPTIONS = [
 ]
 
 
-def parse_boolean(value: str) -> bool:
-    """ot_parse_boolean: 1/true/yes or 0/false/no/none, any case."""
-    v = value.lower()
-    if v in ("1", "true", "yes"):
-        return True
-    if v in ("0", "false", "no", "none"):
-        return False
-    raise OstreeError(f"Invalid boolean argument '{value}'")
-
-
 def _uses_checkout_at(opts) -> bool:
     return bool(opts.disable_cache or opts.whiteouts or opts.require_hardlinks or opts.union_add
                 or opts.force_copy or opts.force_copy_zerosized or opts.bareuseronly_dirs
@@ -174,6 +164,7 @@ def _many_checkouts(ctx, repo, opts, target: str) -> None:
 
 
 def run(ctx, opts, args):
+    from ostree_py.util.text import parse_boolean
     repo = ctx.repo
     if opts.fsync is not None and not parse_boolean(opts.fsync):
         repo.fsync = False

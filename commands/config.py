@@ -63,7 +63,7 @@ def _section_key(opts, args, argc):
 
 def _write_config(repo):
     """ostree_repo_write_config: a remote defined in a remotes.d file cannot be set here."""
-    from ostree_py.remote.remotes import find_remote
+    from ostree_py.repo.remotes import find_remote
     for group in repo.config.groups():
         if group.startswith('remote "') and group.endswith('"') and len(group) > len('remote ""'):
             cur = find_remote(repo, group[len('remote "'):-1], inherited=False)

@@ -16,7 +16,7 @@ OPTIONS = [
 def run(ctx, opts, args):
     import os
 
-    from ostree_py.ops.create_usb import create_usb
+    from ostree_py.remote.create_usb import create_usb
     from ostree_py.errors import UsageError
     if len(args) < 1:
         raise UsageError("A MOUNT-PATH must be specified")

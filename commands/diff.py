@@ -24,7 +24,7 @@ def _file_or_commit(repo, arg):
 
 def run(ctx, opts, args):
     from ostree_py.ops import diff
-    from ostree_py.ops.dump import format_size
+    from ostree_py.util.text import format_size
     repo = ctx.repo
     if not args:
         ctx.stderr.write(ctx.help_text() + "\n")

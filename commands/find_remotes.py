@@ -28,7 +28,7 @@ def _avahi_warning(ctx):
 def run(ctx, opts, args):
     from ostree_py.remote import repo_finder
     from ostree_py.errors import OstreeError, UsageError
-    from ostree_py.repo.reflist import validate_collection_id, validate_rev
+    from ostree_py.core.objects import validate_collection_id, validate_ref
     if len(args) < 2:
         raise UsageError("At least one COLLECTION-ID REF pair must be specified")
     if len(args) % 2 == 1:
@@ -45,7 +45,7 @@ def run(ctx, opts, args):
     refs = []
     for i in range(0, len(args), 2):
         validate_collection_id(args[i])
-        validate_rev(args[i + 1])
+        validate_ref(args[i + 1])
         refs.append((args[i], args[i + 1]))
     finders = None
     if opts.finders is not None:

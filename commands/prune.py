@@ -21,6 +21,7 @@ OPTIONS = [
 
 def run(ctx, opts, args):
     from ostree_py.ops import prune as P
+    from ostree_py.util.text import format_size
     from ostree_py.errors import OstreeError, UsageError
     repo = ctx.repo
     depth = -1 if opts.depth is None else opts.depth
@@ -55,7 +56,7 @@ def run(ctx, opts, args):
     if res.pruned == 0:
         out.write("No unreachable objects\n")
     elif opts.no_prune:
-        out.write(f"Would delete: {res.pruned} objects, freeing {P.format_size(res.freed_bytes)}\n")
+        out.write(f"Would delete: {res.pruned} objects, freeing {format_size(res.freed_bytes)}\n")
     else:
-        out.write(f"Deleted {res.pruned} objects, {P.format_size(res.freed_bytes)} freed\n")
+        out.write(f"Deleted {res.pruned} objects, {format_size(res.freed_bytes)} freed\n")
     return 0

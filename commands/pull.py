@@ -51,7 +51,7 @@ class _TtyProgress:
         self.task = None
 
     def __call__(self, p):
-        from ostree_py.ops.prune import format_size
+        from ostree_py.util.text import format_size
         if self.bar is None:
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn
@@ -82,7 +82,7 @@ class _TtyProgress:
 
 def run(ctx, opts, args):
     from ostree_py.errors import OstreeError, UsageError
-    from ostree_py.repo.reflist import parse_refspec, validate_checksum_string
+    from ostree_py.core.objects import parse_refspec, validate_checksum_string
     if len(args) < 1:
         raise UsageError("REMOTE must be specified")
     if opts.dry_run and not opts.require_static_deltas:

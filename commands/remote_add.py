@@ -31,9 +31,9 @@ SIGN_TYPES = ("ed25519", "dummy")  # the signing engines ostree_py.signing has
 
 def open_repo_or_sysroot(ctx, opts):
     """ostree_parse_sysroot_or_repo_option: --sysroot's repo, else --repo (or the default)."""
-    from ostree_py.remote import remotes
     if opts.sysroot is not None:
-        return remotes.open_sysroot_repo(opts.sysroot)
+        from ostree_py.sysroot import open_sysroot_repo
+        return open_sysroot_repo(opts.sysroot)
     from ostree_py.commands._cli import resolve_repo_path
     ctx.repo_path = resolve_repo_path(ctx, opts.repo)
     return ctx.repo
@@ -59,7 +59,7 @@ def _sign_verify_option(options: dict, keyspec: str) -> str:
 
 
 def run(ctx, opts, args):
-    from ostree_py.remote import remotes
+    from ostree_py.repo import remotes
     repo = open_repo_or_sysroot(ctx, opts)
     url = None
     if opts.custom_backend is not None:
@@ -101,8 +101,9 @@ def run(ctx, opts, args):
     if opts.collection_id is not None:
         options["collection-id"] = opts.collection_id
 
-    imported = remotes.add_remote(repo, name, url, options, if_not_exists=opts.if_not_exists,
-                                  force=opts.force, gpg_import=opts.gpg_import)
+    remotes.add_remote(repo, name, url, options, if_not_exists=opts.if_not_exists, force=opts.force)
     if opts.gpg_import is not None:
+        from ostree_py.signing.remote_gpg import import_keys_from
+        imported = import_keys_from(repo, name, opts.gpg_import)
         ctx.stdout.write(f'Imported {imported} GPG key{"" if imported == 1 else "s"} to remote "{name}"\n')
     return 0

@@ -15,7 +15,7 @@ OPTIONS = [
 
 
 def run(ctx, opts, args):
-    from ostree_py.remote import remotes
+    from ostree_py.repo import remotes
     from ostree_py.commands.remote_add import open_repo_or_sysroot
     repo = open_repo_or_sysroot(ctx, opts)
     if not args:

@@ -13,7 +13,7 @@ OPTIONS = [
 
 
 def run(ctx, opts, args):
-    from ostree_py.remote import remote_gpg
+    from ostree_py.signing import remote_gpg
     repo = ctx.repo
     if not args:
         raise UsageError("NAME must be specified")

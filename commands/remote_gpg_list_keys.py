@@ -46,7 +46,7 @@ def dump_key(out, key) -> None:
 
 
 def run(ctx, opts, args):
-    from ostree_py.remote import remote_gpg
+    from ostree_py.signing import remote_gpg
     name = args[0] if args else None
     keys = remote_gpg.list_keys(ctx.repo, name, environ=ctx.environ)
     for key in keys:

@@ -11,7 +11,7 @@ OPTIONS = [
 
 
 def run(ctx, opts, args):
-    from ostree_py.remote import remotes
+    from ostree_py.repo import remotes
     repo = ctx.repo
     names = remotes.list_remotes(repo)
     out = ctx.stdout

@@ -12,12 +12,12 @@ OPTIONS = [
 
 
 def run(ctx, opts, args):
-    from ostree_py.remote import remotes
+    from ostree_py.remote.pull import list_remote_refs
     repo = ctx.repo
     if not args:
         raise UsageError("NAME must be specified")
     name = args[0]
-    refs = remotes.list_remote_refs(repo, name, cache_dir=opts.cache_dir)
+    refs = list_remote_refs(repo, name, cache_dir=opts.cache_dir)
     out = ctx.stdout
     for ref in sorted(refs, key=lambda s: s.encode("utf-8", "surrogateescape")):
         out.write(f"{name}:{ref}\n")

@@ -9,7 +9,7 @@ OPTIONS = []
 
 
 def run(ctx, opts, args):
-    from ostree_py.remote import remotes
+    from ostree_py.repo import remotes
     if not args:
         raise UsageError("NAME must be specified")
     ctx.stdout.write(remotes.get_url(ctx.repo, args[0]) + "\n")

@@ -13,13 +13,14 @@ OPTIONS = [
 
 
 def run(ctx, opts, args):
-    from ostree_py.remote import remotes
+    from ostree_py.remote.pull import fetch_summary
+    from ostree_py.repo import remotes
     from ostree_py.ops.dump import summary_text
     repo = ctx.repo
     if not args:
         raise UsageError("NAME must be specified")
     name = args[0]
-    summary, signatures = remotes.fetch_summary(repo, name, cache_dir=opts.cache_dir)
+    summary, signatures = fetch_summary(repo, name, cache_dir=opts.cache_dir)
     if summary is None:
         raise OstreeError("Remote server has no summary file")
     ctx.stdout.write(summary_text(summary, raw=opts.raw))

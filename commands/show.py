@@ -43,6 +43,7 @@ def run(ctx, opts, args):
     elif opts.print_sizes:
         out.write(show.sizes_text(repo, repo.resolve_rev(rev)))
     else:
+        from ostree_py.core.objects import is_checksum
         from ostree_py.ops.dump import DumpError
         try:
             out.write(show.object_or_rev_text(repo, rev, raw=opts.raw, unswapped=opts.no_byteswap))
@@ -50,8 +51,8 @@ def run(ctx, opts, args):
             out.write(e.partial)
             raise
         # a commit is followed by its GPG signatures, as the reference (built with gpgme) does
-        checksum = rev if show._is_checksum(rev) else repo.resolve_rev(rev)
-        if not show._is_checksum(rev) or repo.has_object("commit", checksum):
+        checksum = rev if is_checksum(rev) else repo.resolve_rev(rev)
+        if not is_checksum(rev) or repo.has_object("commit", checksum):
             from ostree_py.signing import commit_gpg_signatures_text
             out.write(commit_gpg_signatures_text(repo, checksum, opts.gpg_homedir, opts.gpg_verify_remote))
     return 0

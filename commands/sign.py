@@ -18,19 +18,6 @@ OPTIONS = [
 ]
 
 
-def _read_key_lines(path):
-    import os
-    if not os.path.isfile(path):
-        raise OstreeError(f"File object '{path}' is not a regular file")
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise OstreeError(f"{path}: {e.strerror}") from None
-    from ostree_py.signing.ed25519 import _read_lines
-    return _read_lines(data)
-
-
 def run(ctx, opts, args):
     from ostree_py import signing
     if not args:
@@ -61,7 +48,8 @@ def run(ctx, opts, args):
         sign.set_sk(key)
         signing.sign_commit(repo, sign, checksum)
     if opts.keys_file:
-        for line in _read_key_lines(opts.keys_file):
+        from ostree_py.signing.ed25519 import read_key_file
+        for line in read_key_file(opts.keys_file):
             sign.set_sk(line)
             signing.sign_commit(repo, sign, checksum)
     return 0

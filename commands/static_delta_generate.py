@@ -46,23 +46,6 @@ def _strtoull(text: str) -> int:
     return min(n, (1 << 64) - 1) & 0xFFFFFFFF  # passed on as a guint32
 
 
-def read_key_lines(path: str) -> list[str]:
-    """The lines of a keys file, as the reference reads them."""
-    import os
-    if not os.path.isfile(path):
-        raise OstreeError(f"File object '{path}' is not a regular file")
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise OstreeError(f"{path}: {os.strerror(e.errno)}") from None
-    text = data.decode("utf-8", "surrogateescape")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
-
-
 def run(ctx, opts, args):
     from ostree_py.deltas import delta_exists
     from ostree_py.deltas.generate import GenerateOptions, generate_delta
@@ -111,7 +94,8 @@ def run(ctx, opts, args):
     if opts.sign or opts.keys_file:
         keys = list(opts.sign)
         if opts.keys_file:
-            keys += read_key_lines(opts.keys_file)
+            from ostree_py.signing.ed25519 import read_key_file
+            keys += read_key_file(opts.keys_file)
     sign_type = opts.sign_type if opts.sign_type is not None else "ed25519"
     if opts.sign_type == "":
         raise OstreeError("Invalid 'sign-name' parameter")

@@ -50,7 +50,8 @@ def _signing():
 
 
 def run(ctx, opts, args):
-    from ostree_py.ops import summary
+    from ostree_py.ops.summary import write_metadata_commit
+    from ostree_py.repo import summary
     repo = ctx.repo
     signing, gpg = _signing()
     sign = None
@@ -71,7 +72,7 @@ def run(ctx, opts, args):
                 for key in opts.sign:
                     sign.set_sk(key)
                     signing.sign_commit(repo, sign, csum)
-            summary.write_metadata_commit(repo, extra, sign=sign_metadata_commit)
+            write_metadata_commit(repo, extra, sign=sign_metadata_commit)
         summary.regenerate_summary(repo, extra)
         if opts.gpg_sign:
             gpg.add_signature_summary(repo, opts.gpg_sign, opts.gpg_homedir)

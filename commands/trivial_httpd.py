@@ -85,7 +85,7 @@ def _write_port_file(ctx, path, port):
         ctx.stdout.write(text)
         _flush(ctx)
         return
-    from ostree_py.repo import write_atomic
+    from ostree_py.util.fs import write_atomic
     try:
         write_atomic(path, text.encode())
     except OSError as e:

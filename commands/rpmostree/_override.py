@@ -25,7 +25,7 @@ def _replace(origin, args, from_repo):
         # a package replaces its earlier replacement
         origin.replace_local = [e for e in origin.replace_local
                                 if not _same_name(e.partition(":")[2], hdr.name)]
-        origin.replace_local.append(f"{core._sha256_file(path)}:{hdr.nevra}")
+        origin.replace_local.append(f"{core.sha256_file(path)}:{hdr.nevra}")
         m = origin.replace_repo_map
         if any(hdr.name in names for names in m.values()):
             origin.set_replace_repo_map({r: [n for n in names if n != hdr.name] for r, names in m.items()})

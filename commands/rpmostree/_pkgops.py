@@ -12,7 +12,7 @@ def add_requests(origin, pkgs, idempotent=False, force_replacefiles=False):
     only, allowed to replace files of the tree); returns (changed, local paths)."""
     from ostree_py.rpmostree import RpmOstreeError
     from ostree_py.rpmostree import rpm as _rpm
-    from ostree_py.rpmostree.core import _sha256_file
+    from ostree_py.rpmostree.core import sha256_file
     changed, local = False, []
     for p in pkgs:
         if is_local_rpm(p):
@@ -21,7 +21,7 @@ def add_requests(origin, pkgs, idempotent=False, force_replacefiles=False):
                 if idempotent:
                     continue
                 raise RpmOstreeError(f"Package '{hdr.nevra}' is already layered")
-            entry = f"{_sha256_file(p)}:{hdr.nevra}"
+            entry = f"{sha256_file(p)}:{hdr.nevra}"
             (origin.requested_local_fileoverride if force_replacefiles else origin.requested_local).append(entry)
             local.append(os.path.abspath(p))
             changed = True

@@ -52,7 +52,7 @@ def deployment_info(sr, d) -> dict:
             o = None
     if o is not None:
         info["requested-packages"] = sorted(set(o.requested))
-        info["requested-local-packages"] = sorted(o._nevras(o.requested_local))
+        info["requested-local-packages"] = sorted(o.nevras(o.requested_local))
         info["requested-local-fileoverride-packages"] = sorted(o.fileoverride_nevras)
         info["requested-base-removals"] = sorted(set(o.removals))
         info["requested-base-local-replacements"] = sorted(o.replace_local_nevras)
@@ -138,7 +138,7 @@ def _remote_status(repo, remote, info) -> None:
     if not remote:
         info["gpg-enabled"] = False
         return
-    from ostree_py.remote.remotes import get_remote
+    from ostree_py.repo.remotes import get_remote
     try:
         info["gpg-enabled"] = bool(get_remote(repo, remote).gpg_verify)
     except OstreeError as e:

@@ -18,8 +18,8 @@ from ostree_py.core.objects import (
     ARCHIVE_HEADER_TYPE,
     DIRMETA_TYPE,
     FILE_HEADER_TYPE,
-    _xattrs_from_wire,
-    _xattrs_to_wire,
+    xattrs_from_wire,
+    xattrs_to_wire,
 )
 
 _bs32 = gvariant.bswap32
@@ -72,7 +72,7 @@ def file_header(info: FileInfo) -> bytes:
 def _file_header(uid, gid, mode, rdev, target, xattrs) -> bytes:
     # most files of a tree share their header (a commit serialises it once)
     return gvariant.serialize(FILE_HEADER_TYPE, (
-        _bs32(uid), _bs32(gid), _bs32(mode), _bs32(rdev), target, _xattrs_to_wire(xattrs)))
+        _bs32(uid), _bs32(gid), _bs32(mode), _bs32(rdev), target, xattrs_to_wire(xattrs)))
 
 
 def _framed(header: bytes) -> bytes:
@@ -99,14 +99,14 @@ def parse_file_header(data: bytes) -> FileInfo:
     uid, gid, mode, rdev, target, xattrs = gvariant.deserialize(FILE_HEADER_TYPE, data)
     mode = _bs32(mode)
     validate_file_mode(mode)
-    return FileInfo(mode, _bs32(uid), _bs32(gid), 0, target, _xattrs_from_wire(xattrs), _bs32(rdev))
+    return FileInfo(mode, _bs32(uid), _bs32(gid), 0, target, xattrs_from_wire(xattrs), _bs32(rdev))
 
 
 def archive_header(info: FileInfo) -> bytes:
     """The framed ``(tuuuusa(ayay))`` header that starts a .filez object."""
     return _framed(gvariant.serialize(ARCHIVE_HEADER_TYPE, (
         _bs64(info.size), _bs32(info.uid), _bs32(info.gid), _bs32(info.mode), _bs32(info.rdev),
-        info.symlink_target, _xattrs_to_wire(info.xattrs))))
+        info.symlink_target, xattrs_to_wire(info.xattrs))))
 
 
 def parse_archive_header_prefix(head: bytes) -> int:
@@ -137,7 +137,7 @@ def parse_archive_header(data: bytes) -> FileInfo:
     size, uid, gid, mode, rdev, target, xattrs = gvariant.deserialize(ARCHIVE_HEADER_TYPE, data)
     mode = _bs32(mode)
     validate_file_mode(mode)
-    return FileInfo(mode, _bs32(uid), _bs32(gid), _bs64(size), target, _xattrs_from_wire(xattrs), _bs32(rdev))
+    return FileInfo(mode, _bs32(uid), _bs32(gid), _bs64(size), target, xattrs_from_wire(xattrs), _bs32(rdev))
 
 
 class ArchiveReader:
@@ -208,7 +208,7 @@ def compress_stream(info: FileInfo, src, dst, level: int = 6) -> None:
 def bareuser_meta(info: FileInfo) -> bytes:
     """The ``user.ostreemeta`` xattr value of a bare-user object: ``(uuua(ayay))``, BE ints."""
     return gvariant.serialize(DIRMETA_TYPE, (
-        _bs32(info.uid), _bs32(info.gid), _bs32(info.mode), _xattrs_to_wire(info.xattrs)))
+        _bs32(info.uid), _bs32(info.gid), _bs32(info.mode), xattrs_to_wire(info.xattrs)))
 
 
 _BAREUSER_PLAIN = struct.Struct(">III")
@@ -221,4 +221,4 @@ def parse_bareuser_meta(data: bytes):
         uid, gid, mode = _BAREUSER_PLAIN.unpack(data)
         return uid, gid, mode, []
     uid, gid, mode, xattrs = gvariant.deserialize(DIRMETA_TYPE, data)
-    return _bs32(uid), _bs32(gid), _bs32(mode), _xattrs_from_wire(xattrs)
+    return _bs32(uid), _bs32(gid), _bs32(mode), xattrs_from_wire(xattrs)

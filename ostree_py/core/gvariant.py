@@ -60,7 +60,8 @@ _BASIC_FIXED = {
 _BASIC = set(_BASIC_FIXED) | set("sog")
 
 
-def _offset_size(total: int) -> int:
+def offset_size(total: int) -> int:
+    """Bytes per framing offset in a container of ``total`` bytes (0, 1, 2, 4 or 8)."""
     if total == 0:
         return 0
     if total <= 0xFF:
@@ -311,7 +312,7 @@ def _array(sig):
         n = end - start
         if n == 0:
             return {} if is_dict else []
-        osize = _offset_size(n)
+        osize = offset_size(n)
         last = _read_offset(data, end - osize, osize)
         if last > n:
             raise GVariantError("Array framing offset out of bounds")
@@ -412,7 +413,7 @@ def _tuple(sig, members):
             return ()
         if tfixed is not None and size != tfixed:
             raise GVariantError(f"Fixed-size tuple '{sig}' has an invalid size")
-        osize = _offset_size(size)
+        osize = offset_size(size)
         frame_end = end  # offsets are read backwards from here
         pos = 0
         out = []

@@ -15,7 +15,7 @@ differ from GLib on malformed data.
 """
 
 from ostree_py.core import gvariant
-from ostree_py.core.gvariant import Variant
+from ostree_py.core.gvariant import Variant, offset_size
 
 _FIXED = {"y": 1, "b": 1, "n": 2, "q": 2, "i": 4, "u": 4, "h": 4, "x": 8, "t": 8, "d": 8}
 _MAX_DEPTH = 64
@@ -82,10 +82,6 @@ def default(sig: str):
         vals = tuple(default(m) for m in _members(sig[1:-1]))
         return vals
     raise gvariant.GVariantError(f"Unsupported type '{sig}'")
-
-
-def _offset_size(n: int) -> int:
-    return gvariant._offset_size(n)
 
 
 def _rd(data, pos: int, size: int) -> int:
@@ -164,7 +160,7 @@ def _read_array(sig: str, data: bytes, depth: int):
     items = []
     n = len(data)
     if n:
-        osz = _offset_size(n)
+        osz = offset_size(n)
         last_end = _rd(data, n - osz, osz)
         if last_end <= n and (n - last_end) % osz == 0:
             count = (n - last_end) // osz
@@ -188,7 +184,7 @@ def _read_tuple(sig: str, data: bytes, depth: int):
     that go backwards or past the offset table make the members that use them empty."""
     members = _members(sig[1:-1])
     n = len(data)
-    osz = _offset_size(n)
+    osz = offset_size(n)
     infos = [_info(m) for m in members]
     last = len(members) - 1
     n_off = sum(1 for j, (_a, f) in enumerate(infos) if f is None and j != last)

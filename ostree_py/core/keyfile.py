@@ -12,14 +12,15 @@ import stat
 from ostree_py.errors import OstreeError
 
 
-_ASCII_SPACE = " \t\n\v\f\r"
+# GLib's g_ascii_isspace: no vertical tab (a key or value keeps its \v)
+_ASCII_SPACE = " \t\n\f\r"
 
 
 class KeyFileError(OstreeError):
     """A malformed key file, or a missing group or key."""
 
 
-def _unescape(v: str, separator: str | None = None) -> str:
+def unescape_value(v: str, separator: str | None = None) -> str:
     """GLib's unescaping; in a list item (``separator``) an escaped separator is itself."""
     if "\\" not in v:
         return v
@@ -39,7 +40,28 @@ def _unescape(v: str, separator: str | None = None) -> str:
     return "".join(out)
 
 
-def _escape(v: str) -> str:
+def split_list(raw: str, sep: str = ";") -> list[str]:
+    """g_key_file_get_string_list with separator ``sep``: a raw value's items,
+    unescaped (a trailing separator ends the list, it adds no empty item)."""
+    items, cur, i = [], [], 0
+    while i < len(raw):
+        c = raw[i]
+        if c == "\\" and i + 1 < len(raw):
+            cur.append(raw[i:i + 2])
+            i += 2
+            continue
+        if c == sep:
+            items.append(unescape_value("".join(cur), sep))
+            cur = []
+        else:
+            cur.append(c)
+        i += 1
+    if cur:
+        items.append(unescape_value("".join(cur), sep))
+    return items
+
+
+def escape_value(v: str) -> str:
     r"""g_key_file_set_string's escaping: leading blanks as \s / \t, then newlines, CRs, backslashes."""
     out = []
     leading = True
@@ -100,7 +122,7 @@ class KeyFile:
                 raise KeyFileError("Key file does not start with a group")
             k, v = line.split("=", 1)
             k = k.strip(_ASCII_SPACE)
-            v = v.lstrip(" \t")
+            v = v.lstrip(_ASCII_SPACE)
             ent = kf._groups[cur]
             for i, e in enumerate(ent):
                 if e[0] == "kv" and e[1] == k:
@@ -171,13 +193,13 @@ class KeyFile:
     def get(self, group: str, key: str, default=None):
         """The unescaped string value, or ``default`` when absent."""
         try:
-            return _unescape(self.get_raw(group, key))
+            return unescape_value(self.get_raw(group, key))
         except KeyFileError:
             return default
 
     def get_string(self, group: str, key: str) -> str:
         """The unescaped string value; raise when absent."""
-        return _unescape(self.get_raw(group, key))
+        return unescape_value(self.get_raw(group, key))
 
     def get_boolean(self, group: str, key: str, default: bool | None = None) -> bool:
         try:
@@ -211,22 +233,7 @@ class KeyFile:
             if default is None:
                 raise
             return default
-        items, cur, i = [], [], 0
-        while i < len(raw):
-            c = raw[i]
-            if c == "\\" and i + 1 < len(raw):
-                cur.append(raw[i:i + 2])
-                i += 2
-                continue
-            if c in ";,"[:1]:
-                items.append(_unescape("".join(cur), ";"))
-                cur = []
-            else:
-                cur.append(c)
-            i += 1
-        if cur:
-            items.append(_unescape("".join(cur), ";"))
-        return items
+        return split_list(raw, ";")
 
     def set_raw(self, group: str, key: str, raw: str) -> None:
         ents = self._groups.setdefault(group, [])
@@ -241,13 +248,13 @@ class KeyFile:
         ents.insert(pos, ("kv", key, raw))
 
     def set(self, group: str, key: str, value: str) -> None:
-        self.set_raw(group, key, _escape(value))
+        self.set_raw(group, key, escape_value(value))
 
     def set_boolean(self, group: str, key: str, value: bool) -> None:
         self.set_raw(group, key, "true" if value else "false")
 
     def set_list(self, group: str, key: str, values) -> None:
-        self.set_raw(group, key, "".join(_escape(v).replace(";", "\\;") + ";" for v in values))
+        self.set_raw(group, key, "".join(escape_value(v).replace(";", "\\;") + ";" for v in values))
 
     def remove_key(self, group: str, key: str) -> None:
         if group not in self._groups:

@@ -45,12 +45,81 @@ EXTENSION_TO_TYPE = {v: k for k, v in OBJTYPES.items()}
 MAX_METADATA_SIZE = 10 * 1024 * 1024
 MAX_METADATA_WARN_SIZE = 7 * 1024 * 1024
 
-_HEX = re.compile(r"[0-9a-f]{64}\Z")
+_FRAG = r"[\w\d][-._\w\d]*"
+_REF = rf"(?:{_FRAG}/)*{_FRAG}"
+# ostree's refspec and ref regexes. GRegex (PCRE) semantics: \w is Unicode-aware, $ also matches before a final newline
+_REFSPEC_RE = re.compile(rf"^(?:({_FRAG}):)?({_REF})$")
+_REF_RE = re.compile(rf"^{_REF}$")
+_FRAG_RE = re.compile(rf"^{_FRAG}$")
+_HEX = set("0123456789abcdef")
+_CHECKSUM_RE = re.compile(r"[0-9a-f]{64}\Z")
+_DBUS_ELEMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _quash(s: str, maxlen: int) -> str:
+    return s[:maxlen].replace("\n", " ")
+
+
+def validate_checksum_string(s: str) -> str:
+    """Return ``s`` if it is a 64-char lowercase hex checksum, else raise as ostree does."""
+    if len(s) != 64:
+        raise OstreeError(f"Invalid rev {_quash(s, 64)}")
+    for ch in s:
+        if ch not in _HEX:
+            raise OstreeError(f"Invalid character '{ord(ch.encode('utf-8', 'surrogateescape')[:1])}' in rev '{s}'")
+    return s
 
 
 def is_checksum(s: str) -> bool:
     """Whether ``s`` is a full 64-character lowercase hex sha256."""
-    return isinstance(s, str) and _HEX.match(s) is not None
+    return isinstance(s, str) and _CHECKSUM_RE.match(s) is not None
+
+
+def parse_refspec(refspec: str) -> tuple[str | None, str]:
+    """Split REMOTE:REF; raise "Invalid refspec ..." like ostree_parse_refspec."""
+    m = _REFSPEC_RE.match(refspec)
+    if m is None:
+        raise OstreeError(f"Invalid refspec {refspec}")
+    return m.group(1), m.group(2)
+
+
+def is_valid_ref(ref: str) -> bool:
+    """Whether ``ref`` is a syntactically valid ref name (ostree_validate_rev)."""
+    return _REF_RE.match(ref) is not None
+
+
+def validate_ref(ref: str) -> str:
+    """Return ``ref`` or raise with the reference's message."""
+    if not _REF_RE.match(ref):
+        raise OstreeError(f"Invalid ref name {ref}")
+    return ref
+
+
+def validate_remote_name(name: str) -> str:
+    """Return ``name`` or raise if it is not a valid remote name."""
+    if not _FRAG_RE.match(name):
+        raise OstreeError(f"Invalid remote name {name}")
+    return name
+
+
+def is_valid_ref_fragment(name: str) -> bool:
+    """Whether ``name`` is one component of a ref (or a remote name)."""
+    return _FRAG_RE.match(name) is not None
+
+
+def is_valid_collection_id(cid) -> bool:
+    """A D-Bus interface name: 2+ dot-separated elements of [A-Za-z_][A-Za-z0-9_]*, <= 255 bytes."""
+    if not cid or len(cid.encode("utf-8", "surrogateescape")) > 255:
+        return False
+    parts = cid.split(".")
+    return len(parts) >= 2 and all(_DBUS_ELEMENT.match(p) for p in parts)
+
+
+def validate_collection_id(cid) -> str:
+    """Return ``cid`` or raise if it is not a collection ID (see is_valid_collection_id)."""
+    if not is_valid_collection_id(cid):
+        raise OstreeError(f"Invalid collection ID {cid}")
+    return cid
 
 
 def validate_checksum(s: str) -> str:
@@ -90,58 +159,13 @@ def validate_filename(name: str) -> str:
     return name
 
 
-# ostree_validate_rev: components of [\w\d][-._\w\d]* separated by /
-_REF_RE = re.compile(r"[\w\d][-._\w\d]*(?:/[\w\d][-._\w\d]*)*\Z", re.ASCII)
-_REMOTE_RE = re.compile(r"[\w\d][-._\w\d]*\Z", re.ASCII)
-_COLLECTION_ELEMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
-
-
-def is_valid_ref(ref: str) -> bool:
-    """Whether ``ref`` is a syntactically valid ref name."""
-    return _REF_RE.match(ref) is not None
-
-
-def validate_ref(ref: str) -> str:
-    """Return ``ref`` or raise with the reference's message."""
-    if not is_valid_ref(ref):
-        raise OstreeError(f"Invalid ref name {ref}")
-    return ref
-
-
-def validate_remote_name(name: str) -> str:
-    """Return ``name`` or raise if it is not a valid remote name."""
-    if not _REMOTE_RE.match(name):
-        raise OstreeError(f"Invalid remote name {name}")
-    return name
-
-
-def validate_collection_id(cid: str) -> str:
-    """Collection ids are reverse-DNS: at least two dot-separated elements, each a C identifier-ish."""
-    parts = cid.split(".") if cid else []
-    if len(parts) < 2 or len(cid) > 255 or not all(_COLLECTION_ELEMENT.match(p) for p in parts):
-        raise OstreeError(f"Invalid collection ID {cid}")
-    return cid
-
-
-def parse_refspec(refspec: str) -> tuple[str | None, str]:
-    """Split ``REMOTE:REF`` into (remote or None, ref); a bare checksum is its own ref."""
-    if ":" in refspec:
-        remote, ref = refspec.split(":", 1)
-        if not remote:
-            raise OstreeError(f"Invalid refspec {refspec}")
-        validate_remote_name(remote)
-    else:
-        remote, ref = None, refspec
-    if not is_checksum(ref) and not is_valid_ref(ref):
-        raise OstreeError(f"Invalid refspec {refspec}")
-    return remote, ref
-
-
-def _xattrs_to_wire(xattrs):
+def xattrs_to_wire(xattrs):
+    """(name, value) pairs as objects store them: names NUL-terminated."""
     return [(name + b"\0", value) for name, value in xattrs]
 
 
-def _xattrs_from_wire(wire):
+def xattrs_from_wire(wire):
+    """The stored (name, value) pairs with the names' NUL terminators removed."""
     out = []
     for name, value in wire:
         if not name.endswith(b"\0"):
@@ -243,7 +267,7 @@ class DirMeta:
     def to_bytes(self) -> bytes:
         return gvariant.serialize(DIRMETA_TYPE, (
             gvariant.bswap32(self.uid), gvariant.bswap32(self.gid), gvariant.bswap32(self.mode),
-            _xattrs_to_wire(self.xattrs)))
+            xattrs_to_wire(self.xattrs)))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "DirMeta":
@@ -251,7 +275,7 @@ class DirMeta:
         mode = gvariant.bswap32(mode)
         if not stat.S_ISDIR(mode):
             raise InvalidObjectError(f"Invalid directory metadata mode {mode:o}; not a directory")
-        return cls(gvariant.bswap32(uid), gvariant.bswap32(gid), mode, _xattrs_from_wire(xattrs))
+        return cls(gvariant.bswap32(uid), gvariant.bswap32(gid), mode, xattrs_from_wire(xattrs))
 
     def checksum(self) -> str:
         return sha256_hex(self.to_bytes())
@@ -259,12 +283,12 @@ class DirMeta:
 
 def xattrs_to_bytes(xattrs) -> bytes:
     """Serialise an xattr list as ``a(ayay)``."""
-    return gvariant.serialize(XATTRS_TYPE, _xattrs_to_wire(xattrs))
+    return gvariant.serialize(XATTRS_TYPE, xattrs_to_wire(xattrs))
 
 
 def xattrs_from_bytes(data: bytes):
     """Parse an ``a(ayay)`` xattr list."""
-    return _xattrs_from_wire(gvariant.deserialize(XATTRS_TYPE, data))
+    return xattrs_from_wire(gvariant.deserialize(XATTRS_TYPE, data))
 
 
 def object_relpath(checksum: str, objtype: str) -> str:

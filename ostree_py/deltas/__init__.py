@@ -17,6 +17,7 @@ import shutil
 
 from ostree_py.errors import OstreeError
 from ostree_py.deltas import format as fmt
+from ostree_py.repo import summary
 
 
 def list_deltas(repo) -> list[str]:
@@ -41,22 +42,22 @@ def list_deltas(repo) -> list[str]:
             try:
                 if "-" in buf:
                     a, b = buf.split("-", 1)
-                    out.append(fmt.mb64_to_checksum(a[:43]) + "-" + fmt.mb64_to_checksum(b[:43]))
+                    out.append(summary.mb64_to_checksum(a[:43]) + "-" + summary.mb64_to_checksum(b[:43]))
                 else:
-                    out.append(fmt.mb64_to_checksum(buf[:43]))
+                    out.append(summary.mb64_to_checksum(buf[:43]))
             except ValueError:
                 continue
     return out
 
 
 def delta_exists(repo, delta_id: str) -> bool:
-    frm, to = fmt.parse_delta_name(delta_id)
-    return os.path.lexists(os.path.join(repo.path, fmt.superblock_relpath(frm, to)))
+    frm, to = summary.parse_delta_name(delta_id)
+    return os.path.lexists(os.path.join(repo.path, summary.delta_superblock_path(frm, to)))
 
 
 def delete_delta(repo, delta_id: str) -> None:
     """Remove a delta's directory; "Can't find delta" if it is not there."""
-    frm, to = fmt.parse_delta_name(delta_id)
+    frm, to = summary.parse_delta_name(delta_id)
     d = os.path.join(repo.path, fmt.delta_dir(frm, to))
     if not os.path.lexists(d):
         raise OstreeError(f"Can't find delta {delta_id}")
@@ -70,8 +71,8 @@ def _open_superblock(repo, delta_id: str) -> tuple[bytes, str]:
         path = delta_id
         rel = delta_id
     else:
-        frm, to = fmt.parse_delta_name(delta_id)
-        rel = fmt.superblock_relpath(frm, to)
+        frm, to = summary.parse_delta_name(delta_id)
+        rel = summary.delta_superblock_path(frm, to)
         path = os.path.join(repo.path, rel)
     try:
         with open(path, "rb") as f:
@@ -82,7 +83,7 @@ def _open_superblock(repo, delta_id: str) -> tuple[bytes, str]:
 
 def show_delta(repo, delta_id: str, out) -> None:
     """Write what ``ostree static-delta show`` prints to ``out`` (a text stream), part by part."""
-    from ostree_py.ops.prune import format_size
+    from ostree_py.util.text import format_size
     from ostree_py.deltas.apply import ExecuteStats, execute_part, open_part
     data, _rel = _open_superblock(repo, delta_id)
     signed = fmt.is_signed_superblock(data)

@@ -32,7 +32,7 @@ import stat
 from ostree_py.core.content import FileInfo
 from ostree_py.errors import OstreeError
 from ostree_py.core.gvariant import bswap32
-from ostree_py.core.objects import MAX_METADATA_SIZE, _xattrs_from_wire
+from ostree_py.core.objects import MAX_METADATA_SIZE, xattrs_from_wire
 from ostree_py.deltas import bsdiff
 from ostree_py.deltas import format as fmt
 
@@ -59,7 +59,7 @@ def spool_fd(repo) -> int:
     """An unnamed temporary file in the repository's tmp/ (or, when that is not
     writable, the system's) for a part or read source that needs a file."""
     try:
-        fd, name = repo._open_tmpfile()
+        fd, name = repo.open_tmpfile()
     except OSError:
         import tempfile
         f = tempfile.TemporaryFile()
@@ -199,7 +199,7 @@ class _Part:
             xattrs = self.body.xattrs(xattr_ofs)
         except IndexError:
             raise OstreeError(f"Invalid mode/xattr index {mode_ofs}/{xattr_ofs}") from None
-        return FileInfo(bswap32(mode), bswap32(uid), bswap32(gid), size, "", _xattrs_from_wire(xattrs))
+        return FileInfo(bswap32(mode), bswap32(uid), bswap32(gid), size, "", xattrs_from_wire(xattrs))
 
     def next_op(self) -> int:
         opcode = self.ops.byte()

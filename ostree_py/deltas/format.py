@@ -27,7 +27,6 @@ decompressed into a temporary file, never into memory, and no further than
 ``part_body_limit`` of its header's declared sizes allows.
 """
 
-import base64
 import hashlib
 import lzma
 import os
@@ -38,6 +37,7 @@ from ostree_py.core import gvariant
 from ostree_py.errors import GVariantError, OstreeError
 from ostree_py.core.gvariant import Variant, bswap32, bswap64
 from ostree_py.core.objects import COMMIT_TYPE
+from ostree_py.repo.summary import delta_path_base
 
 SUPERBLOCK_TYPE = "(a{sv}tayay" + COMMIT_TYPE + "aya(uayttay)a(yaytt))"
 META_ENTRY_TYPE = "(uayttay)"
@@ -72,38 +72,13 @@ HOST_ENDIAN = "l" if sys.byteorder == "little" else "B"
 
 # ---------------------------------------------------------------- names and paths
 
-def checksum_to_mb64(csum: str) -> str:
-    """A hex checksum in modified base64 (43 chars)."""
-    return base64.b64encode(bytes.fromhex(csum)).decode("ascii").rstrip("=").replace("/", "_")
-
-
-def mb64_to_checksum(s: str) -> str:
-    """Modified base64 (43 chars) back to hex; ValueError if malformed."""
-    if len(s) != 43:
-        raise ValueError("bad length")
-    raw = base64.b64decode(s.replace("_", "/") + "=", validate=True)
-    return raw.hex()
-
-
-def _path_base(prefix: str, frm: str | None, to: str) -> str:
-    if frm:
-        f = checksum_to_mb64(frm)
-        return f"{prefix}{f[:2]}/{f[2:]}-{checksum_to_mb64(to)}"
-    t = checksum_to_mb64(to)
-    return f"{prefix}{t[:2]}/{t[2:]}"
-
-
 def delta_dir(frm: str | None, to: str) -> str:
     """Repo-relative directory of a delta."""
-    return _path_base("deltas/", frm, to)
+    return delta_path_base("deltas/", frm, to)
 
 
 def delta_path(frm: str | None, to: str, target: str) -> str:
     return f"{delta_dir(frm, to)}/{target}"
-
-
-def superblock_relpath(frm: str | None, to: str) -> str:
-    return delta_path(frm, to, "superblock")
 
 
 def part_relpath(frm: str | None, to: str, i: int) -> str:
@@ -114,23 +89,8 @@ def commitmeta_key(frm: str | None, to: str) -> str:
     return delta_path(frm, to, "commitmeta")
 
 
-def index_relpath(to: str) -> str:
-    return _path_base("delta-indexes/", None, to) + ".index"
-
-
 def delta_name(frm: str | None, to: str) -> str:
     return f"{frm}-{to}" if frm else to
-
-
-def parse_delta_name(name: str) -> tuple[str | None, str]:
-    """``FROM-TO`` or ``TO`` -> (from or None, to), validating the checksums as the reference."""
-    from ostree_py.repo.reflist import validate_checksum_string
-    parts = name.split("-", 1)
-    validate_checksum_string(parts[0])
-    if len(parts) == 1:
-        return None, parts[0]
-    validate_checksum_string(parts[1])
-    return parts[0], parts[1]
 
 
 # ---------------------------------------------------------------- varints
@@ -410,7 +370,7 @@ class PartBody:
     def _parse_framing(self, size: int) -> None:
         # the tuple: members a(uuu) (4-aligned), aa(ayay), ay, ay; the end offsets
         # of the first three are stored last, the first member's at the very end
-        osize = gvariant._offset_size(size)
+        osize = gvariant.offset_size(size)
         frame_end = size
         pos = 0
         ends = []
@@ -437,7 +397,7 @@ class PartBody:
             self.n_xattrs = 0
             self._xa_osize = self._xa_last = 0
             return
-        xo = gvariant._offset_size(n)
+        xo = gvariant.offset_size(n)
         last = self._offset(e1 - xo, xo)
         if last > n:
             raise self._invalid("Array framing offset out of bounds")

@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ostree_py.core.content import file_header
 from ostree_py.errors import OstreeError
 from ostree_py.core.gvariant import Variant
-from ostree_py.core.objects import OBJTYPE_IDS, _xattrs_to_wire
+from ostree_py.core.objects import OBJTYPE_IDS, xattrs_to_wire
 from ostree_py.repo.traverse import key_parts, parse_dirtree_lenient, traverse_commit
 from ostree_py.deltas import format as fmt
 
@@ -85,7 +85,7 @@ class _Part:
         return i
 
     def xattr_ofs(self, info) -> int:
-        wire = tuple((bytes(n), bytes(v)) for n, v in _xattrs_to_wire(info.xattrs))
+        wire = tuple((bytes(n), bytes(v)) for n, v in xattrs_to_wire(info.xattrs))
         i = self.xattr_index.get(wire)
         if i is None:
             i = self.xattr_index[wire] = len(self.xattrs)
@@ -111,7 +111,7 @@ def _load_content(repo, csum: str) -> bytes:
 
 
 def _storage_size(repo, objtype: str, csum: str) -> int:
-    r, p = repo._find(objtype, csum)
+    r, p = repo.find_object(objtype, csum)
     return os.lstat(p).st_size
 
 
@@ -441,7 +441,7 @@ def generate_delta(repo, frm: str | None, to: str, opts: GenerateOptions | None 
     metadata = dict(opts.metadata)
     metadata["ostree.endianness"] = Variant("y", ord(opts.endianness))
     os.makedirs(out_dir, 0o755, exist_ok=True)
-    from ostree_py.repo import write_atomic
+    from ostree_py.util.fs import write_atomic
     fsync = getattr(repo, "fsync", True)
     for i, part in enumerate(b.parts):
         if opts.inline:

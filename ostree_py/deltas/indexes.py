@@ -3,7 +3,7 @@
 An index is ``{"ostree.static-deltas": {DELTA-NAME: sha256(superblock)}}``
 (a{sv}) listing every delta that leads to TO, so that a pull finds a delta
 without the summary listing them all. Rebuilt by ``static-delta reindex`` and
-``summary -u``; the code lives in ``ostree_py.ops.summary``, which writes the
+``summary -u``; the code lives in ``ostree_py.repo.summary``, which writes the
 summary's own ``ostree.static-deltas`` the same way.
 """
 
@@ -14,15 +14,15 @@ from ostree_py.core.gvariant import Variant
 
 def list_indexes(repo) -> list[str]:
     """Target checksums that have an index file."""
-    from ostree_py.ops.summary import list_static_delta_indexes
+    from ostree_py.repo.summary import list_static_delta_indexes
     return list_static_delta_indexes(repo)
 
 
 def reindex(repo, to_commit: str | None = None) -> None:
     """ostree_repo_static_delta_reindex (sets ``core.indexed-deltas=true``)."""
-    from ostree_py.ops.summary import static_delta_reindex
+    from ostree_py.repo.summary import static_delta_reindex
     if to_commit is not None:
-        from ostree_py.repo.reflist import validate_checksum_string
+        from ostree_py.core.objects import validate_checksum_string
         validate_checksum_string(to_commit)
     with repo.lock():
         static_delta_reindex(repo, to_commit)

@@ -1,1 +1,1 @@
-"""Operations over a Repo: commit, checkout, diff, fsck, prune, summary, export, and the functions behind show, log, ls and refs."""
+"""Operations over a Repo: commit, checkout, diff, fsck, prune, the ostree-metadata commit, export, and the functions behind show, log, ls and refs."""

@@ -44,6 +44,7 @@ import threading
 
 from ostree_py.core.content import CHUNK, ArchiveReader, FileInfo, checksum_begin, parse_bareuser_meta
 from ostree_py.errors import ObjectNotFoundError, OstreeError
+from ostree_py.util.fs import strerror
 from ostree_py.core.objects import DirMeta, validate_filename
 
 MODE_NONE = "none"
@@ -204,10 +205,6 @@ def _set_mtime_zero(fd: int) -> None:
         raise CheckoutError(f"futimens: {os.strerror(e)}")
 
 
-def _strerror(e: OSError) -> str:
-    return e.strerror or os.strerror(e.errno or 0)
-
-
 def _proc_path(dfd: int, name: str) -> str:
     return f"/proc/self/fd/{dfd}/{name}"
 
@@ -225,14 +222,14 @@ def rm_rf_at(dfd: int, name: str) -> None:
         # unlink() of a directory is EISDIR on Linux, EPERM elsewhere
         st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
         if not stat.S_ISDIR(st.st_mode):
-            raise CheckoutError(f"unlinkat({name}): {_strerror(e)}") from None
+            raise CheckoutError(f"unlinkat({name}): {strerror(e)}") from None
     import shutil
     try:
         shutil.rmtree(name, dir_fd=dfd)
     except FileNotFoundError:
         pass
     except OSError as e:
-        raise CheckoutError(f"Removing {name}: {_strerror(e)}") from None
+        raise CheckoutError(f"Removing {name}: {strerror(e)}") from None
 
 
 def _copy_fd(infd: int, outfd: int, size: int) -> None:
@@ -286,7 +283,7 @@ def _set_xattrs_fd(fd: int, xattrs) -> None:
         try:
             os.setxattr(fd, n, value)
         except OSError as e:
-            raise CheckoutError(f"fsetxattr({n}): {_strerror(e)}") from None
+            raise CheckoutError(f"fsetxattr({n}): {strerror(e)}") from None
 
 
 def _set_xattrs_at(dfd: int, name: str, xattrs) -> None:
@@ -296,7 +293,7 @@ def _set_xattrs_at(dfd: int, name: str, xattrs) -> None:
         try:
             os.setxattr(p, n, value, follow_symlinks=False)
         except OSError as e:
-            raise CheckoutError(f"lsetxattr({n}): {_strerror(e)}") from None
+            raise CheckoutError(f"lsetxattr({n}): {strerror(e)}") from None
 
 
 def _read_xattrs_at(dfd: int, name: str):
@@ -457,7 +454,7 @@ class _Checkout:
             except FileNotFoundError:
                 self._cache_fd = -1
             except OSError as e:
-                raise CheckoutError(f"opendir({UNCOMPRESSED_CACHE_DIR}): {_strerror(e)}") from None
+                raise CheckoutError(f"opendir({UNCOMPRESSED_CACHE_DIR}): {strerror(e)}") from None
         if self.o.require_hardlinks:
             self._repo_dev = os.stat(repo.path).st_dev
         self._fast = self._fast_link_fn()
@@ -519,11 +516,11 @@ class _Checkout:
             except FileExistsError:
                 pass
             except OSError as e:
-                raise CheckoutError(f"mkdirat: {_strerror(e)}") from None
+                raise CheckoutError(f"mkdirat: {strerror(e)}") from None
             try:
                 dfd = os.open(dest, _DIR_FLAGS, dir_fd=parent_fd)
             except OSError as e:
-                raise CheckoutError(f"opendir({dest}): {_strerror(e)}") from None
+                raise CheckoutError(f"opendir({dest}): {strerror(e)}") from None
         try:
             self.skip = None
             self._file(dfd, name, csum, None)
@@ -550,7 +547,7 @@ class _Checkout:
                 raise CheckoutError("mkdirat: File exists") from None
             did_exist = True
         except OSError as e:
-            raise CheckoutError(f"mkdirat: {_strerror(e)}") from None
+            raise CheckoutError(f"mkdirat: {strerror(e)}") from None
         try:
             # the destination the caller named may be reached through
             # symlinks; nothing inside the checkout is
@@ -559,7 +556,7 @@ class _Checkout:
             if e.errno == errno.ELOOP:
                 raise CheckoutError(f"opendir({name}): Not a directory (refusing to follow a symlink "
                                     f"in the destination)") from None
-            raise CheckoutError(f"opendir({name}): {_strerror(e)}") from None
+            raise CheckoutError(f"opendir({name}): {strerror(e)}") from None
         try:
             if self._repo_dev is not None:
                 dev = os.fstat(fd).st_dev
@@ -586,12 +583,12 @@ class _Checkout:
                 try:
                     os.fchmod(fd, stat.S_IMODE(mode))
                 except OSError as e:
-                    raise CheckoutError(f"fchmod: {_strerror(e)}") from None
+                    raise CheckoutError(f"fchmod: {strerror(e)}") from None
                 if not self.user:
                     try:
                         os.fchown(fd, meta.uid, meta.gid)
                     except OSError as e:
-                        raise CheckoutError(f"fchown: {_strerror(e)}") from None
+                        raise CheckoutError(f"fchown: {strerror(e)}") from None
                 if not self.o.force_copy:
                     _set_mtime_zero(fd)
             if self.o.fsync:
@@ -920,7 +917,7 @@ class _Checkout:
             p = r.object_path("file", csum)
             try:
                 if link.mode == "archive":
-                    info, stream = r._load_file_at(p, csum)
+                    info, stream = r.load_file_at(p, csum)
                     src = _SrcInfo(info.mode, info.uid, info.gid, info.size, info.symlink_target, info.xattrs)
                     src.loaded = (info, stream)
                     return src
@@ -930,7 +927,7 @@ class _Checkout:
                     src = self._probe_bare_user_copy(link.objects_fd, csum)
                     if src is not None:
                         return src
-                    info, stream = r._load_file_at(p, csum)  # raises the proper error
+                    info, stream = r.load_file_at(p, csum)  # raises the proper error
                     src = _SrcInfo(info.mode, info.uid, info.gid, info.size, info.symlink_target, info.xattrs)
                     src.loaded = (info, stream)
                     return src
@@ -939,7 +936,7 @@ class _Checkout:
                     try:
                         meta = os.getxattr(p, "user.ostreemeta", follow_symlinks=False)
                     except OSError:
-                        info, stream = r._load_file_at(p, csum)  # raises the proper error
+                        info, stream = r.load_file_at(p, csum)  # raises the proper error
                         src = _SrcInfo(info.mode, info.uid, info.gid, info.size, info.symlink_target, info.xattrs)
                         src.loaded = (info, stream)
                         return src
@@ -1050,7 +1047,7 @@ class _Checkout:
             except OstreeError as e:
                 raise CheckoutError(f"Unpacking loose object {csum}: {e.message}") from None
             except OSError as e:
-                raise CheckoutError(f"Unpacking loose object {csum}: {_strerror(e)}") from None
+                raise CheckoutError(f"Unpacking loose object {csum}: {strerror(e)}") from None
             try:
                 res = self._hardlink(self._cache_fd, csum, dfd, name, False)
             except OstreeError as e:
@@ -1080,7 +1077,7 @@ class _Checkout:
             if allow_noent and err == errno.ENOENT:
                 return _NOT_SUPPORTED
             if err != errno.EEXIST:
-                raise CheckoutError(f"Hardlinking {loose} to {name}: {_strerror(e)}") from None
+                raise CheckoutError(f"Hardlinking {loose} to {name}: {strerror(e)}") from None
             ow = self.overwrite
             if ow == OVERWRITE_NONE:
                 raise CheckoutError(f"Hardlinking {loose} to {name}: File exists") from None
@@ -1105,7 +1102,7 @@ class _Checkout:
                 except FileExistsError:
                     continue
                 except OSError as e2:
-                    raise CheckoutError(f"linkat: {_strerror(e2)}") from None
+                    raise CheckoutError(f"linkat: {strerror(e2)}") from None
             else:
                 raise CheckoutError("Exhausted attempts to make temporary hardlink")
             if self.o.process_whiteouts:
@@ -1115,7 +1112,7 @@ class _Checkout:
             except OSError as e2:
                 with contextlib.suppress(OSError):
                     os.unlink(tmpname, dir_fd=tmpfd)
-                raise CheckoutError(f"renameat({tmpname}, {name}): {_strerror(e2)}") from None
+                raise CheckoutError(f"renameat({tmpname}, {name}): {strerror(e2)}") from None
             res = _LINKED
         devino = self.o.devino_cache
         if res == _LINKED and devino is not None:
@@ -1215,20 +1212,20 @@ class _Checkout:
                 except FileNotFoundError:
                     pass
                 except OSError as e:
-                    raise CheckoutError(f"unlinkat({name}): {_strerror(e)}") from None
+                    raise CheckoutError(f"unlinkat({name}): {strerror(e)}") from None
             try:
                 os.symlink(target, name, dir_fd=dfd)
             except OSError as e:
-                raise CheckoutError(f"symlinkat: {_strerror(e)}") from None
+                raise CheckoutError(f"symlinkat: {strerror(e)}") from None
             # the reference returns here: a replaced symlink keeps our ownership
             return
         except OSError as e:
-            raise CheckoutError(f"symlinkat: {_strerror(e)}") from None
+            raise CheckoutError(f"symlinkat: {strerror(e)}") from None
         if not self.user:
             try:
                 os.chown(name, info.uid, info.gid, dir_fd=dfd, follow_symlinks=False)
             except OSError as e:
-                raise CheckoutError(f"fchownat: {_strerror(e)}") from None
+                raise CheckoutError(f"fchownat: {strerror(e)}") from None
             if xattrs:
                 _set_xattrs_at(dfd, name, xattrs)
 
@@ -1261,7 +1258,7 @@ class _Checkout:
                 return
             raise CheckoutError("linkat: File exists") from None
         except OSError as e:
-            raise CheckoutError(f"openat: {_strerror(e)}") from None
+            raise CheckoutError(f"openat: {strerror(e)}") from None
         try:
             try:
                 if not isinstance(stream, ArchiveReader):
@@ -1269,12 +1266,12 @@ class _Checkout:
                 else:
                     _write_stream(stream, fd)
             except OSError as e:
-                raise CheckoutError(f"regfile copy: {_strerror(e)}") from None
+                raise CheckoutError(f"regfile copy: {strerror(e)}") from None
             if not self.user:
                 try:
                     os.fchown(fd, info.uid, info.gid)
                 except OSError as e:
-                    raise CheckoutError(f"fchown: {_strerror(e)}") from None
+                    raise CheckoutError(f"fchown: {strerror(e)}") from None
                 if xattrs:
                     _set_xattrs_fd(fd, xattrs)
             fmode = stat.S_IMODE(mode)
@@ -1283,7 +1280,7 @@ class _Checkout:
             try:
                 os.fchmod(fd, fmode)
             except OSError as e:
-                raise CheckoutError(f"fchmod: {_strerror(e)}") from None
+                raise CheckoutError(f"fchmod: {strerror(e)}") from None
             if self.o.fsync:
                 os.fsync(fd)
         except BaseException:
@@ -1298,7 +1295,7 @@ class _Checkout:
             except OSError as e:
                 with contextlib.suppress(OSError):
                     os.unlink(target, dir_fd=dfd)
-                raise CheckoutError(f"renameat(./{target}, {name}): {_strerror(e)}") from None
+                raise CheckoutError(f"renameat(./{target}, {name}): {strerror(e)}") from None
 
     # -------------------------------------------------------------- overlayfs whiteouts
     def _overlayfs_whiteout(self, dfd: int, name: str, src: _SrcInfo, csum: str) -> None:
@@ -1325,7 +1322,7 @@ class _Checkout:
             except FileNotFoundError:
                 pass
             except OSError as e:
-                raise CheckoutError(f"unlinkat({name}): {_strerror(e)}") from None
+                raise CheckoutError(f"unlinkat({name}): {strerror(e)}") from None
             try:
                 self._mknod_whiteout(dfd, name, src, xattrs)
             except FileExistsError:
@@ -1352,18 +1349,18 @@ class _Checkout:
         except FileExistsError:
             raise
         except OSError as e:
-            raise CheckoutError(f"Creating whiteout char device: {_strerror(e)}") from None
+            raise CheckoutError(f"Creating whiteout char device: {strerror(e)}") from None
         if not self.user:
             if xattrs:
                 _set_xattrs_at(dfd, name, xattrs)
             try:
                 os.chown(name, src.uid, src.gid, dir_fd=dfd, follow_symlinks=False)
             except OSError as e:
-                raise CheckoutError(f"fchownat: {_strerror(e)}") from None
+                raise CheckoutError(f"fchownat: {strerror(e)}") from None
             try:
                 os.chmod(name, perms, dir_fd=dfd)
             except OSError as e:
-                raise CheckoutError(f"fchmodat {name} to 0{perms:o}: {_strerror(e)}") from None
+                raise CheckoutError(f"fchmodat {name} to 0{perms:o}: {strerror(e)}") from None
 
 
 def _repo_cache_enabled(repo) -> bool:
@@ -1417,7 +1414,7 @@ def selinux_policy_enabled(rootfs: str) -> str | None:
     except FileNotFoundError:
         return None
     except OSError as e:
-        raise CheckoutError(f"Opening {cfg}: {_strerror(e)}") from None
+        raise CheckoutError(f"Opening {cfg}: {strerror(e)}") from None
     for line in lines:
         if line.startswith("SELINUXTYPE="):
             name = line[len("SELINUXTYPE="):].strip()

@@ -169,22 +169,6 @@ def _strtod_int(text: str) -> int:
     return v & 0xFFFFFFFF
 
 
-def read_utf8_file(path: str) -> str:
-    """A whole file as text, refusing invalid UTF-8 (glnx_file_get_contents_utf8_at)."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise OstreeError(f"openat({path}): {os.strerror(e.errno)}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise OstreeError("Invalid UTF-8") from None
-    if "\0" in text:
-        raise OstreeError("Invalid UTF-8")
-    return text
-
-
 def parse_statoverride(text: str):
     """(mode_adds, mode_overrides) from a statoverride file: "[+|=]MODE /path" per line."""
     from ostree_py.core.ghash import GHashTable
@@ -985,8 +969,7 @@ class CommitBuilder:
                 h.update(b)
             csum = h.hexdigest()
             stored = repo.stored_path("file", csum)
-            dest = repo._staged(repo.object_path("file", csum))
-            repo._ensure_objdir(dest)
+            dest = repo.object_write_path("file", csum)
             dst = os.lstat(stored) if stored is not None else None
             if dst is not None and dst.st_dev == st.st_dev and dst.st_ino == st.st_ino:
                 os.unlink(name, dir_fd=fd)

@@ -20,13 +20,14 @@ from ostree_py.ops.commit import (
     bootable_metadata,
     parse_skip_list,
     parse_statoverride,
-    read_utf8_file,
     scan_hardlinks,
     write_commit,
 )
 from ostree_py.errors import OstreeError
 from ostree_py.core.gvariant import Variant
 from ostree_py.core.objects import is_checksum
+from ostree_py.util.fs import read_utf8_file
+from ostree_py.util.text import parse_boolean
 
 EDITOR_TEMPLATE = ("\n"
                    "# Please enter the commit message for your changes. The first line will\n"
@@ -71,16 +72,6 @@ class CommitResult:
 
     def __init__(self, checksum, stats, skipped=False):
         self.checksum, self.stats, self.skipped = checksum, stats, skipped
-
-
-def parse_boolean(value: str) -> bool:
-    """ot_parse_boolean: 1/true/yes, 0/false/no/none (any case)."""
-    v = value.lower()
-    if v in ("1", "true", "yes"):
-        return True
-    if v in ("0", "false", "no", "none"):
-        return False
-    raise OstreeError(f"Invalid boolean argument '{value}'")
 
 
 def _keyvalues(strings, is_variant: bool):
@@ -286,6 +277,15 @@ def _write_branch_ref(repo, branch: str, csum: str) -> None:
             raise OstreeError(f"Conflict: {below[0]} exists under {ref} when attempting write")
         shutil.rmtree(p)
     repo.set_ref(ref, csum, remote)
+
+
+def commit(repo, path: str, **options) -> CommitResult:
+    """Commit the directory ``path`` into ``repo`` as ``ostree commit PATH`` does.
+
+    ``options`` are ``ostree commit``'s, named as CommitRequest's fields
+    (``branch="main"``, ``subject="..."``, ``add_metadata_string=["k=v"]``...).
+    The result's ``checksum`` names the new commit."""
+    return run_commit(repo, CommitRequest(path=path, **options))
 
 
 def run_commit(repo, req: CommitRequest, warn=None, progress=None) -> CommitResult:

@@ -19,16 +19,13 @@ import stat
 
 from ostree_py.core.content import FileInfo, checksum_begin
 from ostree_py.errors import OstreeError
+from ostree_py.util.fs import strerror
 from ostree_py.core.objects import DirMeta
 from ostree_py.repo.repofile import FileNotFoundError_, Info, RepoFile
 
 _CHUNK = 1 << 20
 # GLocalFileEnumerator reads this many entries at a time and sorts them by inode
 _GIO_CHUNK = 1000
-
-
-def _strerror(e: OSError) -> str:
-    return os.strerror(e.errno) if e.errno else str(e)
 
 
 def _kind_of(mode: int) -> str:
@@ -46,7 +43,7 @@ def _list_xattrs(path: str):
     try:
         return list_xattrs(path, follow=False)
     except OSError as e:
-        raise OstreeError(f"llistxattr({path}): {_strerror(e)}") from None
+        raise OstreeError(f"llistxattr({path}): {strerror(e)}") from None
 
 
 def checksum_file(path: str, ignore_xattrs: bool = False, st: os.stat_result | None = None,
@@ -56,7 +53,7 @@ def checksum_file(path: str, ignore_xattrs: bool = False, st: os.stat_result | N
         try:
             st = os.lstat(path)
         except OSError as e:
-            raise OstreeError(f"fstatat({path}): {_strerror(e)}") from None
+            raise OstreeError(f"fstatat({path}): {strerror(e)}") from None
     mode = st.st_mode
     uid = st.st_uid if uid is None else uid
     gid = st.st_gid if gid is None else gid
@@ -67,7 +64,7 @@ def checksum_file(path: str, ignore_xattrs: bool = False, st: os.stat_result | N
         try:
             target = os.readlink(path)
         except OSError as e:
-            raise OstreeError(f"readlinkat({path}): {_strerror(e)}") from None
+            raise OstreeError(f"readlinkat({path}): {strerror(e)}") from None
         return checksum_begin(FileInfo(mode, uid, gid, 0, target, xattrs)).hexdigest()
     h = checksum_begin(FileInfo(mode, uid, gid, st.st_size if stat.S_ISREG(mode) else 0, "", xattrs))
     if stat.S_ISREG(mode):
@@ -76,7 +73,7 @@ def checksum_file(path: str, ignore_xattrs: bool = False, st: os.stat_result | N
                 for chunk in iter(lambda: f.read(_CHUNK), b""):
                     h.update(chunk)
         except OSError as e:
-            raise OstreeError(f"openat({path}): {_strerror(e)}") from None
+            raise OstreeError(f"openat({path}): {strerror(e)}") from None
     return h.hexdigest()
 
 
@@ -99,7 +96,7 @@ class LocalFile:
             raise FileNotFoundError_(f"Error when getting information for file “{self.path}”: "
                                      f"No such file or directory") from None
         except OSError as e:
-            raise OstreeError(f"Error when getting information for file “{self.path}”: {_strerror(e)}") from None
+            raise OstreeError(f"Error when getting information for file “{self.path}”: {strerror(e)}") from None
         return Info(_kind_of(st.st_mode), st.st_mode, st.st_uid, st.st_gid,
                     st.st_size if stat.S_ISREG(st.st_mode) else 0, None, None)
 
@@ -111,7 +108,7 @@ class LocalFile:
         try:
             entries = list(os.scandir(self.path))
         except OSError as e:
-            raise OstreeError(f"Error opening directory “{self.path}”: {_strerror(e)}") from None
+            raise OstreeError(f"Error opening directory “{self.path}”: {strerror(e)}") from None
         for i in range(0, len(entries), _GIO_CHUNK):
             for e in sorted(entries[i:i + _GIO_CHUNK], key=lambda e: e.inode()):
                 ch = self.child(e.name)

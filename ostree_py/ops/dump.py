@@ -15,6 +15,7 @@ import time
 from ostree_py.core import gvariant
 from ostree_py.errors import OstreeError
 from ostree_py.core.objects import COMMIT_TYPE, SUMMARY_TYPE
+from ostree_py.util.text import format_size
 
 # g_date_time_new_from_unix_utc accepts years 1..9999
 _MAX_UNIX = 253402300799
@@ -128,18 +129,6 @@ def format_iso8601_local(ts: int) -> str:
         z += f":{ss:02d}"
     return (f"{tm.tm_year:04d}-{tm.tm_mon:02d}-{tm.tm_mday:02d}T"
             f"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d}{z}")
-
-
-def format_size(size: int) -> str:
-    """g_format_size: "N bytes" below 1000, else one decimal in SI units (kB, MB...), NBSP-separated."""
-    if size < 1000:
-        return f"{size} byte" if size == 1 else f"{size} bytes"
-    units = ("kB", "MB", "GB", "TB", "PB", "EB")
-    factor, i = 1000, 0
-    while i + 1 < len(units) and size >= factor * 1000:
-        factor *= 1000
-        i += 1
-    return f"{size / factor:.1f}\u00a0{units[i]}"
 
 
 # ---------------------------------------------------------------- commits

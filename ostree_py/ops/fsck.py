@@ -28,7 +28,7 @@ from ostree_py.core.objects import (
     DIRMETA_TYPE,
     DIRTREE_TYPE,
     OBJTYPES,
-    _xattrs_from_wire,
+    xattrs_from_wire,
     parse_refspec,
 )
 from ostree_py.repo.traverse import Parents, key_parts, parse_commit_lenient, traverse_commit
@@ -172,7 +172,7 @@ def _archive_content_checksum(path: str) -> str:
                 uid = gid = mode = rdev = 0
                 target, xattrs = "", []
             uid, gid, mode, rdev = (gvariant.bswap32(v) for v in (uid, gid, mode, rdev))
-            xattrs = _xattrs_from_wire(xattrs)
+            xattrs = xattrs_from_wire(xattrs)
         if rdev:
             raise InvalidObjectError(f"Corrupted archive file; invalid rdev {rdev}")
         if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
@@ -250,12 +250,12 @@ def _bareuser_content_checksum(path: str, checksum: str) -> str:
 
 def content_object_checksum(repo, checksum: str) -> str:
     """Recompute the checksum of the stored content object ``checksum`` (streaming)."""
-    owner, path = repo._find("file", checksum)
+    owner, path = repo.find_object("file", checksum)
     if owner.mode == "archive":
         return _archive_content_checksum(path)
     if owner.mode == "bare-user":
         return _bareuser_content_checksum(path, checksum)
-    info, stream = owner._load_file_at(path, checksum)
+    info, stream = owner.load_file_at(path, checksum)
     try:
         validate_file_mode(info.mode)
         h = checksum_begin(info)

@@ -21,17 +21,6 @@ _LISTED_TYPES = ("file", "dirtree", "dirmeta", "commit", "payload-link")
 _METADATA = ("dirtree", "dirmeta", "commit")
 
 
-def format_size(n: int) -> str:
-    """g_format_size(): decimal units, one decimal place ("1 byte", "13.9 kB")."""
-    if n < 1000:
-        return "1 byte" if n == 1 else f"{n} bytes"
-    for unit, factor in (("kB", 1000), ("MB", 1000 ** 2), ("GB", 1000 ** 3), ("TB", 1000 ** 4),
-                         ("PB", 1000 ** 5)):
-        if n < factor * 1000:
-            return f"{n / factor:.1f}\u00a0{unit}"
-    return f"{n / 1000 ** 6:.1f}\u00a0EB"
-
-
 def enable_tombstone_commits(repo) -> None:
     """Set core.tombstone-commits=true (if not already) so deleted commits leave tombstones."""
     if not repo.config.get_boolean("core", "tombstone-commits", False):

@@ -6,14 +6,8 @@ existing local ref; a ref with an alias pointing at it cannot be deleted.
 """
 
 from ostree_py.errors import OstreeError
-from ostree_py.repo.reflist import (
-    list_collection_refs,
-    list_refs_ext,
-    parse_refspec,
-    validate_collection_id,
-    validate_rev,
-    write_ref,
-)
+from ostree_py.core.objects import parse_refspec, validate_collection_id, validate_ref
+from ostree_py.repo.reflist import list_collection_refs, list_refs_ext, write_ref
 from ostree_py.repo.refs import RefIsDirectoryError
 
 
@@ -93,7 +87,7 @@ def create_collection_ref(repo, target: str, new: str, force: bool = False) -> N
     validate_collection_id(cid)
     if ":" not in new:
         raise OstreeError("Invalid ref name (null)")
-    validate_rev(ref)
+    validate_ref(ref)
     write_ref(repo, None, ref, checksum, collection_id=cid)
 
 

@@ -4,9 +4,10 @@ import os
 import stat
 
 from ostree_py.core import gvariant
-from ostree_py.ops.dump import dump_variant, format_size, object_text, print_unswapped
+from ostree_py.ops.dump import dump_variant, object_text, print_unswapped
+from ostree_py.util.text import format_size
 from ostree_py.errors import ObjectNotFoundError, OstreeError
-from ostree_py.core.objects import COMMIT_TYPE, Commit
+from ostree_py.core.objects import COMMIT_TYPE, Commit, is_checksum
 
 
 def _load_commit(repo, checksum: str):
@@ -117,14 +118,10 @@ def parse_sizes(metadata: dict):
     return out
 
 
-def _is_checksum(s: str) -> bool:
-    return len(s) == 64 and all(c in "0123456789abcdef" for c in s)
-
-
 def object_or_rev(repo, rev: str, raw: bool = False, unswapped: bool = False) -> tuple[str, str, str]:
     """(text, object type, checksum) of a rev's commit; or for a full checksum, of the commit,
     dirmeta, dirtree or file object with it."""
-    if not _is_checksum(rev):
+    if not is_checksum(rev):
         checksum = repo.resolve_rev(rev)
         data = repo.load_metadata_bytes("commit", checksum)
         return object_text("commit", checksum, data, raw, unswapped), "commit", checksum

@@ -1,1 +1,1 @@
-"""Remotes and transport: remote configuration, the fetcher, pull, pull-local, metalink, cookies, the repo finder and trivial-httpd."""
+"""Remotes and transport: the fetcher, pull (and a remote's summary and refs), pull-local, create-usb, metalink, cookies, the repo finder and trivial-httpd. A remote's configuration is the store's (repo/remotes.py), its GPG keyrings signing's (signing/remote_gpg.py)."""

@@ -51,7 +51,7 @@ from ostree_py.errors import (
     RefNotFoundError,
 )
 from ostree_py.remote.fetcher import URI, FetchError, Fetcher
-from ostree_py.core.objects import COMMIT_TYPE, DIRTREE_TYPE, MAX_METADATA_SIZE, OBJTYPES, SUMMARY_TYPE
+from ostree_py.core.objects import COMMIT_TYPE, DIRTREE_TYPE, MAX_METADATA_SIZE, OBJTYPES, SUMMARY_TYPE, is_checksum
 
 DEFAULT_N_NETWORK_RETRIES = 5
 MAX_OUTSTANDING_FETCHES = 8
@@ -66,8 +66,8 @@ _SPOOL_MAX = 1 << 20
 # ---------------------------------------------------------------- remote configuration
 
 def get_remote(repo, name: str):
-    """The remote ``name`` (``ostree_py.remote.remotes.Remote``); a ``file://`` URL stands for itself."""
-    from ostree_py.remote.remotes import get_remote as _get
+    """The remote ``name`` (``ostree_py.repo.remotes.Remote``); a ``file://`` URL stands for itself."""
+    from ostree_py.repo.remotes import get_remote as _get
     return _get(repo, name)
 
 
@@ -86,7 +86,7 @@ def new_fetcher(repo, remote, extra_headers=(), append_user_agent=None,
     proxy = remote.get_option("proxy") or None
     jar = None
     if not remote.is_file_url:
-        from ostree_py.remote.remotes import cookie_jar_path
+        from ostree_py.repo.remotes import cookie_jar_path
         p = cookie_jar_path(repo, remote.name)
         if os.path.isfile(p):
             jar = p
@@ -209,7 +209,7 @@ def store_cache_properties(path: str, etag: str | None, last_modified: int) -> N
 def save_cache_file(repo, cache: str | None, name: str, data: bytes, etag, last_modified) -> None:
     if cache is None:
         return
-    from ostree_py.repo import write_atomic
+    from ostree_py.util.fs import write_atomic
     d = os.path.join(cache, SUMMARY_CACHE_DIR)
     try:
         os.makedirs(d, 0o755, exist_ok=True)
@@ -264,7 +264,7 @@ class Summary:
 
     def lookup(self, collection_id: str | None, ref: str):
         """(commit checksum, commit size, collection id) of a ref, with the reference's errors."""
-        from ostree_py.repo.reflist import validate_collection_id
+        from ostree_py.core.objects import validate_collection_id
         if collection_id is None or collection_id == self.collection_id:
             table, resolved = self.refs, self.collection_id
         else:
@@ -328,7 +328,7 @@ class PullResult:
 
     def status(self) -> str:
         """``N metadata, M content objects fetched; K KiB transferred in S seconds; X content written``."""
-        from ostree_py.ops.prune import format_size
+        from ostree_py.util.text import format_size
         if self.local:
             s = f"{self.n_imported_metadata} metadata, {self.n_imported_content} content objects imported"
         elif self.n_fetched_deltaparts > 0:
@@ -351,7 +351,7 @@ class PullResult:
 
 def dry_run_status(r: "PullResult") -> str:
     """The line ``pull --dry-run`` prints: what the static deltas would download."""
-    from ostree_py.ops.prune import format_size
+    from ostree_py.util.text import format_size
     fetched = r.n_fetched_deltaparts + r.n_fetched_deltapart_fallbacks
     total = r.n_total_deltaparts + r.n_total_delta_fallbacks
     return (f"Delta update: {fetched}/{total} parts, {format_size(r.fetched_deltapart_size)}/"
@@ -368,7 +368,7 @@ class PullProgress:
 
     def text(self) -> str:
         """The line the reference's console progress shows."""
-        from ostree_py.ops.prune import format_size
+        from ostree_py.util.text import format_size
         if self.caught_error:
             return "Caught error, waiting for outstanding tasks"
         if self.outstanding_fetches:
@@ -709,15 +709,15 @@ class _Pull:
         remote_mode = None
         if self.summary is not None and need_summary:
             s = self.summary
-            from ostree_py.repo.reflist import validate_collection_id, validate_rev
+            from ostree_py.core.objects import validate_collection_id, validate_ref
             if s.collection_id is not None:
                 validate_collection_id(s.collection_id)
             for ref in s.ref_names:
-                validate_rev(ref)
+                validate_ref(ref)
             for cid, refs in s.collection_map.items():
                 validate_collection_id(cid)
                 for ref in refs:
-                    validate_rev(ref)
+                    validate_ref(ref)
             self.summary_deltas = s.deltas()
             self.summary_has_deltas = bool(self.summary_deltas)
             if s.meta_bool("ostree.summary.indexed-deltas"):
@@ -765,7 +765,7 @@ class _Pull:
     # ------------------------------------------------------------ refs
     def resolve_targets(self, refs, override_commit_ids, collection_refs, configured_branches):
         """Fill requested refs -> commit and explicit commits; return need_summary flags."""
-        from ostree_py.repo.reflist import validate_checksum_string, validate_rev
+        from ostree_py.core.objects import validate_checksum_string, validate_ref
         self.commits_to_fetch = []
         self.requested = {}  # (cid, ref) -> override checksum or None
         require_summary_for_mirror = False
@@ -773,16 +773,16 @@ class _Pull:
             require_summary_for_mirror = True
         elif collection_refs is not None:
             for cid, ref, csum in collection_refs:
-                validate_rev(ref)
+                validate_ref(ref)
                 self.requested[(cid, ref)] = csum or None
         elif refs is not None:
             for i, branch in enumerate(refs):
                 override = override_commit_ids[i] if override_commit_ids else None
-                if _is_checksum(branch):
+                if is_checksum(branch):
                     if branch not in self.commits_to_fetch:
                         self.commits_to_fetch.append(branch)
                     continue
-                validate_rev(branch)
+                validate_ref(branch)
                 if override:
                     validate_checksum_string(override)
                 self.requested[(None, branch)] = override or None
@@ -823,11 +823,11 @@ class _Pull:
                 self.ref_original_commits[key] = self.repo.resolve_rev(ref, True)
             resolved[key] = csum
         self.requested = resolved
-        if self.timestamp_check_from_rev and not _is_checksum(self.timestamp_check_from_rev):
+        if self.timestamp_check_from_rev and not is_checksum(self.timestamp_check_from_rev):
             self.timestamp_check_from_rev = self.repo.resolve_rev(self.timestamp_check_from_rev, False)
 
     def _fetch_ref_contents(self, cid, ref):
-        from ostree_py.repo.reflist import validate_checksum_string
+        from ostree_py.core.objects import validate_checksum_string
         if self.remote_local is not None:
             if cid is not None:
                 # ostree_repo_resolve_collection_ref: remotes' refs count too
@@ -994,7 +994,7 @@ class _Pull:
             return "unchanged", None
         result = "no-match"
         candidates = []
-        from ostree_py.ops.summary import parse_delta_name
+        from ostree_py.repo.summary import parse_delta_name
         for name in self.summary_deltas:
             frm, to = parse_delta_name(name)
             if to != to_revision:
@@ -1015,7 +1015,7 @@ class _Pull:
         return result, None
 
     def _enqueue_delta_index(self, to_revision, delta_from, ref):
-        from ostree_py.ops.summary import delta_index_path
+        from ostree_py.repo.summary import delta_index_path
         self.res.n_requested_metadata += 1
 
         def job():
@@ -1037,7 +1037,7 @@ class _Pull:
         self._submit(job, (), done, "meta")
 
     def _enqueue_superblock(self, frm, to, ref):
-        from ostree_py.ops.summary import delta_superblock_path
+        from ostree_py.repo.summary import delta_superblock_path
         self.res.n_requested_metadata += 1
 
         def job():
@@ -1102,7 +1102,7 @@ class _Pull:
         # filesystem's free blocks, checked once the superblock is read, dry run included.
         vfs = os.statvfs(repo.path)
         if res.total_deltapart_usize // vfs.f_bsize > vfs.f_bfree:
-            from ostree_py.ops.prune import format_size
+            from ostree_py.util.text import format_size
             raise OstreeError(f"Delta requires {format_size(res.total_deltapart_usize)} free space, "
                               f"but only {format_size(vfs.f_bsize * vfs.f_bfree)} available")
         if self.dry_run:
@@ -1379,13 +1379,13 @@ class _Pull:
             # stored only once the commit's signatures check out: a rejected commit leaves nothing
             self._pending_detached[csum] = data
         else:
-            self.repo._store_bytes(self.repo.object_path("commitmeta", csum), data, replace=True)
+            self.repo.write_object_bytes("commitmeta", csum, data, replace=True)
         return md
 
     def _store_detached(self, csum):
         data = self._pending_detached.pop(csum, None)
         if data is not None:
-            self.repo._store_bytes(self.repo.object_path("commitmeta", csum), data, replace=True)
+            self.repo.write_object_bytes("commitmeta", csum, data, replace=True)
 
     def _on_detached(self, csum, objtype, path, is_stored, ref, md):
         self.res.n_fetched_metadata += 1
@@ -1462,8 +1462,8 @@ class _Pull:
     def _child_content(self, csum, retries):
         """In a child: fetch and write one content object; what it added to the counters
         (or the _Retry to queue)."""
-        stats = self.repo._txn_stats
-        fields = stats.FIELDS if stats is not None else ()
+        stats = self.repo.txn_stats
+        fields = stats.FIELDS
         before = [getattr(stats, k) for k in fields]
         nbytes = self.fetcher.bytes_transferred
         res = self._job_content(csum, retries)
@@ -1478,8 +1478,8 @@ class _Pull:
             if nbytes:
                 self.fetcher._count(nbytes)
             return delta
-        if delta and self.repo._txn_stats is not None:
-            self.repo._txn_stats.add(**delta)
+        if delta:
+            self.repo.txn_stats.add(**delta)
         if nbytes:
             self.fetcher._count(nbytes)
         return csum
@@ -1495,7 +1495,7 @@ class _Pull:
         self._submit(job, (), done, "content")
 
     def _spool(self):
-        return tempfile.SpooledTemporaryFile(max_size=_SPOOL_MAX, dir=self.repo._staging or self.repo.tmp_dir)
+        return tempfile.SpooledTemporaryFile(max_size=_SPOOL_MAX, dir=self.repo.staging_dir)
 
     def _job_content(self, csum, retries):
         try:
@@ -1509,7 +1509,7 @@ class _Pull:
         repo = self.repo
         relpath = _object_relpath(csum, "file")
         if self.trusted_http_direct:
-            tmp = repo._tmpname()
+            tmp = repo.new_tmp_path()
             with open(tmp, "w+b") as f:
                 try:
                     self.fetcher.fetch(self.content_mirrorlist, relpath, out=f, retries=retries, requeue=True)
@@ -1520,8 +1520,7 @@ class _Pull:
                     with contextlib.suppress(OSError):
                         os.unlink(tmp)
                     raise
-            dest = repo._staged(repo.object_path("file", csum))
-            repo._ensure_objdir(dest)
+            dest = repo.object_write_path("file", csum)
             os.rename(tmp, dest)
             return csum
         from ostree_py.core.content import ArchiveReader
@@ -1634,7 +1633,7 @@ class _Pull:
                 write_ref(repo, self.refspec_name or self.remote_name, ref, csum)
         if self.is_mirror and self.summary_data is not None and refs is None and collection_refs is None \
                 and not configured:
-            from ostree_py.repo import write_atomic
+            from ostree_py.util.fs import write_atomic
             p = os.path.join(repo.path, "summary")
             write_atomic(p, self.summary_data, fsync=repo.fsync)
             store_cache_properties(p, self.summary_etag, self.summary_last_modified)
@@ -1642,11 +1641,6 @@ class _Pull:
                 p = os.path.join(repo.path, "summary.sig")
                 write_atomic(p, self.summary_sig, fsync=repo.fsync)
                 store_cache_properties(p, self.summary_sig_etag, self.summary_sig_last_modified)
-
-
-def _is_checksum(s: str) -> bool:
-    from ostree_py.core.objects import is_checksum
-    return is_checksum(s)
 
 
 def _oserror_text(e: OSError) -> str:
@@ -1796,3 +1790,18 @@ def fetch_summary(repo, remote: str, *, override_url: str | None = None, http_he
             save_cache_file(repo, cache, remote, summary, etag2, lm2)
             save_cache_file(repo, cache, remote + ".sig", sig, sig_etag2, sig_lm2)
         return summary, sig
+
+
+def list_remote_refs(repo, name: str, cache_dir: str | None = None) -> dict:
+    """ostree_repo_remote_list_refs: ref -> checksum from the remote's summary."""
+    summary, _sig = fetch_summary(repo, name, cache_dir=cache_dir)
+    if summary is None:
+        raise OstreeError("Remote refs not available; server has no summary file")
+    refs, _meta = gvariant.deserialize("(a(s(taya{sv}))a{sv})", summary)
+    out = {}
+    for ref, (_size, csum, _m) in refs:
+        csum = bytes(csum)
+        if len(csum) != 32:
+            raise OstreeError(f"Invalid checksum of length {len(csum)} expected 32")
+        out[ref] = csum.hex()
+    return out

@@ -33,7 +33,7 @@ class PullStats:
 
     def status(self) -> str:
         """The reference's closing line for a local pull."""
-        from ostree_py.ops.prune import format_size
+        from ostree_py.util.text import format_size
         return (f"{self.metadata} metadata, {self.content} content objects imported; "
                 f"{format_size(self.content_bytes_written)} content written")
 
@@ -107,7 +107,7 @@ class _Importer:
             data = src.load_metadata_bytes(objtype, checksum)
             if not self.trusted:
                 verify_metadata(objtype, checksum, data)
-            dest._store_bytes(dest.object_path(objtype, checksum), data)
+            dest.write_object_bytes(objtype, checksum, data)
             if objtype == "commit":
                 _drop_tombstone(dest, checksum)
             return 0
@@ -132,8 +132,7 @@ class _Importer:
             if src.parent is not None and src.parent.has_object(objtype, checksum):
                 return False  # only in the parent repo: take the copy path
             raise _not_found(objtype, checksum)
-        dp = dest._staged(dest.object_path(objtype, checksum))
-        dest._ensure_objdir(dp)
+        dp = dest.object_write_path(objtype, checksum)
         if self.can_hardlink:
             try:
                 os.link(sp, dp)
@@ -146,7 +145,7 @@ class _Importer:
         st = os.lstat(sp)
         if not stat.S_ISREG(st.st_mode):
             return False
-        tmp = dest._tmpname()
+        tmp = dest.new_tmp_path()
         try:
             with open(sp, "rb") as fi, open(tmp, "xb") as fo:
                 while True:

@@ -112,8 +112,8 @@ def default_finders(repo) -> list:
     if not cfg.has_key("core", "default-repo-finders"):
         return list(DEFAULT_FINDERS)
     raw = cfg.get("core", "default-repo-finders") or ""
-    from ostree_py.remote.remotes import _split_list
-    names = _split_list(raw, ";")
+    from ostree_py.core.keyfile import split_list
+    names = split_list(raw, ";")
     if not names:
         raise OstreeError("Invalid empty default-repo-finders configuration")
     for n in names:
@@ -144,8 +144,8 @@ def _summary_parts(data: bytes):
 
 def remote_list_collection_refs(repo, remote_name: str, cache_dir: str | None = None) -> dict:
     """ostree_repo_remote_list_collection_refs: (collection id, ref) -> checksum from the summary."""
-    from ostree_py.repo.reflist import validate_rev
-    from ostree_py.remote.remotes import fetch_summary
+    from ostree_py.core.objects import validate_ref
+    from ostree_py.remote.pull import fetch_summary
     summary, _sig = fetch_summary(repo, remote_name, cache_dir=cache_dir)
     if summary is None:
         raise OstreeError("Remote refs not available; server has no summary file")
@@ -153,7 +153,7 @@ def remote_list_collection_refs(repo, remote_name: str, cache_dir: str | None = 
     out = {}
     for c, entries in [(cid, refs)] + cmap:
         for name, (_size, csum, _md) in entries:
-            validate_rev(name)
+            validate_ref(name)
             csum = bytes(csum)
             if len(csum) != 32:
                 raise OstreeError(f"Invalid checksum of length {len(csum)} expected 32")
@@ -165,8 +165,8 @@ def remote_list_collection_refs(repo, remote_name: str, cache_dir: str | None = 
 
 def resolve_config(repo, refs: list, cache_dir: str | None = None) -> list:
     """OstreeRepoFinderConfig: configured remotes whose collection-id and summary serve the refs."""
-    from ostree_py.repo.reflist import is_valid_collection_id
-    from ostree_py.remote.remotes import find_remote, list_remotes
+    from ostree_py.core.objects import is_valid_collection_id
+    from ostree_py.repo.remotes import find_remote, list_remotes
     by_remote = GHashTable()
     for name in list_remotes(repo):
         remote = find_remote(repo, name)
@@ -282,7 +282,7 @@ def list_volume_mounts(mountinfo: str = "/proc/self/mountinfo") -> list:
 
 def resolve_keyring_for_collection(repo, collection_id: str):
     """ostree_repo_resolve_keyring_for_collection: the first remote of the collection with a keyring."""
-    from ostree_py.remote.remotes import find_remote, list_remotes
+    from ostree_py.repo.remotes import find_remote, list_remotes
     for name in list_remotes(repo):
         r = find_remote(repo, name)
         cid = r.get_option("collection-id") if r is not None else None
@@ -313,7 +313,7 @@ def dynamic_remote_name(uri: str, keyring: str) -> str:
 
 def make_dynamic_remote(name: str, url: str, keyring_remote):
     """ostree_remote_new_dynamic: a remote not in any config, verified with another remote's keyring."""
-    from ostree_py.remote.remotes import Remote
+    from ostree_py.repo.remotes import Remote
     r = Remote(name)
     r.keyring = keyring_remote.keyring
     r.refspec_name = keyring_remote.name
@@ -431,10 +431,10 @@ class _CommitMeta:
 
 
 def _process_refs(repo, refs, result_index, remote_name, cid, entries, commit_metas, table) -> bool:
-    from ostree_py.repo.reflist import validate_rev
+    from ostree_py.core.objects import validate_ref
     for name, (size, csum, md) in entries:
         try:
-            validate_rev(name)
+            validate_ref(name)
         except OstreeError:
             return False
         csum = bytes(csum)
@@ -473,7 +473,8 @@ def find_remotes(repo, refs, finders=None, mounts=None, cache_dir: str | None = 
     ``finders``: names from FINDER_NAMES (None: the repo's default finders);
     "lan" finds nothing here. ``mounts``: mount roots for the mount finder.
     """
-    from ostree_py.remote.remotes import dynamic_remotes, fetch_summary
+    from ostree_py.remote.pull import fetch_summary
+    from ostree_py.repo.remotes import dynamic_remotes
     refs = [tuple(r) for r in refs]
     if finders is None:
         finders = default_finders(repo)
@@ -551,7 +552,7 @@ def find_remotes(repo, refs, finders=None, mounts=None, cache_dir: str | None = 
 
 
 def _remote_matches_collection(repo, remote_name, cid) -> bool:
-    from ostree_py.remote.remotes import find_remote
+    from ostree_py.repo.remotes import find_remote
     r = find_remote(repo, remote_name)
     rc = r.get_option("collection-id") if r is not None else None
     return bool(rc) and rc == cid
@@ -587,7 +588,7 @@ def pull_from_remotes(repo, results, mirror: bool = False, disable_fsync: bool =
     when a ref found in some result could not be pulled from any.
     """
     from ostree_py.remote.pull import pull
-    from ostree_py.remote.remotes import dynamic_remotes
+    from ostree_py.repo.remotes import dynamic_remotes
     pulled = CollectionRefTable()
     with dynamic_remotes(repo, [r.remote for r in results]), repo.transaction():
         for res in results:

@@ -1,5 +1,10 @@
 """The ostree repository: config, the loose object store in every mode, refs, locking.
 
+The package also holds what the store itself keeps up to date or reads:
+remotes' configuration (remotes.py), the summary file and the static-delta
+names and indexes (summary.py, regenerated when refs change if
+core.auto-update-summary is set), ref listing (reflist.py).
+
 Every write stages a temporary file in ``tmp/`` and renames it into place, so
 an object or ref either exists complete or not at all. A transaction holds the
 repo lock shared (prune and fsck --delete take it exclusive) and stores the
@@ -38,6 +43,7 @@ from ostree_py.core.content import (
 )
 from ostree_py.errors import InvalidObjectError, ObjectNotFoundError, OstreeError, RefNotFoundError
 from ostree_py.util.faults import checkpoint
+from ostree_py.util.fs import write_atomic, write_atomic_to
 from ostree_py.core.keyfile import KeyFile
 from ostree_py.core.objects import (
     COMMITMETA_TYPE,
@@ -55,7 +61,6 @@ from ostree_py.core.objects import (
 
 MODES = ("bare", "bare-user", "bare-user-only", "archive", "bare-split-xattrs")
 MODE_ALIASES = {"archive-z2": "archive"}
-CONFIG_MODE_NAMES = {"archive": "archive-z2"}
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _O_TMPFILE = getattr(os, "O_TMPFILE", 0)
@@ -145,10 +150,6 @@ class TxnStats:
                 setattr(self, k, getattr(self, k) + v)
 
 
-def _mkdir_p(path: str, mode: int = 0o755) -> None:
-    os.makedirs(path, mode=mode, exist_ok=True)
-
-
 class Repo:
     """An ostree repository on disk."""
 
@@ -168,6 +169,8 @@ class Repo:
         self.disable_xattrs = False
         self.collection_id: str | None = None
         self._txn_depth = 0
+        # commits whose partial marker goes once the transaction's objects are in objects/
+        self._txn_completed_commits: set[str] = set()
         # fsync each object as it is written instead of one syncfs per transaction
         self.per_object_fsync = False
         self._txn_stats: TxnStats | None = None
@@ -184,27 +187,12 @@ class Repo:
     # ---------------------------------------------------------------- open/create
     @classmethod
     def create(cls, path: str, mode: str = "bare", collection_id: str | None = None) -> "Repo":
-        """Initialise a repository at ``path`` (idempotent for an existing repo of any mode)."""
-        mode = MODE_ALIASES.get(mode, mode)
-        if mode not in MODES:
-            raise OstreeError(f"Invalid mode '{mode}' in repository configuration")
-        if collection_id is not None:
-            from ostree_py.core.objects import validate_collection_id
-            validate_collection_id(collection_id)
-        path = os.path.abspath(path)
-        cfg_path = os.path.join(path, "config")
-        _mkdir_p(path)
-        if not os.path.exists(cfg_path):
-            kf = KeyFile()
-            kf.set("core", "repo_version", "1")
-            kf.set("core", "mode", CONFIG_MODE_NAMES.get(mode, mode))
-            if collection_id:
-                kf.set("core", "collection-id", collection_id)
-            _write_atomic(cfg_path, kf.to_text().encode("utf-8"))
-        for d in ("objects", "tmp", "tmp/cache", "extensions", "state", "refs", "refs/heads",
-                  "refs/mirrors", "refs/remotes"):
-            _mkdir_p(os.path.join(path, d))
-        return cls.open(path)
+        """Initialise a repository at ``path`` as ``ostree init`` does (see repo_init; an
+        existing repo of any mode is left as it is) and open it. Unlike ``ostree init``,
+        missing parent directories are created."""
+        from ostree_py.repo.repo_init import create_repo
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        return create_repo(path, mode, collection_id)
 
     @classmethod
     def open(cls, path: str) -> "Repo":
@@ -317,7 +305,7 @@ class Repo:
         with self._space_lock:
             if blocks > self._txn_max_blocks:
                 self._cleanup_stagedir = True
-                from ostree_py.ops.prune import format_size
+                from ostree_py.util.text import format_size
                 what = (f"min-free-space-size {self.min_free_space_mb}MB" if self.min_free_space_mb else
                         f"min-free-space-percent '{self.min_free_space_percent}%'")
                 requested = nbytes if exact else blocks * self._txn_blocksize
@@ -327,7 +315,7 @@ class Repo:
 
     def save_config(self) -> None:
         """Write the config keyfile atomically."""
-        _write_atomic(os.path.join(self.path, "config"), self.config.to_text().encode("utf-8"))
+        write_atomic(os.path.join(self.path, "config"), self.config.to_text().encode("utf-8"))
 
     # ---------------------------------------------------------------- locking
     @contextlib.contextmanager
@@ -368,6 +356,7 @@ class Repo:
             outer = self._txn_depth == 0
             if outer:
                 self._txn_stats = TxnStats()
+                self._txn_completed_commits = set()
                 self._cleanup_stagedir = False
                 self._txn_space_init()
                 self._staging_open()
@@ -380,10 +369,17 @@ class Repo:
                     if "pre-commit" in flags:
                         raise OstreeError("OSTREE_REPO_TEST_ERROR_PRE_COMMIT specified")
                     self.publish_staged(sync=True)
+                    # only now are the commits' objects durable in objects/: a marker
+                    # removed earlier would let a kill during publishing leave a
+                    # complete-looking commit whose dirtree never arrived
+                    done, self._txn_completed_commits = self._txn_completed_commits, set()
+                    for csum in sorted(done):
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(self._partial_path(csum))
                     if getattr(self, "_txn_refs_changed", False):
                         # the refs set during the transaction: auto-update-summary now
                         self._txn_refs_changed = False
-                        from ostree_py.ops.summary import maybe_regenerate_summary
+                        from ostree_py.repo.summary import maybe_regenerate_summary
                         maybe_regenerate_summary(self)
                 ok = True
             finally:
@@ -403,7 +399,7 @@ class Repo:
         try:
             names = sorted(n for n in os.listdir(self.tmp_dir) if n.startswith(prefix) and not n.endswith("-lock"))
         except FileNotFoundError:
-            _mkdir_p(self.tmp_dir)
+            os.makedirs(self.tmp_dir, 0o755, exist_ok=True)
             names = []
         for n in names:
             d = os.path.join(self.tmp_dir, n)
@@ -537,13 +533,14 @@ class Repo:
             src = os.path.join(d, sub)
             dst = os.path.join(self.objects_dir, sub)
             if dst not in self._made_dirs:
-                _mkdir_p(dst)
+                os.makedirs(dst, 0o755, exist_ok=True)
                 self._made_dirs.add(dst)
             for name in os.listdir(src):
                 target = os.path.join(dst, name)
                 if name.endswith(".commitmeta") or not os.path.lexists(target):
                     # (detached metadata may replace the stored one)
                     os.rename(os.path.join(src, name), target)
+                    checkpoint("publish")
                 else:
                     os.unlink(os.path.join(src, name))
             if self.fsync:
@@ -600,13 +597,15 @@ class Repo:
             return True
         return bool(check_parent and self.parent and self.parent.has_object(objtype, checksum))
 
-    def _find(self, objtype: str, checksum: str) -> "tuple[Repo, str]":
+    def find_object(self, objtype: str, checksum: str) -> "tuple[Repo, str]":
+        """(the repo holding it, its path): the object in this repo (staged or stored),
+        else in a parent repo; raise ObjectNotFoundError with the reference's message."""
         p = self.stored_path(objtype, checksum)
         if p is not None:
             return self, p
         if self.parent is not None:
             try:
-                return self.parent._find(objtype, checksum)
+                return self.parent.find_object(objtype, checksum)
             except ObjectNotFoundError:
                 pass
         raise ObjectNotFoundError(f"No such metadata object {checksum}.{OBJTYPES[objtype]}"
@@ -616,7 +615,7 @@ class Repo:
     # ---------------------------------------------------------------- metadata objects
     def load_metadata_bytes(self, objtype: str, checksum: str) -> bytes:
         """The raw bytes of a metadata object; raise ObjectNotFoundError if absent."""
-        _, p = self._find(objtype, checksum)
+        _, p = self.find_object(objtype, checksum)
         # the descriptor read to its end in a buffer of the file's size: no file
         # object, and no MAX_METADATA_SIZE buffer for an object of a few hundred bytes
         fd, st = open_object_fd(p)
@@ -700,18 +699,39 @@ class Repo:
     def _ensure_objdir(self, p: str) -> None:
         d = os.path.dirname(self._staged(p))
         if d not in self._made_dirs:
-            _mkdir_p(d)
+            os.makedirs(d, 0o755, exist_ok=True)
             self._made_dirs.add(d)
 
-    def _tmpname(self) -> str:
-        return os.path.join(self._staging or self.tmp_dir, f"tmpobj-{os.getpid()}-{os.urandom(6).hex()}")
+    def new_tmp_path(self) -> str:
+        """A fresh name for a temporary file: in the transaction's staging directory
+        (on the objects' filesystem, so it can be renamed into place), else in tmp/."""
+        return os.path.join(self.staging_dir, f"tmpobj-{os.getpid()}-{os.urandom(6).hex()}")
+
+    @property
+    def staging_dir(self) -> str:
+        """Where temporary files of the current transaction go (its staging directory;
+        tmp/ outside a transaction)."""
+        return self._staging or self.tmp_dir
+
+    def object_write_path(self, objtype: str, checksum: str) -> str:
+        """The path a new loose object file is given: in the transaction's staging
+        directory (objects/ outside one), its directory made. The caller links or
+        renames a complete, verified file there; the transaction publishes it."""
+        dest = self._staged(self.object_path(objtype, checksum))
+        self._ensure_objdir(dest)
+        return dest
+
+    def write_object_bytes(self, objtype: str, checksum: str, data: bytes, replace: bool = False) -> None:
+        """Store ``data`` as the raw loose file of the object (no verification: the
+        caller checked it), atomically; ``replace`` an existing one (detached metadata)."""
+        self._store_bytes(self.object_path(objtype, checksum), data, replace)
 
     def _store_bytes(self, dest: str, data: bytes, replace: bool = False) -> None:
         dest = self._staged(dest)
         self._ensure_objdir(dest)
-        tmp = self._tmpname()
+        tmp = self.new_tmp_path()
         try:
-            _write_atomic_to(tmp, dest, data, fsync=self.fsync and (self._txn_depth == 0 or self.per_object_fsync))
+            write_atomic_to(tmp, dest, data, fsync=self.fsync and (self._txn_depth == 0 or self.per_object_fsync))
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
@@ -721,10 +741,12 @@ class Repo:
     # ---------------------------------------------------------------- content objects
     def load_file(self, checksum: str):
         """(FileInfo, stream) of a content object; stream is None for symlinks."""
-        repo, p = self._find("file", checksum)
-        return repo._load_file_at(p, checksum)
+        repo, p = self.find_object("file", checksum)
+        return repo.load_file_at(p, checksum)
 
-    def _load_file_at(self, p: str, checksum: str):
+    def load_file_at(self, p: str, checksum: str):
+        """load_file of the content object stored at ``p`` in this repo (as find_object
+        returned it): (FileInfo, stream or None for a symlink)."""
         mode = self.mode
         if mode == "archive":
             f = open_object(p)
@@ -845,7 +867,7 @@ class Repo:
             raise OstreeError(f"Unsupported file type for content object: mode {info.mode:o}")
         if data is not None:
             return self._write_content_bytes(info, h, data, expected, out, trusted)
-        fd, tmp = self._open_tmpfile()
+        fd, tmp = self.open_tmpfile()
         try:
             with os.fdopen(fd, "wb", closefd=False) as dst:
                 if self.mode == "archive":
@@ -896,18 +918,18 @@ class Repo:
                     os.unlink(tmp)
             raise
 
-    def _open_tmpfile(self):
+    def open_tmpfile(self):
         """(fd, name) of a new temporary file for an object: an unnamed O_TMPFILE
         (name None) when the filesystem has them, so that no half-written file
         is ever visible (a commit of a tree that holds the repo walks tmp/)."""
-        d = self._staging or self.tmp_dir
+        d = self.staging_dir
         if _O_TMPFILE:
             try:
                 return os.open(d, _O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600), None
             except OSError as e:
                 if e.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT):
                     raise
-        tmp = self._tmpname()
+        tmp = self.new_tmp_path()
         return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), tmp
 
     def _link_tmpfile(self, fd: int, tmp: str | None, dest: str) -> bool:
@@ -954,7 +976,7 @@ class Repo:
             if stats is not None:
                 stats.add(content_total=1)
             return csum
-        fd, tmp = self._open_tmpfile()
+        fd, tmp = self.open_tmpfile()
         try:
             view = memoryview(payload)
             while view:
@@ -1007,7 +1029,7 @@ class Repo:
 
     def _write_symlink_object(self, p: str, info: FileInfo) -> None:
         p = self._staged(p)
-        tmp = self._tmpname()
+        tmp = self.new_tmp_path()
         mode = self.mode
         if mode == "archive":
             buf = io.BytesIO()
@@ -1053,7 +1075,7 @@ class Repo:
                     self.write_commitmeta(checksum, meta)
             return True
         if src.mode == self.mode and self.mode != "archive" and os.stat(src.path).st_dev == os.stat(self.path).st_dev:
-            _, sp = src._find("file", checksum)
+            _, sp = src.find_object("file", checksum)
             dp = self._staged(self.object_path("file", checksum))
             self._ensure_objdir(dp)
             try:
@@ -1130,10 +1152,14 @@ class Repo:
         return os.path.join(self.path, "state", f"{checksum}.commitpartial")
 
     def is_commit_partial(self, checksum: str) -> bool:
+        if checksum in self._txn_completed_commits:
+            return False
         return os.path.exists(self._partial_path(checksum))
 
     def commit_partial_reason(self, checksum: str) -> str | None:
         """None if the commit is complete; "fsck" if fsck marked it partial; else ""."""
+        if checksum in self._txn_completed_commits:
+            return None
         try:
             with open(self._partial_path(checksum), "rb") as f:
                 return "fsck" if f.read(1) == b"f" else ""
@@ -1144,11 +1170,17 @@ class Repo:
         """Create (or with partial=False remove) state/CSUM.commitpartial.
 
         An existing marker is left as it is; ``fsck`` records that fsck found
-        the commit's objects corrupt (the file then holds "f").
+        the commit's objects corrupt (the file then holds "f"). Inside a
+        transaction, removal waits until the transaction's objects are published
+        (and does not happen if it fails).
         """
         p = self._partial_path(checksum)
+        if not partial and self._txn_depth > 0:
+            self._txn_completed_commits.add(checksum)
+            return
+        self._txn_completed_commits.discard(checksum)
         if partial:
-            _mkdir_p(os.path.dirname(p))
+            os.makedirs(os.path.dirname(p), 0o755, exist_ok=True)
             try:
                 fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOCTTY, 0o644)
             except FileExistsError:
@@ -1243,31 +1275,3 @@ def canonicalize_bareuseronly(info: FileInfo) -> FileInfo:
         return info
     return FileInfo(mode, 0, 0, info.size, info.symlink_target, (), info.rdev)
 
-
-def _write_atomic(path: str, data: bytes, mode: int = 0o644, fsync: bool = True) -> None:
-    """Write ``path`` via a temporary file and rename."""
-    d = os.path.dirname(path) or "."
-    tmp = os.path.join(d, f".{os.path.basename(path)}.tmp-{os.getpid()}-{os.urandom(4).hex()}")
-    _write_atomic_to(tmp, path, data, mode, fsync)
-
-
-def _write_atomic_to(tmp: str, path: str, data: bytes, mode: int = 0o644, fsync: bool = True) -> None:
-    """Write ``data`` to ``tmp``, then rename it to ``path``."""
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
-    try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        if fsync:
-            os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    os.close(fd)
-    os.rename(tmp, path)
-
-
-write_atomic = _write_atomic

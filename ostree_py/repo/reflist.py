@@ -10,82 +10,21 @@ writing a ref over an empty directory of the same name replaces it, as the
 reference does.
 """
 
-import errno
 import os
-import re
 import stat
 
 from ostree_py.errors import OstreeError, RefNotFoundError
-
-_FRAG = r"[\w\d][-._\w\d]*"
-_REF = rf"(?:{_FRAG}/)*{_FRAG}"
-# GRegex (PCRE) semantics: \w is Unicode-aware, $ also matches before a final newline
-_REFSPEC_RE = re.compile(rf"^(?:({_FRAG}):)?({_REF})$")
-_REF_RE = re.compile(rf"^{_REF}$")
-_FRAG_RE = re.compile(rf"^{_FRAG}$")
-_HEX = set("0123456789abcdef")
-_DBUS_ELEMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-
-def _quash(s: str, maxlen: int) -> str:
-    return s[:maxlen].replace("\n", " ")
-
-
-def validate_checksum_string(s: str) -> str:
-    """Return ``s`` if it is a 64-char lowercase hex checksum, else raise as ostree does."""
-    if len(s) != 64:
-        raise OstreeError(f"Invalid rev {_quash(s, 64)}")
-    for ch in s:
-        if ch not in _HEX:
-            raise OstreeError(f"Invalid character '{ord(ch.encode('utf-8', 'surrogateescape')[:1])}' in rev '{s}'")
-    return s
-
-
-def is_checksum(s: str) -> bool:
-    return len(s) == 64 and all(c in _HEX for c in s)
-
-
-def parse_refspec(refspec: str) -> tuple[str | None, str]:
-    """Split REMOTE:REF; raise "Invalid refspec ..." like ostree_parse_refspec."""
-    m = _REFSPEC_RE.match(refspec)
-    if m is None:
-        raise OstreeError(f"Invalid refspec {refspec}")
-    return m.group(1), m.group(2)
-
-
-def validate_rev(ref: str) -> str:
-    if not _REF_RE.match(ref):
-        raise OstreeError(f"Invalid ref name {ref}")
-    return ref
-
-
-def validate_remote_name(name: str) -> str:
-    if not _FRAG_RE.match(name):
-        raise OstreeError(f"Invalid remote name {name}")
-    return name
-
-
-def is_valid_ref_fragment(name: str) -> bool:
-    return _FRAG_RE.match(name) is not None
-
-
-def is_valid_collection_id(cid) -> bool:
-    """A D-Bus interface name: 2+ dot-separated elements of [A-Za-z_][A-Za-z0-9_]*, <= 255 bytes."""
-    if not cid or len(cid.encode("utf-8", "surrogateescape")) > 255:
-        return False
-    parts = cid.split(".")
-    return len(parts) >= 2 and all(_DBUS_ELEMENT.match(p) for p in parts)
-
-
-def validate_collection_id(cid) -> str:
-    if not is_valid_collection_id(cid):
-        raise OstreeError(f"Invalid collection ID {cid}")
-    return cid
-
-
-def _errno_msg(e: OSError) -> str:
-    return os.strerror(e.errno) if e.errno else str(e)
-
+from ostree_py.core.objects import (
+    is_checksum,
+    is_valid_collection_id,
+    is_valid_ref_fragment,
+    parse_refspec,
+    validate_checksum_string,
+    validate_collection_id,
+    validate_ref,
+    validate_remote_name,
+)
+from ostree_py.util.fs import mkdir_p, strerror, write_atomic
 
 def _read_ref_contents(path: str) -> str:
     """The chomped contents of a ref file (glnx_file_get_contents_utf8_at)."""
@@ -100,7 +39,7 @@ def _read_ref_contents(path: str) -> str:
             os.set_blocking(fd, True)
             data = f.read()
     except OSError as e:
-        raise OstreeError(f"{_errno_msg(e)}") from None
+        raise OstreeError(f"{strerror(e)}") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -112,7 +51,7 @@ def _scandir(path: str, what: str):
     try:
         return list(os.scandir(path))
     except OSError as e:
-        raise OstreeError(f"opendir({what}): {_errno_msg(e)}") from None
+        raise OstreeError(f"opendir({what}): {strerror(e)}") from None
 
 
 def _entry_type(e: os.DirEntry) -> str:
@@ -175,7 +114,7 @@ def _list_refs(repo, prefix, cut_prefix, aliases, exclude_remotes) -> dict:
         remote = ref_prefix = None
         if prefix.endswith(":") or prefix.endswith(":."):
             r = prefix[:prefix.rindex(":")]
-            if _FRAG_RE.match(r):
+            if is_valid_ref_fragment(r):
                 remote, ref_prefix = r, "."
         if ref_prefix is None:
             remote, ref_prefix = parse_refspec(prefix)
@@ -189,7 +128,7 @@ def _list_refs(repo, prefix, cut_prefix, aliases, exclude_remotes) -> dict:
         except FileNotFoundError:
             return out
         except OSError as e:
-            raise OstreeError(f"fstatat({path}): {_errno_msg(e)}") from None
+            raise OstreeError(f"fstatat({path}): {strerror(e)}") from None
         if stat.S_ISDIR(st.st_mode):
             if cut_prefix:
                 _enumerate(out, remote, aliases, None, os.path.join(rp, path), "", ".", path)
@@ -211,7 +150,7 @@ def _list_refs(repo, prefix, cut_prefix, aliases, exclude_remotes) -> dict:
 def remote_collection_id(repo, remote: str) -> str | None:
     """The collection-id configured for a remote (repo config, remotes.d, parent repos), or None."""
     try:
-        from ostree_py.remote.remotes import find_remote
+        from ostree_py.repo.remotes import find_remote
     except ImportError:  # pragma: no cover - the remotes module is part of the package
         cfg = repo.config
         return cfg.get(f'remote "{remote}"', "collection-id")
@@ -248,7 +187,7 @@ def list_collection_refs(repo, match_collection_id: str | None = None, exclude_r
             except FileNotFoundError:
                 continue
             except OSError as e:
-                raise OstreeError(f"opendir({d}): {_errno_msg(e)}") from None
+                raise OstreeError(f"opendir({d}): {strerror(e)}") from None
             for e in entries:
                 if not e.is_dir(follow_symlinks=False):
                     continue
@@ -277,11 +216,11 @@ def _write_checksum_file(repo, dirpath: str, name: str, checksum: str) -> None:
         raise OstreeError("Invalid empty ref name")
     parent = os.path.dirname(name)
     if parent:
-        _mkdir_p(dirpath, parent)
+        mkdir_p(dirpath, parent)
     data = (checksum + "\n").encode("ascii")
     dest = os.path.join(dirpath, name)
     try:
-        _replace_contents(repo, dest, data)
+        write_atomic(dest, data, fsync=repo.fsync)
     except IsADirectoryError:
         # an (empty) directory of refs may be replaced by a ref of the same name
         below = list_refs_ext(repo, name, cut_prefix=True)
@@ -290,54 +229,18 @@ def _write_checksum_file(repo, dirpath: str, name: str, checksum: str) -> None:
                 raise OstreeError(f"Conflict: {k} exists under {name} when attempting write") from None
         import shutil
         shutil.rmtree(dest)
-        _replace_contents(repo, dest, data)
-
-
-def _mkdir_p(base: str, rel: str) -> None:
-    cur = base
-    for part in rel.split("/"):
-        if not part:
-            continue
-        cur = os.path.join(cur, part)
-        try:
-            os.mkdir(cur, 0o777)
-        except FileExistsError:
-            if not os.path.isdir(cur):
-                raise OstreeError(f"mkdirat: {os.strerror(errno.ENOTDIR)}") from None
-        except OSError as e:
-            raise OstreeError(f"mkdirat: {_errno_msg(e)}") from None
-
-
-def _replace_contents(repo, dest: str, data: bytes) -> None:
-    """Atomically replace ``dest`` (a directory there raises IsADirectoryError)."""
-    d = os.path.dirname(dest)
-    tmp = os.path.join(d, f".tmp-{os.path.basename(dest)}-{os.getpid()}-{os.urandom(4).hex()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-    try:
-        os.write(fd, data)
-        if getattr(repo, "fsync", True):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.rename(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+        write_atomic(dest, data, fsync=repo.fsync)
 
 
 def _touch_repo(repo) -> None:
     try:
         os.utime(repo.path)
     except OSError as e:
-        raise OstreeError(f"futimens: {_errno_msg(e)}") from None
+        raise OstreeError(f"futimens: {strerror(e)}") from None
 
 
 def _maybe_regenerate_summary(repo) -> None:
-    from ostree_py.ops.summary import maybe_regenerate_summary
+    from ostree_py.repo.summary import maybe_regenerate_summary
     maybe_regenerate_summary(repo)
 
 
@@ -348,7 +251,7 @@ def write_ref(repo, remote: str | None, ref: str, checksum: str | None = None, a
         validate_remote_name(remote)
     if collection_id is not None:
         validate_collection_id(collection_id)
-    validate_rev(ref)
+    validate_ref(ref)
     if checksum is not None:
         # the ref may name objects this transaction has only staged
         repo.publish_staged()
@@ -372,7 +275,7 @@ def write_ref(repo, remote: str | None, ref: str, checksum: str | None = None, a
         if not os.path.isdir(remotes):
             raise OstreeError("opendir(refs/remotes): No such file or directory")
         if checksum is not None:
-            _mkdir_p(remotes, remote)
+            mkdir_p(remotes, remote)
         dirpath = os.path.join(remotes, remote)
         if not os.path.isdir(dirpath):
             if checksum is not None or os.path.exists(dirpath):
@@ -386,13 +289,13 @@ def write_ref(repo, remote: str | None, ref: str, checksum: str | None = None, a
             except FileNotFoundError:
                 pass
             except OSError as e:
-                raise OstreeError(f"unlinkat({ref}): {_errno_msg(e)}") from None
+                raise OstreeError(f"unlinkat({ref}): {strerror(e)}") from None
     elif checksum is not None:
         _write_checksum_file(repo, dirpath, ref, checksum)
     else:
         parent = os.path.dirname(ref)
         if parent:
-            _mkdir_p(dirpath, parent)
+            mkdir_p(dirpath, parent)
         target = "../" * ref.count("/") + alias
         tmp = os.path.join(repo.path, "tmp", f"tmplink-{os.getpid()}-{os.urandom(6).hex()}")
         os.symlink(target, tmp)
@@ -403,7 +306,7 @@ def write_ref(repo, remote: str | None, ref: str, checksum: str | None = None, a
                 os.unlink(tmp)
             except FileNotFoundError:
                 pass
-            raise OstreeError(f"renameat: {_errno_msg(e)}") from None
+            raise OstreeError(f"renameat: {strerror(e)}") from None
     _touch_repo(repo)
     _maybe_regenerate_summary(repo)
 

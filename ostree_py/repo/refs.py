@@ -254,7 +254,7 @@ def list_remote_names(self) -> list[str]:
 
 def write_ref_file(self, path: str, checksum: str) -> None:
     """Write one ref file atomically."""
-    from ostree_py.repo import write_atomic
+    from ostree_py.util.fs import write_atomic
     # the ref may name objects this transaction has only staged
     self.publish_staged()
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -307,7 +307,7 @@ def _ref_changed(self) -> None:
     if self._txn_depth:
         self._txn_refs_changed = True
         return
-    from ostree_py.ops.summary import maybe_regenerate_summary
+    from ostree_py.repo.summary import maybe_regenerate_summary
     maybe_regenerate_summary(self)
 
 

@@ -11,6 +11,7 @@ prefix.
 import os
 
 from ostree_py.errors import OstreeError
+from ostree_py.util.fs import strerror
 
 MODES = {"bare": "bare", "bare-user": "bare-user", "bare-user-only": "bare-user-only",
          "archive": "archive-z2", "archive-z2": "archive-z2", "bare-split-xattrs": "bare-split-xattrs"}
@@ -24,14 +25,11 @@ def validate_mode(mode: str) -> str:
     return MODES[mode]
 
 
-def _strerror(e: OSError) -> str:
-    return os.strerror(e.errno) if e.errno else str(e)
-
-
 def create_repo(path: str, mode: str = "bare", collection_id: str | None = None):
     """Create (or finish creating) the repository at ``path`` and return it opened."""
-    from ostree_py.repo.reflist import validate_collection_id
-    from ostree_py.repo import Repo, write_atomic
+    from ostree_py.core.objects import validate_collection_id
+    from ostree_py.repo import Repo
+    from ostree_py.util.fs import write_atomic
     config_mode = validate_mode(mode)
     if collection_id is not None:
         validate_collection_id(collection_id)
@@ -47,7 +45,7 @@ def create_repo(path: str, mode: str = "bare", collection_id: str | None = None)
     except OstreeError as e:
         raise OstreeError(f"opening repo: {e.message}") from None
     except OSError as e:
-        raise OstreeError(f"opening repo: {_strerror(e)}") from None
+        raise OstreeError(f"opening repo: {strerror(e)}") from None
     return repo
 
 
@@ -59,13 +57,13 @@ def _create(path, config_mode, collection_id, write_atomic):
     except FileNotFoundError:
         pass
     except OSError as e:
-        raise OstreeError(f"fstatat({objects}): {_strerror(e)}") from None
+        raise OstreeError(f"fstatat({objects}): {strerror(e)}") from None
     try:
         os.mkdir(path, 0o775)
     except FileExistsError:
         pass
     except OSError as e:
-        raise OstreeError(f"mkdirat: {_strerror(e)}") from None
+        raise OstreeError(f"mkdirat: {strerror(e)}") from None
     if not os.path.isdir(path):
         raise OstreeError(f"opendir({path}): Not a directory")
     cfg = os.path.join(path, "config")
@@ -76,14 +74,14 @@ def _create(path, config_mode, collection_id, write_atomic):
         try:
             write_atomic(cfg, text.encode("utf-8"))
         except OSError as e:
-            raise OstreeError(f"openat(config): {_strerror(e)}") from None
+            raise OstreeError(f"openat(config): {strerror(e)}") from None
     for d in _STATE_DIRS:
         try:
             os.mkdir(os.path.join(path, d), 0o775)
         except FileExistsError:
             pass
         except OSError as e:
-            raise OstreeError(f"mkdirat: {_strerror(e)}") from None
+            raise OstreeError(f"mkdirat: {strerror(e)}") from None
     if config_mode == "bare-user":
         _check_user_xattrs(path)
 
@@ -98,6 +96,6 @@ def _check_user_xattrs(path: str) -> None:
         from ostree_py.core.content import FileInfo, bareuser_meta
         os.setxattr(fd, "user.ostreemeta", bareuser_meta(FileInfo(0o100644, 0, 0)))
     except OSError as e:
-        raise OstreeError(f"fsetxattr(user.ostreemeta): {_strerror(e)}") from None
+        raise OstreeError(f"fsetxattr(user.ostreemeta): {strerror(e)}") from None
     finally:
         os.close(fd)

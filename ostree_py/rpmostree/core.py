@@ -158,7 +158,7 @@ def pkgcache_ref(pkg) -> str:
     return f"{PKGCACHE_PREFIX}{escape_ref_part(pkg.name)}/{escape_ref_part(pkg.evr + '.' + pkg.arch)}"
 
 
-def _sha256_file(path: str) -> str:
+def sha256_file(path: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -183,7 +183,7 @@ def cache_package(repo, pkg, path: str, repodata_checksum: str) -> str:
             csum = write_commit(repo, tree, meta, metadata=[
                 ("rpmostree.nevra", Variant("s", pkg.nevra)),
                 ("rpmostree.repodata_checksum", Variant("s", repodata_checksum)),
-                ("rpmostree.sha256", Variant("s", _sha256_file(path))),
+                ("rpmostree.sha256", Variant("s", sha256_file(path))),
             ], timestamp=0)
             repo.set_ref(pkgcache_ref(pkg), csum)
     return csum
@@ -415,7 +415,7 @@ class Layering:
             with self.report.task("Importing packages"):
                 for p in to_layer:
                     if p.sha256 is None:
-                        p.sha256 = _sha256_file(p.path)
+                        p.sha256 = sha256_file(p.path)
                     ref = pkgcache_ref(p)
                     have = repo.resolve_rev(ref, allow_noent=True)
                     if have is None or _meta_value(commit_meta(repo, have), "rpmostree.sha256") != p.sha256:

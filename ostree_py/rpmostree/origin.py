@@ -49,7 +49,7 @@ class Origin:
             return []
 
     @staticmethod
-    def _nevras(items) -> dict:
+    def nevras(items) -> dict:
         out = {}
         for item in items:
             sha, _, nevra = item.partition(":")
@@ -59,12 +59,12 @@ class Origin:
     @property
     def local_nevras(self) -> dict:
         """NEVRA -> sha256 of the requested local packages (file-overriding ones too)."""
-        return self._nevras(self.requested_local + self.requested_local_fileoverride)
+        return self.nevras(self.requested_local + self.requested_local_fileoverride)
 
     @property
     def fileoverride_nevras(self) -> dict:
         """NEVRA -> sha256 of the local packages allowed to replace files."""
-        return self._nevras(self.requested_local_fileoverride)
+        return self.nevras(self.requested_local_fileoverride)
 
     def may_require_local_assembly(self) -> bool:
         return bool(self.requested or self.requested_local or self.requested_local_fileoverride

@@ -60,7 +60,7 @@ def load_cached(sysroot, osname: str) -> dict | None:
 
 def write_cached(sysroot, osname: str, update: dict | None) -> None:
     """Replace the cached update (removed when ``update`` is None)."""
-    from ostree_py.sysroot.sysroot import write_file_atomic
+    from ostree_py.util.fs import write_atomic
     path = cache_path(sysroot, osname)
     try:
         os.unlink(path)
@@ -69,7 +69,7 @@ def write_cached(sysroot, osname: str, update: dict | None) -> None:
     if update is None:
         return
     os.makedirs(os.path.dirname(path), mode=0o775, exist_ok=True)
-    write_file_atomic(path, serialize("a{sv}", update))
+    write_atomic(path, serialize("a{sv}", update), chmod=True)
 
 
 def _evr(t) -> str:

@@ -164,7 +164,7 @@ def sign_summary(repo, sign: Sign, keys) -> None:
 # ---------------------------------------------------------------- remote policy
 
 def _remote(repo, name):
-    from ostree_py.remote.remotes import get_remote
+    from ostree_py.repo.remotes import get_remote
     return get_remote(repo, name)
 
 

@@ -68,16 +68,9 @@ class Ed25519Sign(Sign):
     # ------------------------------------------------------------ key files
     def _load_file(self, path: str, trusted: bool) -> None:
         """One base64 key per line; raises unless at least one key was added."""
-        if not os.path.isfile(path):
-            raise SignError(f"File object '{path}' is not a regular file")
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError as e:
-            raise SignError(f"{path}: {os.strerror(e.errno)}") from None
         added = False
         first_error = None
-        for line in _read_lines(data):
+        for line in read_key_file(path):
             try:
                 if trusted:
                     self.add_pk(line)
@@ -167,6 +160,19 @@ class Ed25519Sign(Sign):
             keys = "; ".join(f"key '{k}'" for k in invalid)
             raise SignError(f"ed25519: Signature couldn't be verified with: {keys}")
         raise SignError("ed25519: no signatures found")
+
+
+def read_key_file(path: str) -> list[str]:
+    """The lines of a keys file (``--keys-file``: one base64 key a line) as the
+    reference reads them; SignError unless it is a readable regular file."""
+    if not os.path.isfile(path):
+        raise SignError(f"File object '{path}' is not a regular file")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise SignError(f"{path}: {os.strerror(e.errno)}") from None
+    return _read_lines(data)
 
 
 def _read_lines(data: bytes):

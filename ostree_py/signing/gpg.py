@@ -22,7 +22,7 @@ import time
 
 from ostree_py.core import gvariant
 from ostree_py.errors import OstreeError
-from ostree_py.remote.remote_gpg import GpgError, KeyringSet, gpg_program, parse_colon_listing, run_gpg
+from ostree_py.signing.remote_gpg import GpgError, KeyringSet, gpg_program, parse_colon_listing, run_gpg
 
 GPGSIGS_KEY = "ostree.gpgsigs"
 SUMMARY_SIG_TYPE = "a{sv}"
@@ -385,7 +385,7 @@ def keyrings_for(repo, remote=ALL_REMOTES, keyringdir: str | None = None,
     gpgkeypath), ALL_REMOTES (every ``*.gpg`` keyring in the repository plus
     the global ones) or None (only the global ones).
     """
-    from ostree_py.remote.remote_gpg import keyrings_for_remote
+    from ostree_py.signing.remote_gpg import keyrings_for_remote
     if remote is ALL_REMOTES:
         ks = KeyringSet()
         ks.add_keyring_dir(repo.path)
@@ -613,7 +613,7 @@ def read_summary(repo) -> bytes:
 
 
 def write_summary_sig(repo, metadata) -> None:
-    from ostree_py.repo import write_atomic
+    from ostree_py.util.fs import write_atomic
     write_atomic(os.path.join(repo.path, "summary.sig"), gvariant.serialize(SUMMARY_SIG_TYPE, metadata))
 
 

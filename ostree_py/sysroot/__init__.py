@@ -11,6 +11,8 @@ from ostree_py.sysroot.sysroot import (
     SysrootError,
     current_deployment_dir,
     default_sysroot_path,
+    open_sysroot_repo,
 )
 
-__all__ = ["Deployment", "Sysroot", "SysrootError", "current_deployment_dir", "default_sysroot_path"]
+__all__ = ["Deployment", "Sysroot", "SysrootError", "current_deployment_dir", "default_sysroot_path",
+           "open_sysroot_repo"]

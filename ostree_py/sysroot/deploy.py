@@ -26,18 +26,13 @@ from ostree_py.sysroot.sysroot import (
     Deployment,
     Sysroot,
     SysrootError,
-    _fsync_dir,
-    _strerror,
     parse_deploy_name,
     rm_rf,
     symlink_replace,
-    write_file_atomic,
 )
+from ostree_py.core.objects import is_checksum
+from ostree_py.util.fs import fsync_dir, strerror, write_atomic
 
-
-
-def _is_sha256(s: str) -> bool:
-    return len(s) == 64 and all(c in "0123456789abcdef" for c in s)
 
 
 def _hash_file(h, path: str) -> None:
@@ -147,15 +142,15 @@ def _kernel_from_legacy(deployment_dir: str) -> KernelLayout | None:
     for name in os.listdir(boot_dir):
         if layout.kernel_src is None and name.startswith("vmlinuz-"):
             base, _, c = name.rpartition("-")
-            if _is_sha256(c):
+            if is_checksum(c):
                 kernel_csum, layout.kernel_src, layout.kernel_namever = c, name, base
         elif layout.initramfs_src is None and name.startswith("initramfs-"):
             base, _, c = name.rpartition("-")
-            if _is_sha256(c):
+            if is_checksum(c):
                 initramfs_csum, layout.initramfs_src, layout.initramfs_namever = c, name, base
         elif layout.devicetree_src is None and name.startswith("devicetree-"):
             base, _, c = name.rpartition("-")
-            if _is_sha256(c):
+            if is_checksum(c):
                 dt_csum, layout.devicetree_src, layout.devicetree_namever = c, name, base
         if layout.kernel_src and layout.initramfs_src and layout.devicetree_src:
             break
@@ -247,7 +242,7 @@ def _copy_dir_recurse(src_parent: str, dest_parent: str, name: str, no_xattrs: b
     try:
         _copy_attrs_dir(src, dest, no_xattrs)
     except OSError as e:
-        raise SysrootError(f"Copying attributes of {name}: {_strerror(e)}") from None
+        raise SysrootError(f"Copying attributes of {name}: {strerror(e)}") from None
     for e in os.scandir(src):
         st = e.stat(follow_symlinks=False)
         if stat.S_ISDIR(st.st_mode):
@@ -256,7 +251,7 @@ def _copy_dir_recurse(src_parent: str, dest_parent: str, name: str, no_xattrs: b
             try:
                 _copy_file(e.path, os.path.join(dest, e.name), st, no_xattrs)
             except OSError as err:
-                raise SysrootError(f"Copying {e.name}: {_strerror(err)}") from None
+                raise SysrootError(f"Copying {e.name}: {strerror(err)}") from None
 
 
 def _ensure_dir_from_template(modified_etc: str, new_etc: str, path: str, no_xattrs: bool) -> None:
@@ -281,7 +276,7 @@ def _copy_modified_config_file(modified_etc: str, new_etc: str, path: str, no_xa
     try:
         mst = os.lstat(src)
     except OSError as e:
-        raise SysrootError(f"Reading modified config file: fstatat({path}): {_strerror(e)}") from None
+        raise SysrootError(f"Reading modified config file: fstatat({path}): {strerror(e)}") from None
     if "/" in path:
         _ensure_dir_from_template(modified_etc, new_etc, os.path.dirname(path), no_xattrs)
     dest = os.path.join(new_etc, path)
@@ -301,7 +296,7 @@ def _copy_modified_config_file(modified_etc: str, new_etc: str, path: str, no_xa
         try:
             _copy_file(src, dest, mst, no_xattrs)
         except OSError as e:
-            raise SysrootError(f"Copying {path}: {_strerror(e)}") from None
+            raise SysrootError(f"Copying {path}: {strerror(e)}") from None
     # anything else (fifos, sockets, devices) is ignored, as the reference does
 
 
@@ -333,7 +328,7 @@ def merge_configuration(sysroot: Sysroot, merge: Deployment, new_dir: str) -> No
     except SysrootError as e:
         raise SysrootError(f"During /etc merge: {e.message}") from None
     except OSError as e:
-        raise SysrootError(f"During /etc merge: {_strerror(e)}") from None
+        raise SysrootError(f"During /etc merge: {strerror(e)}") from None
 
 
 # ---------------------------------------------------------------- deploy_tree
@@ -389,7 +384,7 @@ def initialize_deployment(sysroot: Sysroot, osname, revision: str, origin, overr
     except OstreeError as e:
         raise SysrootError(f"Checking out deployment tree: {e.message}") from None
     except OSError as e:
-        raise SysrootError(f"Checking out deployment tree: {_strerror(e)}") from None
+        raise SysrootError(f"Checking out deployment tree: {strerror(e)}") from None
     checkpoint("deployment")
     layout = get_kernel_from_tree(sysroot, ddir)
     d.bootcsum = layout.bootcsum
@@ -424,7 +419,7 @@ def _prepare_etc(sysroot: Sysroot, repo, d: Deployment, ddir: str) -> None:
     except OstreeError as e:
         raise SysrootError(f"Preparing /etc: {e.message}") from None
     except OSError as e:
-        raise SysrootError(f"Preparing /etc: {_strerror(e)}") from None
+        raise SysrootError(f"Preparing /etc: {strerror(e)}") from None
 
 
 def finalize_deployment(sysroot: Sysroot, d: Deployment, merge: Deployment | None) -> None:
@@ -449,7 +444,7 @@ def finalize_deployment(sysroot: Sysroot, d: Deployment, merge: Deployment | Non
     stamp = os.path.join(osdir, "var/.ostree-selabeled")
     if not os.path.lexists(stamp):
         sysroot.message("Relabeling /var (no stamp file 'var/.ostree-selabeled' found)")
-        write_file_atomic(stamp, b"", 0o644)
+        write_atomic(stamp, b"", 0o644, chmod=True)
     sysroot.write_origin_file(d, d.origin, sync=False, bump=False)
     if not sysroot.mutable_deployments():
         sysroot.set_mutable(d, False)
@@ -508,7 +503,7 @@ def _create_new_bootlinks(sysroot: Sysroot, bootversion: int, deployments) -> in
             symlink_replace(f"../../../deploy/{d.osname}/deploy/{d.csum}.{d.deployserial}",
                             os.path.join(parent, str(d.bootserial)))
     except OSError as e:
-        raise SysrootError(f"Creating new current bootlinks: {_strerror(e)}") from None
+        raise SysrootError(f"Creating new current bootlinks: {strerror(e)}") from None
     return new
 
 
@@ -517,7 +512,7 @@ def _swap_bootlinks(sysroot: Sysroot, bootversion: int, new_sub: int) -> str:
     try:
         symlink_replace(name, sysroot.p(f"ostree/boot.{bootversion}"))
     except OSError as e:
-        raise SysrootError(f"Swapping new version bootlinks: {_strerror(e)}") from None
+        raise SysrootError(f"Swapping new version bootlinks: {strerror(e)}") from None
     return name
 
 
@@ -602,7 +597,7 @@ def _check_boot_space(sysroot: Sysroot, plans) -> None:
                     for n in names:
                         needed += os.lstat(os.path.join(root, n)).st_size
     if needed > available:
-        from ostree_py.ops.prune import format_size
+        from ostree_py.util.text import format_size
         raise SysrootError(f"Not enough space in /boot for the new kernels: {format_size(needed)} needed, "
                            f"{format_size(available)} available; the boot configuration was not changed")
 
@@ -613,7 +608,7 @@ def _install_into_boot(src: str, dest: str) -> None:
         return
     except OSError as e:
         if e.errno not in (errno.EMLINK, errno.EXDEV):
-            raise SysrootError(f"linkat({os.path.basename(dest)}): {_strerror(e)}") from None
+            raise SysrootError(f"linkat({os.path.basename(dest)}): {strerror(e)}") from None
     st = os.stat(src)
     tmp = dest + f".tmp{os.urandom(3).hex()}"
     import shutil
@@ -665,7 +660,7 @@ def _install_deployment_kernel(sysroot: Sysroot, bootversion: int, d: Deployment
         with open(osrel, encoding="utf-8") as f:
             contents = f.read()
     except OSError as e:
-        raise SysrootError(f"Reading {which}: {_strerror(e)}") from None
+        raise SysrootError(f"Reading {which}: {strerror(e)}") from None
     except UnicodeDecodeError:
         raise SysrootError(f"Reading {which}: Invalid UTF-8") from None
     vals = _parse_os_release(contents)
@@ -700,8 +695,8 @@ def _install_deployment_kernel(sysroot: Sysroot, bootversion: int, d: Deployment
     if d.index != 0:
         for k, v in _bls_append(repo).items():
             bc.set(k, v)
-    write_file_atomic(os.path.join(confdir, conf_name), bc.to_text().encode("utf-8", "surrogateescape"),
-                      0o644, sync=False)
+    write_atomic(os.path.join(confdir, conf_name), bc.to_text().encode("utf-8", "surrogateescape"),
+                 0o644, fsync=False, chmod=True)
 
 
 def _bls_append(repo) -> dict:
@@ -737,7 +732,7 @@ def _write_deployments_bootswap(sysroot: Sysroot, deployments) -> str:
     except SysrootError as e:
         raise SysrootError(f"Installing kernel: {e.message}") from None
     except OSError as e:
-        raise SysrootError(f"Installing kernel: {_strerror(e)}") from None
+        raise SysrootError(f"Installing kernel: {strerror(e)}") from None
     checkpoint("bootloader")
     new_sub = _create_new_bootlinks(sysroot, new_bootversion, deployments)
     checkpoint("bootloader")
@@ -755,16 +750,16 @@ def _write_deployments_bootswap(sysroot: Sysroot, deployments) -> str:
             os.symlink(".", sysroot.p("boot/boot"))
         symlink_replace(f"loader.{new_bootversion}", sysroot.p("boot/loader.tmp"))
     except OSError as e:
-        raise SysrootError(f"Preparing final bootloader swap: {_strerror(e)}") from None
+        raise SysrootError(f"Preparing final bootloader swap: {strerror(e)}") from None
     checkpoint("bootloader")
     _fsync_tree(sysroot.p(f"boot/loader.{new_bootversion}"))
     _full_system_sync(sysroot)
     # the commit point
     try:
         os.rename(sysroot.p("boot/loader.tmp"), sysroot.p("boot/loader"))
-        _fsync_dir(sysroot.p("boot"))
+        fsync_dir(sysroot.p("boot"))
     except OSError as e:
-        raise SysrootError(f"Final bootloader swap: {_strerror(e)}") from None
+        raise SysrootError(f"Final bootloader swap: {strerror(e)}") from None
     checkpoint("bootloader")
     if bootloader is not None:
         bootloader.post_bls_sync(new_bootversion)
@@ -787,7 +782,7 @@ def _fsync_tree(path: str) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        _fsync_dir(root)
+        fsync_dir(root)
 
 
 def write_deployments(sysroot: Sysroot, new_deployments: list, do_postclean: bool = True) -> None:
@@ -806,7 +801,7 @@ def write_deployments(sysroot: Sysroot, new_deployments: list, do_postclean: boo
         except FileNotFoundError:
             pass
         except OSError as e:
-            raise SysrootError(f"unlinkat({RUNSTATE_STAGED}): {_strerror(e)}") from None
+            raise SysrootError(f"unlinkat({RUNSTATE_STAGED}): {strerror(e)}") from None
         _rmrf_deployment(sysroot, staged.osname, staged.csum, staged.deployserial)
         try:
             os.unlink(RUNSTATE_STAGED_LOCKED)
@@ -916,7 +911,7 @@ def _cleanup_old_deployments(sysroot: Sysroot) -> None:
         if not e.is_dir(follow_symlinks=False):
             continue
         _osname, dash, csum = e.name.rpartition("-")
-        if not dash or not _is_sha256(csum):
+        if not dash or not is_checksum(csum):
             continue
         if csum in active_bootcsums:
             continue
@@ -932,7 +927,7 @@ def _cleanup_overlay_initrds(sysroot: Sysroot) -> None:
     except FileNotFoundError:
         return
     except OSError as e:
-        raise SysrootError(f"open(initrd_overlays): {_strerror(e)}") from None
+        raise SysrootError(f"open(initrd_overlays): {strerror(e)}") from None
     for e in entries:
         if e.is_file(follow_symlinks=False) and e.name not in active:
             os.unlink(e.path)
@@ -954,7 +949,8 @@ def _generate_deployment_refs(sysroot: Sysroot) -> None:
 
 
 def _prune_repo(sysroot: Sysroot) -> None:
-    from ostree_py.ops.prune import format_size, prune_from_reachable, traverse_reachable_refs
+    from ostree_py.ops.prune import prune_from_reachable, traverse_reachable_refs
+    from ostree_py.util.text import format_size
     from ostree_py.repo.traverse import traverse_commit
     repo = sysroot.repo
     try:
@@ -976,14 +972,14 @@ def cleanup(sysroot: Sysroot, prune: bool = True) -> None:
     try:
         _cleanup_other_bootversions(sysroot)
     except OSError as e:
-        raise SysrootError(f"Cleaning bootversions: {_strerror(e)}") from None
+        raise SysrootError(f"Cleaning bootversions: {strerror(e)}") from None
     checkpoint("deployment")
     try:
         _cleanup_old_deployments(sysroot)
     except OstreeError as e:
         raise SysrootError(f"Cleaning deployments: {e.message}") from None
     except OSError as e:
-        raise SysrootError(f"Cleaning deployments: {_strerror(e)}") from None
+        raise SysrootError(f"Cleaning deployments: {strerror(e)}") from None
     try:
         _generate_deployment_refs(sysroot)
     except OstreeError as e:

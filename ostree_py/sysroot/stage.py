@@ -30,10 +30,10 @@ from ostree_py.sysroot.sysroot import (
     Deployment,
     Sysroot,
     SysrootError,
-    _strerror,
     deployment_from_variant,
     deployment_to_variant,
 )
+from ostree_py.util.fs import strerror, write_atomic
 
 
 def _write_runstate(path: str, data: bytes) -> None:
@@ -45,7 +45,7 @@ def _write_runstate(path: str, data: bytes) -> None:
             f.write(data)
         os.rename(tmp, path)
     except OSError as e:
-        raise SysrootError(f"Writing {path}: {_strerror(e)}") from None
+        raise SysrootError(f"Writing {path}: {strerror(e)}") from None
 
 
 def lock_finalization() -> None:
@@ -56,7 +56,7 @@ def lock_finalization() -> None:
         fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC, 0o640)
         os.close(fd)
     except OSError as e:
-        raise SysrootError(f"touch({path}): {_strerror(e)}") from None
+        raise SysrootError(f"touch({path}): {strerror(e)}") from None
 
 
 def stage_overlay_initrd(path: str) -> str:
@@ -73,7 +73,7 @@ def stage_overlay_initrd(path: str) -> str:
         csum = h.hexdigest()
         os.rename(tmp, os.path.join(dirpath, csum))
     except OSError as e:
-        raise SysrootError(f"{path}: {_strerror(e)}") from None
+        raise SysrootError(f"{path}: {strerror(e)}") from None
     return csum
 
 
@@ -124,9 +124,9 @@ def finalize_staged(sysroot: Sysroot) -> str:
         try:
             path = sysroot.p(f"boot/{_sr.FINALIZE_STAGED_FAILURE_PATH}")
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            _sr.write_file_atomic(path, e.message.encode("utf-8", "surrogateescape"), 0o644)
+            write_atomic(path, e.message.encode("utf-8", "surrogateescape"), 0o644, chmod=True)
         except OSError as we:
-            sysroot.warning(f"Failed to write {_sr.FINALIZE_STAGED_FAILURE_PATH}: {_strerror(we)}")
+            sysroot.warning(f"Failed to write {_sr.FINALIZE_STAGED_FAILURE_PATH}: {strerror(we)}")
         raise
 
 
@@ -148,7 +148,7 @@ def _finalize_staged(sysroot: Sysroot) -> str:
     try:
         os.unlink(_sr.RUNSTATE_STAGED)
     except OSError as e:
-        raise SysrootError(f"unlinkat({_sr.RUNSTATE_STAGED}): {_strerror(e)}") from None
+        raise SysrootError(f"unlinkat({_sr.RUNSTATE_STAGED}): {strerror(e)}") from None
     deploy.finalize_deployment(sysroot, staged, merge)
     sysroot.staged_deployment = None
     staged.staged = False

@@ -21,6 +21,7 @@ import re
 import stat
 
 from ostree_py.errors import OstreeError
+from ostree_py.util.fs import strerror, write_atomic
 from ostree_py.core.keyfile import KeyFile
 from ostree_py.sysroot import origin as _origin
 from ostree_py.sysroot.bootloader.bls import BootConfig
@@ -41,10 +42,6 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 class SysrootError(OstreeError):
     """A sysroot that cannot be loaded or changed as asked."""
-
-
-def _strerror(e: OSError) -> str:
-    return os.strerror(e.errno) if e.errno else str(e)
 
 
 def _prefixed(prefix: str):
@@ -134,31 +131,6 @@ def set_immutable(path: str, immutable: bool) -> None:
         os.close(fd)
 
 
-def write_file_atomic(path: str, data: bytes, mode: int = 0o644, sync: bool = True) -> None:
-    """Write ``data`` to a temporary file beside ``path``, optionally fdatasync, rename over."""
-    d = os.path.dirname(path) or "."
-    tmp = os.path.join(d, f".tmp-{os.path.basename(path)}.{os.getpid()}.{os.urandom(3).hex()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
-            os.fchmod(fd, mode)
-            if sync:
-                os.fdatasync(fd)
-        finally:
-            os.close(fd)
-        os.rename(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def symlink_replace(target: str, path: str) -> None:
     """Make ``path`` a symlink to ``target`` atomically (new link renamed over the old)."""
     tmp = os.path.join(os.path.dirname(path), f"_symlink-tmp.{os.urandom(4).hex()}")
@@ -171,14 +143,6 @@ def symlink_replace(target: str, path: str) -> None:
         except OSError:
             pass
         raise
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Deployment:
@@ -313,7 +277,7 @@ class Sysroot:
             fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             os.close(fd)
         except OSError as e:
-            raise SysrootError(f"opendir({self.path}): {_strerror(e)}") from None
+            raise SysrootError(f"opendir({self.path}): {strerror(e)}") from None
         booted = os.path.exists(PATH_BOOTED)
         root = os.stat("/")
         self.root_dev, self.root_ino = root.st_dev, root.st_ino
@@ -330,7 +294,7 @@ class Sysroot:
                 fd = os.open(self.p("ostree/repo"), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
                 os.close(fd)
             except OSError as e:
-                raise SysrootError(f"opendir(ostree/repo): {_strerror(e)}") from None
+                raise SysrootError(f"opendir(ostree/repo): {strerror(e)}") from None
             self._repo = Repo.open(self.p("ostree/repo"))
             self._repo.sysroot_path = self.path
             self._repo.sysroot_is_physical = self.is_physical or self.booted_deployment is None
@@ -345,7 +309,7 @@ class Sysroot:
             try:
                 fd = os.open(self.p(LOCKFILE), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             except OSError as e:
-                raise SysrootError(_strerror(e)) from None
+                raise SysrootError(strerror(e)) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -375,7 +339,7 @@ class Sysroot:
         try:
             os.utime(self.p("ostree/deploy"))
         except OSError as e:
-            raise SysrootError(f"futimens: {_strerror(e)}") from None
+            raise SysrootError(f"futimens: {strerror(e)}") from None
 
     # ------------------------------------------------------------ loading
 
@@ -392,7 +356,7 @@ class Sysroot:
         try:
             os.stat(self.p("ostree/deploy"))
         except OSError as e:
-            raise SysrootError(f"fstatat(ostree/deploy): {_strerror(e)}") from None
+            raise SysrootError(f"fstatat(ostree/deploy): {strerror(e)}") from None
         self.booted_deployment = None
         self.staged_deployment = None
         bootversion = self._read_bootversion()
@@ -429,7 +393,7 @@ class Sysroot:
         except FileNotFoundError:
             return 0
         except OSError as e:
-            raise SysrootError(f"fstatat(boot/loader): {_strerror(e)}") from None
+            raise SysrootError(f"fstatat(boot/loader): {strerror(e)}") from None
         if not stat.S_ISLNK(st.st_mode):
             raise SysrootError("Not a symbolic link: boot/loader")
         target = os.readlink(path)
@@ -448,8 +412,8 @@ class Sysroot:
             return 0
         except OSError as e:
             if e.errno == errno.EINVAL:
-                raise SysrootError(f"readlinkat: {_strerror(e)}") from None
-            raise SysrootError(f"fstatat({name}): {_strerror(e)}") from None
+                raise SysrootError(f"readlinkat: {strerror(e)}") from None
+            raise SysrootError(f"fstatat({name}): {strerror(e)}") from None
         if target.endswith(".0"):
             return 0
         if target.endswith(".1"):
@@ -464,7 +428,7 @@ class Sysroot:
         except FileNotFoundError:
             return []
         except OSError as e:
-            raise SysrootError(f"opendir(boot/loader.{bootversion}/entries): {_strerror(e)}") from None
+            raise SysrootError(f"opendir(boot/loader.{bootversion}/entries): {strerror(e)}") from None
         configs = []
         for name in names:
             if not (name.startswith("ostree-") and name.endswith(".conf")):
@@ -475,7 +439,7 @@ class Sysroot:
                     continue
                 configs.append(BootConfig.load(path))
             except OSError as e:
-                raise SysrootError(f"Parsing {name}: {_strerror(e)}") from None
+                raise SysrootError(f"Parsing {name}: {strerror(e)}") from None
             except OstreeError as e:
                 raise SysrootError(f"Parsing {name}: {e.message}") from None
         import functools
@@ -506,7 +470,7 @@ class Sysroot:
         try:
             target = os.readlink(self.p(rel))
         except OSError as e:
-            raise SysrootError(f"{prefix}: readlinkat: {_strerror(e)}") from None
+            raise SysrootError(f"{prefix}: readlinkat: {strerror(e)}") from None
         try:
             csum, serial = parse_deploy_name(os.path.basename(target))
         except OstreeError as e:
@@ -516,7 +480,7 @@ class Sysroot:
             if not stat.S_ISDIR(st.st_mode):
                 raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
         except OSError as e:
-            raise SysrootError(f"{prefix}: opendir({rel}): {_strerror(e)}") from None
+            raise SysrootError(f"{prefix}: opendir({rel}): {strerror(e)}") from None
         d = Deployment(-1, osname, csum, serial, bootcsum, treebootserial)
         try:
             self._load_origin(d)
@@ -552,7 +516,7 @@ class Sysroot:
         except FileNotFoundError:
             return
         except OSError as e:
-            raise SysrootError(f"openat({d.origin_relpath}): {_strerror(e)}") from None
+            raise SysrootError(f"openat({d.origin_relpath}): {strerror(e)}") from None
         try:
             d.origin = KeyFile.parse(data.decode("utf-8"))
         except UnicodeDecodeError:
@@ -571,7 +535,7 @@ class Sysroot:
         except FileNotFoundError:
             return
         except OSError as e:
-            raise SysrootError(f"Loading staged deployment: {_strerror(e)}") from None
+            raise SysrootError(f"Loading staged deployment: {strerror(e)}") from None
         from ostree_py.core import gvariant
         try:
             dct = gvariant.deserialize("a{sv}", data)
@@ -641,7 +605,7 @@ class Sysroot:
             fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             os.close(fd)
         except OSError as e:
-            raise SysrootError(f"opendir({self.path}): {_strerror(e)}") from None
+            raise SysrootError(f"opendir({self.path}): {strerror(e)}") from None
         os.makedirs(self.p("ostree/repo"), 0o755, exist_ok=True)
         os.makedirs(self.p("ostree/deploy"), 0o755, exist_ok=True)
         from ostree_py.repo import Repo
@@ -657,7 +621,7 @@ class Sysroot:
         try:
             os.mkdir(self.p(deploydir), 0o777)
         except OSError as e:
-            raise SysrootError(f"Creating {deploydir}: {_strerror(e)}") from None
+            raise SysrootError(f"Creating {deploydir}: {strerror(e)}") from None
         base = self.p(deploydir)
         steps = [("Creating", "var", lambda: os.mkdir(os.path.join(base, "var"), 0o777)),
                  ("Creating", "var/tmp", lambda: os.mkdir(os.path.join(base, "var/tmp"), 0o777)),
@@ -670,7 +634,7 @@ class Sysroot:
             try:
                 fn()
             except OSError as e:
-                raise SysrootError(f"{verb} {what}: {_strerror(e)}") from None
+                raise SysrootError(f"{verb} {what}: {strerror(e)}") from None
         self.bump_mtime()
 
     # ------------------------------------------------------------ origin, pin, mutability
@@ -680,10 +644,10 @@ class Sysroot:
         origin = new_origin if new_origin is not None else d.origin
         if origin is not None:
             try:
-                write_file_atomic(self.p(d.origin_relpath), origin.to_text().encode("utf-8", "surrogateescape"),
-                                  0o644, sync=sync)
+                write_atomic(self.p(d.origin_relpath), origin.to_text().encode("utf-8", "surrogateescape"),
+                             0o644, fsync=sync, chmod=True)
             except OSError as e:
-                raise SysrootError(f"Writing out origin file: {_strerror(e)}") from None
+                raise SysrootError(f"Writing out origin file: {strerror(e)}") from None
         if bump:
             self.bump_mtime()
 
@@ -706,7 +670,7 @@ class Sysroot:
         try:
             set_immutable(self.deployment_dirpath(d), not mutable)
         except OSError as e:
-            raise SysrootError(f"ioctl(FS_IOC_SETFLAGS): {_strerror(e)}") from None
+            raise SysrootError(f"ioctl(FS_IOC_SETFLAGS): {strerror(e)}") from None
 
     # ------------------------------------------------------------ writing deployments
 
@@ -782,9 +746,23 @@ class Sysroot:
         name = f"ostree-{len(self.deployments) - d.index}-{d.osname}.conf"
         path = self.p(f"boot/loader.{self.bootversion}/entries/{name}")
         try:
-            write_file_atomic(path, d.bootconfig.to_text().encode("utf-8", "surrogateescape"), 0o644, sync=False)
+            write_atomic(path, d.bootconfig.to_text().encode("utf-8", "surrogateescape"), 0o644, fsync=False, chmod=True)
         except OSError as e:
-            raise SysrootError(f"{name}: {_strerror(e)}") from None
+            raise SysrootError(f"{name}: {strerror(e)}") from None
+
+
+def open_sysroot_repo(sysroot: str):
+    """The repo of the sysroot at ``sysroot``, loaded as ostree_sysroot_load + get_repo do.
+
+    Errors read "loading sysroot: ..." as in the reference. The repo is marked
+    as the sysroot's (``repo.sysroot_path``, ``repo.sysroot_is_physical``) so
+    that remotes go to SYSROOT/etc/ostree/remotes.d when the sysroot is a
+    deployment (has a ``sysroot`` directory, or is the booted root) rather
+    than the physical root.
+    """
+    s = Sysroot(sysroot)
+    s.load()
+    return s.repo
 
 
 def current_deployment_dir(sysroot_path: str | None = None, environ=None) -> str:

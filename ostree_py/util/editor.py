@@ -12,7 +12,7 @@ def prompt(text: str, environ) -> str:
     import subprocess
     import tempfile
 
-    from ostree_py.ops.commit import read_utf8_file
+    from ostree_py.util.fs import read_utf8_file
     editor = environ.get("OSTREE_EDITOR")
     term = environ.get("TERM")
     dumb = not term or term == "dumb"

@@ -75,13 +75,3 @@ def test_fsck_empty_repo(cli, tmp_path):
     assert r.out == ("Validating refs...\nValidating refs in collections...\nEnumerating commits...\n"
                      "Verifying content integrity of 0 commit objects...\n"
                      "object fsck of 0 commits completed successfully - no errors found.\n")
-
-
-def test_format_size_matches_glib():
-    from ostree_py.ops.prune import format_size
-    assert format_size(0) == "0 bytes"
-    assert format_size(1) == "1 byte"
-    assert format_size(999) == "999 bytes"
-    assert format_size(1000) == "1.0\u00a0kB"
-    assert format_size(13900) == "13.9\u00a0kB"
-    assert format_size(2_500_000) == "2.5\u00a0MB"

@@ -369,3 +369,28 @@ def test_checkouts_of_our_commit_are_identical(work, tmp_path):
     assert manifests[0] == manifests[1]
     assert stat.S_ISLNK(os.lstat(tmp_path / "out-ours" / "usr/local/bin/slhl").st_mode)
     shutil.rmtree(tmp_path / "out-ref")
+
+
+@pytest.mark.parametrize("args", [
+    ["-b", "café", "--tree=dir=T", "--timestamp=@1000", "-s", "s"],        # GRegex's \w is Unicode-aware
+    ["-b", "x/é", "--tree=dir=T", "--timestamp=@1000", "-s", "s"],
+])
+def test_branch_names_the_reference_accepts(work, tmp_path, args):
+    results, repos = _both(work, tmp_path, "bare-user", args)
+    assert _check(results, repos)[0] == 0
+    refs = {tool: _run(([REF_OSTREE] if tool == "ref" else OURS) + [f"--repo={repos[tool]}", "refs"], work)
+            for tool in ("ref", "ours")}
+    assert refs["ours"] == refs["ref"] and args[1] in refs["ref"][1].split("\n")
+
+
+def test_collection_ids_are_dbus_names(tmp_path):
+    # A '-' is no part of a D-Bus name element: init refuses it as the reference
+    # does, and so does the library's Repo.create (one rule for both).
+    from ostree_py.errors import OstreeError
+    from ostree_py.repo import Repo
+    res = {tool: _run(([REF_OSTREE] if tool == "ref" else OURS)
+                      + [f"--repo={tmp_path / tool}", "init", "--collection-id=org.exa-mple"], tmp_path)
+           for tool in ("ref", "ours")}
+    assert res["ours"] == res["ref"] == (1, "", "error: Invalid collection ID org.exa-mple\n")
+    with pytest.raises(OstreeError, match="^Invalid collection ID org.exa-mple$"):
+        Repo.create(str(tmp_path / "lib"), collection_id="org.exa-mple")

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from ostree_py.core import gvariant
 from ostree_py.core.content import (FileInfo, archive_header, bareuser_meta, parse_archive_header,
                                parse_bareuser_meta)
-from ostree_py.core.objects import ARCHIVE_HEADER_TYPE, DIRMETA_TYPE, _xattrs_from_wire
+from ostree_py.core.objects import ARCHIVE_HEADER_TYPE, DIRMETA_TYPE, xattrs_from_wire
 
 u32 = st.integers(0, 2**32 - 1)
 modes = st.sampled_from([stat.S_IFREG | 0o644, stat.S_IFREG | 0o4755, stat.S_IFREG, stat.S_IFLNK | 0o777])
@@ -31,7 +31,7 @@ def test_archive_header_fast_path_matches_general_decoder(info):
     got = parse_archive_header(hdr)
     assert (got.size, got.uid, got.gid, got.mode, got.rdev, got.symlink_target, got.xattrs) == (
         gvariant.bswap64(size), gvariant.bswap32(uid), gvariant.bswap32(gid), gvariant.bswap32(mode),
-        gvariant.bswap32(rdev), target, _xattrs_from_wire(xa))
+        gvariant.bswap32(rdev), target, xattrs_from_wire(xa))
 
 
 @given(infos())
@@ -39,4 +39,4 @@ def test_bareuser_meta_fast_path_matches_general_decoder(info):
     meta = bareuser_meta(info)
     uid, gid, mode, xa = gvariant.deserialize(DIRMETA_TYPE, meta)
     assert parse_bareuser_meta(meta) == (gvariant.bswap32(uid), gvariant.bswap32(gid),
-                                         gvariant.bswap32(mode), _xattrs_from_wire(xa))
+                                         gvariant.bswap32(mode), xattrs_from_wire(xa))

@@ -4,9 +4,10 @@ import json
 import os
 import subprocess
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
-from ostree_py.remote import remotes
+from ostree_py.core.keyfile import split_list
+from ostree_py.repo import remotes
 from ostree_py.repo import Repo
 
 _text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=12)
@@ -34,6 +35,7 @@ print(json.dumps(out))
 
 @settings(max_examples=12, deadline=None)
 @given(url=_text, values=_values)
+@example(url="", values=[["\f"], "\fx", "\vy"])
 def test_glib_reads_what_we_write(tmp_path_factory, url, values):
     d = tmp_path_factory.mktemp("repo")
     repo = Repo.create(str(d / "r"), "bare")
@@ -50,12 +52,18 @@ def test_glib_reads_what_we_write(tmp_path_factory, url, values):
         if isinstance(v, bool):
             assert r.get_bool(k) is v and glib[k]["s"] == ("true" if v else "false")
         elif isinstance(v, list):
-            assert r.get_list(k) == v == glib[k]["l"]
+            assert r.get_list(k) == glib[k]["l"]
+            # GLib strips a value's leading form feed on reading and has no escape
+            # for it: such a value does not survive GLib's own write and read either
+            if not (v and v[0].startswith("\f")):
+                assert r.get_list(k) == v
         else:
-            assert r.get_option(k) == v == glib[k]["s"]
+            assert r.get_option(k) == glib[k]["s"]
+            if not v.startswith("\f"):
+                assert r.get_option(k) == v
 
 
 @settings(max_examples=300)
 @given(st.lists(_text, max_size=6))
 def test_string_lists_round_trip(items):
-    assert remotes._split_list(remotes._option_raw(items), ";") == items
+    assert split_list(remotes._option_raw(items), ";") == items

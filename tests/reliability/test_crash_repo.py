@@ -209,6 +209,31 @@ def test_static_delta_apply_offline_killed(tmp_path, source):
     _crash_cycle(tmp_path, make, args, expect, seed=2)
 
 
+def test_static_delta_apply_offline_killed_while_publishing(tmp_path, source):
+    """A kill while the transaction moves its objects into objects/ leaves the
+    commit marked partial until all of them are there (it once lost the marker
+    first, and a kill then left a commit without its dirtree: fsck failed)."""
+    tpl = _fresh(tmp_path, "tpl", mode="bare-user")
+    H.ok(["pull-local", f"--repo={tpl}", source["repo"], source["v1"]])
+    sb_dir = next(r for r, _d, f in os.walk(os.path.join(source["repo"], "deltas")) if "superblock" in f)
+
+    def args(repo):
+        return ["static-delta", "apply-offline", f"--repo={repo}", sb_dir]
+
+    probe = _fresh(tmp_path, "probe", template=tpl)
+    n = H.count_checkpoints(args(probe), tmp_path).get("publish", 0)
+    assert n > 2
+    for i, k in enumerate(sorted({1, n // 2, n - 1, n})):
+        repo = _fresh(tmp_path, f"p{i}", template=tpl)
+        H.run_killed_at(args(repo), "publish", k)
+        H.check_repo(repo)
+        H.ok(args(repo))
+        assert H.ref_run(["ls", f"--repo={repo}", "-R", source["v2"]]).rc == 0
+        assert not os.path.exists(os.path.join(repo, "state", source["v2"] + ".commitpartial"))
+        H.check_repo(repo)
+        shutil.rmtree(repo)
+
+
 def test_prune_killed(tmp_path, source, trees):
     """prune --refs-only --depth=0 removes v1 (the parent) and its objects."""
     tpl = _fresh(tmp_path, "tpl", mode="bare-user")

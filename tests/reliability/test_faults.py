@@ -9,7 +9,7 @@ import sys
 import reliability_harness as H
 
 PROG = """
-from ostree_py import faults
+from ostree_py.util import faults
 for name in ["a", "b", "a", "a"]:
     faults.checkpoint(name)
     print(name, flush=True)

@@ -19,7 +19,8 @@ from ostree_py.ops.archive_input import ArchiveError, open_archive
 from ostree_py.ops.commit import (CommitBuilder, CommitFilter, CommitModifier, FileStat, MutableTree,
                               _varuint64, modifier_apply, parse_skip_list, parse_statoverride, path_relative,
                               split_path, validate_filename, write_commit)
-from ostree_py.ops.commit_cmd import CommitRequest, _gregex_replacement, parse_boolean, run_commit
+from ostree_py.ops.commit_cmd import CommitRequest, _gregex_replacement, run_commit
+from ostree_py.ops.checkout import CheckoutOptions, checkout_tree
 from ostree_py.errors import OstreeError
 from ostree_py.core.gvariant import Variant
 from ostree_py.core.objects import COMMIT_TYPE
@@ -147,12 +148,6 @@ def test_modifier_filter_then_canonical(tmp_path):
     assert modifier_apply(repo, None, "/d", st) == (True, st)
     buo = Repo.create(str(tmp_path / "buo"), "bare-user-only")
     assert modifier_apply(buo, None, "/d", st)[1].mode == stat.S_IFDIR | 0o755
-
-
-def test_parse_boolean():
-    assert parse_boolean("YES") and parse_boolean("1") and not parse_boolean("none")
-    with pytest.raises(OstreeError, match="^Invalid boolean argument 'maybe'$"):
-        parse_boolean("maybe")
 
 
 # ---------------------------------------------------------------- names and paths
@@ -487,3 +482,24 @@ def test_trees_deeper_than_the_recursion_limit(tmp_path):
             tree, _ = b.write_mtree(mt)
     assert tree != repo.load_commit(c).root_tree
     os.system(f"rm -rf {top}")
+
+
+def test_commit_and_checkout_report_counts(tmp_path):
+    src = tmp_path / "src"
+    for d in range(3):
+        (src / f"d{d}").mkdir(parents=True)
+        for f in range(4):
+            (src / f"d{d}" / f"f{f}").write_text(f"{d}{f}")
+    repo = Repo.create(str(tmp_path / "repo"), "bare-user")
+    seen = []
+    with repo.transaction(), CommitBuilder(repo, progress=seen.append) as b:
+        mt = MutableTree()
+        b.write_dir_to_mtree(mt, str(src))
+        tree, meta = b.write_mtree(mt)
+    assert seen and seen[-1] == 12 and seen == sorted(seen)
+    csum = write_commit(repo, tree, meta, subject="s", timestamp=0)
+
+    counts = []
+    checkout_tree(repo, csum, str(tmp_path / "co"), CheckoutOptions(mode="user", progress=counts.append))
+    assert counts == sorted(counts) and counts[-1] >= 12
+    assert (tmp_path / "co" / "d2" / "f3").read_text() == "23"

@@ -10,6 +10,7 @@ from ostree_py.core.content import FileInfo
 from ostree_py.deltas import apply as dapply
 from ostree_py.deltas import bsdiff
 from ostree_py.deltas import format as fmt
+from ostree_py.repo import summary
 from ostree_py.deltas import list_deltas, delete_delta, show_delta
 from ostree_py.deltas.generate import GenerateOptions, compute_similar_objects, generate_delta
 from ostree_py.errors import OstreeError
@@ -24,18 +25,18 @@ CSUM2 = "28c3bfc298d90ae596590ac4af071fac00f069ffc766f4d5e0c81db979574d62"
 
 def test_modified_base64_paths_match_the_reference():
     # the directory names the reference wrote for these commits
-    assert fmt.superblock_relpath(None, CSUM) == "deltas/rp/zjYWQaxw1qIrnhM8KfL1LBc72C9_wqngLh4w_po0c/superblock"
+    assert summary.delta_superblock_path(None, CSUM) == "deltas/rp/zjYWQaxw1qIrnhM8KfL1LBc72C9_wqngLh4w_po0c/superblock"
     assert fmt.part_relpath(CSUM, CSUM2, 3) == \
         "deltas/rp/zjYWQaxw1qIrnhM8KfL1LBc72C9_wqngLh4w_po0c-KMO_wpjZCuWWWQrErwcfrADwaf_HZvTV4MgduXlXTWI/3"
-    assert fmt.mb64_to_checksum(fmt.checksum_to_mb64(CSUM2)) == CSUM2
-    assert fmt.index_relpath(CSUM).startswith("delta-indexes/rp/") and fmt.index_relpath(CSUM).endswith(".index")
+    assert summary.mb64_to_checksum(summary.checksum_to_mb64(CSUM2)) == CSUM2
+    assert summary.delta_index_path(CSUM).startswith("delta-indexes/rp/") and summary.delta_index_path(CSUM).endswith(".index")
 
 
 def test_parse_delta_name():
-    assert fmt.parse_delta_name(CSUM) == (None, CSUM)
-    assert fmt.parse_delta_name(f"{CSUM}-{CSUM2}") == (CSUM, CSUM2)
+    assert summary.parse_delta_name(CSUM) == (None, CSUM)
+    assert summary.parse_delta_name(f"{CSUM}-{CSUM2}") == (CSUM, CSUM2)
     with pytest.raises(OstreeError, match="Invalid rev GARBAGE"):
-        fmt.parse_delta_name("GARBAGE")
+        summary.parse_delta_name("GARBAGE")
 
 
 @pytest.mark.parametrize("n", [0, 1, 127, 128, 300, 2 ** 32, 2 ** 64 - 1])
@@ -290,7 +291,7 @@ def test_chunking_and_fallbacks(tmp_path):
     files["huge"] = os.urandom(1000) * 1200
     c1 = _commit_tree(src, files)
     generate_delta(src, None, c1, GenerateOptions(max_chunk_size=1, min_fallback_size=1))
-    sb = fmt.parse_superblock(open(os.path.join(src.path, fmt.superblock_relpath(None, c1)), "rb").read())
+    sb = fmt.parse_superblock(open(os.path.join(src.path, summary.delta_superblock_path(None, c1)), "rb").read())
     assert len(sb.parts) >= 3
     assert len(sb.fallbacks) == 1 and sb.fallbacks[0][3] == 1_200_000
     dst = _make_repo(tmp_path, "dst", "bare-user")

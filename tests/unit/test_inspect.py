@@ -15,7 +15,7 @@ from ostree_py.commands import _cli
 from ostree_py.errors import OstreeError
 from ostree_py.ops.log import iter_log
 from ostree_py.core.objects import Commit, DirMeta, DirTree
-from ostree_py.repo.reflist import is_valid_collection_id, parse_refspec
+from ostree_py.core.objects import is_valid_collection_id, parse_refspec
 from ostree_py.repo import Repo
 from ostree_py.repo.repofile import RepoFile
 

@@ -1,12 +1,14 @@
-"""Remotes (ostree_py.remote.remotes): where they are stored, their options and defaults."""
+"""Remotes (ostree_py.repo.remotes): where they are stored, their options and defaults."""
 
 import os
 
 import pytest
 
-from ostree_py.remote import remotes
+from ostree_py.repo import remotes
 from ostree_py.errors import OstreeError
+from ostree_py.remote.pull import list_remote_refs
 from ostree_py.repo import Repo
+from ostree_py.sysroot import open_sysroot_repo
 
 
 @pytest.fixture
@@ -159,13 +161,13 @@ def make_sysroot(tmp_path, deployment: bool):
 
 def test_sysroot_deployment_uses_remotes_d(tmp_path):
     root = make_sysroot(tmp_path, deployment=True)
-    repo = remotes.open_sysroot_repo(root)
+    repo = open_sysroot_repo(root)
     remotes.add_remote(repo, "r", "file:///x", {"gpg-verify": "false"})
     conf = os.path.join(root, "etc/ostree/remotes.d/r.conf")
     with open(conf) as f:
         assert f.read() == '[remote "r"]\nurl=file:///x\ngpg-verify=false\n'
     assert '[remote "r"]' not in config_text(repo)
-    again = remotes.open_sysroot_repo(root)
+    again = open_sysroot_repo(root)
     r = remotes.get_remote(again, "r")
     assert r.file == conf and r.gpg_verify is False
     with pytest.raises(OstreeError, match=f'already exists: {conf}$'):
@@ -181,13 +183,13 @@ def test_sysroot_deployment_uses_remotes_d(tmp_path):
 
 def test_sysroot_physical_and_config_dir_off(tmp_path):
     root = make_sysroot(tmp_path, deployment=False)
-    repo = remotes.open_sysroot_repo(root)
+    repo = open_sysroot_repo(root)
     remotes.add_remote(repo, "phys", "http://u")
     assert not os.path.exists(os.path.join(root, "etc"))
     assert '[remote "phys"]' in config_text(repo)
 
     os.mkdir(os.path.join(root, "sysroot"))
-    repo = remotes.open_sysroot_repo(root)
+    repo = open_sysroot_repo(root)
     repo.config.set("core", "add-remotes-config-dir", "false")
     repo.save_config()
     remotes.add_remote(repo, "cfg", "http://u")
@@ -197,13 +199,13 @@ def test_sysroot_physical_and_config_dir_off(tmp_path):
 
 def test_duplicate_remote_in_remotes_d(tmp_path):
     root = make_sysroot(tmp_path, deployment=True)
-    repo = remotes.open_sysroot_repo(root)
+    repo = open_sysroot_repo(root)
     remotes.add_remote(repo, "dup", "http://u")
     repo.config.add_group('remote "dup"')
     repo.config.set('remote "dup"', "url", "http://v")
     repo.save_config()
     with pytest.raises(OstreeError, match='^Multiple specifications found for remote "dup"$'):
-        remotes.list_remotes(remotes.open_sysroot_repo(root))
+        remotes.list_remotes(open_sysroot_repo(root))
 
 
 @pytest.mark.parametrize("setup,msg", [
@@ -219,7 +221,7 @@ def test_sysroot_errors(tmp_path, setup, msg):
     setup(root)
     with pytest.raises(OstreeError, match="^loading sysroot: " + msg.format(root=root).replace("(", r"\(")
                        .replace(")", r"\)") + "$"):
-        remotes.open_sysroot_repo(root)
+        open_sysroot_repo(root)
 
 
 def test_keyring_lookup_order(tmp_path, repo):
@@ -242,6 +244,6 @@ def test_remote_refs_from_file_summary(tmp_path, repo):
                          check=True, capture_output=True, text=True).stdout.strip()
     remotes.add_remote(repo, "o", f"file://{src}")
     with pytest.raises(OstreeError, match="^Remote refs not available; server has no summary file$"):
-        remotes.list_remote_refs(repo, "o")
+        list_remote_refs(repo, "o")
     subprocess.run(["ostree", f"--repo={src}", "summary", "-u"], check=True)
-    assert remotes.list_remote_refs(repo, "o") == {"a/b": out}
+    assert list_remote_refs(repo, "o") == {"a/b": out}

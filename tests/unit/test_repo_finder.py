@@ -1,4 +1,4 @@
-"""find-remotes (ostree_py.remote.repo_finder) and create-usb (ostree_py.ops.create_usb) over local
+"""find-remotes (ostree_py.remote.repo_finder) and create-usb (ostree_py.remote.create_usb) over local
 file:// repositories made with ostree-py itself; tests/interop/test_collections_interop.py
 checks output and repositories against the reference."""
 
@@ -9,11 +9,11 @@ import pytest
 
 from ostree_py.remote import repo_finder as RF
 from ostree_py.commands import _cli
-from ostree_py.ops.create_usb import create_usb
+from ostree_py.remote.create_usb import create_usb
 from ostree_py.errors import OstreeError, UsageError
 from ostree_py.core.ghash import str_hash
 from ostree_py.repo.reflist import list_collection_refs
-from ostree_py.remote.remotes import Remote
+from ostree_py.repo.remotes import Remote
 from ostree_py.repo import Repo
 
 APPS, OS = "org.example.Apps", "org.example.Os"

@@ -208,7 +208,7 @@ def test_sign_commit_and_verify(repo):
 
 
 def test_sign_summary(repo, monkeypatch):
-    from ostree_py.ops.summary import regenerate_summary
+    from ostree_py.repo.summary import regenerate_summary
     regenerate_summary(repo)
     monkeypatch.setenv("OSTREE_DUMMY_SIGN_ENABLED", "1")
     signing.sign_summary(repo, signing.get_by_name("ed25519"), [SK1])
@@ -248,7 +248,7 @@ def test_appended_signatures_keep_glib_dict_order():
 # ---------------------------------------------------------------- remote policy
 
 def test_remote_sign_verify_policy(repo, tmp_path, monkeypatch):
-    from ostree_py.remote import remotes
+    from ostree_py.repo import remotes
     csum = repo.resolve_rev("main")
     data = repo.load_metadata_bytes("commit", csum)
     md = {"ostree.sign.ed25519": gvariant.Variant("aay", [Ed25519Sign.sign_with(SK1, data)])}
@@ -282,7 +282,7 @@ def test_remote_sign_verify_policy(repo, tmp_path, monkeypatch):
 
 
 def test_remote_summary_policy(repo):
-    from ostree_py.remote import remotes
+    from ostree_py.repo import remotes
     summary = b"summary bytes"
     sig = gvariant.serialize("a{sv}", {"ostree.sign.ed25519": gvariant.Variant(
         "aay", [Ed25519Sign.sign_with(SK1, summary)])})
@@ -297,7 +297,7 @@ def test_remote_summary_policy(repo):
 
 def test_signature_verify_commit_data(repo):
     """ostree_repo_signature_verify_commit_data (admin status --verify)."""
-    from ostree_py.remote import remotes
+    from ostree_py.repo import remotes
     csum = repo.resolve_rev("main")
     data = repo.load_metadata_bytes("commit", csum)
     md = {"ostree.sign.ed25519": gvariant.Variant("aay", [Ed25519Sign.sign_with(SK1, data)])}

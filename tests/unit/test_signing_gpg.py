@@ -9,7 +9,7 @@ import pytest
 
 from ostree_py.core import gvariant
 from ostree_py.errors import OstreeError
-from ostree_py.remote.remote_gpg import GpgError
+from ostree_py.signing.remote_gpg import GpgError
 from ostree_py.repo import Repo
 from ostree_py.signing import gpg
 
@@ -194,9 +194,9 @@ def test_garbage_signatures(repo):
 
 @needs_gpg
 def test_summary_signatures_for_a_remote(repo, gpghome):
-    from ostree_py.remote import remotes
+    from ostree_py.repo import remotes
     from ostree_py import signing
-    from ostree_py.ops.summary import regenerate_summary
+    from ostree_py.repo.summary import regenerate_summary
     regenerate_summary(repo)
     gpg.add_signature_summary(repo, [KEYID_1], gpghome)
     with open(os.path.join(repo.path, "summary"), "rb") as f:

@@ -70,6 +70,6 @@ class Syslinux(Bootloader):
             val = cfg.get("options")
             if val is not None:
                 new_lines.append(f"\tAPPEND {val}")
-        from ostree_py.sysroot.sysroot import write_file_atomic
-        write_file_atomic(self.sysroot.p(f"boot/loader.{bootversion}/syslinux.cfg"),
-                          join_lines(new_lines).encode("utf-8"), 0o644)
+        from ostree_py.util.fs import write_atomic
+        write_atomic(self.sysroot.p(f"boot/loader.{bootversion}/syslinux.cfg"),
+                          join_lines(new_lines).encode("utf-8"), 0o644, chmod=True)

@@ -53,6 +53,6 @@ class Uboot(Bootloader):
                 new_lines.append(f"bootargs{sfx}={val}")
                 if i == 0:
                     self._system_uenv(val, new_lines)
-        from ostree_py.sysroot.sysroot import write_file_atomic
-        write_file_atomic(self.sysroot.p(f"boot/loader.{bootversion}/uEnv.txt"),
-                          join_lines(new_lines).encode("utf-8"), 0o644)
+        from ostree_py.util.fs import write_atomic
+        write_atomic(self.sysroot.p(f"boot/loader.{bootversion}/uEnv.txt"),
+                          join_lines(new_lines).encode("utf-8"), 0o644, chmod=True)

@@ -23,7 +23,7 @@ import os
 import re
 
 from ostree_py.errors import OstreeError
-from ostree_py.core.keyfile import KeyFile, KeyFileError, _unescape
+from ostree_py.core.keyfile import KeyFile, KeyFileError, split_list
 from ostree_py.core.objects import validate_remote_name
 
 SYSCONF_REMOTES = "etc/ostree/remotes.d"
@@ -126,7 +126,7 @@ class Remote:
         if self.is_file_url:
             return None
         if self.keyfile.has_key(self.group, key):
-            return _split_list(self.keyfile.get_raw(self.group, key), separator)
+            return split_list(self.keyfile.get_raw(self.group, key), separator)
         if self.fallback is not None:
             return self.fallback.get_list(key, separator)
         return None
@@ -141,7 +141,7 @@ class Remote:
             return [raw]
         if len(used) > 1:
             raise OstreeError("key value list contains more than one separator")
-        return _split_list(raw, used[0])
+        return split_list(raw, used[0])
 
     # ------------------------------------------------------------ typed access
     @property
@@ -236,26 +236,6 @@ class Remote:
         return self.keyfile.to_text()
 
 
-def _split_list(raw: str, sep: str) -> list[str]:
-    """g_key_file_get_string_list with separator ``sep`` (a trailing one ends the list)."""
-    items, cur, i = [], [], 0
-    while i < len(raw):
-        c = raw[i]
-        if c == "\\" and i + 1 < len(raw):
-            cur.append(raw[i:i + 2])
-            i += 2
-            continue
-        if c == sep:
-            items.append(_unescape("".join(cur).replace("\\" + sep, sep)))
-            cur = []
-        else:
-            cur.append(c)
-        i += 1
-    if cur:
-        items.append(_unescape("".join(cur).replace("\\" + sep, sep)))
-    return items
-
-
 # ---------------------------------------------------------------- sysroot context
 
 def is_system_repo(repo) -> bool:
@@ -300,21 +280,6 @@ def add_remotes_config_dir(repo) -> bool:
     if cfg.has_key("core", "add-remotes-config-dir"):
         return cfg.get_boolean("core", "add-remotes-config-dir")
     return is_system_repo(repo)
-
-
-def open_sysroot_repo(sysroot: str):
-    """The repo of the sysroot at ``sysroot``, loaded as ostree_sysroot_load + get_repo do.
-
-    Errors read "loading sysroot: ..." as in the reference. The repo is marked
-    as the sysroot's (``repo.sysroot_path``, ``repo.sysroot_is_physical``) so
-    that remotes go to SYSROOT/etc/ostree/remotes.d when the sysroot is a
-    deployment (has a ``sysroot`` directory, or is the booted root) rather
-    than the physical root.
-    """
-    from ostree_py.sysroot import Sysroot
-    s = Sysroot(sysroot)
-    s.load()
-    return s.repo
 
 
 # ---------------------------------------------------------------- loading
@@ -427,13 +392,13 @@ def get_url(repo, name: str) -> str:
 
 def _option_raw(value) -> str:
     """How keyfile_set_from_vardict writes a value: string, boolean or string list."""
-    from ostree_py.core.keyfile import _escape
+    from ostree_py.core.keyfile import escape_value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
-        return "".join(_escape(v).replace(";", "\\;") + ";" for v in value)
+        return "".join(escape_value(v).replace(";", "\\;") + ";" for v in value)
     if isinstance(value, str):
-        return _escape(value)
+        return escape_value(value)
     raise TypeError(f"unsupported remote option value {value!r}")
 
 
@@ -448,22 +413,20 @@ def _fill_group(kf: KeyFile, group: str, url: str | None, options: dict | None) 
 
 
 def _write_remote_file(path: str, text: str) -> None:
-    from ostree_py.repo import write_atomic
+    from ostree_py.util.fs import write_atomic
     os.makedirs(os.path.dirname(path), exist_ok=True)
     write_atomic(path, text.encode("utf-8", "surrogateescape"))
 
 
 def add_remote(repo, name: str, url: str | None, options: dict | None = None,
-               if_not_exists: bool = False, sysroot: str | None = None, force: bool = False,
-               gpg_import=None) -> int | None:
+               if_not_exists: bool = False, sysroot: str | None = None, force: bool = False) -> None:
     """Add remote ``name`` (OSTREE_REPO_REMOTE_CHANGE_ADD, _IF_NOT_EXISTS or, with ``force``, _REPLACE).
 
     ``url`` may be ``metalink=URL`` (stored as ``metalink``) or ``mirrorlist=URL``
     (stored as is). ``options`` is written in order after the URL: str values
     as strings, bools as true/false, lists as string lists; a later key
-    overrides an earlier one in place. ``gpg_import`` (a path or a binary
-    file) imports keys into the remote's keyring afterwards, even when the
-    remote already existed; then the number imported is returned.
+    overrides an earlier one in place. (``remote add --gpg-import`` then
+    calls signing.remote_gpg.import_keys_from.)
     """
     validate_remote_name(name)
     if force:
@@ -476,18 +439,6 @@ def add_remote(repo, name: str, url: str | None, options: dict | None = None,
                 raise OstreeError(f'Remote configuration for "{name}" already exists: {where}')
         else:
             _add_new(repo, name, url, options, sysroot)
-    if gpg_import is not None:
-        from ostree_py.remote.remote_gpg import import_keys
-        if isinstance(gpg_import, (str, bytes, os.PathLike)):
-            try:
-                with open(gpg_import, "rb") as f:
-                    data = f.read()
-            except OSError as e:
-                raise OstreeError(f"Error opening file {os.fsdecode(gpg_import)}: {os.strerror(e.errno)}") from None
-        else:
-            data = gpg_import.read()
-        return import_keys(repo, name, data)
-    return None
 
 
 def _add_new(repo, name, url, options, sysroot):
@@ -577,31 +528,3 @@ def find_keyring(repo, remote: Remote) -> str | None:
 def cookie_jar_path(repo, name: str) -> str:
     """The remote's cookie jar (Netscape format) in the repo directory."""
     return os.path.join(repo.path, f"{name}.cookies.txt")
-
-
-# ---------------------------------------------------------------- summaries
-
-def fetch_summary(repo, name: str, cache_dir: str | None = None):
-    """ostree_repo_remote_fetch_summary: (summary bytes or None, signature bytes or None).
-
-    The pull engine's (HTTP, file://, mirrorlists, caching), which verifies it as the
-    remote asks (gpg-verify-summary, sign-verify-summary) before caching or returning it.
-    """
-    from ostree_py.remote.pull import fetch_summary as pull_fetch
-    return pull_fetch(repo, name, cache_dir=cache_dir)
-
-
-def list_remote_refs(repo, name: str, cache_dir: str | None = None) -> dict:
-    """ostree_repo_remote_list_refs: ref -> checksum from the remote's summary."""
-    from ostree_py.core import gvariant
-    summary, _sig = fetch_summary(repo, name, cache_dir=cache_dir)
-    if summary is None:
-        raise OstreeError("Remote refs not available; server has no summary file")
-    refs, _meta = gvariant.deserialize("(a(s(taya{sv}))a{sv})", summary)
-    out = {}
-    for ref, (_size, csum, _m) in refs:
-        csum = bytes(csum)
-        if len(csum) != 32:
-            raise OstreeError(f"Invalid checksum of length {len(csum)} expected 32")
-        out[ref] = csum.hex()
-    return out

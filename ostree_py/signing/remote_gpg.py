@@ -343,7 +343,7 @@ def keyrings_for_remote(repo, name: str | None, add_global: bool | None = None,
     whether the global directory is used when the remote has no keyring
     (verification does; listing a remote's keys does not).
     """
-    from ostree_py.remote import remotes
+    from ostree_py.repo import remotes
     ks = KeyringSet()
     if add_global is None:
         add_global = name is None
@@ -378,8 +378,8 @@ def import_keys(repo, name: str, data: bytes | None, key_ids: list | None = None
     number of keys new to the keyring. The keyring is replaced atomically and
     only when every key imported.
     """
-    from ostree_py.remote import remotes
-    from ostree_py.repo import write_atomic
+    from ostree_py.repo import remotes
+    from ostree_py.util.fs import write_atomic
     if remotes.find_remote(repo, name) is None:
         raise GpgError(f'GPG: Remote "{name}" not found')
     keyring = remotes.remote_keyring_path(repo, name)
@@ -419,3 +419,17 @@ def import_keys(repo, name: str, data: bytes | None, key_ids: list | None = None
                     imported = int(f[4])
             write_atomic(keyring, read_keyring(dst))
     return imported
+
+
+def import_keys_from(repo, name: str, source) -> int:
+    """import_keys from a file: ``source`` is a path or a binary file object
+    (``remote add --gpg-import``, even when the remote already existed)."""
+    if isinstance(source, (str, bytes, os.PathLike)):
+        try:
+            with open(source, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise OstreeError(f"Error opening file {os.fsdecode(source)}: {os.strerror(e.errno)}") from None
+    else:
+        data = source.read()
+    return import_keys(repo, name, data)

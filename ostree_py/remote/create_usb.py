@@ -11,23 +11,9 @@ import errno
 import os
 
 from ostree_py.errors import OstreeError, UsageError
+from ostree_py.util.fs import mkdir_p
 
 STANDARD_DEST_REPOS = ("ostree/repo", ".ostree/repo")
-
-
-def _mkdir_p(base: str, rel: str, mode: int = 0o755) -> None:
-    path = base
-    for part in rel.split("/"):
-        if not part or part == ".":
-            continue
-        path = os.path.join(path, part)
-        try:
-            os.mkdir(path, mode)
-        except FileExistsError:
-            if not os.path.isdir(path):
-                raise OstreeError(f"mkdirat: {os.strerror(errno.ENOTDIR)}") from None
-        except OSError as e:
-            raise OstreeError(f"mkdirat: {os.strerror(e.errno)}") from None
 
 
 def create_usb(src_repo, mount_path: str, refs, dest_repo: str | None = None, commit: str | None = None,
@@ -39,9 +25,9 @@ def create_usb(src_repo, mount_path: str, refs, dest_repo: str | None = None, co
     Returns the destination path as given (relative to the volume).
     """
     from ostree_py.remote.pull import pull
-    from ostree_py.repo.reflist import validate_collection_id, validate_rev
+    from ostree_py.core.objects import validate_collection_id, validate_ref
     from ostree_py.repo.repo_init import create_repo
-    from ostree_py.ops.summary import regenerate_summary
+    from ostree_py.repo.summary import regenerate_summary
     try:
         mount_st = os.stat(mount_path)
     except OSError as e:
@@ -51,11 +37,11 @@ def create_usb(src_repo, mount_path: str, refs, dest_repo: str | None = None, co
     refs = [tuple(r) for r in refs]
     for cid, ref in refs:
         validate_collection_id(cid)
-        validate_rev(ref)
+        validate_ref(ref)
     dest_rel = dest_repo if dest_repo is not None else ".ostree/repo"
     root = os.path.abspath(mount_path)
     dest_path = dest_rel if os.path.isabs(dest_rel) else os.path.join(root, dest_rel)
-    _mkdir_p("/" if os.path.isabs(dest_rel) else root, dest_rel)
+    mkdir_p("/" if os.path.isabs(dest_rel) else root, dest_rel, 0o755)
     dest = create_repo(dest_path, "archive")
     dest_st = os.stat(dest.path)
     if dest_st.st_dev != mount_st.st_dev:
@@ -76,7 +62,7 @@ def create_usb(src_repo, mount_path: str, refs, dest_repo: str | None = None, co
 
 def _link_repo(root: str, dest_rel: str, dest_ino: int) -> None:
     """Point ``.ostree/repos.d/NN-generated`` at the repository, unless an entry there is it."""
-    _mkdir_p(root, ".ostree/repos.d")
+    mkdir_p(root, ".ostree/repos.d", 0o755)
     reposd = os.path.join(root, ".ostree", "repos.d")
     try:
         entries = list(os.scandir(reposd))
