@@ -456,7 +456,7 @@ def _dirtree_entries(data: bytes, start: int, end: int, with_meta: bool):
     n = end - start
     if n == 0:
         return []
-    osz = _offset_size(n)
+    osz = offset_size(n)
     last = int.from_bytes(data[end - osz:end], "little")
     if last > n or (n - last) % osz:
         return None
@@ -468,7 +468,7 @@ def _dirtree_entries(data: bytes, start: int, end: int, with_meta: bool):
             return None
         # one element: a tuple at [es, ee) whose framing offsets are read backwards from ee
         es, ee = start + pos, start + e
-        eosz = _offset_size(e - pos)
+        eosz = offset_size(e - pos)
         fe = ee - eosz
         if fe < es:
             return None
@@ -502,7 +502,7 @@ def _deserialize_dirtree(data):
     if not isinstance(data, bytes):
         data = bytes(data)
     size = len(data)
-    osz = _offset_size(size)
+    osz = offset_size(size)
     frame = size - osz
     e0 = int.from_bytes(data[frame:size], "little")
     if e0 > frame:
