@@ -46,3 +46,19 @@ def test_unknown_names_and_submodules():
     from ostree_py import signing
     assert signing.__name__ == "ostree_py.signing"
     assert ostree_py.__version__ == ostree_py.features.OSTREE_PY_VERSION
+
+
+def _readme_example() -> str:
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    _, sep, rest = text.partition("<!-- library-example: tests/unit/test_public_api.py runs this block -->\n```python\n")
+    assert sep, "README.md lost its library example"
+    return rest.partition("\n```\n")[0]
+
+
+def test_the_readme_example_is_the_documented_one_and_runs(tmp_path, monkeypatch):
+    code = _readme_example()
+    assert code.strip() == _example().strip()
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
