@@ -1,4 +1,4 @@
-# ostree-py: make install | demo | test | check | man | bench | boot-test
+# ostree-py: make install | demo | test | check | upstream | upstream-2025 | man | bench | boot-test
 # Everything runs from the project's venv (.venv), which `make install` creates.
 
 PYTHON ?= python3
@@ -12,7 +12,7 @@ SYS_PACKAGES := ostree ostree-tests attr python3-yaml python3-gi gir1.2-glib-2.0
 STAMP  := $(VENV)/.ostree-py-installed
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: install system-packages demo test check upstream man bench boot-test bytecode
+.PHONY: install system-packages demo test check upstream upstream-2025 man bench boot-test bytecode
 
 install: system-packages $(STAMP) bytecode
 
@@ -67,7 +67,13 @@ test: $(STAMP) bytecode
 upstream: $(STAMP) bytecode
 	tests/upstream/run -j $(JOBS)
 
-check: install test upstream
+# ostree 2025.2's upstream shell tests listed in tests/upstream/passing-2025.txt,
+# in a Debian trixie chroot (debootstrapped once into .cache/trixie; root):
+# tests/upstream/trixie.py, which copies the checkout into it each run.
+upstream-2025:
+	$(PYTHON) tests/upstream/trixie.py -j $(JOBS)
+
+check: install test upstream upstream-2025
 
 # Validates every page with groff and installs them into the venv, where
 # `man ostree-py-COMMAND` finds them (venv/bin on PATH).
@@ -80,7 +86,7 @@ man: $(STAMP)
 	@echo "installed in $(VENV)/share/man/man1 (PATH=$(VENV)/bin:\$$PATH man ostree-py-COMMAND)"
 
 # ostree-py against the reference, side by side (bench/run.py; README "Performance").
-# Installs its own needs: debootstrap and nginx (apt), typer (venv, bench only).
+# Installs its own needs: debootstrap and nginx (apt), py-spy (venv, bench only).
 # BENCH_N=runs (default 3), BENCH_QUICK=1 for small trees, BENCH_ARGS for run.py.
 BENCH_PACKAGES := debootstrap nginx-light
 BENCH_STAMP := $(VENV)/.ostree-py-bench-installed

@@ -28,6 +28,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tls  # noqa: E402
 import trees  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -42,7 +43,7 @@ TARGETS = {
     "commit-bare-user": 1.0, "commit-archive": 0.6,
     "checkout-bare-user": 1.0, "checkout-archive": 1.0, "checkout-user": 1.0,
     "fsck-bare-user": 1.0, "fsck-archive": 1.0,
-    "pull-http": 0.8, "upgrade": 1.0, "startup": 1.3,
+    "pull-http": 1.0, "pull-http2": 1.0, "upgrade": 1.0, "startup": 1.3,
 }
 # The 100,000-file tree may need at most this times the memory of the real one.
 MEMORY_FLAT = 2.0
@@ -103,14 +104,20 @@ def fresh(path):
     return path
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Nginx:
-    """nginx serving `root` on a free local port, in the foreground of a child process."""
+    """nginx serving `root` on free local ports, in the foreground of a child process:
+    HTTP/1.1 on one, HTTPS with HTTP/2 on the other (certificate from bench/tls.py)."""
 
     def __init__(self, root, workdir):
         os.makedirs(workdir, exist_ok=True)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port, self.tls_port = free_port(), free_port()
+        self.ca, cert, key = tls.make_test_ca(os.path.join(workdir, "tls"))
         conf = os.path.join(workdir, "nginx.conf")
         with open(conf, "w") as f:
             f.write(f"""daemon off;
@@ -132,20 +139,25 @@ http {{
         listen 127.0.0.1:{self.port};
         root {root};
     }}
-}}
+{tls.h2_server_block(self.tls_port, root, cert, key)}}}
 """)
         self.proc = subprocess.Popen(["nginx", "-c", conf, "-p", workdir],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise Failed("nginx did not start")
+        for port in (self.port, self.tls_port):
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            else:
+                raise Failed("nginx did not start")
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}/{path}"
+
+    def tls_url(self, path):
+        return f"https://127.0.0.1:{self.tls_port}/{path}"
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -224,12 +236,19 @@ class Bench:
             return [prog, f"--repo={self.fixture_repo(mode)}", "fsck"]
         return prepare
 
-    def op_pull_http(self):
+    def op_pull_http(self, h2=False):
+        """A pull of the tree from nginx into bare-user: over HTTP/1.1, or (h2) over
+        HTTPS, where both tools negotiate HTTP/2 (the remote trusts the bench's CA)."""
         def prepare(prog):
             self.fixture_repo("archive")   # what nginx serves
             repo = self.init(self.path("repo"), "bare-user")
-            self.ref(f"--repo={repo}", "remote", "add", "--no-gpg-verify", "origin",
-                     self.nginx.url("fixture-archive"))
+            if h2:
+                self.ref(f"--repo={repo}", "remote", "add", "--no-gpg-verify",
+                         f"--set=tls-ca-path={self.nginx.ca}", "origin",
+                         self.nginx.tls_url("fixture-archive"))
+            else:
+                self.ref(f"--repo={repo}", "remote", "add", "--no-gpg-verify", "origin",
+                         self.nginx.url("fixture-archive"))
             return [prog, f"--repo={repo}", "pull", "origin", "main"]
         return prepare
 
@@ -318,6 +337,7 @@ class Bench:
                ("fsck-archive", self.op_fsck("archive"))]
         if self.name == "real":
             ops += [("pull-http", self.op_pull_http()),
+                    ("pull-http2", self.op_pull_http(h2=True)),
                     ("delta-generate", self.op_delta_generate()),
                     ("delta-apply", self.op_delta_apply()),
                     ("deploy", self.op_deploy()),
@@ -363,7 +383,22 @@ def startup(work, n, log):
                   lambda: [python, "-c", "import typer"], n, log)
     refres = measure(lambda: [REF, f"--repo={repo}", "rev-parse", "main"],
                      lambda: [REF, f"--repo={repo}", "rev-parse", "main"], max(3, n // 4), log)
-    return res, refres
+    # the command listing: the table's summaries, no command module imported
+    helpres = measure(lambda: [OURS, "--help"], lambda: [python, "-c", "import typer"], max(3, n // 2), log)
+    return res, refres, helpres, importtime(repo)
+
+
+def importtime(repo, top=12):
+    """``python -X importtime`` of one rev-parse: the modules that cost most (cumulative
+    microseconds, top-level imports only), to see what start-up pays for."""
+    p = subprocess.run([os.path.join(VENV_BIN, "python"), "-X", "importtime", "-m", "ostree_py.commands",
+                        f"--repo={repo}", "rev-parse", "main"], env=ENV, capture_output=True, text=True)
+    rows = []
+    for line in p.stderr.splitlines():
+        parts = line.split("|")
+        if len(parts) == 3 and parts[1].strip().isdigit() and not parts[2].startswith("  "):
+            rows.append((int(parts[1]), parts[2].strip()))
+    return [{"module": m, "cumulative_us": us} for us, m in sorted(rows, reverse=True)[:top]]
 
 
 PYSPY = os.path.join(VENV_BIN, "py-spy")
@@ -371,7 +406,9 @@ PROFILE_RATE = 200
 
 
 def profile(argv, work):
-    """One run of ostree-py's ``argv`` under ``py-spy record --gil``: what held the GIL.
+    """One run of ostree-py's ``argv`` under ``py-spy record --gil --subprocesses``: what
+    held the GIL, in the process and in the worker processes it forks (where pull
+    fetches and writes content objects).
 
     Returns wall time, the seconds the GIL was held (samples / rate), and the
     functions where those samples fell: by self time (the function on top)
@@ -379,7 +416,7 @@ def profile(argv, work):
     """
     raw = os.path.join(work, "profile.raw")
     t = time.perf_counter()
-    p = subprocess.run([PYSPY, "record", "--gil", "--nonblocking", "-r", str(PROFILE_RATE), "-f", "raw",
+    p = subprocess.run([PYSPY, "record", "--gil", "--subprocesses", "--nonblocking", "-r", str(PROFILE_RATE), "-f", "raw",
                         "-o", raw, "--", *argv], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wall = time.perf_counter() - t
     if p.returncode != 0 or not os.path.exists(raw):
@@ -412,8 +449,9 @@ def print_profile(tname, opname, o):
           f"ostree-py median {ours['median']:.2f}s wall = user {ours['user_median']:.2f}s + "
           f"sys {ours['sys_median']:.2f}s CPU (reference: {o['ref']['median']:.2f}s wall, "
           f"user {o['ref']['user_median']:.2f}s + sys {o['ref']['sys_median']:.2f}s).")
-    print(f"  py-spy --gil: the GIL was held {pr['gil_seconds']:.2f}s of a {pr['wall']:.2f}s profiled run "
-          f"({pr['gil_seconds'] / pr['wall'] * 100:.0f}% of wall time); where (self):")
+    print(f"  py-spy --gil --subprocesses: GILs were held {pr['gil_seconds']:.2f}s (summed over the "
+          f"processes) of a {pr['wall']:.2f}s profiled run ({pr['gil_seconds'] / pr['wall'] * 100:.0f}% of "
+          f"wall time); where (self):")
     for name, share in pr["self"]:
         print(f"    {share * 100:5.1f}%  {name}")
     print("  ostree-py functions on the stack (inclusive):")
@@ -470,16 +508,21 @@ def main():
     rows = []
 
     if wanted_ops is None or "startup" in wanted_ops:
-        res, refres = startup(work, args.startup_runs, log)
+        res, refres, helpres, imports = startup(work, args.startup_runs, log)
         ours, typer = summarize(res["ours"]), summarize(res["ref"])
         ref_rev = summarize(refres["ref"] + refres["ours"])
+        helped = summarize(helpres["ours"])
         ratio = ours["median"] / typer["median"]
+        cpu_ratio = ours["cpu_median"] / typer["cpu_median"]
         results["startup"] = {"ours": ours, "import_typer": typer, "reference": ref_rev,
-                              "ratio": ratio, "target": TARGETS["startup"]}
+                              "ratio": ratio, "cpu_ratio": cpu_ratio, "target": TARGETS["startup"],
+                              "help": helped, "help_ratio": helped["median"] / typer["median"],
+                              "importtime": imports}
         rows.append(("-", "startup (vs import typer)", ours, typer, ratio, TARGETS["startup"]))
-        print(f"startup: ostree-py rev-parse {ours['median'] * 1000:.0f} ms, python -c 'import typer' "
-              f"{typer['median'] * 1000:.0f} ms, reference rev-parse {ref_rev['median'] * 1000:.1f} ms",
-              flush=True)
+        print(f"startup: ostree-py rev-parse {ours['median'] * 1000:.0f} ms (cpu {ours['cpu_median'] * 1000:.0f}), "
+              f"python -c 'import typer' {typer['median'] * 1000:.0f} ms (cpu {typer['cpu_median'] * 1000:.0f}), "
+              f"ratio {ratio:.2f} (cpu {cpu_ratio:.2f}); ostree-py --help {helped['median'] * 1000:.0f} ms; "
+              f"reference rev-parse {ref_rev['median'] * 1000:.1f} ms", flush=True)
 
     for tname, tpath in trees.get_trees(cache, quick):
         if tname not in wanted_trees:

@@ -1,23 +1,22 @@
-"""The CLI framework: GLib-compatible option parsing, help, dispatch, errors.
+"""GLib's command-line rules: option parsing, help layout, the Context, errors.
 
 ostree parses its command line with GLib's GOption, and ostree's test suite
 depends on GOption's exact behaviour and messages, so this is a faithful
 re-implementation of what GOption does as seen from outside (every rule here
-was checked against the reference binary), not an argparse wrapper.
+was checked against the reference binary). The typer application
+(``_app.py``) hands every command line to it: a command module declares its
+options with typer (see ``commands/rev_parse.py``)::
 
-A command module (``commands/NAME.py``, see ``_table.py``) declares::
+    def options(
+        single: Annotated[bool, typer.Option("--single", "-S", help="...")] = False,
+        depth: Annotated[int | None, typer.Option("--depth", metavar="DEPTH", help="...")] = None,
+    ): ...
 
-    SUMMARY = "Output the target of a rev"    # one line, shown in listings
-    USAGE = "REV"                             # after "[OPTION…]" in Usage:
-    DESCRIPTION = None                        # optional text after the options
-    NEEDS_REPO = True                         # --repo applies, repo opened first
-    OPTIONS = [Option("single", "S", help="...")]
-    def run(ctx, opts, args) -> int: ...
-
-and may also set ``NEEDS_SYSROOT = True`` (admin commands: --sysroot) and
-``OPEN_REPO = False`` (resolve --repo but do not open it: ``init``).
-Group modules (``admin``, ``remote``...) declare the same attributes except
-``run``, plus ``COMMAND_LIST_WIDTH``; see ``commands/admin.py``.
+and ``options_from_params`` turns typer's click parameters into the GLib
+``Option`` specs parsed here. GLib kinds map from the annotation: ``bool`` a
+flag, ``str`` a string, ``int`` an int (32 bits), ``float`` a double,
+``list[str]`` a string array; ``parser=filename`` marks a filename (array)
+and ``parser=int64`` an int64.
 
 Keep this module's imports to ``os`` and ``sys``: it runs on every start.
 """
@@ -83,6 +82,51 @@ PRINT_CURRENT_DIR_OPTION = Option("print-current-dir", hidden=True,
                                   help="Print the path of the current deployment and exit")
 VERBOSE_OPTION = Option("verbose", "v", help="Print debug information during command processing")
 VERSION_OPTION = Option("version", help="Print version information and exit")
+
+
+def filename(value: str) -> str:
+    """typer ``parser=`` marking a GLib filename option (G_OPTION_ARG_FILENAME)."""
+    return value
+
+
+def int64(value: str) -> int:
+    """typer ``parser=`` marking a GLib int64 option (G_OPTION_ARG_INT64)."""
+    n = _c_strtoll(value)
+    if n is None:
+        raise ValueError(value)
+    return n
+
+
+_PARSER_KINDS = {filename: "filename", int64: "int64"}
+_TYPE_KINDS = {"integer": "int", "float": "double", "text": "string"}
+
+
+def options_from_params(params) -> list:
+    """The GLib ``Option`` specs of click parameters (as typer builds them), in order.
+
+    A parameter's name is the attribute the value lands in; its first
+    ``--long`` and ``-x`` names, metavar, help and hidden carry over.
+    """
+    out = []
+    for p in params:
+        longs = [o[2:] for o in p.opts if o.startswith("--")]
+        shorts = [o[1:] for o in p.opts if not o.startswith("--")]
+        if not longs or getattr(p, "is_flag", None) is None:
+            raise ValueError(f"parameter {p.name}: only --long options are declared")
+        if p.is_flag:
+            kind = "flag"
+        else:
+            func = getattr(p.type, "func", None)
+            kind = _PARSER_KINDS.get(func) or _TYPE_KINDS.get(p.type.name)
+            if kind is None:
+                raise ValueError(f"option --{longs[0]}: no GLib kind for {p.type.name}")
+            if p.multiple:
+                if kind not in ("string", "filename"):
+                    raise ValueError(f"option --{longs[0]}: GLib has no {kind} array")
+                kind += "-array"
+        out.append(Option(longs[0], shorts[0] if shorts else None, kind, p.metavar, p.help or "",
+                          hidden=p.hidden, dest=p.name))
+    return out
 
 
 class Options:
@@ -276,6 +320,8 @@ class Context:
     For repo commands ``repo_path`` is resolved (``repo_explicit`` when it
     came from --repo) and ``repo`` is the opened ``ostree_py.repo.Repo``;
     for sysroot commands ``sysroot_path`` is --sysroot or "/".
+    ``resources`` is the ExitStack of the command being run: what it opens
+    (the repo, the sysroot and its lock) is released when the command ends.
     Tests build one with ``io.StringIO`` streams and call ``main(argv, ctx)``.
     """
 
@@ -297,20 +343,16 @@ class Context:
         self.sysroot_path: str | None = None
         self._repo = None
         self._help = None
+        self.resources = None
 
     @property
     def repo(self):
         """The repository, opened on first use; errors read "opening repo: ..."."""
         if self._repo is None:
-            if self.repo_path is None:
-                raise OstreeError("Command requires a --repo argument")
-            from ostree_py.repo import Repo
-            try:
-                self._repo = Repo.open(self.repo_path)
-            except OstreeError as e:
-                raise OstreeError(f"opening repo: {e.message}", e.exit_code) from e
-            except OSError as e:
-                raise OstreeError(f"opening repo: {_oserror_message(e)}") from e
+            if self.resources is not None:
+                self.resources.enter_context(repository(self))
+            else:
+                self._repo = _open_repo(self)
         return self._repo
 
     def help_text(self) -> str:
@@ -320,6 +362,34 @@ class Context:
     def error(self, message: str) -> None:
         """Write ``error: MESSAGE`` to stderr (for errors a command reports and survives)."""
         self.stderr.write(f"error: {message}\n")
+
+
+def _open_repo(ctx: Context):
+    if ctx.repo_path is None:
+        raise OstreeError("Command requires a --repo argument")
+    from ostree_py.repo import Repo
+    try:
+        return Repo.open(ctx.repo_path)
+    except OstreeError as e:
+        raise OstreeError(f"opening repo: {e.message}", e.exit_code) from e
+    except OSError as e:
+        raise OstreeError(f"opening repo: {_oserror_message(e)}") from e
+
+
+class repository:
+    """``with repository(ctx):`` the repo at ``ctx.repo_path`` is ``ctx.repo`` (borg's
+    with_repository); the dispatcher enters it for NEEDS_REPO commands."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    def __enter__(self):
+        self.ctx._repo = _open_repo(self.ctx)
+        return self.ctx._repo
+
+    def __exit__(self, *exc):
+        self.ctx._repo = None
+        return False
 
 
 class _RepoRequired(UsageError):
@@ -356,238 +426,6 @@ def resolve_repo_path(ctx: Context, given: str | None) -> str:
     return path
 
 
-# ------------------------------------------------------------------ dispatch
-
-def _module_name(path: str) -> str:
-    from ._table import COMMANDS
-    return COMMANDS[path]
-
-
-def _has_module(path: str) -> bool:
-    """Whether the command at ``path`` is in the table and implemented."""
-    from ._table import COMMANDS
-    mod = COMMANDS.get(path)
-    if mod is None:
-        return False
-    if f"{__package__}.{mod}" in sys.modules:
-        return True
-    import importlib.util
-    return importlib.util.find_spec(f"{__package__}.{mod}") is not None
-
-
-def load_module(path: str):
-    """Import the module of the command at ``path`` ("" is the top level)."""
-    if path == "":
-        return _TopLevel
-    import importlib
-    return importlib.import_module(f"{__package__}.{_module_name(path)}")
-
-
-class _TopLevel:
-    """The top level, seen as a group module."""
-    SUMMARY = None
-    DESCRIPTION = None
-    OPTIONS = []
-    from ._table import TOP_USAGE as USAGE, TOP_COMMAND_LIST_WIDTH as COMMAND_LIST_WIDTH
-
-
-def _visible_subcommands(group: str):
-    from ._table import HIDDEN, subcommands
-    for name in subcommands(group):
-        path = f"{group} {name}" if group else name
-        if path not in HIDDEN and _has_module(path):
-            yield name, path
-
-
-def _command_options(mod):
-    """All options of a command, in the reference's help order."""
-    opts = []
-    if getattr(mod, "NEEDS_SYSROOT", False):
-        opts += [SYSROOT_OPTION, PRINT_CURRENT_DIR_OPTION]
-    if getattr(mod, "NEEDS_REPO", False):
-        opts.append(REPO_OPTION)
-    opts += list(getattr(mod, "OPTIONS", []))
-    taken = {o.short for o in opts if o.short}
-    for g in (VERBOSE_OPTION, VERSION_OPTION):
-        if g.short in taken:
-            # The command's own option keeps the letter (summary's -v is --view).
-            g = Option(g.long, None, g.kind, g.arg, g.help, g.hidden)
-        opts.append(g)
-    return opts
-
-
-def _usage_line(ctx: Context, path: str, mod, ellipsis="…") -> str:
-    usage = getattr(mod, "USAGE", "")
-    head = f"{ctx.prog} {path}" if path else ctx.prog
-    return f"{head} [OPTION{ellipsis}]" + (f" {usage}" if usage else "")
-
-
-def _command_list(path: str, mod) -> str:
-    header = f'Builtin "{path}" Commands:' if path else "Builtin Commands:"
-    width = getattr(mod, "COMMAND_LIST_WIDTH", 18)
-    lines = [header]
-    for name, sub in _visible_subcommands(path):
-        summary = getattr(load_module(sub), "SUMMARY", "") or ""
-        lines.append(f"  {name:<{width}}{summary}")
-    return "\n".join(lines)
-
-
-def command_help(ctx: Context, path: str) -> str:
-    """The --help text of the command or group at ``path``."""
-    mod = load_module(path)
-    from ._table import is_group
-    if path == "" or is_group(path):
-        if getattr(mod, "GROUP_STYLE", "glib") == "simple":
-            return (f"Usage:\n  {_usage_line(ctx, path, mod, '...')}\n\n"
-                    f"{_command_list(path, mod)}\n\n")
-        summary = getattr(mod, "SUMMARY", None)
-        listing = _command_list(path, mod)
-        summary = f"{summary}\n\n{listing}" if summary else listing
-    else:
-        summary = getattr(mod, "SUMMARY", None)
-    return format_help(_usage_line(ctx, path, mod), summary, _command_options(mod),
-                       getattr(mod, "DESCRIPTION", None))
-
-
-def _print_version(ctx: Context) -> int:
-    from ostree_py.features import version_text
-    ctx.stdout.write(version_text())
-    return 0
-
-
-def _setup_verbose(ctx: Context) -> None:
-    ctx.verbose = True
-    import logging
-    handler = logging.StreamHandler(ctx.stderr)
-    handler.setFormatter(logging.Formatter("OT: %(message)s"))
-    log = logging.getLogger("ostree_py")
-    log.handlers[:] = [handler]
-    log.setLevel(logging.DEBUG)
-    log.propagate = False
-
-
-def _find_extension(ctx: Context, name: str) -> str | None:
-    """An executable ``ostree-py-NAME`` or ``ostree-NAME`` on $PATH."""
-    if not name or "/" in name:
-        return None
-    import shutil
-    search = ctx.environ.get("PATH", os.defpath)
-    for prefix in ("ostree-py-", "ostree-"):
-        found = shutil.which(prefix + name, path=search)
-        if found:
-            return found
-    return None
-
-
-def _run_group(ctx: Context, path: str, argv: list) -> int:
-    """Dispatch inside the group at ``path`` ("" = top level) with ``argv``."""
-    mod = load_module(path)
-    ctx.command = path
-    ctx._help = lambda: command_help(ctx, path)
-    simple = getattr(mod, "GROUP_STYLE", "glib") == "simple"
-
-    # The subcommand is the first argument not starting with "-"; what comes
-    # before it goes to the subcommand's own parser.
-    idx = None
-    for i, a in enumerate(argv):
-        if not a.startswith("-"):
-            idx = i
-            break
-        if simple and a in ("--help", "-h"):
-            ctx.stdout.write(ctx.help_text())
-            return 0
-    name = argv[idx] if idx is not None else None
-    if name is not None:
-        sub = f"{path} {name}" if path else name
-        if _has_module(sub):
-            rest = argv[:idx] + argv[idx + 1:]
-            from ._table import is_group
-            if is_group(sub):
-                return _run_group(ctx, sub, rest)
-            return _run_command(ctx, sub, rest)
-        if path == "":
-            ext = _find_extension(ctx, name)
-            if ext:
-                _flush(ctx)
-                os.execv(ext, [ext] + list(argv))
-
-    quoted = f'"{path}" ' if path else ""
-    if simple:
-        ctx.stderr.write(ctx.help_text())
-        if name is None:
-            ctx.error("No command specified")
-        else:
-            ctx.error(f"Unknown {quoted}subcommand '{name}'")
-        return 1
-
-    try:
-        opts, _args = parse_args(argv, _command_options(mod))
-    except HelpRequested:
-        ctx.stdout.write(ctx.help_text())
-        return 0
-    except OptionError as e:
-        ctx.stderr.write(ctx.help_text())
-        ctx.error(str(e))
-        return 1
-    if opts.version:
-        return _print_version(ctx)
-    if opts.verbose:
-        _setup_verbose(ctx)
-    if getattr(mod, "NEEDS_SYSROOT", False):
-        ctx.sysroot_path = opts.sysroot or "/"
-    group_run = getattr(mod, "run", None)
-    if group_run is not None:
-        # A group may act without a subcommand (admin --print-current-dir);
-        # it returns None to fall through to "no subcommand". Its errors are
-        # reported with the group's help, as the reference does.
-        try:
-            rc = group_run(ctx, opts, _args)
-        except OstreeError as e:
-            ctx.stderr.write(ctx.help_text())
-            ctx.error(e.message)
-            return e.exit_code
-        if rc is not None:
-            return rc
-    ctx.stderr.write(ctx.help_text())
-    if name is None:
-        ctx.error(f"No {quoted}subcommand specified" if path else "No command specified")
-    elif path:
-        ctx.error(f"Unknown {quoted}subcommand '{name}'")
-    else:
-        ctx.error(f"Unknown command '{name}'")
-    return 1
-
-
-def _run_command(ctx: Context, path: str, argv: list) -> int:
-    mod = load_module(path)
-    ctx.command = path
-    ctx.module = mod
-    ctx._help = lambda: command_help(ctx, path)
-    try:
-        opts, args = parse_args(argv, _command_options(mod))
-    except HelpRequested:
-        ctx.stdout.write(ctx.help_text())
-        return 0
-    except OptionError as e:
-        ctx.error(str(e))
-        return 1
-    if opts.version:
-        return _print_version(ctx)
-    if opts.verbose:
-        _setup_verbose(ctx)
-    if getattr(mod, "NEEDS_SYSROOT", False):
-        ctx.sysroot_path = opts.sysroot or "/"
-        if opts.print_current_dir:
-            from . import admin
-            return admin.print_current_dir(ctx, opts) or 0
-    if getattr(mod, "NEEDS_REPO", False):
-        ctx.repo_path = resolve_repo_path(ctx, opts.repo)
-        if getattr(mod, "OPEN_REPO", True):
-            ctx.repo  # opened before the command runs, as in the reference
-    rc = mod.run(ctx, opts, args)
-    return 0 if rc is None else rc
-
-
 # ------------------------------------------------------------------ main
 
 def _oserror_message(e: OSError) -> str:
@@ -602,28 +440,6 @@ def _flush(ctx: Context) -> None:
             stream.flush()
         except (AttributeError, ValueError):
             pass
-
-
-def main(argv=None, ctx: Context | None = None) -> int:
-    """Run ostree-py with ``argv`` (default: sys.argv[1:]); return the exit code.
-
-    The one place errors become messages: an OstreeError prints
-    ``error: MESSAGE`` (a UsageError also the command's help first) and
-    exits with its code; Ctrl-C exits 130 and a closed pipe 141, quietly;
-    anything else prints ``error: ...`` and exits 1, or raises when
-    OSTREE_PY_DEBUG=1 so developers get the traceback.
-    """
-    if argv is None:
-        argv = sys.argv[1:]
-    if ctx is None:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.reconfigure(errors="surrogateescape")
-            except AttributeError:
-                pass
-        ctx = Context()
-        os.environ.pop("OSTREE_PY_PRGNAME", None)  # for us only, not our children
-    return run_guarded(ctx, lambda: _run_group(ctx, "", list(argv)), blank_after_help=True)
 
 
 def run_guarded(ctx: Context, body, blank_after_help: bool = False) -> int:

@@ -1,38 +1,60 @@
-"""Shared set-up of the ``admin`` commands: find, lock and load the sysroot.
+"""Shared set-up of the sysroot commands (``admin``, and rpm-ostree-py's): find,
+lock and load the sysroot, held for as long as the command runs.
 
 ostree_admin_option_context_parse: the sysroot is --sysroot, else
 $OSTREE_SYSROOT, else /; commands that change it hold ``ostree/lock``
 (printing "Waiting for sysroot lock..." when another process has it).
 """
 
+import contextlib
+
 
 def sysroot_path(ctx, opts) -> str:
     return opts.sysroot or ctx.environ.get("OSTREE_SYSROOT") or "/"
 
 
-def open_sysroot(ctx, opts, lock: bool = True, load: bool = True):
-    """A loaded ostree_py.sysroot.Sysroot: its messages go to stdout, its warnings to stderr."""
+def _line_writer(stream):
+    def write(text):
+        stream.write(text + "\n")
+        try:
+            stream.flush()
+        except (AttributeError, ValueError):
+            pass
+    return write
+
+
+@contextlib.contextmanager
+def locked(sr, on_wait=None):
+    """``with locked(sr):`` hold the sysroot lock, released however the block ends."""
+    sr.lock(on_wait=on_wait)
+    try:
+        yield sr
+    finally:
+        sr.unlock()
+
+
+def load_sysroot(ctx, path: str, *, message=None, lock: bool = True, load: bool = True, on_wait=None):
+    """A Sysroot at ``path``, initialized and (with ``load``) loaded; with ``lock``
+    its lock is held until the command ends (``ctx.resources``, the dispatcher's
+    ExitStack). Its warnings go to stderr; its messages to ``message`` (None: dropped)."""
     from ostree_py.sysroot import Sysroot
-
-    def line_writer(stream):
-        def write(text):
-            stream.write(text + "\n")
-            try:
-                stream.flush()
-            except (AttributeError, ValueError):
-                pass
-        return write
-
-    message = line_writer(ctx.stdout)
-    sr = Sysroot(sysroot_path(ctx, opts), ctx.environ, message=message, warning=line_writer(ctx.stderr))
+    kwargs = {"message": message} if message is not None else {}
+    sr = Sysroot(path, ctx.environ, warning=_line_writer(ctx.stderr), **kwargs)
     sr.initialize()
     if load:
         if lock:
-            sr.lock(on_wait=lambda: message("Waiting for sysroot lock..."))
-            import atexit
-            atexit.register(sr.unlock)
+            if ctx.resources is None:
+                raise RuntimeError("the sysroot lock needs the command's resources (run through the dispatcher)")
+            ctx.resources.enter_context(locked(sr, on_wait))
         sr.load()
     return sr
+
+
+def open_sysroot(ctx, opts, lock: bool = True, load: bool = True):
+    """The admin commands' sysroot: --sysroot's, messages to stdout, warnings to stderr."""
+    message = _line_writer(ctx.stdout)
+    return load_sysroot(ctx, sysroot_path(ctx, opts), message=message, lock=lock, load=load,
+                        on_wait=lambda: message("Waiting for sysroot lock..."))
 
 
 def parse_index(text: str) -> int:

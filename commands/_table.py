@@ -4,7 +4,7 @@ Keys are command paths as typed (``"admin deploy"``); a path is a *group* when
 other paths extend it. Order is the reference's listing order, which is what
 ``ostree-py --help`` shows. Modules are imported only when run (or for a
 group's listing), and a command whose module does not exist yet behaves as an
-unknown command: to add a command, write its module, nothing else. Module
+unknown command: to add a command, write its module and its summary below. Module
 names are the path with spaces and dashes turned into underscores.
 """
 
@@ -78,6 +78,78 @@ COMMANDS: dict[str, str] = {
     "trivial-httpd": "trivial_httpd",
     # ostree-py's own additions (not in the reference's listing)
     "help": "help",
+    "completion": "completion",
+}
+
+# The one-line summary of each implemented command, shown in its group's
+# listing and its --help: the group lists its commands without importing them.
+SUMMARIES: dict[str, str] = {
+    "admin": "Commands for managing a host system booted with ostree",
+    "admin cleanup": "Delete untagged deployments and repository objects",
+    "admin config-diff": "Diff current /etc configuration versus default",
+    "admin deploy": "Checkout revision REFSPEC as the new default deployment",
+    "admin init-fs": "Initialize a root filesystem",
+    "admin os-init": "Initialize empty state for given operating system",
+    "admin pin": "Change the \"pinning\" state of a deployment",
+    "admin set-origin": "Set Origin and create a new origin file",
+    "admin status": "List deployments",
+    "admin switch": "Construct new tree from REFSPEC and deploy it",
+    "admin undeploy": "Delete deployment INDEX",
+    "admin unlock": "Make the current deployment mutable (as a hotfix or development)",
+    "admin upgrade": "Construct new tree from current origin and deploy it, if it changed",
+    "admin kargs": "Change kernel arguments",
+    "admin kargs edit-in-place": "Set new kernel command line arguments in place (applies to all deployments by default)",
+    "admin instutil": "Deprecated commands intended for installer programs",
+    "admin instutil set-kargs": "Set new kernel command line arguments(Not stable)",
+    "admin finalize-staged": "Internal command to run at shutdown time",
+    "admin boot-complete": "Internal command to run at boot after an update was applied",
+    "cat": "Concatenate contents of files",
+    "checkout": "Check out a commit into a filesystem tree",
+    "checksum": "Checksum a file or directory",
+    "commit": "Commit a new revision",
+    "config": "Change repo configuration settings",
+    "diff": "Compare directory TARGETDIR against revision REV",
+    "export": "Stream COMMIT to stdout in tar format",
+    "find-remotes": "Find remotes to serve the given refs",
+    "create-usb": "Copy the refs to a USB stick",
+    "fsck": "Check the repository for consistency",
+    "gpg-sign": "Sign a commit",
+    "init": "Initialize a new empty repository",
+    "log": "Show log starting at commit or ref",
+    "ls": "List file paths",
+    "prune": "Search for unreachable objects",
+    "pull-local": "Copy data from SRC_REPO",
+    "pull": "Download data from remote repository",
+    "refs": "List refs",
+    "remote": "Remote commands that may involve internet access",
+    "remote add": "Add a remote repository",
+    "remote delete": "Delete a remote repository",
+    "remote show-url": "Show remote repository URL",
+    "remote list": "List remote repository names",
+    "remote gpg-import": "Import GPG keys",
+    "remote gpg-list-keys": "Show remote GPG keys",
+    "remote add-cookie": "Add a cookie to remote",
+    "remote delete-cookie": "Remove one cookie from remote",
+    "remote list-cookies": "Show remote repository cookies",
+    "remote refs": "List remote refs",
+    "remote summary": "Show remote summary",
+    "reset": "Reset a REF to a previous COMMIT",
+    "rev-parse": "Output the target of a rev",
+    "sign": "Sign a commit",
+    "show": "Output a metadata object",
+    "static-delta": "Static delta related commands",
+    "static-delta list": "List static delta files",
+    "static-delta show": "Dump information on a delta",
+    "static-delta delete": "Remove a delta",
+    "static-delta generate": "Generate static delta files",
+    "static-delta apply-offline": "Apply static delta file",
+    "static-delta verify": "Verify static delta signatures",
+    "static-delta indexes": "List static delta indexes",
+    "static-delta reindex": "Regenerate static delta indexes",
+    "summary": "Manage summary metadata",
+    "trivial-httpd": "Simple webserver",
+    "help": "Show the manual page of ostree-py or of a command",
+    "completion": "Print or install the shell completion script (bash, zsh, fish)",
 }
 
 # Commands that work but are not listed in their group's help, as in the
@@ -89,26 +161,5 @@ HIDDEN: frozenset[str] = frozenset({
     "admin boot-complete",
     "trivial-httpd",
     "help",
+    "completion",
 })
-
-# The top level is a group too; these are its module-style attributes.
-TOP_USAGE = "COMMAND"
-TOP_COMMAND_LIST_WIDTH = 18
-
-
-def subcommands(group: str) -> list[str]:
-    """The names of the commands directly under ``group`` ("" for the top level), in order."""
-    prefix = group + " " if group else ""
-    out = []
-    for path in COMMANDS:
-        if path.startswith(prefix):
-            rest = path[len(prefix):]
-            if " " not in rest:
-                out.append(rest)
-    return out
-
-
-def is_group(path: str) -> bool:
-    """Whether ``path`` has subcommands."""
-    prefix = path + " "
-    return any(p.startswith(prefix) for p in COMMANDS)

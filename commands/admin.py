@@ -1,6 +1,5 @@
 """``ostree-py admin``: the group of commands managing a booted ostree system."""
 
-SUMMARY = "Commands for managing a host system booted with ostree"
 USAGE = "--print-current-dir|COMMAND"
 NEEDS_SYSROOT = True
 COMMAND_LIST_WIDTH = 19

@@ -4,10 +4,8 @@ Run by a systemd unit on a system booted with ostree; elsewhere it does
 nothing, as the reference does.
 """
 
-SUMMARY = "Internal command to run at boot after an update was applied"
 USAGE = ""
 NEEDS_SYSROOT = True
-OPTIONS = []
 
 FAILURE_STAMP = "ostree/finalize-failure.stamp"
 

@@ -1,9 +1,7 @@
 """``ostree-py admin cleanup``: remove unused deployments, boot files and repository objects."""
 
-SUMMARY = "Delete untagged deployments and repository objects"
 USAGE = ""
 NEEDS_SYSROOT = True
-OPTIONS = []
 
 
 def run(ctx, opts, args):

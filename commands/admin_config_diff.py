@@ -1,12 +1,18 @@
 """``ostree-py admin config-diff``: list /etc changes against the tree's defaults (usr/etc)."""
 
-from ._cli import Option
+from typing import Annotated
 
-SUMMARY = "Diff current /etc configuration versus default"
+import typer
+
 USAGE = ""
 NEEDS_SYSROOT = True
-OPTIONS = [Option("os", kind="string", arg="OSNAME",
-                  help="Use a different operating system root than the current one")]
+
+
+def options(
+    os: Annotated[str | None, typer.Option("--os", metavar="OSNAME",
+        help="Use a different operating system root than the current one")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -6,12 +6,19 @@ keeps /boot open until the process gets SIGTERM (the service's stop), so an
 automounted /boot stays mounted until finalization.
 """
 
-from ._cli import Option
+from typing import Annotated
 
-SUMMARY = "Internal command to run at shutdown time"
+import typer
+
 USAGE = ""
 NEEDS_SYSROOT = True
-OPTIONS = [Option("hold", hidden=True, help="Hold /boot open during finalization")]
+
+
+def options(
+    hold: Annotated[bool, typer.Option("--hold", hidden=True,
+        help="Hold /boot open during finalization")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

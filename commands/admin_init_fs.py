@@ -1,11 +1,17 @@
 """``ostree-py admin init-fs``: create the top-level layout of a new root filesystem."""
 
-from ._cli import Option
+from typing import Annotated
 
-SUMMARY = "Initialize a root filesystem"
+import typer
+
 USAGE = "PATH"
 NEEDS_SYSROOT = True
-OPTIONS = [Option("modern", help="Only create /boot and /ostree")]
+
+
+def options(
+    modern: Annotated[bool, typer.Option("--modern", help="Only create /boot and /ostree")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -1,6 +1,5 @@
 """``ostree-py admin instutil``: deprecated helpers for installer programs."""
 
-SUMMARY = "Deprecated commands intended for installer programs"
 USAGE = "COMMAND"
 NEEDS_SYSROOT = True
 COMMAND_LIST_WIDTH = 24

@@ -1,18 +1,23 @@
 """``ostree-py admin instutil set-kargs``: replace the first deployment's kernel arguments."""
 
-from ._cli import Option
+from typing import Annotated
 
-SUMMARY = "Set new kernel command line arguments(Not stable)"
+import typer
+
 USAGE = "ARGS"
 NEEDS_SYSROOT = True
-OPTIONS = [
-    Option("import-proc-cmdline", dest="proc_cmdline", help="Import current /proc/cmdline"),
-    Option("merge", help="Merge with previous command line"),
-    Option("replace", kind="string-array", arg="NAME=VALUE",
-           help="Set kernel argument, like root=/dev/sda1; this overrides any earlier argument with the same name"),
-    Option("append", kind="string-array", arg="NAME=VALUE",
-           help="Append kernel argument; useful with e.g. console= that can be used multiple times"),
-]
+
+
+def options(
+    proc_cmdline: Annotated[bool, typer.Option("--import-proc-cmdline",
+        help="Import current /proc/cmdline")] = False,
+    merge: Annotated[bool, typer.Option("--merge", help="Merge with previous command line")] = False,
+    replace: Annotated[list[str], typer.Option("--replace", metavar="NAME=VALUE",
+        help="Set kernel argument, like root=/dev/sda1; this overrides any earlier argument with the same name")] = [],
+    append: Annotated[list[str], typer.Option("--append", metavar="NAME=VALUE",
+        help="Append kernel argument; useful with e.g. console= that can be used multiple times")] = [],
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -1,6 +1,5 @@
 """``ostree-py admin kargs``: kernel argument commands (all of them hidden, as in the reference)."""
 
-SUMMARY = "Change kernel arguments"
 USAGE = "COMMAND"
 NEEDS_SYSROOT = True
 COMMAND_LIST_WIDTH = 19

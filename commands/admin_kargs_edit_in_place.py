@@ -1,12 +1,18 @@
 """``ostree-py admin kargs edit-in-place``: change every deployment's kernel arguments in place."""
 
-from ._cli import Option
+from typing import Annotated
 
-SUMMARY = "Set new kernel command line arguments in place (applies to all deployments by default)"
+import typer
+
 USAGE = "ARGS"
 NEEDS_SYSROOT = True
-OPTIONS = [Option("append-if-missing", kind="string-array", arg="NAME=VALUE",
-                  help="Append kernel arguments if they do not exist")]
+
+
+def options(
+    append_if_missing: Annotated[list[str], typer.Option("--append-if-missing", metavar="NAME=VALUE",
+        help="Append kernel arguments if they do not exist")] = [],
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -1,9 +1,7 @@
 """``ostree-py admin os-init``: create a stateroot (``ostree/deploy/OSNAME`` and its /var)."""
 
-SUMMARY = "Initialize empty state for given operating system"
 USAGE = "OSNAME"
 NEEDS_SYSROOT = True
-OPTIONS = []
 
 
 def run(ctx, opts, args):

@@ -1,11 +1,17 @@
 """``ostree-py admin pin``: keep deployments across upgrades (``-u`` to release them)."""
 
-from ._cli import Option
+from typing import Annotated
 
-SUMMARY = 'Change the "pinning" state of a deployment'
+import typer
+
 USAGE = "INDEX"
 NEEDS_SYSROOT = True
-OPTIONS = [Option("unpin", "u", help="Unset pin")]
+
+
+def options(
+    unpin: Annotated[bool, typer.Option("--unpin", "-u", help="Unset pin")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

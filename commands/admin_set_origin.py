@@ -1,14 +1,20 @@
 """``ostree-py admin set-origin``: point a deployment's origin at REMOTENAME (added if missing)."""
 
-from ._cli import Option
+from typing import Annotated
 
-SUMMARY = "Set Origin and create a new origin file"
+import typer
+
 USAGE = "REMOTENAME URL [BRANCH]"
 NEEDS_SYSROOT = True
-OPTIONS = [
-    Option("set", "s", kind="string-array", arg="KEY=VALUE", help="Set config option KEY=VALUE for remote"),
-    Option("index", kind="int", arg="INDEX", help="Operate on the deployment INDEX, starting from zero"),
-]
+
+
+def options(
+    set: Annotated[list[str], typer.Option("--set", "-s", metavar="KEY=VALUE",
+        help="Set config option KEY=VALUE for remote")] = [],
+    index: Annotated[int | None, typer.Option("--index", metavar="INDEX",
+        help="Operate on the deployment INDEX, starting from zero")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -1,14 +1,19 @@
 """``ostree-py admin status``: list the deployments (``--json`` for a machine-readable list)."""
 
-from ._cli import Option
+from typing import Annotated
 
-SUMMARY = "List deployments"
+import typer
+
 USAGE = ""
 NEEDS_SYSROOT = True
-OPTIONS = [
-    Option("verify", "V", help="Print the commit verification status"),
-    Option("json", hidden=True, help="Print the deployments as JSON"),
-]
+
+
+def options(
+    verify: Annotated[bool, typer.Option("--verify", "-V",
+        help="Print the commit verification status")] = False,
+    json: Annotated[bool, typer.Option("--json", hidden=True, help="Print the deployments as JSON")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def _commit_info(repo, csum):

@@ -1,14 +1,19 @@
 """``ostree-py admin switch``: change the origin to REFSPEC (or REMOTE:), pull and deploy it."""
 
-from ._cli import Option
+from typing import Annotated
 
-SUMMARY = "Construct new tree from REFSPEC and deploy it"
+import typer
+
 USAGE = "REFSPEC"
 NEEDS_SYSROOT = True
-OPTIONS = [
-    Option("reboot", "r", help="Reboot after switching trees"),
-    Option("os", kind="string", arg="OSNAME", help="Use a different operating system root than the current one"),
-]
+
+
+def options(
+    reboot: Annotated[bool, typer.Option("--reboot", "-r", help="Reboot after switching trees")] = False,
+    os: Annotated[str | None, typer.Option("--os", metavar="OSNAME",
+        help="Use a different operating system root than the current one")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -1,9 +1,7 @@
 """``ostree-py admin undeploy``: remove the deployment at INDEX."""
 
-SUMMARY = "Delete deployment INDEX"
 USAGE = "INDEX"
 NEEDS_SYSROOT = True
-OPTIONS = []
 
 
 def run(ctx, opts, args):

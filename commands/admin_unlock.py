@@ -5,15 +5,20 @@ ostree-py checks the request as the reference does and refuses clearly
 where it cannot be carried out.
 """
 
-from ._cli import Option
+from typing import Annotated
 
-SUMMARY = "Make the current deployment mutable (as a hotfix or development)"
+import typer
+
 USAGE = ""
 NEEDS_SYSROOT = True
-OPTIONS = [
-    Option("hotfix", help="Retain changes across reboots"),
-    Option("transient", help="Mount overlayfs read-only by default"),
-]
+
+
+def options(
+    hotfix: Annotated[bool, typer.Option("--hotfix", help="Retain changes across reboots")] = False,
+    transient: Annotated[bool, typer.Option("--transient",
+        help="Mount overlayfs read-only by default")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

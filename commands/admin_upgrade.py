@@ -1,19 +1,29 @@
 """``ostree-py admin upgrade``: pull the deployment's origin and deploy it if it changed."""
 
-from ._cli import Option
+from typing import Annotated
 
-SUMMARY = "Construct new tree from current origin and deploy it, if it changed"
+import typer
+
 USAGE = ""
 NEEDS_SYSROOT = True
-OPTIONS = [
-    Option("os", kind="string", arg="OSNAME", help="Use a different operating system root than the current one"),
-    Option("reboot", "r", help="Reboot after a successful upgrade"),
-    Option("allow-downgrade", help="Permit deployment of chronologically older trees"),
-    Option("override-commit", kind="string", arg="CHECKSUM", help="Deploy CHECKSUM instead of the latest tree"),
-    Option("pull-only", help="Do not create a deployment, just download"),
-    Option("deploy-only", help="Do not pull, only deploy"),
-    Option("stage", help="Enable staging (finalization at reboot time)"),
-]
+
+
+def options(
+    os: Annotated[str | None, typer.Option("--os", metavar="OSNAME",
+        help="Use a different operating system root than the current one")] = None,
+    reboot: Annotated[bool, typer.Option("--reboot", "-r",
+        help="Reboot after a successful upgrade")] = False,
+    allow_downgrade: Annotated[bool, typer.Option("--allow-downgrade",
+        help="Permit deployment of chronologically older trees")] = False,
+    override_commit: Annotated[str | None, typer.Option("--override-commit", metavar="CHECKSUM",
+        help="Deploy CHECKSUM instead of the latest tree")] = None,
+    pull_only: Annotated[bool, typer.Option("--pull-only",
+        help="Do not create a deployment, just download")] = False,
+    deploy_only: Annotated[bool, typer.Option("--deploy-only", help="Do not pull, only deploy")] = False,
+    stage: Annotated[bool, typer.Option("--stage",
+        help="Enable staging (finalization at reboot time)")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def reboot(ctx, sr):

@@ -2,10 +2,8 @@
 
 from ostree_py.errors import UsageError
 
-SUMMARY = "Concatenate contents of files"
 USAGE = "COMMIT PATH..."
 NEEDS_REPO = True
-OPTIONS = []
 
 _CHUNK = 256 * 1024
 

@@ -7,39 +7,59 @@ selects the "checkout_at" path, where the cache is off and --allow-noent has
 no effect. The checks and messages of each path are the reference's.
 """
 
+from typing import Annotated
+
+import typer
+
+from ostree_py.commands._cli import filename
+
 from ostree_py.errors import OstreeError, UsageError
 
-from ._cli import Option
-
-SUMMARY = "Check out a commit into a filesystem tree"
 USAGE = "COMMIT [DESTINATION]"
 NEEDS_REPO = True
-OPTIONS = [
-    Option("user-mode", "U", help="Do not change file ownership or initialize extended attributes"),
-    Option("disable-cache", help="Do not update or use the internal repository uncompressed object cache"),
-    Option("subpath", kind="filename", arg="PATH", help="Checkout sub-directory PATH"),
-    Option("union", help="Keep existing directories, overwrite existing files"),
-    Option("union-add", help="Keep existing files/directories, only add new"),
-    Option("union-identical", help="When layering checkouts, error out if a file would be replaced with a "
-                                   "different version, but add new files and directories"),
-    Option("whiteouts", help="Process 'whiteout' (Docker style) entries"),
-    Option("process-passthrough-whiteouts", help="Enable overlayfs whiteout extraction into char 0:0 devices"),
-    Option("allow-noent", help="Do nothing if specified path does not exist"),
-    Option("from-stdin", help="Process many checkouts from standard input"),
-    Option("from-file", kind="string", arg="FILE", help="Process many checkouts from input file"),
-    Option("fsync", kind="string", arg="POLICY", help="Specify how to invoke fsync()"),
-    Option("require-hardlinks", "H", help="Do not fall back to full copies if hardlinking fails"),
-    # defunct since zero-sized files are always copied; accepted and ignored, like the reference
-    Option("force-copy-zerosized", "z", hidden=True, help="Do not hardlink zero-sized files"),
-    Option("force-copy", "C", help="Never hardlink (but may reflink if available)"),
-    Option("bareuseronly-dirs", "M", help="Suppress mode bits outside of 0775 for directories "
-                                          "(suid, world writable, etc.)"),
-    Option("skip-list", kind="filename", arg="FILE", help="File containing list of files to skip"),
-    Option("selinux-policy", kind="filename", arg="PATH",
-           help="Set SELinux labels based on policy in root filesystem PATH (may be /); implies --force-copy"),
-    Option("selinux-prefix", kind="string", arg="PREFIX",
-           help="When setting SELinux labels, prefix all paths by PREFIX"),
-]
+
+
+def options(
+    user_mode: Annotated[bool, typer.Option("--user-mode", "-U",
+        help="Do not change file ownership or initialize extended attributes")] = False,
+    disable_cache: Annotated[bool, typer.Option("--disable-cache",
+        help="Do not update or use the internal repository uncompressed object cache")] = False,
+    subpath: Annotated[str | None, typer.Option("--subpath", metavar="PATH", parser=filename,
+        help="Checkout sub-directory PATH")] = None,
+    union: Annotated[bool, typer.Option("--union",
+        help="Keep existing directories, overwrite existing files")] = False,
+    union_add: Annotated[bool, typer.Option("--union-add",
+        help="Keep existing files/directories, only add new")] = False,
+    union_identical: Annotated[bool, typer.Option("--union-identical",
+        help="When layering checkouts, error out if a file would be replaced with a different version, but add new files and directories")] = False,
+    whiteouts: Annotated[bool, typer.Option("--whiteouts",
+        help="Process 'whiteout' (Docker style) entries")] = False,
+    process_passthrough_whiteouts: Annotated[bool, typer.Option("--process-passthrough-whiteouts",
+        help="Enable overlayfs whiteout extraction into char 0:0 devices")] = False,
+    allow_noent: Annotated[bool, typer.Option("--allow-noent",
+        help="Do nothing if specified path does not exist")] = False,
+    from_stdin: Annotated[bool, typer.Option("--from-stdin",
+        help="Process many checkouts from standard input")] = False,
+    from_file: Annotated[str | None, typer.Option("--from-file", metavar="FILE",
+        help="Process many checkouts from input file")] = None,
+    fsync: Annotated[str | None, typer.Option("--fsync", metavar="POLICY",
+        help="Specify how to invoke fsync()")] = None,
+    require_hardlinks: Annotated[bool, typer.Option("--require-hardlinks", "-H",
+        help="Do not fall back to full copies if hardlinking fails")] = False,
+    force_copy_zerosized: Annotated[bool, typer.Option("--force-copy-zerosized", "-z", hidden=True,
+        help="Do not hardlink zero-sized files")] = False,
+    force_copy: Annotated[bool, typer.Option("--force-copy", "-C",
+        help="Never hardlink (but may reflink if available)")] = False,
+    bareuseronly_dirs: Annotated[bool, typer.Option("--bareuseronly-dirs", "-M",
+        help="Suppress mode bits outside of 0775 for directories (suid, world writable, etc.)")] = False,
+    skip_list: Annotated[str | None, typer.Option("--skip-list", metavar="FILE", parser=filename,
+        help="File containing list of files to skip")] = None,
+    selinux_policy: Annotated[str | None, typer.Option("--selinux-policy", metavar="PATH", parser=filename,
+        help="Set SELinux labels based on policy in root filesystem PATH (may be /); implies --force-copy")] = None,
+    selinux_prefix: Annotated[str | None, typer.Option("--selinux-prefix", metavar="PREFIX",
+        help="When setting SELinux labels, prefix all paths by PREFIX")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def _uses_checkout_at(opts) -> bool:

@@ -1,14 +1,20 @@
 """``ostree checksum``: the ostree checksum of a file (content object) or directory (dirmeta)."""
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
+
+import typer
+
 from ostree_py.errors import OstreeError
 
-SUMMARY = "Checksum a file or directory"
 USAGE = "PATH"
 NEEDS_REPO = False
-OPTIONS = [
-    Option("ignore-xattrs", help="Don't include xattrs in checksum"),
-]
+
+
+def options(
+    ignore_xattrs: Annotated[bool, typer.Option("--ignore-xattrs",
+        help="Don't include xattrs in checksum")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -1,14 +1,19 @@
 """``ostree config``: read and change the repository's config file."""
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
+
+import typer
+
 from ostree_py.errors import OstreeError, UsageError
 
-SUMMARY = "Change repo configuration settings"
 USAGE = "(get KEY|set KEY VALUE|unset KEY)"
 NEEDS_REPO = True
-OPTIONS = [
-    Option("group", kind="string", help="Group name"),
-]
+
+
+def options(
+    group: Annotated[str | None, typer.Option("--group", help="Group name")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def _split_key(k: str):

@@ -1,16 +1,23 @@
 """``ostree create-usb``: copy collection refs to a repository on a removable volume."""
 
-from ._cli import Option
+from typing import Annotated
 
-SUMMARY = "Copy the refs to a USB stick"
+import typer
+
+from ostree_py.commands._cli import filename
+
 USAGE = "MOUNT-PATH COLLECTION-ID REF [COLLECTION-ID REF...]"
 NEEDS_REPO = True
-OPTIONS = [
-    Option("disable-fsync", help="Do not invoke fsync()"),
-    Option("destination-repo", kind="filename", arg="DEST", help="Use custom repository directory within the mount"),
-    Option("commit", kind="string", arg="COMMIT",
-           help="Pull a specific commit (only works when a single ref is specified)"),
-]
+
+
+def options(
+    disable_fsync: Annotated[bool, typer.Option("--disable-fsync", help="Do not invoke fsync()")] = False,
+    destination_repo: Annotated[str | None, typer.Option("--destination-repo", metavar="DEST", parser=filename,
+        help="Use custom repository directory within the mount")] = None,
+    commit: Annotated[str | None, typer.Option("--commit", metavar="COMMIT",
+        help="Pull a specific commit (only works when a single ref is specified)")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

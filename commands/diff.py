@@ -1,18 +1,26 @@
 """``ostree diff``: what changed between two commits, or a commit and a directory."""
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
+
+import typer
+
 from ostree_py.errors import OstreeError
 
-SUMMARY = "Compare directory TARGETDIR against revision REV"
 USAGE = "REV_OR_DIR REV_OR_DIR"
 NEEDS_REPO = True
-OPTIONS = [
-    Option("stats", help="Print various statistics"),
-    Option("fs-diff", help="Print filesystem diff"),
-    Option("no-xattrs", help="Skip output of extended attributes"),
-    Option("owner-uid", kind="int", arg="UID", help="Use file ownership user id for local files"),
-    Option("owner-gid", kind="int", arg="GID", help="Use file ownership group id for local files"),
-]
+
+
+def options(
+    stats: Annotated[bool, typer.Option("--stats", help="Print various statistics")] = False,
+    fs_diff: Annotated[bool, typer.Option("--fs-diff", help="Print filesystem diff")] = False,
+    no_xattrs: Annotated[bool, typer.Option("--no-xattrs",
+        help="Skip output of extended attributes")] = False,
+    owner_uid: Annotated[int | None, typer.Option("--owner-uid", metavar="UID",
+        help="Use file ownership user id for local files")] = None,
+    owner_gid: Annotated[int | None, typer.Option("--owner-gid", metavar="GID",
+        help="Use file ownership group id for local files")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def _file_or_commit(repo, arg):

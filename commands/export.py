@@ -1,16 +1,26 @@
 """``ostree-py export``: stream a commit as a GNU tar archive."""
 
-from ._cli import Option
+from typing import Annotated
 
-SUMMARY = "Stream COMMIT to stdout in tar format"
+import typer
+
+from ostree_py.commands._cli import filename
+
 USAGE = "COMMIT"
 NEEDS_REPO = True
-OPTIONS = [
-    Option("no-xattrs", help="Skip output of extended attributes"),
-    Option("subpath", kind="filename", arg="PATH", help="Checkout sub-directory PATH"),
-    Option("prefix", kind="filename", arg="PATH", help="Add PATH as prefix to archive pathnames"),
-    Option("output", "o", kind="filename", arg="PATH", help="Output to PATH "),
-]
+
+
+def options(
+    no_xattrs: Annotated[bool, typer.Option("--no-xattrs",
+        help="Skip output of extended attributes")] = False,
+    subpath: Annotated[str | None, typer.Option("--subpath", metavar="PATH", parser=filename,
+        help="Checkout sub-directory PATH")] = None,
+    prefix: Annotated[str | None, typer.Option("--prefix", metavar="PATH", parser=filename,
+        help="Add PATH as prefix to archive pathnames")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="PATH", parser=filename,
+        help="Output to PATH ")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

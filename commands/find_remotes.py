@@ -1,18 +1,26 @@
 """``ostree find-remotes``: find remotes (and mounted repositories) serving collection refs."""
 
-from ._cli import Option
+from typing import Annotated
 
-SUMMARY = "Find remotes to serve the given refs"
+import typer
+
+from ostree_py.commands._cli import filename
+
 USAGE = "COLLECTION-ID REF [COLLECTION-ID REF...]"
 NEEDS_REPO = True
-OPTIONS = [
-    Option("cache-dir", kind="filename", help="Use custom cache dir"),
-    Option("disable-fsync", help="Do not invoke fsync()"),
-    Option("finders", kind="string", arg="FINDERS",
-           help="Use the specified comma separated list of finders (e.g. config,lan,mount)"),
-    Option("pull", help="Pull the updates after finding them"),
-    Option("mirror", help="Do a mirror pull (see ostree pull --mirror)"),
-]
+
+
+def options(
+    cache_dir: Annotated[str | None, typer.Option("--cache-dir", parser=filename,
+        help="Use custom cache dir")] = None,
+    disable_fsync: Annotated[bool, typer.Option("--disable-fsync", help="Do not invoke fsync()")] = False,
+    finders: Annotated[str | None, typer.Option("--finders", metavar="FINDERS",
+        help="Use the specified comma separated list of finders (e.g. config,lan,mount)")] = None,
+    pull: Annotated[bool, typer.Option("--pull", help="Pull the updates after finding them")] = False,
+    mirror: Annotated[bool, typer.Option("--mirror",
+        help="Do a mirror pull (see ostree pull --mirror)")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def _avahi_warning(ctx):

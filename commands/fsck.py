@@ -1,18 +1,24 @@
 """``ostree-py fsck``: check the repository for consistency."""
 
-from ._cli import Option
+from typing import Annotated
 
-SUMMARY = "Check the repository for consistency"
+import typer
+
 USAGE = ""
 NEEDS_REPO = True
-OPTIONS = [
-    Option("add-tombstones", help="Add tombstones for missing commits"),
-    Option("quiet", "q", help="Only print error messages"),
-    Option("all", "a", help="Don't stop on first error"),
-    Option("delete", help="Remove corrupted objects"),
-    Option("verify-bindings", help="Verify ref bindings"),
-    Option("verify-back-refs", help="Verify back-references (implies --verify-bindings)"),
-]
+
+
+def options(
+    add_tombstones: Annotated[bool, typer.Option("--add-tombstones",
+        help="Add tombstones for missing commits")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print error messages")] = False,
+    all: Annotated[bool, typer.Option("--all", "-a", help="Don't stop on first error")] = False,
+    delete: Annotated[bool, typer.Option("--delete", help="Remove corrupted objects")] = False,
+    verify_bindings: Annotated[bool, typer.Option("--verify-bindings", help="Verify ref bindings")] = False,
+    verify_back_refs: Annotated[bool, typer.Option("--verify-back-refs",
+        help="Verify back-references (implies --verify-bindings)")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 class _Reporter:

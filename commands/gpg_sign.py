@@ -1,15 +1,23 @@
 """``ostree gpg-sign``: add (or with --delete remove) GPG signatures on a commit."""
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
+
+import typer
+
+from ostree_py.commands._cli import filename
 from ostree_py.errors import UsageError
 
-SUMMARY = "Sign a commit"
 USAGE = "COMMIT KEY-ID..."
 NEEDS_REPO = True
-OPTIONS = [
-    Option("delete", "d", help="Delete signatures having any of the GPG KEY-IDs"),
-    Option("gpg-homedir", kind="filename", arg="HOMEDIR", help="GPG Homedir to use when looking for keyrings"),
-]
+
+
+def options(
+    delete: Annotated[bool, typer.Option("--delete", "-d",
+        help="Delete signatures having any of the GPG KEY-IDs")] = False,
+    gpg_homedir: Annotated[str | None, typer.Option("--gpg-homedir", metavar="HOMEDIR", parser=filename,
+        help="GPG Homedir to use when looking for keyrings")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

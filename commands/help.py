@@ -5,9 +5,7 @@ On a terminal the page is opened with ``man -l``; otherwise it is printed
 ``ostree-py help commit | less`` and scripts work too.
 """
 
-SUMMARY = "Show the manual page of ostree-py or of a command"
 USAGE = "[COMMAND...]"
-OPTIONS = []
 
 
 def man_page_path(args) -> str | None:

@@ -1,18 +1,21 @@
 """``ostree init``: create a repository."""
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
 
-SUMMARY = "Initialize a new empty repository"
+import typer
+
 USAGE = ""
 NEEDS_REPO = True
 OPEN_REPO = False
-OPTIONS = [
-    Option("mode", kind="string",
-           help="Initialize repository in given mode (bare, bare-user, bare-user-only, archive)"),
-    Option("collection-id", kind="string", arg="COLLECTION-ID",
-           help="Globally unique ID for this repository as an collection of refs for redistribution "
-                "to other repositories"),
-]
+
+
+def options(
+    mode: Annotated[str | None, typer.Option("--mode",
+        help="Initialize repository in given mode (bare, bare-user, bare-user-only, archive)")] = None,
+    collection_id: Annotated[str | None, typer.Option("--collection-id", metavar="COLLECTION-ID",
+        help="Globally unique ID for this repository as an collection of refs for redistribution to other repositories")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -1,14 +1,19 @@
 """``ostree log``: a commit and its ancestors, newest first."""
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
+
+import typer
+
 from ostree_py.errors import UsageError
 
-SUMMARY = "Show log starting at commit or ref"
 USAGE = "REV"
 NEEDS_REPO = True
-OPTIONS = [
-    Option("raw", help="Show raw variant data"),
-]
+
+
+def options(
+    raw: Annotated[bool, typer.Option("--raw", help="Show raw variant data")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -1,18 +1,26 @@
 """``ostree ls``: list paths in a commit, like ``ls -l``."""
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
+
+import typer
+
 from ostree_py.errors import OstreeError, UsageError
 
-SUMMARY = "List file paths"
 USAGE = "COMMIT [PATH...]"
 NEEDS_REPO = True
-OPTIONS = [
-    Option("dironly", "d", help="Do not recurse into directory arguments"),
-    Option("recursive", "R", help="Print directories recursively"),
-    Option("checksum", "C", help="Print checksum"),
-    Option("xattrs", "X", help="Print extended attributes"),
-    Option("nul-filenames-only", help="Print only filenames, NUL separated"),
-]
+
+
+def options(
+    dironly: Annotated[bool, typer.Option("--dironly", "-d",
+        help="Do not recurse into directory arguments")] = False,
+    recursive: Annotated[bool, typer.Option("--recursive", "-R",
+        help="Print directories recursively")] = False,
+    checksum: Annotated[bool, typer.Option("--checksum", "-C", help="Print checksum")] = False,
+    xattrs: Annotated[bool, typer.Option("--xattrs", "-X", help="Print extended attributes")] = False,
+    nul_filenames_only: Annotated[bool, typer.Option("--nul-filenames-only",
+        help="Print only filenames, NUL separated")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

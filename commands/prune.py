@@ -1,22 +1,34 @@
 """``ostree-py prune``: delete objects no ref (or commit) reaches."""
 
-from ._cli import Option
+from typing import Annotated
 
-SUMMARY = "Search for unreachable objects"
+import typer
+
 USAGE = ""
 NEEDS_REPO = True
-OPTIONS = [
-    Option("no-prune", help="Only display unreachable objects; don't delete"),
-    Option("refs-only", help="Only compute reachability via refs"),
-    Option("depth", kind="int", arg="DEPTH", help="Only traverse DEPTH parents for each commit (default: -1=infinite)"),
-    Option("delete-commit", kind="string", arg="COMMIT", help="Specify a commit to delete"),
-    Option("keep-younger-than", kind="string", arg="DATE", help="Prune all commits older than the specified date"),
-    Option("static-deltas-only",
-           help="Change the behavior of delete-commit and keep-younger-than to prune only static deltas"),
-    Option("retain-branch-depth", kind="string-array", arg="BRANCH=DEPTH", help="Additionally retain BRANCH=DEPTH commits"),
-    Option("only-branch", kind="string-array", arg="BRANCH", help="Only prune BRANCH (may be specified multiple times)"),
-    Option("commit-only", help="Only traverse and delete commit objects."),
-]
+
+
+def options(
+    no_prune: Annotated[bool, typer.Option("--no-prune",
+        help="Only display unreachable objects; don't delete")] = False,
+    refs_only: Annotated[bool, typer.Option("--refs-only",
+        help="Only compute reachability via refs")] = False,
+    depth: Annotated[int | None, typer.Option("--depth", metavar="DEPTH",
+        help="Only traverse DEPTH parents for each commit (default: -1=infinite)")] = None,
+    delete_commit: Annotated[str | None, typer.Option("--delete-commit", metavar="COMMIT",
+        help="Specify a commit to delete")] = None,
+    keep_younger_than: Annotated[str | None, typer.Option("--keep-younger-than", metavar="DATE",
+        help="Prune all commits older than the specified date")] = None,
+    static_deltas_only: Annotated[bool, typer.Option("--static-deltas-only",
+        help="Change the behavior of delete-commit and keep-younger-than to prune only static deltas")] = False,
+    retain_branch_depth: Annotated[list[str], typer.Option("--retain-branch-depth", metavar="BRANCH=DEPTH",
+        help="Additionally retain BRANCH=DEPTH commits")] = [],
+    only_branch: Annotated[list[str], typer.Option("--only-branch", metavar="BRANCH",
+        help="Only prune BRANCH (may be specified multiple times)")] = [],
+    commit_only: Annotated[bool, typer.Option("--commit-only",
+        help="Only traverse and delete commit objects.")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -1,45 +1,65 @@
 """``ostree-py pull``: download data from a remote repository."""
 
-from ._cli import Option
+from typing import Annotated
 
-SUMMARY = "Download data from remote repository"
+import typer
+
+from ostree_py.commands._cli import filename
+
 USAGE = "REMOTE [BRANCH...]"
 NEEDS_REPO = True
-OPTIONS = [
-    Option("commit-metadata-only", help="Fetch only the commit metadata"),
-    Option("cache-dir", kind="filename", help="Use custom cache dir"),
-    Option("disable-fsync", help="Do not invoke fsync()"),
-    Option("per-object-fsync", help="Perform writes in such a way that avoids stalling concurrent processes"),
-    Option("disable-static-deltas", help="Do not use static deltas"),
-    Option("require-static-deltas", help="Require static deltas"),
-    Option("mirror", help="Write refs suitable for a mirror and fetches all refs if none provided"),
-    Option("subpath", kind="filename-array", help="Only pull the provided subpath(s)"),
-    Option("untrusted", help="Verify checksums of local sources (always enabled for HTTP pulls)"),
-    Option("http-trusted", help="Do not verify checksums of HTTP sources (mostly useful when mirroring)"),
-    Option("bareuseronly-files", help="Reject regular files with mode outside of 0775 (world writable, suid, etc.)"),
-    Option("dry-run", help="Only print information on what will be downloaded (requires static deltas)"),
-    Option("depth", kind="int", arg="DEPTH", help="Traverse DEPTH parents (-1=infinite) (default: 0)"),
-    Option("url", kind="string", arg="URL", help="Pull objects from this URL instead of the one from the remote config"),
-    Option("http-header", kind="string-array", arg="NAME=VALUE", help="Add NAME=VALUE as HTTP header to all requests"),
-    Option("update-frequency", kind="int", arg="FREQUENCY",
-           help="Sets the update frequency, in milliseconds (0=1000ms) (default: 0)"),
-    Option("network-retries", kind="int", arg="N",
-           help="Specifies how many times each download should be retried upon error (default: 5)"),
-    Option("localcache-repo", "L", kind="filename-array", arg="REPO",
-           help="Add REPO as local cache source for objects during this pull"),
-    Option("timestamp-check", "T", help="Require fetched commits to have newer timestamps"),
-    Option("timestamp-check-from-rev", kind="string",
-           help="Require fetched commits to have newer timestamps than given rev"),
-    Option("disable-verify-bindings", help="Do not verify commit bindings"),
-    Option("append-user-agent", kind="string", hidden=True, help="Append string to user agent"),
-    # later ostree's options (not in 2022.7, hence hidden): the stall timeout
-    Option("low-speed-limit-bytes", kind="int", arg="N", hidden=True,
-           help="The average transfer speed per second of a transfer during the time set via "
-                "low-speed-time-seconds for libcurl to abort (default: 1000)"),
-    Option("low-speed-time-seconds", kind="int", arg="N", hidden=True,
-           help="The time in number seconds that the transfer speed should be below the "
-                "low-speed-limit-bytes setting for libcurl to abort (default: 30)"),
-]
+
+
+def options(
+    commit_metadata_only: Annotated[bool, typer.Option("--commit-metadata-only",
+        help="Fetch only the commit metadata")] = False,
+    cache_dir: Annotated[str | None, typer.Option("--cache-dir", parser=filename,
+        help="Use custom cache dir")] = None,
+    disable_fsync: Annotated[bool, typer.Option("--disable-fsync", help="Do not invoke fsync()")] = False,
+    per_object_fsync: Annotated[bool, typer.Option("--per-object-fsync",
+        help="Perform writes in such a way that avoids stalling concurrent processes")] = False,
+    disable_static_deltas: Annotated[bool, typer.Option("--disable-static-deltas",
+        help="Do not use static deltas")] = False,
+    require_static_deltas: Annotated[bool, typer.Option("--require-static-deltas",
+        help="Require static deltas")] = False,
+    mirror: Annotated[bool, typer.Option("--mirror",
+        help="Write refs suitable for a mirror and fetches all refs if none provided")] = False,
+    subpath: Annotated[list[str], typer.Option("--subpath", parser=filename,
+        help="Only pull the provided subpath(s)")] = [],
+    untrusted: Annotated[bool, typer.Option("--untrusted",
+        help="Verify checksums of local sources (always enabled for HTTP pulls)")] = False,
+    http_trusted: Annotated[bool, typer.Option("--http-trusted",
+        help="Do not verify checksums of HTTP sources (mostly useful when mirroring)")] = False,
+    bareuseronly_files: Annotated[bool, typer.Option("--bareuseronly-files",
+        help="Reject regular files with mode outside of 0775 (world writable, suid, etc.)")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run",
+        help="Only print information on what will be downloaded (requires static deltas)")] = False,
+    depth: Annotated[int | None, typer.Option("--depth", metavar="DEPTH",
+        help="Traverse DEPTH parents (-1=infinite) (default: 0)")] = None,
+    url: Annotated[str | None, typer.Option("--url", metavar="URL",
+        help="Pull objects from this URL instead of the one from the remote config")] = None,
+    http_header: Annotated[list[str], typer.Option("--http-header", metavar="NAME=VALUE",
+        help="Add NAME=VALUE as HTTP header to all requests")] = [],
+    update_frequency: Annotated[int | None, typer.Option("--update-frequency", metavar="FREQUENCY",
+        help="Sets the update frequency, in milliseconds (0=1000ms) (default: 0)")] = None,
+    network_retries: Annotated[int | None, typer.Option("--network-retries", metavar="N",
+        help="Specifies how many times each download should be retried upon error (default: 5)")] = None,
+    localcache_repo: Annotated[list[str], typer.Option("--localcache-repo", "-L", metavar="REPO", parser=filename,
+        help="Add REPO as local cache source for objects during this pull")] = [],
+    timestamp_check: Annotated[bool, typer.Option("--timestamp-check", "-T",
+        help="Require fetched commits to have newer timestamps")] = False,
+    timestamp_check_from_rev: Annotated[str | None, typer.Option("--timestamp-check-from-rev",
+        help="Require fetched commits to have newer timestamps than given rev")] = None,
+    disable_verify_bindings: Annotated[bool, typer.Option("--disable-verify-bindings",
+        help="Do not verify commit bindings")] = False,
+    append_user_agent: Annotated[str | None, typer.Option("--append-user-agent", hidden=True,
+        help="Append string to user agent")] = None,
+    low_speed_limit_bytes: Annotated[int | None, typer.Option("--low-speed-limit-bytes", metavar="N", hidden=True,
+        help="The average transfer speed per second of a transfer during the time set via low-speed-time-seconds for libcurl to abort (default: 1000)")] = None,
+    low_speed_time_seconds: Annotated[int | None, typer.Option("--low-speed-time-seconds", metavar="N", hidden=True,
+        help="The time in number seconds that the transfer speed should be below the low-speed-limit-bytes setting for libcurl to abort (default: 30)")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 class _TtyProgress:

@@ -1,23 +1,37 @@
 """``ostree-py pull-local``: copy data from another repository on this machine."""
 
-from ._cli import Option
+from typing import Annotated
 
-SUMMARY = "Copy data from SRC_REPO"
+import typer
+
 USAGE = "SRC_REPO [REFS...]"
 NEEDS_REPO = True
-OPTIONS = [
-    Option("commit-metadata-only", help="Fetch only the commit metadata"),
-    Option("remote", kind="string", arg="REMOTE", help="Add REMOTE to refspec"),
-    Option("disable-fsync", help="Do not invoke fsync()"),
-    Option("per-object-fsync", help="Perform writes in such a way that avoids stalling concurrent processes"),
-    Option("untrusted", help="Verify checksums of local sources (always enabled for HTTP pulls)"),
-    Option("bareuseronly-files", help="Reject regular files with mode outside of 0775 (world writable, suid, etc.)"),
-    Option("require-static-deltas", help="Require static deltas"),
-    Option("gpg-verify", help="GPG verify commits (must specify --remote)"),
-    Option("gpg-verify-summary", help="GPG verify summary (must specify --remote)"),
-    Option("disable-verify-bindings", help="Do not verify commit bindings"),
-    Option("depth", kind="int", arg="DEPTH", help="Traverse DEPTH parents (-1=infinite) (default: 0)"),
-]
+
+
+def options(
+    commit_metadata_only: Annotated[bool, typer.Option("--commit-metadata-only",
+        help="Fetch only the commit metadata")] = False,
+    remote: Annotated[str | None, typer.Option("--remote", metavar="REMOTE",
+        help="Add REMOTE to refspec")] = None,
+    disable_fsync: Annotated[bool, typer.Option("--disable-fsync", help="Do not invoke fsync()")] = False,
+    per_object_fsync: Annotated[bool, typer.Option("--per-object-fsync",
+        help="Perform writes in such a way that avoids stalling concurrent processes")] = False,
+    untrusted: Annotated[bool, typer.Option("--untrusted",
+        help="Verify checksums of local sources (always enabled for HTTP pulls)")] = False,
+    bareuseronly_files: Annotated[bool, typer.Option("--bareuseronly-files",
+        help="Reject regular files with mode outside of 0775 (world writable, suid, etc.)")] = False,
+    require_static_deltas: Annotated[bool, typer.Option("--require-static-deltas",
+        help="Require static deltas")] = False,
+    gpg_verify: Annotated[bool, typer.Option("--gpg-verify",
+        help="GPG verify commits (must specify --remote)")] = False,
+    gpg_verify_summary: Annotated[bool, typer.Option("--gpg-verify-summary",
+        help="GPG verify summary (must specify --remote)")] = False,
+    disable_verify_bindings: Annotated[bool, typer.Option("--disable-verify-bindings",
+        help="Do not verify commit bindings")] = False,
+    depth: Annotated[int | None, typer.Option("--depth", metavar="DEPTH",
+        help="Traverse DEPTH parents (-1=infinite) (default: 0)")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -3,20 +3,29 @@
 Listings are sorted by name (the reference prints them in hash-table order).
 """
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
+
+import typer
+
 from ostree_py.errors import OstreeError
 
-SUMMARY = "List refs"
 USAGE = "[PREFIX]"
 NEEDS_REPO = True
-OPTIONS = [
-    Option("delete", help="Delete refs which match PREFIX, rather than listing them"),
-    Option("list", help="Do not remove the prefix from the refs"),
-    Option("alias", "A", help="If used with --create, create an alias, otherwise just list aliases"),
-    Option("create", kind="string", arg="NEWREF", help="Create a new ref for an existing commit"),
-    Option("collections", "c", help="Enable listing collection IDs for refs"),
-    Option("force", help="Overwrite existing refs when creating"),
-]
+
+
+def options(
+    delete: Annotated[bool, typer.Option("--delete",
+        help="Delete refs which match PREFIX, rather than listing them")] = False,
+    list: Annotated[bool, typer.Option("--list", help="Do not remove the prefix from the refs")] = False,
+    alias: Annotated[bool, typer.Option("--alias", "-A",
+        help="If used with --create, create an alias, otherwise just list aliases")] = False,
+    create: Annotated[str | None, typer.Option("--create", metavar="NEWREF",
+        help="Create a new ref for an existing commit")] = None,
+    collections: Annotated[bool, typer.Option("--collections", "-c",
+        help="Enable listing collection IDs for refs")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing refs when creating")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

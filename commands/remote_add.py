@@ -1,29 +1,42 @@
 """``ostree remote add``: add a remote to the repo config (or remotes.d for the system repo)."""
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
+
+import typer
+
+from ostree_py.commands._cli import filename
 from ostree_py.errors import OstreeError, UsageError
 
-SUMMARY = "Add a remote repository"
 USAGE = "NAME [metalink=|mirrorlist=]URL [BRANCH...]"
 NEEDS_REPO = False
-OPTIONS = [
-    Option("set", kind="string-array", arg="KEY=VALUE", help="Set config option KEY=VALUE for remote"),
-    Option("no-gpg-verify", help="Disable GPG verification"),
-    Option("no-sign-verify", help="Disable signature verification"),
-    Option("sign-verify", kind="string-array", arg="KEYTYPE=[inline|file]:PUBKEY",
-           help="Verify signatures using KEYTYPE=inline:PUBKEY or KEYTYPE=file:/path/to/key"),
-    Option("if-not-exists", help="Do nothing if the provided remote exists"),
-    Option("force", help="Replace the provided remote if it exists"),
-    Option("gpg-import", kind="filename", arg="FILE", help="Import GPG key from FILE"),
-    Option("custom-backend", kind="string", arg="NAME", help="This remote has content not fetched via libostree"),
-    Option("contenturl", kind="string", arg="URL", help="Use URL when fetching content"),
-    Option("collection-id", kind="string", arg="COLLECTION-ID",
-           help="Globally unique ID for this repository as an collection of refs for "
-                "redistribution to other repositories"),
-    Option("repo", kind="filename", arg="PATH",
-           help="Path to OSTree repository (defaults to /sysroot/ostree/repo)"),
-    Option("sysroot", kind="filename", arg="PATH", help="Use sysroot at PATH (overrides --repo)"),
-]
+
+
+def options(
+    set: Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE",
+        help="Set config option KEY=VALUE for remote")] = [],
+    no_gpg_verify: Annotated[bool, typer.Option("--no-gpg-verify", help="Disable GPG verification")] = False,
+    no_sign_verify: Annotated[bool, typer.Option("--no-sign-verify",
+        help="Disable signature verification")] = False,
+    sign_verify: Annotated[list[str], typer.Option("--sign-verify", metavar="KEYTYPE=[inline|file]:PUBKEY",
+        help="Verify signatures using KEYTYPE=inline:PUBKEY or KEYTYPE=file:/path/to/key")] = [],
+    if_not_exists: Annotated[bool, typer.Option("--if-not-exists",
+        help="Do nothing if the provided remote exists")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace the provided remote if it exists")] = False,
+    gpg_import: Annotated[str | None, typer.Option("--gpg-import", metavar="FILE", parser=filename,
+        help="Import GPG key from FILE")] = None,
+    custom_backend: Annotated[str | None, typer.Option("--custom-backend", metavar="NAME",
+        help="This remote has content not fetched via libostree")] = None,
+    contenturl: Annotated[str | None, typer.Option("--contenturl", metavar="URL",
+        help="Use URL when fetching content")] = None,
+    collection_id: Annotated[str | None, typer.Option("--collection-id", metavar="COLLECTION-ID",
+        help="Globally unique ID for this repository as an collection of refs for redistribution to other repositories")] = None,
+    repo: Annotated[str | None, typer.Option("--repo", metavar="PATH", parser=filename,
+        help="Path to OSTree repository (defaults to /sysroot/ostree/repo)")] = None,
+    sysroot: Annotated[str | None, typer.Option("--sysroot", metavar="PATH", parser=filename,
+        help="Use sysroot at PATH (overrides --repo)")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
+
 
 # Signature types this build can verify, as in the reference build (no libsodium: no ed25519).
 SIGN_TYPES = ("ed25519", "dummy")  # the signing engines ostree_py.signing has

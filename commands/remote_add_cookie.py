@@ -2,10 +2,8 @@
 
 from ostree_py.errors import UsageError
 
-SUMMARY = "Add a cookie to remote"
 USAGE = "NAME DOMAIN PATH COOKIE_NAME VALUE"
 NEEDS_REPO = True
-OPTIONS = []
 
 
 def run(ctx, opts, args):

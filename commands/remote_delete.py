@@ -1,17 +1,25 @@
 """``ostree remote delete``: remove a remote (its refs stay, as in the reference)."""
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
+
+import typer
+
+from ostree_py.commands._cli import filename
 from ostree_py.errors import UsageError
 
-SUMMARY = "Delete a remote repository"
 USAGE = "NAME"
 NEEDS_REPO = False
-OPTIONS = [
-    Option("if-exists", help="Do nothing if the provided remote does not exist"),
-    Option("repo", kind="filename", arg="PATH",
-           help="Path to OSTree repository (defaults to /sysroot/ostree/repo)"),
-    Option("sysroot", kind="filename", arg="PATH", help="Use sysroot at PATH (overrides --repo)"),
-]
+
+
+def options(
+    if_exists: Annotated[bool, typer.Option("--if-exists",
+        help="Do nothing if the provided remote does not exist")] = False,
+    repo: Annotated[str | None, typer.Option("--repo", metavar="PATH", parser=filename,
+        help="Path to OSTree repository (defaults to /sysroot/ostree/repo)")] = None,
+    sysroot: Annotated[str | None, typer.Option("--sysroot", metavar="PATH", parser=filename,
+        help="Use sysroot at PATH (overrides --repo)")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

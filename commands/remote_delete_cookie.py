@@ -2,10 +2,8 @@
 
 from ostree_py.errors import UsageError
 
-SUMMARY = "Remove one cookie from remote"
 USAGE = "NAME DOMAIN PATH COOKIE_NAME"
 NEEDS_REPO = True
-OPTIONS = []
 
 
 def run(ctx, opts, args):

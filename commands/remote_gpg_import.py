@@ -1,15 +1,22 @@
 """``ostree remote gpg-import``: add GPG keys to a remote's keyring (REPO/NAME.trustedkeys.gpg)."""
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
+
+import typer
+
+from ostree_py.commands._cli import filename
 from ostree_py.errors import OstreeError, UsageError
 
-SUMMARY = "Import GPG keys"
 USAGE = "NAME [KEY-ID...]"
 NEEDS_REPO = True
-OPTIONS = [
-    Option("keyring", "k", kind="filename-array", arg="FILE", help="Import keys from a keyring file (repeatable)"),
-    Option("stdin", help="Import keys from standard input"),
-]
+
+
+def options(
+    keyring: Annotated[list[str], typer.Option("--keyring", "-k", metavar="FILE", parser=filename,
+        help="Import keys from a keyring file (repeatable)")] = [],
+    stdin: Annotated[bool, typer.Option("--stdin", help="Import keys from standard input")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -2,10 +2,8 @@
 
 from ostree_py.errors import OstreeError
 
-SUMMARY = "Show remote GPG keys"
 USAGE = "NAME"
 NEEDS_REPO = True
-OPTIONS = []
 
 
 def format_local_time(ts: int) -> str:

@@ -1,13 +1,17 @@
 """``ostree remote list``: the names (and URLs) of the repo's remotes, its parent's included."""
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
 
-SUMMARY = "List remote repository names"
+import typer
+
 USAGE = ""
 NEEDS_REPO = True
-OPTIONS = [
-    Option("show-urls", "u", help="Show remote URLs in list"),
-]
+
+
+def options(
+    show_urls: Annotated[bool, typer.Option("--show-urls", "-u", help="Show remote URLs in list")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

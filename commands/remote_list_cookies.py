@@ -6,10 +6,8 @@ current directory, not in the repo (where add-cookie writes it).
 
 from ostree_py.errors import UsageError
 
-SUMMARY = "Show remote repository cookies"
 USAGE = "NAME"
 NEEDS_REPO = True
-OPTIONS = []
 
 
 def run(ctx, opts, args):

@@ -1,14 +1,21 @@
 """``ostree remote refs``: the refs a remote's summary lists, as REMOTE:REF."""
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
+
+import typer
+
+from ostree_py.commands._cli import filename
 from ostree_py.errors import UsageError
 
-SUMMARY = "List remote refs"
 USAGE = "NAME"
 NEEDS_REPO = True
-OPTIONS = [
-    Option("cache-dir", kind="filename", help="Use custom cache dir"),
-]
+
+
+def options(
+    cache_dir: Annotated[str | None, typer.Option("--cache-dir", parser=filename,
+        help="Use custom cache dir")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -2,10 +2,8 @@
 
 from ostree_py.errors import UsageError
 
-SUMMARY = "Show remote repository URL"
 USAGE = "NAME"
 NEEDS_REPO = True
-OPTIONS = []
 
 
 def run(ctx, opts, args):

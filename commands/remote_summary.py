@@ -1,15 +1,22 @@
 """``ostree remote summary``: fetch a remote's summary and show it like ``summary --view``."""
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
+
+import typer
+
+from ostree_py.commands._cli import filename
 from ostree_py.errors import OstreeError, UsageError
 
-SUMMARY = "Show remote summary"
 USAGE = "NAME"
 NEEDS_REPO = True
-OPTIONS = [
-    Option("cache-dir", kind="filename", help="Use custom cache dir"),
-    Option("raw", help="Show raw variant data"),
-]
+
+
+def options(
+    cache_dir: Annotated[str | None, typer.Option("--cache-dir", parser=filename,
+        help="Use custom cache dir")] = None,
+    raw: Annotated[bool, typer.Option("--raw", help="Show raw variant data")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -1,9 +1,7 @@
 """``ostree-py reset``: point a ref at another commit."""
 
-SUMMARY = "Reset a REF to a previous COMMIT"
 USAGE = "REF COMMIT"
 NEEDS_REPO = True
-OPTIONS = []
 
 
 def run(ctx, opts, args):

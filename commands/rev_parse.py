@@ -1,15 +1,20 @@
 """``ostree rev-parse``: print the commit checksum a rev names."""
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
+
+import typer
+
 from ostree_py.errors import OstreeError, UsageError
 
-SUMMARY = "Output the target of a rev"
 USAGE = "REV"
 NEEDS_REPO = True
-OPTIONS = [
-    Option("single", "S", help="If the repository has exactly one commit, then print it; "
-                               "any other case will result in an error"),
-]
+
+
+def options(
+    single: Annotated[bool, typer.Option("--single", "-S",
+        help="If the repository has exactly one commit, then print it; any other case will result in an error")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -1,26 +1,40 @@
 """``ostree show``: print a commit (or other object), or one piece of its metadata."""
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
+
+import typer
+
+from ostree_py.commands._cli import filename
 from ostree_py.errors import UsageError
 
-SUMMARY = "Output a metadata object"
 USAGE = "OBJECT"
 NEEDS_REPO = True
-OPTIONS = [
-    Option("print-related", help='Show the "related" commits'),
-    Option("print-variant-type", kind="string", arg="TYPE",
-           help="Memory map OBJECT (in this case a filename) to the GVariant type string"),
-    Option("print-metadata-key", kind="string", arg="KEY", help="Print string value of metadata key"),
-    Option("print-detached-metadata-key", kind="string", arg="KEY",
-           help="Print string value of detached metadata key"),
-    Option("list-metadata-keys", help="List the available metadata keys", hidden=True),
-    Option("list-detached-metadata-keys", help="List the available detached metadata keys", hidden=True),
-    Option("print-sizes", help="Show the commit size metadata"),
-    Option("raw", help="Show raw variant data"),
-    Option("no-byteswap", "B", help="Do not automatically convert variant data from big endian"),
-    Option("gpg-homedir", kind="filename", arg="HOMEDIR", help="GPG Homedir to use when looking for keyrings"),
-    Option("gpg-verify-remote", kind="string", arg="REMOTE", help="Use REMOTE name for GPG configuration"),
-]
+
+
+def options(
+    print_related: Annotated[bool, typer.Option("--print-related",
+        help='Show the "related" commits')] = False,
+    print_variant_type: Annotated[str | None, typer.Option("--print-variant-type", metavar="TYPE",
+        help="Memory map OBJECT (in this case a filename) to the GVariant type string")] = None,
+    print_metadata_key: Annotated[str | None, typer.Option("--print-metadata-key", metavar="KEY",
+        help="Print string value of metadata key")] = None,
+    print_detached_metadata_key: Annotated[str | None, typer.Option("--print-detached-metadata-key", metavar="KEY",
+        help="Print string value of detached metadata key")] = None,
+    list_metadata_keys: Annotated[bool, typer.Option("--list-metadata-keys", hidden=True,
+        help="List the available metadata keys")] = False,
+    list_detached_metadata_keys: Annotated[bool, typer.Option("--list-detached-metadata-keys", hidden=True,
+        help="List the available detached metadata keys")] = False,
+    print_sizes: Annotated[bool, typer.Option("--print-sizes",
+        help="Show the commit size metadata")] = False,
+    raw: Annotated[bool, typer.Option("--raw", help="Show raw variant data")] = False,
+    no_byteswap: Annotated[bool, typer.Option("--no-byteswap", "-B",
+        help="Do not automatically convert variant data from big endian")] = False,
+    gpg_homedir: Annotated[str | None, typer.Option("--gpg-homedir", metavar="HOMEDIR", parser=filename,
+        help="GPG Homedir to use when looking for keyrings")] = None,
+    gpg_verify_remote: Annotated[str | None, typer.Option("--gpg-verify-remote", metavar="REMOTE",
+        help="Use REMOTE name for GPG configuration")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

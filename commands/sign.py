@@ -1,21 +1,27 @@
 """``ostree sign``: sign a commit with a sign-API engine (ed25519, dummy), or --verify it."""
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
+
+import typer
+
 from ostree_py.errors import OstreeError, UsageError
 
-SUMMARY = "Sign a commit"
 USAGE = "COMMIT KEY-ID..."
 NEEDS_REPO = True
-OPTIONS = [
-    # accepted but, as in the reference, without effect
-    Option("delete", "d", help="Delete signatures having any of the KEY-IDs"),
-    Option("verify", help="Verify signatures"),
-    Option("sign-type", "s", kind="string", arg="NAME", help="Signature type to use (defaults to 'ed25519')"),
-    # hidden: the reference's --help (Debian's build has no libsodium) does not list them
-    Option("keys-file", kind="string", arg="NAME", help="Read key(s) from file", hidden=True),
-    Option("keys-dir", kind="string", arg="NAME", hidden=True,
-           help="Redefine system-wide directories with public and revoked keys for verification"),
-]
+
+
+def options(
+    delete: Annotated[bool, typer.Option("--delete", "-d",
+        help="Delete signatures having any of the KEY-IDs")] = False,
+    verify: Annotated[bool, typer.Option("--verify", help="Verify signatures")] = False,
+    sign_type: Annotated[str | None, typer.Option("--sign-type", "-s", metavar="NAME",
+        help="Signature type to use (defaults to 'ed25519')")] = None,
+    keys_file: Annotated[str | None, typer.Option("--keys-file", metavar="NAME", hidden=True,
+        help="Read key(s) from file")] = None,
+    keys_dir: Annotated[str | None, typer.Option("--keys-dir", metavar="NAME", hidden=True,
+        help="Redefine system-wide directories with public and revoked keys for verification")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -5,7 +5,6 @@ the first non-option argument as the subcommand, answers --help/-h seen
 before it, and prints a plain listing ("simple" style).
 """
 
-SUMMARY = "Static delta related commands"
 USAGE = "COMMAND"
 GROUP_STYLE = "simple"
 COMMAND_LIST_WIDTH = 17

@@ -1,18 +1,24 @@
 """``ostree static-delta apply-offline PATH [KEY-ID...]``: apply a delta from a directory or superblock file."""
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
+
+import typer
+
 from ostree_py.errors import OstreeError
 
-SUMMARY = "Apply static delta file"
 USAGE = ""
 NEEDS_REPO = True
-OPTIONS = [
-    Option("sign-type", kind="string", arg="NAME", help="Signature type to use (defaults to 'ed25519')"),
-    # hidden: Debian's reference (no libsodium) does not list them in --help
-    Option("keys-file", kind="string", arg="NAME", help="Read key(s) from file", hidden=True),
-    Option("keys-dir", kind="string", arg="NAME", hidden=True,
-           help="Redefine system-wide directories with public and revoked keys for verification"),
-]
+
+
+def options(
+    sign_type: Annotated[str | None, typer.Option("--sign-type", metavar="NAME",
+        help="Signature type to use (defaults to 'ed25519')")] = None,
+    keys_file: Annotated[str | None, typer.Option("--keys-file", metavar="NAME", hidden=True,
+        help="Read key(s) from file")] = None,
+    keys_dir: Annotated[str | None, typer.Option("--keys-dir", metavar="NAME", hidden=True,
+        help="Redefine system-wide directories with public and revoked keys for verification")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def load_verifier(opts, key_ids, required: bool):

@@ -1,32 +1,45 @@
 """``ostree static-delta generate [TO]``: compile a static delta FROM -> TO (or from scratch)."""
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
+
+import typer
+
+from ostree_py.commands._cli import filename
 from ostree_py.errors import OstreeError
 
-SUMMARY = "Generate static delta files"
 USAGE = "[TO]"
 NEEDS_REPO = True
-OPTIONS = [
-    Option("from", kind="string", arg="REV", help="Create delta from revision REV", dest="from_rev"),
-    Option("empty", help="Create delta from scratch"),
-    Option("inline", help="Inline delta parts into main delta"),
-    Option("to", kind="string", arg="REV", help="Create delta to revision REV"),
-    Option("disable-bsdiff", help="Disable use of bsdiff"),
-    Option("if-not-exists", "n", help="Only generate if a delta does not already exist"),
-    Option("set-endianness", kind="string", arg="ENDIAN", help="Choose metadata endianness ('l' or 'B')"),
-    Option("swap-endianness", help="Swap metadata endianness from host order"),
-    Option("min-fallback-size", kind="string",
-           help="Minimum uncompressed size in megabytes for individual HTTP request"),
-    Option("max-bsdiff-size", kind="string",
-           help="Maximum size in megabytes to consider bsdiff compression for input files"),
-    Option("max-chunk-size", kind="string", help="Maximum size of delta chunks in megabytes"),
-    Option("filename", kind="filename", arg="PATH",
-           help="Write the delta content to PATH (a directory).  If not specified, the OSTree repository is used"),
-    Option("sign", kind="string-array", arg="KEY_ID", help="Sign the delta with"),
-    Option("sign-type", kind="string", arg="NAME", help="Signature type to use (defaults to 'ed25519')"),
-    # hidden: Debian's reference (no libsodium) does not list them in --help
-    Option("keys-file", kind="string", arg="NAME", help="Read key(s) from file", hidden=True),
-]
+
+
+def options(
+    from_rev: Annotated[str | None, typer.Option("--from", metavar="REV",
+        help="Create delta from revision REV")] = None,
+    empty: Annotated[bool, typer.Option("--empty", help="Create delta from scratch")] = False,
+    inline: Annotated[bool, typer.Option("--inline", help="Inline delta parts into main delta")] = False,
+    to: Annotated[str | None, typer.Option("--to", metavar="REV",
+        help="Create delta to revision REV")] = None,
+    disable_bsdiff: Annotated[bool, typer.Option("--disable-bsdiff", help="Disable use of bsdiff")] = False,
+    if_not_exists: Annotated[bool, typer.Option("--if-not-exists", "-n",
+        help="Only generate if a delta does not already exist")] = False,
+    set_endianness: Annotated[str | None, typer.Option("--set-endianness", metavar="ENDIAN",
+        help="Choose metadata endianness ('l' or 'B')")] = None,
+    swap_endianness: Annotated[bool, typer.Option("--swap-endianness",
+        help="Swap metadata endianness from host order")] = False,
+    min_fallback_size: Annotated[str | None, typer.Option("--min-fallback-size",
+        help="Minimum uncompressed size in megabytes for individual HTTP request")] = None,
+    max_bsdiff_size: Annotated[str | None, typer.Option("--max-bsdiff-size",
+        help="Maximum size in megabytes to consider bsdiff compression for input files")] = None,
+    max_chunk_size: Annotated[str | None, typer.Option("--max-chunk-size",
+        help="Maximum size of delta chunks in megabytes")] = None,
+    filename: Annotated[str | None, typer.Option("--filename", metavar="PATH", parser=filename,
+        help="Write the delta content to PATH (a directory).  If not specified, the OSTree repository is used")] = None,
+    sign: Annotated[list[str], typer.Option("--sign", metavar="KEY_ID", help="Sign the delta with")] = [],
+    sign_type: Annotated[str | None, typer.Option("--sign-type", metavar="NAME",
+        help="Signature type to use (defaults to 'ed25519')")] = None,
+    keys_file: Annotated[str | None, typer.Option("--keys-file", metavar="NAME", hidden=True,
+        help="Read key(s) from file")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def _strtoull(text: str) -> int:

@@ -1,9 +1,7 @@
 """``ostree static-delta indexes``: the targets that have a delta index."""
 
-SUMMARY = "List static delta indexes"
 USAGE = ""
 NEEDS_REPO = True
-OPTIONS = []
 
 
 def run(ctx, opts, args):

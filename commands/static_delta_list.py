@@ -1,9 +1,7 @@
 """``ostree static-delta list``: the static deltas in the repository."""
 
-SUMMARY = "List static delta files"
 USAGE = ""
 NEEDS_REPO = True
-OPTIONS = []
 
 
 def run(ctx, opts, args):

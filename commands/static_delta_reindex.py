@@ -1,13 +1,18 @@
 """``ostree static-delta reindex``: rebuild delta-indexes/ (all targets, or --to REV only)."""
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
 
-SUMMARY = "Regenerate static delta indexes"
+import typer
+
 USAGE = ""
 NEEDS_REPO = True
-OPTIONS = [
-    Option("to", kind="string", arg="REV", help="Only update delta index to revision REV"),
-]
+
+
+def options(
+    to: Annotated[str | None, typer.Option("--to", metavar="REV",
+        help="Only update delta index to revision REV")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -2,10 +2,8 @@
 
 from ostree_py.errors import OstreeError
 
-SUMMARY = "Dump information on a delta"
 USAGE = ""
 NEEDS_REPO = True
-OPTIONS = []
 
 
 def run(ctx, opts, args):

@@ -1,18 +1,24 @@
 """``ostree static-delta verify DELTA [KEY-ID...]``: check a signed delta superblock."""
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
+
+import typer
+
 from ostree_py.errors import OstreeError
 
-SUMMARY = "Verify static delta signatures"
 USAGE = "STATIC-DELTA-FILE [KEY-ID...]"
 NEEDS_REPO = True
-OPTIONS = [
-    Option("sign-type", kind="string", arg="NAME", help="Signature type to use (defaults to 'ed25519')"),
-    # hidden: Debian's reference (no libsodium) does not list them in --help
-    Option("keys-file", kind="string", arg="NAME", help="Read key(s) from file", hidden=True),
-    Option("keys-dir", kind="string", arg="NAME", hidden=True,
-           help="Redefine system-wide directories with public and revoked keys for verification"),
-]
+
+
+def options(
+    sign_type: Annotated[str | None, typer.Option("--sign-type", metavar="NAME",
+        help="Signature type to use (defaults to 'ed25519')")] = None,
+    keys_file: Annotated[str | None, typer.Option("--keys-file", metavar="NAME", hidden=True,
+        help="Read key(s) from file")] = None,
+    keys_dir: Annotated[str | None, typer.Option("--keys-dir", metavar="NAME", hidden=True,
+        help="Redefine system-wide directories with public and revoked keys for verification")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -1,22 +1,32 @@
 """``ostree summary``: regenerate or view the repository's summary file."""
 
-from ostree_py.commands._cli import Option
+from typing import Annotated
+
+import typer
+
+from ostree_py.commands._cli import filename
 from ostree_py.errors import OstreeError
 
-SUMMARY = "Manage summary metadata"
 USAGE = ""
 NEEDS_REPO = True
-OPTIONS = [
-    Option("update", "u", help="Update the summary"),
-    Option("view", "v", help="View the local summary file"),
-    Option("raw", help="View the raw bytes of the summary file"),
-    Option("gpg-sign", kind="string-array", arg="KEY-ID", help="GPG Key ID to sign the summary with"),
-    Option("gpg-homedir", kind="filename", arg="HOMEDIR", help="GPG Homedir to use when looking for keyrings"),
-    Option("sign", kind="string-array", arg="KEY-ID", help="Key ID to sign the summary with"),
-    Option("sign-type", kind="string", arg="NAME", help="Signature type to use (defaults to 'ed25519')"),
-    Option("add-metadata", "m", kind="string-array", arg="KEY=VALUE",
-           help="Additional metadata field to add to the summary"),
-]
+
+
+def options(
+    update: Annotated[bool, typer.Option("--update", "-u", help="Update the summary")] = False,
+    view: Annotated[bool, typer.Option("--view", "-v", help="View the local summary file")] = False,
+    raw: Annotated[bool, typer.Option("--raw", help="View the raw bytes of the summary file")] = False,
+    gpg_sign: Annotated[list[str], typer.Option("--gpg-sign", metavar="KEY-ID",
+        help="GPG Key ID to sign the summary with")] = [],
+    gpg_homedir: Annotated[str | None, typer.Option("--gpg-homedir", metavar="HOMEDIR", parser=filename,
+        help="GPG Homedir to use when looking for keyrings")] = None,
+    sign: Annotated[list[str], typer.Option("--sign", metavar="KEY-ID",
+        help="Key ID to sign the summary with")] = [],
+    sign_type: Annotated[str | None, typer.Option("--sign-type", metavar="NAME",
+        help="Signature type to use (defaults to 'ed25519')")] = None,
+    add_metadata: Annotated[list[str], typer.Option("--add-metadata", "-m", metavar="KEY=VALUE",
+        help="Additional metadata field to add to the summary")] = [],
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def _additional_metadata(args):

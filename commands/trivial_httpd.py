@@ -1,30 +1,48 @@
 """``ostree trivial-httpd``: serve a directory over HTTP for tests (see ostree_py.remote.httpd)."""
 
-import os
+from typing import Annotated
 
-from ostree_py.commands._cli import Option
+import typer
+
+from ostree_py.commands._cli import filename
+
+import os
 from ostree_py.errors import OstreeError, UsageError
 
-SUMMARY = "Simple webserver"
 USAGE = "[DIR]"
 NEEDS_REPO = False
-OPTIONS = [
-    Option("daemonize", "d", help="Fork into background when ready"),
-    Option("autoexit", help="Automatically exit when directory is deleted"),
-    Option("port", "P", kind="int", arg="PORT", help="Use the specified TCP port"),
-    Option("port-file", "p", kind="filename", arg="PATH", help="Write port number to PATH (- for standard output)"),
-    Option("force-range-requests", help="Force range requests by only serving half of files"),
-    Option("require-basic-auth", help="Require username foouser, password barpw"),
-    Option("random-500s", kind="int", arg="PERCENTAGE",
-           help="Generate random HTTP 500 errors approximately for PERCENTAGE requests"),
-    Option("random-500s-max", kind="int", arg="MAX", help="Limit HTTP 500 errors to MAX (default 100)"),
-    Option("random-408s", kind="int", arg="PERCENTAGE",
-           help="Generate random HTTP 408 errors approximately for PERCENTAGE requests"),
-    Option("random-408s-max", kind="int", arg="MAX", help="Limit HTTP 408 errors to MAX (default 100)"),
-    Option("log-file", kind="filename", arg="PATH", help="Put logs here (use - for stdout)"),
-    Option("expected-cookies", kind="string-array", arg="KEY=VALUE", help="Expect given cookies in the http request"),
-    Option("expected-header", kind="string-array", arg="KEY=VALUE", help="Expect given headers in the http request"),
-]
+
+
+def options(
+    daemonize: Annotated[bool, typer.Option("--daemonize", "-d",
+        help="Fork into background when ready")] = False,
+    autoexit: Annotated[bool, typer.Option("--autoexit",
+        help="Automatically exit when directory is deleted")] = False,
+    port: Annotated[int | None, typer.Option("--port", "-P", metavar="PORT",
+        help="Use the specified TCP port")] = None,
+    port_file: Annotated[str | None, typer.Option("--port-file", "-p", metavar="PATH", parser=filename,
+        help="Write port number to PATH (- for standard output)")] = None,
+    force_range_requests: Annotated[bool, typer.Option("--force-range-requests",
+        help="Force range requests by only serving half of files")] = False,
+    require_basic_auth: Annotated[bool, typer.Option("--require-basic-auth",
+        help="Require username foouser, password barpw")] = False,
+    random_500s: Annotated[int | None, typer.Option("--random-500s", metavar="PERCENTAGE",
+        help="Generate random HTTP 500 errors approximately for PERCENTAGE requests")] = None,
+    random_500s_max: Annotated[int | None, typer.Option("--random-500s-max", metavar="MAX",
+        help="Limit HTTP 500 errors to MAX (default 100)")] = None,
+    random_408s: Annotated[int | None, typer.Option("--random-408s", metavar="PERCENTAGE",
+        help="Generate random HTTP 408 errors approximately for PERCENTAGE requests")] = None,
+    random_408s_max: Annotated[int | None, typer.Option("--random-408s-max", metavar="MAX",
+        help="Limit HTTP 408 errors to MAX (default 100)")] = None,
+    log_file: Annotated[str | None, typer.Option("--log-file", metavar="PATH", parser=filename,
+        help="Put logs here (use - for stdout)")] = None,
+    expected_cookies: Annotated[list[str], typer.Option("--expected-cookies", metavar="KEY=VALUE",
+        help="Expect given cookies in the http request")] = [],
+    expected_header: Annotated[list[str], typer.Option("--expected-header", metavar="KEY=VALUE",
+        help="Expect given headers in the http request")] = [],
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
+
 
 PR_SET_PDEATHSIG = 1
 

@@ -2,6 +2,9 @@
 deployment, and the transaction that layers, deploys and reports."""
 
 import os
+from typing import Annotated
+
+import typer
 
 
 def reporter(ctx):
@@ -18,17 +21,12 @@ def reporter(ctx):
 
 
 def open_sysroot(ctx, lock=True):
-    from ostree_py.sysroot import Sysroot
+    """The sysroot at --sysroot, loaded (and locked until the command ends)."""
+    from .._sysroot import load_sysroot
     rep = reporter(ctx)
     # ostree's own notes ("Copying /etc changes", "Bootloader updated") are not rpm-ostree's output
-    sr = Sysroot(ctx.sysroot_path, ctx.environ, warning=lambda text: ctx.stderr.write(text + "\n"))
-    sr.initialize()
-    if lock:
-        sr.lock(on_wait=lambda: rep.msg("Waiting for sysroot lock..."))
-        import atexit
-        atexit.register(sr.unlock)
-    sr.load()
-    return sr
+    return load_sysroot(ctx, ctx.sysroot_path, message=None, lock=lock,
+                 on_wait=lambda: rep.msg("Waiting for sysroot lock..."))
 
 
 def stateroot(sr, osname):
@@ -88,12 +86,6 @@ def print_pkgdiff(ctx, up, down, removed, added):
 DOWNLOADED = "downloaded"   # what deploy() returns for --download-only once all is fetched
 
 
-def write_deployment(sr, osname, new, merge):
-    """Make ``new`` the default deployment, then rpm-ostree's cleanup (base refs, package cache, prune)."""
-    from ostree_py.rpmostree import syscore
-    syscore.write_deployment(sr, osname, new, merge)
-
-
 def overlay_initrds(sr, merge, origin):
     """The overlay initrd of the origin's ``initramfs-etc`` files (read from the merge
     deployment's /etc), staged for deployment: [checksum], or None."""
@@ -108,6 +100,17 @@ def overlay_initrds(sr, merge, origin):
         path = os.path.join(d, "overlay.img")
         write_overlay(etc, origin.initramfs_etc, path)
         return [stage_overlay_initrd(path)]
+
+
+def deploy_transaction(sr, osname, commit, origin, merge, kargs, overlays, *, stage=False,
+                       lock_finalization=False):
+    """ostree's deploy transaction with rpm-ostree's cleanup (base and package-cache refs
+    regenerated, then ostree's cleanup and prune) after an immediate deployment."""
+    from ostree_py.rpmostree import syscore
+    from ostree_py.sysroot import transaction
+    policy = transaction.DeployPolicy(stage=stage, lock_finalization=lock_finalization, cleanup=syscore.cleanup)
+    return transaction.deploy(sr, osname, commit, origin.to_keyfile(), merge=merge, kargs=kargs,
+                              overlay_initrds=overlays, policy=policy)
 
 
 def deploy(ctx, sr, osname, merge, origin, base, *, dry_run=False, allow_inactive=True, local_paths=(),
@@ -141,17 +144,9 @@ def deploy(ctx, sr, osname, merge, origin, base, *, dry_run=False, allow_inactiv
         rep.msg("Update downloaded.")
         return DOWNLOADED
     overlays = overlay_initrds(sr, merge, origin)
-    if staging:
-        from ostree_py.sysroot import stage
-        with rep.task("Staging deployment"):
-            if lock_finalization:
-                stage.lock_finalization()
-            new = stage.stage_tree(sr, osname, res.commit, origin.to_keyfile(), merge, kargs,
-                                   overlay_initrds=overlays)
-    else:
-        with rep.task("Writing deployment"):
-            new = sr.deploy_tree(osname, res.commit, origin.to_keyfile(), merge, kargs, overlay_initrds=overlays)
-            write_deployment(sr, osname, new, merge)
+    with rep.task("Staging deployment" if staging else "Writing deployment"):
+        new = deploy_transaction(sr, osname, res.commit, origin, merge, kargs, overlays, stage=staging,
+                                 lock_finalization=lock_finalization)
     if reboot:
         do_reboot(ctx)
         return new
@@ -181,18 +176,14 @@ def unchanged(ctx, opts, message="No change."):
     return 77 if getattr(opts, "unchanged_exit_77", False) else 0
 
 
-def container_only_options() -> list:
-    """install's and uninstall's options that rpm-ostree honours only in a container build."""
-    from .._cli import Option
-    return [
-        Option("enablerepo", kind="string-array",
-               help="Enable the repository based on the repo id. Is only supported in a container build."),
-        Option("disablerepo", kind="string-array",
-               help="Only disabling all (*) repositories is supported currently. Is only supported in a "
-                    "container build."),
-        Option("releasever", kind="string-array",
-               help="Set the releasever. Is only supported in a container build."),
-    ]
+# install's and uninstall's options that rpm-ostree honours only in a container build
+EnableRepo = Annotated[list[str], typer.Option(
+    "--enablerepo", help="Enable the repository based on the repo id. Is only supported in a container build.")]
+DisableRepo = Annotated[list[str], typer.Option(
+    "--disablerepo", help="Only disabling all (*) repositories is supported currently. Is only supported in a "
+                          "container build.")]
+ReleaseVer = Annotated[list[str], typer.Option(
+    "--releasever", help="Set the releasever. Is only supported in a container build.")]
 
 
 def check_container_only(opts):

@@ -1,16 +1,21 @@
 """``rpm-ostree-py cleanup``: drop pending/rollback deployments, unused cached packages and metadata."""
 
-from .._cli import Option
+from typing import Annotated
 
-SUMMARY = "Clear cached/pending data"
+import typer
+
 USAGE = ""
 NEEDS_OS = True
-OPTIONS = [
-    Option("base", "b", help="Clear temporary files; will leave deployments unchanged"),
-    Option("pending", "p", help="Remove pending deployment"),
-    Option("rollback", "r", help="Remove rollback deployment"),
-    Option("repomd", "m", help="Delete cached rpm repo metadata"),
-]
+
+
+def options(
+    base: Annotated[bool, typer.Option("--base", "-b",
+        help="Clear temporary files; will leave deployments unchanged")] = False,
+    pending: Annotated[bool, typer.Option("--pending", "-p", help="Remove pending deployment")] = False,
+    rollback: Annotated[bool, typer.Option("--rollback", "-r", help="Remove rollback deployment")] = False,
+    repomd: Annotated[bool, typer.Option("--repomd", "-m", help="Delete cached rpm repo metadata")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

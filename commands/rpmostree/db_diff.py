@@ -1,16 +1,25 @@
 """``rpm-ostree-py db diff [FROM_REV] [TO_REV]``: package changes between two commits."""
 
-from .._cli import Option
+from typing import Annotated
 
-SUMMARY = "Show package changes between two commits"
+import typer
+
 USAGE = "[FROM_REV] [TO_REV]"
-OPTIONS = [
-    Option("repo", "r", kind="string", arg="PATH", help="Path to OSTree repository (defaults to /sysroot/ostree/repo)"),
-    Option("format", "F", kind="string", arg="FORMAT", help="Output format: \"diff\" or \"json\" or (default) \"block\""),
-    Option("changelogs", "c", help="Also output RPM changelogs"),
-    Option("base", help="Diff against deployments' base, not layered commits"),
-    Option("advisories", "a", help="Also output matching advisories"),
-]
+
+
+def options(
+    repo: Annotated[str | None, typer.Option("--repo", "-r", metavar="PATH",
+        help="Path to OSTree repository (defaults to /sysroot/ostree/repo)")] = None,
+    format: Annotated[str | None, typer.Option("--format", "-F", metavar="FORMAT",
+        help='Output format: "diff" or "json" or (default) "block"')] = None,
+    changelogs: Annotated[bool, typer.Option("--changelogs", "-c",
+        help="Also output RPM changelogs")] = False,
+    base: Annotated[bool, typer.Option("--base",
+        help="Diff against deployments' base, not layered commits")] = False,
+    advisories: Annotated[bool, typer.Option("--advisories", "-a",
+        help="Also output matching advisories")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

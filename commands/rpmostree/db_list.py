@@ -1,13 +1,18 @@
 """``rpm-ostree-py db list REV... [PREFIX-PKGNAME...]``: the packages of commits."""
 
-from .._cli import Option
+from typing import Annotated
 
-SUMMARY = "List packages within commits"
+import typer
+
 USAGE = "REV... [PREFIX-PKGNAME...]"
-OPTIONS = [
-    Option("repo", "r", kind="string", arg="PATH", help="Path to OSTree repository (defaults to /sysroot/ostree/repo)"),
-    Option("advisories", "a", help="Also list advisories"),
-]
+
+
+def options(
+    repo: Annotated[str | None, typer.Option("--repo", "-r", metavar="PATH",
+        help="Path to OSTree repository (defaults to /sysroot/ostree/repo)")] = None,
+    advisories: Annotated[bool, typer.Option("--advisories", "-a", help="Also list advisories")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

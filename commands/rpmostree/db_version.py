@@ -1,12 +1,17 @@
 """``rpm-ostree-py db version COMMIT...``: the rpmdb version of commits."""
 
-from .._cli import Option
+from typing import Annotated
 
-SUMMARY = "Show rpmdb version of packages within the commits"
+import typer
+
 USAGE = "COMMIT..."
-OPTIONS = [
-    Option("repo", "r", kind="string", arg="PATH", help="Path to OSTree repository (defaults to /sysroot/ostree/repo)"),
-]
+
+
+def options(
+    repo: Annotated[str | None, typer.Option("--repo", "-r", metavar="PATH",
+        help="Path to OSTree repository (defaults to /sysroot/ostree/repo)")] = None,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -1,22 +1,35 @@
 """``rpm-ostree-py deploy REVISION``: deploy a specific base commit, keeping the layers."""
 
-from .._cli import Option
+from typing import Annotated
 
-SUMMARY = "Deploy a specific commit"
+import typer
+
 USAGE = "REVISION"
 NEEDS_OS = True
-OPTIONS = [
-    Option("reboot", "r", help="Initiate a reboot after operation is complete"),
-    Option("preview", help="Just preview package differences"),
-    Option("cache-only", "C", help="Do not download latest ostree and RPM data"),
-    Option("download-only", help="Just download latest ostree and RPM data, don't deploy"),
-    Option("skip-branch-check", help="Do not check if commit belongs on the same branch"),
-    Option("lock-finalization", help="Prevent automatic deployment finalization on shutdown"),
-    Option("disallow-downgrade", help="Forbid deployment of chronologically older trees"),
-    Option("unchanged-exit-77", help="If no new deployment made, exit 77"),
-    Option("install", kind="string-array", arg="PKG", help="Overlay additional package"),
-    Option("uninstall", kind="string-array", arg="PKG", help="Remove overlayed package"),
-]
+
+
+def options(
+    reboot: Annotated[bool, typer.Option("--reboot", "-r",
+        help="Initiate a reboot after operation is complete")] = False,
+    preview: Annotated[bool, typer.Option("--preview", help="Just preview package differences")] = False,
+    cache_only: Annotated[bool, typer.Option("--cache-only", "-C",
+        help="Do not download latest ostree and RPM data")] = False,
+    download_only: Annotated[bool, typer.Option("--download-only",
+        help="Just download latest ostree and RPM data, don't deploy")] = False,
+    skip_branch_check: Annotated[bool, typer.Option("--skip-branch-check",
+        help="Do not check if commit belongs on the same branch")] = False,
+    lock_finalization: Annotated[bool, typer.Option("--lock-finalization",
+        help="Prevent automatic deployment finalization on shutdown")] = False,
+    disallow_downgrade: Annotated[bool, typer.Option("--disallow-downgrade",
+        help="Forbid deployment of chronologically older trees")] = False,
+    unchanged_exit_77: Annotated[bool, typer.Option("--unchanged-exit-77",
+        help="If no new deployment made, exit 77")] = False,
+    install: Annotated[list[str], typer.Option("--install", metavar="PKG",
+        help="Overlay additional package")] = [],
+    uninstall: Annotated[list[str], typer.Option("--uninstall", metavar="PKG",
+        help="Remove overlayed package")] = [],
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def change_base(ctx, opts, new_refspec=None, revision=None):

@@ -1,9 +1,7 @@
 """``rpm-ostree-py help [COMMAND]``: the manual page of a command (or the command list)."""
 
-SUMMARY = "Show the manual page of a command"
 USAGE = "[COMMAND...]"
 NEEDS_SYSROOT = False
-OPTIONS = []
 
 
 def run(ctx, opts, args):
@@ -11,13 +9,13 @@ def run(ctx, opts, args):
     import shutil
     import subprocess
 
-    from . import COMMANDS, group_help
+    from . import COMMANDS, program
     path = " ".join(args)
     if path and path not in COMMANDS:
         from ostree_py.errors import OstreeError
         raise OstreeError(f"Unknown command '{path}'")
     if not path:
-        ctx.stdout.write(group_help(""))
+        ctx.stdout.write(program().command_help(ctx, ""))
         return 0
     page = "rpm-ostree-py-" + path.replace(" ", "-")
     here = os.path.dirname(os.path.abspath(__file__))
@@ -27,6 +25,5 @@ def run(ctx, opts, args):
             return subprocess.call(["man", "-l", cand])
     if shutil.which("man"):
         return subprocess.call(["man", page])
-    from . import command_help
-    ctx.stdout.write(command_help(path))
+    ctx.stdout.write(program().command_help(ctx, path))
     return 0

@@ -1,16 +1,24 @@
 """``rpm-ostree-py initramfs``: show, enable or disable client-side initramfs regeneration."""
 
-from .._cli import Option
+from typing import Annotated
 
-SUMMARY = "Enable or disable local initramfs regeneration"
+import typer
+
 USAGE = ""
 NEEDS_OS = True
-OPTIONS = [
-    Option("enable", help="Enable regenerating initramfs locally using dracut"),
-    Option("arg", kind="string-array", arg="ARG", help="Append ARG to the dracut arguments"),
-    Option("disable", help="Disable regenerating initramfs locally"),
-    Option("reboot", "r", help="Initiate a reboot after operation is complete"),
-]
+
+
+def options(
+    enable: Annotated[bool, typer.Option("--enable",
+        help="Enable regenerating initramfs locally using dracut")] = False,
+    arg: Annotated[list[str], typer.Option("--arg", metavar="ARG",
+        help="Append ARG to the dracut arguments")] = [],
+    disable: Annotated[bool, typer.Option("--disable",
+        help="Disable regenerating initramfs locally")] = False,
+    reboot: Annotated[bool, typer.Option("--reboot", "-r",
+        help="Initiate a reboot after operation is complete")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

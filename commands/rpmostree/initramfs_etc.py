@@ -1,18 +1,26 @@
 """``rpm-ostree-py initramfs-etc``: /etc files shipped in an overlay initrd."""
 
-from .._cli import Option
+from typing import Annotated
 
-SUMMARY = "Add files to the initramfs"
+import typer
+
 USAGE = ""
 NEEDS_OS = True
-OPTIONS = [
-    Option("force-sync", help="Deploy a new tree with the latest tracked /etc files"),
-    Option("track", kind="string-array", arg="FILE", help="Track root /etc file"),
-    Option("untrack", kind="string-array", arg="FILE", help="Untrack root /etc file"),
-    Option("untrack-all", help="Untrack all root /etc files"),
-    Option("reboot", "r", help="Initiate a reboot after operation is complete"),
-    Option("unchanged-exit-77", help="If no new deployment made, exit 77"),
-]
+
+
+def options(
+    force_sync: Annotated[bool, typer.Option("--force-sync",
+        help="Deploy a new tree with the latest tracked /etc files")] = False,
+    track: Annotated[list[str], typer.Option("--track", metavar="FILE", help="Track root /etc file")] = [],
+    untrack: Annotated[list[str], typer.Option("--untrack", metavar="FILE",
+        help="Untrack root /etc file")] = [],
+    untrack_all: Annotated[bool, typer.Option("--untrack-all", help="Untrack all root /etc files")] = False,
+    reboot: Annotated[bool, typer.Option("--reboot", "-r",
+        help="Initiate a reboot after operation is complete")] = False,
+    unchanged_exit_77: Annotated[bool, typer.Option("--unchanged-exit-77",
+        help="If no new deployment made, exit 77")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

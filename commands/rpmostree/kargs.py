@@ -1,22 +1,37 @@
 """``rpm-ostree-py kargs``: show or change the kernel arguments (a new deployment)."""
 
-from .._cli import Option
+from typing import Annotated
 
-SUMMARY = "Query or modify kernel arguments"
+import typer
+
 USAGE = ""
 NEEDS_OS = True
-OPTIONS = [
-    Option("deploy-index", kind="string", arg="INDEX", help="Modify the kernel args from a specific deployment based on index. Index is in the form of a number (e.g. 0 means the first deployment in the list)"),
-    Option("reboot", help="Initiate a reboot after operation is complete"),
-    Option("append", kind="string-array", arg="KEY=VALUE", help="Append kernel argument; useful with e.g. console= that can be used multiple times. empty value for an argument is allowed"),
-    Option("replace", kind="string-array", arg="KEY=VALUE=NEWVALUE", help="Replace existing kernel argument, the user is also able to replace an argument with KEY=VALUE if only one value exist for that argument "),
-    Option("delete", kind="string-array", arg="KEY=VALUE", help="Delete a specific kernel argument key/val pair or an entire argument with a single key/value pair"),
-    Option("append-if-missing", kind="string-array", arg="KEY=VALUE", help="Like --append, but does nothing if the key is already present"),
-    Option("delete-if-present", kind="string-array", arg="KEY=VALUE", help="Like --delete, but does nothing if the key is already missing"),
-    Option("import-proc-cmdline", help="Instead of modifying old kernel arguments, we modify args from current /proc/cmdline (the booted deployment)"),
-    Option("unchanged-exit-77", help="If no kernel args changed, exit 77"),
-    Option("editor", help="Use an editor to modify the kernel arguments"),
-]
+
+
+def options(
+    deploy_index: Annotated[str | None, typer.Option("--deploy-index", metavar="INDEX",
+        help="Modify the kernel args from a specific deployment based on index. Index is in the form of a number (e.g. 0 means the first deployment in the list)")] = None,
+    reboot: Annotated[bool, typer.Option("--reboot",
+        help="Initiate a reboot after operation is complete")] = False,
+    append: Annotated[list[str], typer.Option("--append", metavar="KEY=VALUE",
+        help="Append kernel argument; useful with e.g. console= that can be used multiple times. empty value for an argument is allowed")] = [],
+    replace: Annotated[list[str], typer.Option("--replace", metavar="KEY=VALUE=NEWVALUE",
+        help="Replace existing kernel argument, the user is also able to replace an argument with KEY=VALUE if only one value exist for that argument ")] = [],
+    delete: Annotated[list[str], typer.Option("--delete", metavar="KEY=VALUE",
+        help="Delete a specific kernel argument key/val pair or an entire argument with a single key/value pair")] = [],
+    append_if_missing: Annotated[list[str], typer.Option("--append-if-missing", metavar="KEY=VALUE",
+        help="Like --append, but does nothing if the key is already present")] = [],
+    delete_if_present: Annotated[list[str], typer.Option("--delete-if-present", metavar="KEY=VALUE",
+        help="Like --delete, but does nothing if the key is already missing")] = [],
+    import_proc_cmdline: Annotated[bool, typer.Option("--import-proc-cmdline",
+        help="Instead of modifying old kernel arguments, we modify args from current /proc/cmdline (the booted deployment)")] = False,
+    unchanged_exit_77: Annotated[bool, typer.Option("--unchanged-exit-77",
+        help="If no kernel args changed, exit 77")] = False,
+    editor: Annotated[bool, typer.Option("--editor",
+        help="Use an editor to modify the kernel arguments")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
+
 
 EDITOR_HEADER = (
     "# Current kernel arguments are shown below, and can be directly edited.\n"
@@ -118,8 +133,7 @@ def _write(ctx, opts, sr, osname, d, ka):
 
     from . import _common
     origin = Origin(d.origin).new_for_upgrade(keep_override=True)
-    new = sr.deploy_tree(osname, d.csum, origin.to_keyfile(), d, ka.to_list(), overlay_initrds=d.overlay_initrds)
-    _common.write_deployment(sr, osname, new, d)
+    _common.deploy_transaction(sr, osname, d.csum, origin, d, ka.to_list(), d.overlay_initrds)
     if opts.reboot:
         _common.do_reboot(ctx)
         return 0

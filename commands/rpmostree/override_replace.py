@@ -1,22 +1,34 @@
 """``rpm-ostree-py override replace PACKAGE...``: replace base packages by local RPMs
 (or, with ``--experimental --from repo=NAME``, by that repo's packages of the same names)."""
 
-from .._cli import Option
+from typing import Annotated
 
-SUMMARY = "Replace packages in the base layer"
+import typer
+
 USAGE = "PACKAGE [PACKAGE...]"
 NEEDS_OS = True
-OPTIONS = [
-    Option("remove", kind="string-array", arg="PKG", help="Remove a package"),
-    Option("experimental", hidden=True, help="Allow experimental options such as --from"),
-    Option("from", kind="string", arg="KIND=NAME", hidden=True, help="Source of override", dest="from_repo"),
-    Option("reboot", "r", help="Initiate a reboot after operation is complete"),
-    Option("dry-run", "n", help="Exit after printing the transaction"),
-    Option("cache-only", "C", help="Only operate on cached data"),
-    Option("lock-finalization", help="Prevent automatic deployment finalization on shutdown"),
-    Option("install", kind="string-array", arg="PKG", help="Overlay additional package"),
-    Option("uninstall", kind="string-array", arg="PKG", help="Remove overlayed package"),
-]
+
+
+def options(
+    remove: Annotated[list[str], typer.Option("--remove", metavar="PKG", help="Remove a package")] = [],
+    experimental: Annotated[bool, typer.Option("--experimental", hidden=True,
+        help="Allow experimental options such as --from")] = False,
+    from_repo: Annotated[str | None, typer.Option("--from", metavar="KIND=NAME", hidden=True,
+        help="Source of override")] = None,
+    reboot: Annotated[bool, typer.Option("--reboot", "-r",
+        help="Initiate a reboot after operation is complete")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", "-n",
+        help="Exit after printing the transaction")] = False,
+    cache_only: Annotated[bool, typer.Option("--cache-only", "-C",
+        help="Only operate on cached data")] = False,
+    lock_finalization: Annotated[bool, typer.Option("--lock-finalization",
+        help="Prevent automatic deployment finalization on shutdown")] = False,
+    install: Annotated[list[str], typer.Option("--install", metavar="PKG",
+        help="Overlay additional package")] = [],
+    uninstall: Annotated[list[str], typer.Option("--uninstall", metavar="PKG",
+        help="Remove overlayed package")] = [],
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

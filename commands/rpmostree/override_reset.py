@@ -1,19 +1,29 @@
 """``rpm-ostree-py override reset PACKAGE...``: bring removed base packages back."""
 
-from .._cli import Option
+from typing import Annotated
 
-SUMMARY = "Reset currently active package overrides"
+import typer
+
 USAGE = "PACKAGE [PACKAGE...]"
 NEEDS_OS = True
-OPTIONS = [
-    Option("all", "a", help="Reset all active overrides"),
-    Option("reboot", "r", help="Initiate a reboot after operation is complete"),
-    Option("dry-run", "n", help="Exit after printing the transaction"),
-    Option("lock-finalization", help="Prevent automatic deployment finalization on shutdown"),
-    Option("cache-only", "C", help="Only operate on cached data"),
-    Option("install", kind="string-array", arg="PKG", help="Overlay additional package"),
-    Option("uninstall", kind="string-array", arg="PKG", help="Remove overlayed package"),
-]
+
+
+def options(
+    all: Annotated[bool, typer.Option("--all", "-a", help="Reset all active overrides")] = False,
+    reboot: Annotated[bool, typer.Option("--reboot", "-r",
+        help="Initiate a reboot after operation is complete")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", "-n",
+        help="Exit after printing the transaction")] = False,
+    lock_finalization: Annotated[bool, typer.Option("--lock-finalization",
+        help="Prevent automatic deployment finalization on shutdown")] = False,
+    cache_only: Annotated[bool, typer.Option("--cache-only", "-C",
+        help="Only operate on cached data")] = False,
+    install: Annotated[list[str], typer.Option("--install", metavar="PKG",
+        help="Overlay additional package")] = [],
+    uninstall: Annotated[list[str], typer.Option("--uninstall", metavar="PKG",
+        help="Remove overlayed package")] = [],
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

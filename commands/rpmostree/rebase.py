@@ -1,22 +1,36 @@
 """``rpm-ostree-py rebase REFSPEC [REVISION]``: follow another branch, keeping the layers."""
 
-from .._cli import Option
+from typing import Annotated
 
-SUMMARY = "Switch to a different tree"
+import typer
+
 USAGE = "REFSPEC [REVISION]"
 NEEDS_OS = True
-OPTIONS = [
-    Option("branch", "b", kind="string", arg="BRANCH", help="Rebase to branch BRANCH; use --remote to change remote as well"),
-    Option("remote", "m", kind="string", arg="REMOTE", help="Rebase to current branch name using REMOTE; may also be combined with --branch"),
-    Option("reboot", "r", help="Initiate a reboot after operation is complete"),
-    Option("skip-purge", help="Keep previous refspec after rebase"),
-    Option("cache-only", "C", help="Do not download latest ostree and RPM data"),
-    Option("download-only", help="Just download latest ostree and RPM data, don't deploy"),
-    Option("disallow-downgrade", help="Forbid deployment of chronologically older trees"),
-    Option("lock-finalization", help="Prevent automatic deployment finalization on shutdown"),
-    Option("install", kind="string-array", arg="PKG", help="Overlay additional package"),
-    Option("uninstall", kind="string-array", arg="PKG", help="Remove overlayed package"),
-]
+
+
+def options(
+    branch: Annotated[str | None, typer.Option("--branch", "-b", metavar="BRANCH",
+        help="Rebase to branch BRANCH; use --remote to change remote as well")] = None,
+    remote: Annotated[str | None, typer.Option("--remote", "-m", metavar="REMOTE",
+        help="Rebase to current branch name using REMOTE; may also be combined with --branch")] = None,
+    reboot: Annotated[bool, typer.Option("--reboot", "-r",
+        help="Initiate a reboot after operation is complete")] = False,
+    skip_purge: Annotated[bool, typer.Option("--skip-purge",
+        help="Keep previous refspec after rebase")] = False,
+    cache_only: Annotated[bool, typer.Option("--cache-only", "-C",
+        help="Do not download latest ostree and RPM data")] = False,
+    download_only: Annotated[bool, typer.Option("--download-only",
+        help="Just download latest ostree and RPM data, don't deploy")] = False,
+    disallow_downgrade: Annotated[bool, typer.Option("--disallow-downgrade",
+        help="Forbid deployment of chronologically older trees")] = False,
+    lock_finalization: Annotated[bool, typer.Option("--lock-finalization",
+        help="Prevent automatic deployment finalization on shutdown")] = False,
+    install: Annotated[list[str], typer.Option("--install", metavar="PKG",
+        help="Overlay additional package")] = [],
+    uninstall: Annotated[list[str], typer.Option("--uninstall", metavar="PKG",
+        help="Remove overlayed package")] = [],
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

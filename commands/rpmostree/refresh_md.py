@@ -1,13 +1,17 @@
 """``rpm-ostree-py refresh-md``: bring the rpm-md metadata cache of the stateroot up to date."""
 
-from .._cli import Option
+from typing import Annotated
 
-SUMMARY = "Generate rpm repo metadata"
+import typer
+
 USAGE = ""
 NEEDS_OS = True
-OPTIONS = [
-    Option("force", "f", help="Expire current cache"),
-]
+
+
+def options(
+    force: Annotated[bool, typer.Option("--force", "-f", help="Expire current cache")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

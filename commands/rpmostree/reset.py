@@ -1,18 +1,27 @@
 """``rpm-ostree-py reset``: drop layered packages, overrides and initramfs state."""
 
-from .._cli import Option
+from typing import Annotated
 
-SUMMARY = "Remove all mutations"
+import typer
+
 USAGE = ""
 NEEDS_OS = True
-OPTIONS = [
-    Option("reboot", "r", help="Initiate a reboot after transaction is complete"),
-    Option("overlays", "l", help="Remove all overlayed packages"),
-    Option("overrides", "o", help="Remove all overrides"),
-    Option("initramfs", "i", help="Stop regenerating initramfs or tracking files"),
-    Option("install", kind="string-array", arg="PKG", help="Overlay additional package"),
-    Option("uninstall", kind="string-array", arg="PKG", help="Remove overlayed package"),
-]
+
+
+def options(
+    reboot: Annotated[bool, typer.Option("--reboot", "-r",
+        help="Initiate a reboot after transaction is complete")] = False,
+    overlays: Annotated[bool, typer.Option("--overlays", "-l",
+        help="Remove all overlayed packages")] = False,
+    overrides: Annotated[bool, typer.Option("--overrides", "-o", help="Remove all overrides")] = False,
+    initramfs: Annotated[bool, typer.Option("--initramfs", "-i",
+        help="Stop regenerating initramfs or tracking files")] = False,
+    install: Annotated[list[str], typer.Option("--install", metavar="PKG",
+        help="Overlay additional package")] = [],
+    uninstall: Annotated[list[str], typer.Option("--uninstall", metavar="PKG",
+        help="Remove overlayed package")] = [],
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -1,13 +1,18 @@
 """``rpm-ostree-py rollback``: make the previous deployment the default again."""
 
-from .._cli import Option
+from typing import Annotated
 
-SUMMARY = "Revert to the previously booted tree"
+import typer
+
 USAGE = ""
 NEEDS_OS = False
-OPTIONS = [
-    Option("reboot", "r", help="Initiate a reboot after operation is complete"),
-]
+
+
+def options(
+    reboot: Annotated[bool, typer.Option("--reboot", "-r",
+        help="Initiate a reboot after operation is complete")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

@@ -1,18 +1,28 @@
 """``rpm-ostree-py status``: the deployments, in rpm-ostree's layout or as JSON."""
 
-from .._cli import Option
+from typing import Annotated
 
-SUMMARY = "Get the version of the booted system"
+import typer
+
 USAGE = ""
-OPTIONS = [
-    Option("pretty", "p", hidden=True, help="This option is deprecated and no longer has any effect"),
-    Option("verbose", "v", help="Print additional fields (e.g. StateRoot); implies -a"),
-    Option("advisories", "a", help="Expand advisories listing"),
-    Option("json", help="Output JSON"),
-    Option("jsonpath", "J", kind="string", arg="EXPRESSION", help="Filter JSONPath expression"),
-    Option("booted", "b", help="Only print the booted deployment"),
-    Option("pending-exit-77", help="If pending deployment available, exit 77"),
-]
+
+
+def options(
+    pretty: Annotated[bool, typer.Option("--pretty", "-p", hidden=True,
+        help="This option is deprecated and no longer has any effect")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v",
+        help="Print additional fields (e.g. StateRoot); implies -a")] = False,
+    advisories: Annotated[bool, typer.Option("--advisories", "-a",
+        help="Expand advisories listing")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Output JSON")] = False,
+    jsonpath: Annotated[str | None, typer.Option("--jsonpath", "-J", metavar="EXPRESSION",
+        help="Filter JSONPath expression")] = None,
+    booted: Annotated[bool, typer.Option("--booted", "-b", help="Only print the booted deployment")] = False,
+    pending_exit_77: Annotated[bool, typer.Option("--pending-exit-77",
+        help="If pending deployment available, exit 77")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
+
 
 MAX_KEY = max(len("InactiveRemoteOverrides"), len("InterruptedLiveCommit"))
 

@@ -1,23 +1,38 @@
 """``rpm-ostree-py uninstall``: drop layered packages (and what only they needed)."""
 
-from .._cli import Option
-from ._common import container_only_options
+from typing import Annotated
 
-SUMMARY = "Remove overlayed additional packages"
+import typer
+
+from . import _common
+
 USAGE = "PACKAGE [PACKAGE...]"
 NEEDS_OS = True
-OPTIONS = [
-    Option("install", kind="string-array", arg="PKG", help="Overlay additional package"),
-    Option("all", help="Remove all overlayed additional packages"),
-    Option("reboot", "r", help="Initiate a reboot after operation is complete"),
-    Option("dry-run", "n", help="Exit after printing the transaction"),
-    Option("assumeyes", "y", help="Auto-confirm interactive prompts for non-security questions"),
-    Option("allow-inactive", help="Allow inactive package requests"),
-    Option("idempotent", help="Do nothing if package already (un)installed"),
-    Option("unchanged-exit-77", help="If no overlays were changed, exit 77"),
-    Option("lock-finalization", help="Prevent automatic deployment finalization on shutdown"),
-    *container_only_options(),
-]
+
+
+def options(
+    install: Annotated[list[str], typer.Option("--install", metavar="PKG",
+        help="Overlay additional package")] = [],
+    all: Annotated[bool, typer.Option("--all", help="Remove all overlayed additional packages")] = False,
+    reboot: Annotated[bool, typer.Option("--reboot", "-r",
+        help="Initiate a reboot after operation is complete")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", "-n",
+        help="Exit after printing the transaction")] = False,
+    assumeyes: Annotated[bool, typer.Option("--assumeyes", "-y",
+        help="Auto-confirm interactive prompts for non-security questions")] = False,
+    allow_inactive: Annotated[bool, typer.Option("--allow-inactive",
+        help="Allow inactive package requests")] = False,
+    idempotent: Annotated[bool, typer.Option("--idempotent",
+        help="Do nothing if package already (un)installed")] = False,
+    unchanged_exit_77: Annotated[bool, typer.Option("--unchanged-exit-77",
+        help="If no overlays were changed, exit 77")] = False,
+    lock_finalization: Annotated[bool, typer.Option("--lock-finalization",
+        help="Prevent automatic deployment finalization on shutdown")] = False,
+    enablerepo: _common.EnableRepo = [],
+    disablerepo: _common.DisableRepo = [],
+    releasever: _common.ReleaseVer = [],
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

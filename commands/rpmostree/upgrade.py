@@ -1,23 +1,38 @@
 """``rpm-ostree-py upgrade``: pull the base's ref and re-apply the layered packages on it."""
 
-from .._cli import Option
+from typing import Annotated
 
-SUMMARY = "Perform a system upgrade"
+import typer
+
 USAGE = ""
 NEEDS_OS = True
-OPTIONS = [
-    Option("reboot", "r", help="Initiate a reboot after operation is complete"),
-    Option("allow-downgrade", help="Permit deployment of chronologically older trees"),
-    Option("preview", help="Just preview package differences (implies --unchanged-exit-77)"),
-    Option("check", help="Just check if an upgrade is available (implies --unchanged-exit-77)"),
-    Option("cache-only", "C", help="Do not download latest ostree and RPM data"),
-    Option("download-only", help="Just download latest ostree and RPM data, don't deploy"),
-    Option("unchanged-exit-77", help="If no upgrade is available, exit 77"),
-    Option("lock-finalization", help="Prevent automatic deployment finalization on shutdown"),
-    Option("bypass-driver", help="Force an upgrade even if an updates driver is registered"),
-    Option("install", kind="string-array", arg="PKG", help="Overlay additional package"),
-    Option("uninstall", kind="string-array", arg="PKG", help="Remove overlayed package"),
-]
+
+
+def options(
+    reboot: Annotated[bool, typer.Option("--reboot", "-r",
+        help="Initiate a reboot after operation is complete")] = False,
+    allow_downgrade: Annotated[bool, typer.Option("--allow-downgrade",
+        help="Permit deployment of chronologically older trees")] = False,
+    preview: Annotated[bool, typer.Option("--preview",
+        help="Just preview package differences (implies --unchanged-exit-77)")] = False,
+    check: Annotated[bool, typer.Option("--check",
+        help="Just check if an upgrade is available (implies --unchanged-exit-77)")] = False,
+    cache_only: Annotated[bool, typer.Option("--cache-only", "-C",
+        help="Do not download latest ostree and RPM data")] = False,
+    download_only: Annotated[bool, typer.Option("--download-only",
+        help="Just download latest ostree and RPM data, don't deploy")] = False,
+    unchanged_exit_77: Annotated[bool, typer.Option("--unchanged-exit-77",
+        help="If no upgrade is available, exit 77")] = False,
+    lock_finalization: Annotated[bool, typer.Option("--lock-finalization",
+        help="Prevent automatic deployment finalization on shutdown")] = False,
+    bypass_driver: Annotated[bool, typer.Option("--bypass-driver",
+        help="Force an upgrade even if an updates driver is registered")] = False,
+    install: Annotated[list[str], typer.Option("--install", metavar="PKG",
+        help="Overlay additional package")] = [],
+    uninstall: Annotated[list[str], typer.Option("--uninstall", metavar="PKG",
+        help="Remove overlayed package")] = [],
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def pull_base(ctx, sr, origin, allow_downgrade, cache_only, current_base):

@@ -1,14 +1,19 @@
 """``rpm-ostree-py usroverlay``: what rpm-ostree's does, ``ostree admin unlock``
 (ostree-py's) on the sysroot, with its options and messages."""
 
-from .._cli import Option
+from typing import Annotated
 
-SUMMARY = "Apply a transient overlayfs to /usr"
+import typer
+
 USAGE = ""
-OPTIONS = [
-    Option("hotfix", help="Retain changes across reboots"),
-    Option("transient", help="Mount overlayfs read-only by default"),
-]
+
+
+def options(
+    hotfix: Annotated[bool, typer.Option("--hotfix", help="Retain changes across reboots")] = False,
+    transient: Annotated[bool, typer.Option("--transient",
+        help="Mount overlayfs read-only by default")] = False,
+):
+    """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
 def run(ctx, opts, args):

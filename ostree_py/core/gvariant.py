@@ -198,7 +198,12 @@ def _string(sig):
     def enc(buf, v):
         if not isinstance(v, str):
             raise GVariantError(f"Expected a string for type '{sig}', got {type(v).__name__}")
-        b = v.encode("utf-8")
+        try:
+            b = v.encode("utf-8")
+        except UnicodeEncodeError:
+            # a str holding surrogates (bytes read with surrogateescape): GVariant
+            # strings are UTF-8, so the value cannot be written
+            raise GVariantError(f"Invalid UTF-8 in string for type '{sig}'") from None
         if b"\0" in b:
             raise GVariantError("String contains a NUL byte")
         buf += b

@@ -7,10 +7,14 @@ failures end the request at once. ``fetch`` retries transient failures (HTTP
 408, 429 and 5xx, timeouts, transfers cut short) ``retries`` times, resuming a
 cut-short download with a Range request where the server allows it.
 
-httpx is imported when the first request is made, so ``import ostree_py.remote.fetcher``
-stays cheap. Requests are synchronous and thread-safe: the pull runs many at
-once from a thread pool sharing one connection pool (HTTP/2 when the server
-offers it and the ``h2`` package is installed).
+Requests go through httpx's transport layer (httpcore): HTTP/1.1 on kept-alive
+connections, and HTTP/2 over TLS when the server offers it (ALPN) and the
+remote does not set ``http2=false``. httpcore is imported on the first request,
+so ``import ostree_py.remote.fetcher`` stays cheap. Requests are synchronous and
+thread-safe: each thread keeps its own connection to each server (requests
+through a proxy share a pool per proxy); a forked worker process calls
+``after_fork`` and opens connections of its own. Bodies are streamed to the
+caller's file as they arrive.
 
 Error texts follow the reference (which uses libcurl): ``Server returned HTTP
 404``, ``While fetching URL: [7] Couldn't connect to server``, ``URI URL
@@ -35,7 +39,8 @@ CONNECT_TIMEOUT = 30.0
 # pull; the timeout is retried like any transient error.
 LOW_SPEED_LIMIT = 1000
 LOW_SPEED_TIME = 30.0
-_CHUNK = 64 * 1024
+# Idle kept-alive connections are closed after this many seconds.
+KEEPALIVE_EXPIRY = 60.0
 # A download cut short after making progress resumes without using up a retry,
 # at most this many times (a server cutting every transfer short after a few
 # bytes must not keep a pull going for ever).
@@ -62,6 +67,10 @@ class FetchError(OstreeError):
     @property
     def not_found(self) -> bool:
         return self.kind == "not-found"
+
+
+class _LocalCertError(Exception):
+    """The client certificate or key (tls-client-cert-path, tls-client-key-path) did not load."""
 
 
 class _Restart(Exception):
@@ -226,15 +235,22 @@ def _cookie_header(cookies: list, scheme: str, host: str, path: str) -> str | No
 class FetchResult:
     """A completed download: ``data`` (in-memory requests) or the bytes written to ``out``."""
 
-    __slots__ = ("data", "size", "not_modified", "etag", "last_modified", "uri")
+    __slots__ = ("data", "size", "not_modified", "etag", "_last_modified", "uri")
 
     def __init__(self):
         self.data = None
         self.size = 0
         self.not_modified = False
         self.etag = None
-        self.last_modified = 0
+        self._last_modified = None
         self.uri = None
+
+    @property
+    def last_modified(self) -> int:
+        """The Last-Modified date in seconds since the epoch, 0 if absent or unparsable
+        (parsed when asked: only the summary's is used, not the objects')."""
+        lm = self._last_modified
+        return _parse_http_date(lm) if lm else 0
 
 
 # ---------------------------------------------------------------- the fetcher
@@ -268,34 +284,42 @@ class Fetcher:
         self.low_speed_time = low_speed_time if low_speed_time is not None else \
             _env_number("OSTREE_PY_LOW_SPEED_TIME", LOW_SPEED_TIME)
         self.connect_timeout = connect_timeout
-        self._client = None
+        self._ua = ua.encode()
         self._ssl = None
         self._tls_ready = False
-        self._client_lock = threading.Lock()
+        self._pools_lock = threading.Lock()
+        self._pools = {}
         self._local = threading.local()
-        self._conns_lock = threading.Lock()
-        self._all_conns = []
+        self._conns = []
+        self._conn_options = None
         self._route = {}
+        self._hosts = {}
+        read_to = max(self.low_speed_time, 1.0)
+        # a stalled transfer ends by the read timeout, a trickling one by the low-speed check
+        self._extensions = {"timeout": {"connect": connect_timeout, "read": read_to,
+                                        "write": read_to, "pool": None}}
         self._bytes_lock = threading.Lock()
         self.bytes_transferred = 0
         self.requests_made = 0
 
     # -- plumbing
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        with self._conns_lock:
-            conns, self._all_conns = self._all_conns, []
-        for c in conns:
+        with self._pools_lock:
+            pools, self._pools = self._pools, {}
+            conns, self._conns = self._conns, []
+        for p in [*pools.values(), *conns]:
             with contextlib.suppress(Exception):
-                c.close()
+                p.close()
 
     def after_fork(self) -> None:
-        """In a forked child: drop the parent's kept-alive connections (their sockets are
-        shared with the parent) without closing them; new ones are opened on use."""
+        """In a forked child: forget the parent's connections without closing them
+        (their sockets are the parent's too: closing would end its TLS and HTTP/2
+        sessions); the child opens connections of its own on first use."""
+        self._pools = {}
+        self._conns = []
         self._local = threading.local()
-        self._all_conns = []
+        self._pools_lock = threading.Lock()
+        self._bytes_lock = threading.Lock()
 
     def __enter__(self):
         return self
@@ -308,10 +332,11 @@ class Fetcher:
             self.bytes_transferred += n
 
     def _ssl_context(self):
-        """The TLS context; the CA store is loaded on first use (_ensure_tls), since
-        loading it costs a few hundred milliseconds that plain-http pulls should not pay."""
+        """The TLS context of every connection. The CA store is loaded on the first https
+        request (_ensure_tls): loading it costs a few hundred milliseconds that plain-http
+        pulls should not pay."""
         if self._ssl is None:
-            with self._client_lock:
+            with self._pools_lock:
                 if self._ssl is None:
                     import ssl
                     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -319,7 +344,10 @@ class Fetcher:
                         ctx.check_hostname = False
                         ctx.verify_mode = ssl.CERT_NONE
                     if self.tls_client_cert_path:
-                        ctx.load_cert_chain(self.tls_client_cert_path, self.tls_client_key_path)
+                        try:
+                            ctx.load_cert_chain(self.tls_client_cert_path, self.tls_client_key_path)
+                        except (OSError, ssl.SSLError) as e:
+                            raise _LocalCertError(str(e)) from None
                     self._ssl = ctx
         return self._ssl
 
@@ -327,7 +355,7 @@ class Fetcher:
         ctx = self._ssl_context()
         if self._tls_ready:
             return
-        with self._client_lock:
+        with self._pools_lock:
             if self._tls_ready:
                 return
             if not self.tls_permissive:
@@ -337,32 +365,23 @@ class Fetcher:
                     ctx.load_default_certs()
             self._tls_ready = True
 
-    def _use_httpx(self, scheme: str, host: str) -> bool:
-        """httpx serves proxied requests and HTTP/2 (with ``h2``); plain requests go
-        through http1 (our small HTTP/1.1 client), whose per-request cost is a fraction of httpx's."""
+    def proxy_for(self, scheme: str, host: str) -> str | None:
+        """The proxy URL requests to ``host`` go through: the remote's ``proxy``, else the
+        environment's (``http_proxy``, ``https_proxy``, ``all_proxy``, ``no_proxy``, as curl
+        reads them); None for a direct connection."""
         if self.proxy:
-            return True
+            return self.proxy
         key = (scheme, host)
-        v = self._route.get(key)
-        if v is None:
-            v = _env_proxy(scheme, host)
-            if not v and scheme == "https" and self.http2:
-                try:
-                    import h2  # noqa: F401
-                    v = True
-                except ImportError:
-                    pass
-            self._route[key] = v
-        return v
+        try:
+            return self._route[key]
+        except KeyError:
+            v = self._route[key] = _env_proxy_url(scheme, host)
+            return v
 
-    def _get_client(self):
-        if self._client is not None:
-            return self._client
-        ctx = self._ssl_context()
-        with self._client_lock:
-            if self._client is not None:
-                return self._client
-            import httpx
+    def _options(self) -> dict:
+        """What every httpcore connection is made with."""
+        if self._conn_options is None:
+            import socket
             http2 = False
             if self.http2:
                 try:
@@ -370,46 +389,73 @@ class Fetcher:
                     http2 = True
                 except ImportError:
                     pass
-            kw = {}
-            if self.proxy:
-                kw["proxy"] = self.proxy
-            read_to = max(self.low_speed_time, 1.0)
-            self._client = httpx.Client(
-                http2=http2, verify=ctx, follow_redirects=False, trust_env=True,
-                timeout=httpx.Timeout(connect=self.connect_timeout, read=read_to, write=read_to, pool=None),
-                limits=httpx.Limits(max_connections=self.max_connections,
-                                    max_keepalive_connections=self.max_connections),
-                headers={"User-Agent": self.user_agent}, **kw)
-            return self._client
+            self._conn_options = dict(
+                keepalive_expiry=KEEPALIVE_EXPIRY, http1=True, http2=http2,
+                # the request goes out in one write: no reason to wait for an ACK (Nagle)
+                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+        return self._conn_options
 
-    def _native_conn(self, scheme: str, host: str, port: int | None, fresh: bool = False):
-        """This thread's keep-alive connection (http1.Connection) to (scheme, host, port)."""
-        from ostree_py.remote.http1 import Connection
-        cache = self._local.__dict__.setdefault("conns", {})
-        key = (scheme, host, port)
-        conn = cache.get(key)
-        if conn is not None and not fresh:
-            return conn, True
-        if conn is not None:
-            self._forget(conn)
-        timeout = max(self.low_speed_time, 1.0)
-        conn = Connection(scheme, host, port, timeout, self._ssl_context() if scheme == "https" else None)
-        cache[key] = conn
-        with self._conns_lock:
-            self._all_conns.append(conn)
-        return conn, False
+    # httpx's transport layer (httpcore) is used directly: httpx.HTTPTransport would
+    # build and parse an httpx Request and URL for each request, and its pool wraps
+    # each response again (together a third of the CPU time of a small object's
+    # request over loopback), for nothing the fetcher uses: redirects, cookies,
+    # authentication and headers are this module's.
 
-    def _forget(self, conn) -> None:
-        conn.close()
-        with self._conns_lock:
+    def _connection(self, key: tuple, origin):
+        """This thread's connection to ``origin`` (made on first use, HTTP/2 if TLS
+        negotiates it) and whether it served a request before. One thread sends one
+        request at a time, so a connection per thread needs no pool (a forked worker
+        process has one thread: one connection)."""
+        import httpcore
+        conns = self._local.__dict__.get("conns")
+        if conns is None:
+            conns = self._local.conns = {}
+        c = conns.get(key)
+        if c is not None:
+            if not (c.is_closed() or c.has_expired()) and c.is_available():
+                return c, True
+            self._drop(key, c)
+        ctx = self._ssl_context() if key[0] == "https" else None
+        c = conns[key] = httpcore.HTTPConnection(origin=origin, ssl_context=ctx, **self._options())
+        with self._pools_lock:
+            self._conns.append(c)
+        return c, False
+
+    def _drop(self, key: tuple, c) -> None:
+        self._local.conns.pop(key, None)
+        with contextlib.suppress(Exception):
+            c.close()
+        with self._pools_lock:
             with contextlib.suppress(ValueError):
-                self._all_conns.remove(conn)
+                self._conns.remove(c)
 
-    def _drop_native_conn(self, key) -> None:
-        cache = self._local.__dict__.get("conns", {})
-        conn = cache.pop(key, None)
-        if conn is not None:
-            self._forget(conn)
+    def _pool(self, proxy: str):
+        """The connection pool of requests through ``proxy``, made on first use."""
+        pool = self._pools.get(proxy)
+        if pool is None:
+            kw = dict(self._options(), ssl_context=self._ssl_context())
+            with self._pools_lock:
+                pool = self._pools.get(proxy)
+                if pool is None:
+                    pool = self._pools[proxy] = self._new_proxy_pool(proxy, kw)
+        return pool
+
+    def _new_proxy_pool(self, proxy: str, kw: dict):
+        import httpcore
+        kw = dict(kw, max_connections=self.max_connections, max_keepalive_connections=self.max_connections)
+        if "://" not in proxy:
+            proxy = "http://" + proxy   # as curl: a proxy without a scheme is an HTTP proxy
+        parts = urllib.parse.urlsplit(proxy)
+        scheme = parts.scheme.lower()
+        hostport = parts.netloc.rsplit("@", 1)[-1]
+        auth = None
+        if parts.username is not None:
+            auth = (urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or ""))
+        if scheme in ("http", "https"):
+            return httpcore.HTTPProxy(proxy_url=f"{scheme}://{hostport}", proxy_auth=auth, **kw)
+        if scheme in ("socks5", "socks5h"):
+            return httpcore.SOCKSProxy(proxy_url=f"socks5://{hostport}", proxy_auth=auth, **kw)
+        raise FetchError(f"Unsupported proxy scheme ‘{parts.scheme}’")
 
     # -- public API
     def fetch(self, mirrorlist, filename: str | None = None, *, optional: bool = False,
@@ -517,98 +563,113 @@ class Fetcher:
         self._count(res.size)
         return res
 
-    def _send(self, target: str, headers: dict, auth: tuple | None, display: str) -> "_Response":
-        """One GET of ``target`` (no redirects) on the backend that suits it."""
-        parts = urllib.parse.urlsplit(target)
-        scheme, host, port = parts.scheme, parts.hostname or "", parts.port
-        if scheme == "https":
-            self._ensure_tls()
-        if self._use_httpx(scheme, host):
-            import httpx
-            client = self._get_client()
-            try:
-                req = client.build_request("GET", target, headers=headers)
-                r = client.send(req, stream=True, auth=httpx.BasicAuth(*auth) if auth else None)
-            except Exception as e:  # noqa: BLE001 - mapped to the reference's errors
-                raise _map_error(e, display) from None
-            return _HttpxResponse(r, display)
-        path = parts.path or "/"
-        if parts.query:
-            path += "?" + parts.query
-        h = {"User-Agent": self.user_agent}
-        h.update(headers)
+    def _send(self, scheme: str, host: str, port: int | None, target: str, headers: list,
+              auth: tuple | None, display: str) -> "_Response":
+        """One GET of ``target`` (path and query) at (scheme, host, port), no redirects."""
+        import httpcore
+        try:
+            if scheme == "https":
+                self._ensure_tls()
+            proxy = self.proxy_for(scheme, host)
+            pool = self._pool(proxy) if proxy else None
+        except FetchError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a bad proxy URL, an unreadable certificate...
+            raise _map_error(e, display) from None
+        key = (scheme, host, port)
+        try:
+            host_b, host_header = self._host_names(key)
+            url = httpcore.URL(scheme=scheme.encode(), host=host_b, port=port, target=target.encode())
+        except Exception as e:  # noqa: BLE001 - a host name IDNA cannot encode
+            raise _map_error(e, display) from None
+        hdrs = [(b"Host", host_header), (b"User-Agent", self._ua)]
+        hdrs += headers
         if auth is not None:
             import base64
-            h["Authorization"] = "Basic " + base64.b64encode(
-                f"{auth[0]}:{auth[1]}".encode("utf-8")).decode("ascii")
-        key = (scheme, host, port)
+            hdrs.append((b"Authorization", b"Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode())))
+        req = httpcore.Request(b"GET", url, headers=hdrs, extensions=self._extensions)
+        origin = url.origin
         for attempt in (0, 1):
+            reused = False
             try:
-                conn, reused = self._native_conn(scheme, host, port, fresh=attempt > 0)
-            except Exception as e:  # noqa: BLE001
-                raise _map_error(e, display) from None
-            try:
-                r = conn.get(path, h)
-            except Exception as e:  # noqa: BLE001
-                from ostree_py.remote.http1 import BadStatusLine
-                self._drop_native_conn(key)
-                # A kept-alive connection the server closed meanwhile: reconnect once.
-                if reused and attempt == 0 and isinstance(e, (ConnectionError, BadStatusLine)):
+                if pool is None:
+                    conn, reused = self._connection(key, origin)
+                else:
+                    conn, reused = pool, _has_idle(pool, origin)
+                r = conn.handle_request(req)
+            except Exception as e:  # noqa: BLE001 - mapped to the reference's errors
+                # a kept-alive connection the server closed meanwhile (or an HTTP/2 one
+                # that takes no more streams): once more on a new one
+                if attempt == 0 and reused and (type(e).__name__ == "ConnectionNotAvailable" or (
+                        type(e).__name__ == "RemoteProtocolError" and _NO_RESPONSE in str(e))):
                     continue
                 raise _map_error(e, display) from None
-            return _NativeResponse(r, display, lambda: self._drop_native_conn(key))
-        raise FetchError(f"While fetching {display}: [52] Server returned nothing (no headers, no data)")
+            return _Response(r, display)
+        raise FetchError(f"While fetching {display}: [52] Server returned nothing (no headers, no data)",
+                         "partial")
 
-    def _open(self, uri: URI, url: str, headers: dict) -> "_Response":
+    def _host_names(self, key: tuple) -> tuple:
+        """The host of ``key`` (scheme, host, port) and its Host header, IDNA-encoded once
+        per server."""
+        v = self._hosts.get(key)
+        if v is None:
+            scheme, host, port = key
+            default = port is None or port == (443 if scheme == "https" else 80)
+            h = f"[{host}]" if ":" in host else host
+            v = self._hosts[key] = (host.encode("idna"), (h if default else f"{h}:{port}").encode("idna"))
+        return v
+
+    def _open(self, uri: URI, headers: list) -> "_Response":
         """Send a GET, following redirects (at most 20); credentials only go to the original origin."""
-        origin = (uri.scheme, uri.host, uri.port)
         auth = (uri.username, uri.password or "") if uri.username is not None else None
         display = uri.display()
-        target = url
+        scheme, host, port = uri.scheme, uri.host, uri.port
+        target = (uri.path or "/") + ("?" + uri.query if uri.query else "")
+        url = None
         for _ in range(21):
-            parts = urllib.parse.urlsplit(target)
-            same = (parts.scheme, parts.hostname or "", parts.port) == origin
-            r = self._send(target, headers, auth if same else None, display)
+            same = (scheme, host, port) == (uri.scheme, uri.host, uri.port)
+            r = self._send(scheme, host, port, target, headers, auth if same else None, display)
             loc = r.header("location")
             if r.status not in (301, 302, 303, 307, 308) or not loc:
                 return r
             r.close(reuse=True)
-            target = urllib.parse.urljoin(target, loc)
-            if urllib.parse.urlsplit(target).scheme not in ("http", "https"):
+            if url is None:
+                url = uri.request_url()
+            url = urllib.parse.urljoin(url, loc)
+            parts = urllib.parse.urlsplit(url)
+            if parts.scheme not in ("http", "https"):
                 raise FetchError(f"While fetching {display}: [1] Protocol not supported or disabled in libcurl")
+            scheme, host, port = parts.scheme, parts.hostname or "", parts.port
+            target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
         raise FetchError(f"While fetching {display}: [47] Number of redirects hit maximum amount")
-
     def _fetch_http(self, uri: URI, max_size, if_none_match, if_modified_since, out, gzip) -> FetchResult:
-        url = uri.request_url()
-        headers = {"Accept-Encoding": "identity"}
+        headers = [(b"Accept-Encoding", b"identity")]
         if if_none_match:
-            headers["If-None-Match"] = if_none_match
+            headers.append((b"If-None-Match", if_none_match.encode()))
         if if_modified_since > 0:
-            headers["If-Modified-Since"] = time.strftime("%a, %d %b %Y %H:%M:%S GMT",
-                                                         time.gmtime(if_modified_since))
+            headers.append((b"If-Modified-Since", time.strftime(
+                "%a, %d %b %Y %H:%M:%S GMT", time.gmtime(if_modified_since)).encode()))
         for k, v in self.extra_headers:
-            headers[k] = v
+            headers.append((k.encode(), v.encode()))
         if self.cookies:
             ch = _cookie_header(self.cookies, uri.scheme, uri.host, uri.path)
             if ch:
-                headers["Cookie"] = ch
+                headers.append((b"Cookie", ch.encode()))
         resume_from = 0
         if out is not None:
             resume_from = out.tell()
             if resume_from:
-                headers["Range"] = f"bytes={resume_from}-"
+                headers.append((b"Range", f"bytes={resume_from}-".encode()))
         display = uri.display()
         res = FetchResult()
         res.uri = uri
         chunks = []
-        r = self._open(uri, url, headers)
+        r = self._open(uri, headers)
         ok = False
         try:
             status = r.status
             res.etag = (r.header("etag") or "").strip() or None
-            lm = r.header("last-modified")
-            if lm:
-                res.last_modified = _parse_http_date(lm)
+            res._last_modified = r.header("last-modified")
             if status == 304 and (if_none_match or if_modified_since > 0):
                 res.not_modified = True
                 res.data = b"" if out is None else None
@@ -661,15 +722,35 @@ class Fetcher:
 
 
 class _Response:
-    """What _fetch_http needs of a response, whichever backend produced it."""
+    """A response of httpcore's: its status, headers and body."""
 
-    status = 0
+    __slots__ = ("r", "status", "display", "_fields")
+
+    def __init__(self, r, display):
+        self.r = r
+        self.status = r.status
+        self.display = display
+        self._fields = None
 
     def header(self, name: str):
-        raise NotImplementedError
+        """The value of header ``name`` (lower case; repeated fields joined with ", "), or None."""
+        fields = self._fields
+        if fields is None:
+            # (three lookups per response: keys are lowered once, only values asked for decoded)
+            fields = self._fields = {}
+            for k, v in self.r.headers:
+                k = k.lower()
+                fields[k] = fields[k] + b", " + v if k in fields else v
+        v = fields.get(name.encode())
+        return None if v is None else v.decode("latin-1")
 
     def chunks(self):
-        raise NotImplementedError
+        """The body as it arrives: each piece is whatever one read got (at most 64 KiB),
+        so that a trickle reaches the low-speed check."""
+        try:
+            yield from self.r.stream
+        except Exception as e:  # noqa: BLE001
+            raise _map_error(e, self.display) from None
 
     def drain(self) -> None:
         """Read (and drop) a small error body so the connection can be reused."""
@@ -678,104 +759,86 @@ class _Response:
                 pass
 
     def close(self, reuse: bool = True) -> None:
-        raise NotImplementedError
+        # httpcore keeps the connection when the body was read to its end, else closes it
+        with contextlib.suppress(Exception):
+            self.r.close()
 
 
-class _NativeResponse(_Response):
-    def __init__(self, r, display, drop):
-        self.r = r
-        self.status = r.status
-        self.display = display
-        self._drop = drop
-
-    def header(self, name):
-        return self.r.header(name)
-
-    def chunks(self):
-        read1 = self.r.read1
-        while True:
-            try:
-                # read1: whatever arrived (at most _CHUNK), so that a trickle
-                # reaches the low-speed check instead of filling a 64 KiB read
-                b = read1(_CHUNK)
-            except Exception as e:  # noqa: BLE001
-                self._drop()
-                raise _map_error(e, self.display) from None
-            if not b:
-                return
-            yield b
-
-    def close(self, reuse=True):
-        # a body read to the end leaves the connection ready for the next request
-        if not (reuse and self.r.reusable):
-            self._drop()
+# What httpcore says when a connection ends before the response starts.
+_NO_RESPONSE = "Server disconnected without sending a response"
 
 
-class _HttpxResponse(_Response):
-    def __init__(self, r, display):
-        self.r = r
-        self.status = r.status_code
-        self.display = display
-
-    def header(self, name):
-        return self.r.headers.get(name)
-
-    def chunks(self):
-        try:
-            yield from self.r.iter_bytes()
-        except Exception as e:  # noqa: BLE001
-            raise _map_error(e, self.display) from None
-
-    def close(self, reuse=True):
-        self.r.close()
+def _has_idle(pool, origin) -> bool:
+    """Whether ``pool`` holds an idle kept-alive connection to ``origin`` (which the next
+    request will reuse)."""
+    for c in pool.connections:
+        if c.is_idle() and c.can_handle_request(origin):
+            return True
+    return False
 
 
 def _map_error(e: BaseException, display: str) -> FetchError:
-    """A network exception (http1, ssl, socket or httpx) as the reference words it (curl's)."""
+    """A network exception (httpcore's, ssl's or the socket's) as the reference words it (curl's)."""
     import socket
     import ssl
-
-    from ostree_py.remote import http1
     if isinstance(e, FetchError):
         return e
+    if isinstance(e, _LocalCertError):
+        # (what the reference says: curl fails in the TLS handshake)
+        return FetchError(f"While fetching {display}: [35] SSL connect error")
     name = type(e).__name__
     msg = str(e)
     if isinstance(e, (socket.timeout, TimeoutError)) or name.endswith("Timeout") or "timed out" in msg:
         return FetchError(f"While fetching {display}: [28] Timeout was reached", "timed-out")
+    if isinstance(e, UnicodeError):
+        # a host name IDNA cannot encode (an empty or too long label): curl's resolver refuses it
+        return FetchError(f"While fetching {display}: [6] Couldn't resolve host name")
     if isinstance(e, socket.gaierror) or "Name or service not known" in msg or "getaddrinfo" in msg \
-            or "Temporary failure in name resolution" in msg or "nodename" in msg:
+            or "Temporary failure in name resolution" in msg or "nodename" in msg \
+            or "No address associated with hostname" in msg:
         return FetchError(f"While fetching {display}: [6] Couldn't resolve host name")
     if isinstance(e, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in msg:
         return FetchError(f"While fetching {display}: [60] SSL peer certificate or SSH remote key was not OK")
-    if isinstance(e, ssl.SSLError) or "SSL" in name:
+    if isinstance(e, ssl.SSLError) or "SSL" in name or msg.startswith("[SSL"):
         return FetchError(f"While fetching {display}: [35] SSL connect error")
-    if isinstance(e, http1.IncompleteRead) or name in ("RemoteProtocolError",) \
-            or "peer closed connection" in msg:
-        return FetchError(f"While fetching {display}: [18] Transferred a partial file", "partial")
-    if isinstance(e, ConnectionRefusedError) or name == "ConnectError" or "Connection refused" in msg:
+    if name == "RemoteProtocolError":
+        if _NO_RESPONSE in msg:
+            return FetchError(f"While fetching {display}: [52] Server returned nothing (no headers, no data)",
+                              "partial")
+        if "StreamReset" in msg:
+            return FetchError(f"While fetching {display}: [92] Stream error in the HTTP/2 framing layer",
+                              "partial")
+        if "ConnectionTerminated" in msg or "GOAWAY" in msg:
+            return FetchError(f"While fetching {display}: [16] Error in the HTTP2 framing layer", "partial")
+        if "peer closed connection" in msg or "incomplete" in msg:
+            return FetchError(f"While fetching {display}: [18] Transferred a partial file", "partial")
+        return FetchError(f"While fetching {display}: [8] Weird server reply")
+    if isinstance(e, ConnectionRefusedError) or "Connection refused" in msg:
         return FetchError(f"While fetching {display}: [7] Couldn't connect to server")
-    if isinstance(e, (ConnectionResetError, BrokenPipeError, http1.RemoteDisconnected)) \
-            or name in ("ReadError", "WriteError"):
+    if isinstance(e, (ConnectionResetError, BrokenPipeError)) or name in ("ReadError", "WriteError"):
         return FetchError(f"While fetching {display}: [56] Failure when receiving data from the peer", "partial")
     if name == "UnsupportedProtocol":
         return FetchError(f"While fetching {display}: [1] Unsupported protocol")
-    if isinstance(e, OSError):
+    if name == "ProxyError":
+        return FetchError(f"While fetching {display}: [56] {msg or 'Failure when receiving data from the peer'}")
+    if name == "LocalProtocolError":
+        return FetchError(f"While fetching {display}: [43] A libcurl function was given a bad argument")
+    if isinstance(e, OSError) or name == "ConnectError":
         return FetchError(f"While fetching {display}: [7] Couldn't connect to server")
-    if isinstance(e, http1.HTTPException):
-        return FetchError(f"While fetching {display}: [8] Weird server reply")
     return FetchError(f"While fetching {display}: {msg or name}")
 
 
-def _env_proxy(scheme: str, host: str) -> bool:
-    """Whether the environment sets a proxy for ``scheme`` (``<scheme>_proxy`` or ``all_proxy``,
-    lower case first, as curl and urllib read them) that ``no_proxy`` does not lift for ``host``."""
+def _env_proxy_url(scheme: str, host: str) -> str | None:
+    """The proxy the environment sets for ``scheme`` (``<scheme>_proxy`` or ``all_proxy``,
+    lower case first, as curl and urllib read them), unless ``no_proxy`` lifts it for ``host``."""
     env = os.environ
 
     def get(name):
         return env.get(name) or env.get(name.upper())
     proxy = get(f"{scheme}_proxy") if scheme != "http" or "REQUEST_METHOD" not in env else env.get("http_proxy")
-    if not (proxy or get("all_proxy")):
-        return False
+    proxy = proxy or get("all_proxy")
+    if not proxy:
+        return None
     no_proxy = get("no_proxy") or ""
     host = host.lower().rstrip(".")
     for entry in no_proxy.replace(" ", ",").split(","):
@@ -783,12 +846,12 @@ def _env_proxy(scheme: str, host: str) -> bool:
         if not entry:
             continue
         if entry == "*":
-            return False
+            return None
         entry = entry.split(":", 1)[0] if entry.count(":") == 1 else entry
         entry = entry.lstrip(".")
         if host == entry or host.endswith("." + entry):
-            return False
-    return True
+            return None
+    return proxy
 
 
 def _env_number(name: str, default: float) -> float:

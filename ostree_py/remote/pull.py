@@ -1167,7 +1167,7 @@ class _Pull:
                 self._importer(self.remote_local).import_object(objtype, csum)
             except ObjectNotFoundError:
                 if objtype == "commit" and self.maxdepth != 0 and csum in self.commit_to_depth:
-                    repo.mark_commit_partial(csum, False)
+                    repo.forget_commit_partial(csum)
                     if self.has_tombstone_commits:
                         self._importer(self.remote_local).import_object("tombstone-commit", csum)
                     return
@@ -1348,7 +1348,7 @@ class _Pull:
             for objtype in ("commit", "commitmeta"):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(repo.object_path(objtype, csum))
-            repo.mark_commit_partial(csum, False)
+            repo.forget_commit_partial(csum)
 
     # ------------------------------------------------------------ metadata fetches
     def _enqueue_meta(self, csum, objtype, path, detached, is_stored, ref):
@@ -1453,11 +1453,10 @@ class _Pull:
             return False
         if self.dry_run or self.commit_only or not self.content_mirrorlist:
             return False
-        # crash tests count checkpoints in one process; httpx (proxies, HTTP/2) keeps its own pool
+        # crash tests count checkpoints in one process
         if faults.armed():
             return False
-        return all(u.scheme in ("http", "https") and not self.fetcher._use_httpx(u.scheme, u.host)
-                   for u in self.content_mirrorlist)
+        return all(u.scheme in ("http", "https") for u in self.content_mirrorlist)
 
     def _child_content(self, csum, retries):
         """In a child: fetch and write one content object; what it added to the counters

@@ -1157,7 +1157,7 @@ class Repo:
         if objtype == "commit":
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.object_path("commitmeta", checksum))
-            self.mark_commit_partial(checksum, False)
+            self.forget_commit_partial(checksum)
             if self.config.get_boolean("core", "tombstone-commits", False):
                 p = self.object_path("tombstone-commit", checksum)
                 if not os.path.exists(p):
@@ -1212,6 +1212,18 @@ class Repo:
         else:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(p)
+
+    def forget_commit_partial(self, checksum: str) -> None:
+        """Remove state/CSUM.commitpartial at once, inside a transaction too.
+
+        For a commit object that is being removed (deleted, refused, absent
+        from the source): unlike ``mark_commit_partial(csum, False)``, which
+        says the commit is complete, this does not wait for the transaction,
+        so a refused pull that aborts leaves no marker behind.
+        """
+        self._txn_completed_commits.discard(checksum)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._partial_path(checksum))
 
     # ---------------------------------------------------------------- refs
     from ostree_py.repo.refs import (

@@ -1,4 +1,4 @@
-"""rpm-ostree's sysroot core: writing a deployment and the cleanup that follows.
+"""rpm-ostree's sysroot core: the cleanup that follows a deployment change.
 
 libostree's cleanup keeps a deployment's own commit but not its parent, so
 the base of a layered deployment would be pruned as soon as its ref moves on
@@ -73,10 +73,3 @@ def cleanup(sysroot) -> int:
         raise core.RpmOstreeError(f"syscore cleanup: regenerating refs: {e.message}") from None
     sysroot.cleanup()
     return freed
-
-
-def write_deployment(sysroot, osname: str, new, merge) -> None:
-    """Add ``new`` as the default deployment of ``osname`` (older ones dropped as ostree
-    does) and clean up the rpm-ostree way."""
-    sysroot.simple_write_deployment(osname, new, merge, no_clean=True)
-    cleanup(sysroot)

@@ -79,7 +79,9 @@ def stage_overlay_initrd(path: str) -> str:
 
 def stage_tree(sysroot: Sysroot, osname, revision: str, origin, merge: Deployment | None,
                override_kernel_argv=None, overlay_initrds=None) -> Deployment:
-    """ostree_sysroot_stage_tree_with_options: the checkout now, the rest at shutdown."""
+    """ostree_sysroot_stage_tree_with_options: the checkout now, the rest at shutdown.
+
+    The cleanup that follows is the deploy transaction's (transaction.deploy)."""
     from ostree_py.sysroot import deploy
     if sysroot.booted_deployment is None:
         raise SysrootError("Cannot stage deployment: Not currently booted into an OSTree system")
@@ -99,7 +101,6 @@ def stage_tree(sysroot: Sysroot, osname, revision: str, origin, merge: Deploymen
         deploy._rmrf_deployment(sysroot, previous.osname, previous.csum, previous.deployserial)
     sysroot.bump_mtime()
     sysroot.load()
-    sysroot.prepare_cleanup()
     return d
 
 
@@ -131,7 +132,7 @@ def finalize_staged(sysroot: Sysroot) -> str:
 
 
 def _finalize_staged(sysroot: Sysroot) -> str:
-    from ostree_py.sysroot import deploy
+    from ostree_py.sysroot import deploy, transaction
     staged = sysroot.staged_deployment
     if staged is None:
         return "No deployment staged for finalization"
@@ -153,6 +154,6 @@ def _finalize_staged(sysroot: Sysroot) -> str:
     sysroot.staged_deployment = None
     staged.staged = False
     sysroot.deployments = [d for d in sysroot.deployments if d is not staged]
-    sysroot.simple_write_deployment(staged.osname, staged, merge, no_clean=True)
-    sysroot.prepare_cleanup()
+    transaction.write_new_deployment(sysroot, staged.osname, staged, merge,
+                                     transaction.DeployPolicy(cleanup=transaction.NO_PRUNE))
     return "Finalized staged deployment"

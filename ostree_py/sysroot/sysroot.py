@@ -683,35 +683,12 @@ class Sysroot:
                                 merge_deployment: Deployment | None, *, no_clean: bool = False,
                                 not_default: bool = False, retain: bool = False,
                                 retain_pending: bool = False, retain_rollback: bool = False) -> None:
-        """Add ``new_deployment`` and drop the old ones of ``osname`` that are not kept."""
-        booted = self.booted_deployment
-        if osname is None and booted is not None:
-            osname = booted.osname
-        new_list = []
-        added = False
-        if not not_default:
-            new_list.append(new_deployment)
-            added = True
-        if booted is None and merge_deployment is None and (retain_pending or retain_rollback):
-            retain = True
-        before_booted = before_merge = True
-        for d in self.deployments:
-            osname_matches = osname is None or d.osname == osname
-            is_booted = d.equal(booted)
-            is_merge = d.equal(merge_deployment)
-            if is_booted:
-                before_booted = False
-            if is_merge:
-                before_merge = False
-            passed = (not before_booted) if booted is not None else (not before_merge)
-            if (retain or d.is_pinned or not osname_matches or (retain_pending and not passed)
-                    or is_booted or is_merge or (retain_rollback and passed)):
-                new_list.append(d)
-            if not added and passed:
-                new_list.append(new_deployment)
-                added = True
-        if not added:
-            new_list.append(new_deployment)
+        """Add ``new_deployment`` and drop the old ones of ``osname`` that are not kept
+        (transaction.new_deployment_list); a cleanup follows unless ``no_clean``."""
+        from ostree_py.sysroot.transaction import new_deployment_list
+        new_list = new_deployment_list(self, osname, new_deployment, merge_deployment, not_default=not_default,
+                                       retain=retain, retain_pending=retain_pending,
+                                       retain_rollback=retain_rollback)
         self.write_deployments(new_list, do_postclean=not no_clean)
 
     def deploy_tree(self, osname, revision, origin, merge_deployment, override_kernel_argv=None,

@@ -95,12 +95,12 @@ class Upgrader:
         return True
 
     def deploy(self):
-        if self.stage or os.environ.get("OSTREE_EX_STAGE_DEPLOYMENTS") is not None:
-            from ostree_py.sysroot.stage import stage_tree
-            return stage_tree(self.sysroot, self.osname, self.new_revision, self.origin, self.merge_deployment)
-        new = self.sysroot.deploy_tree(self.osname, self.new_revision, self.origin, self.merge_deployment)
-        self.sysroot.simple_write_deployment(self.osname, new, self.merge_deployment)
-        return new
+        """The deploy transaction for the pulled revision (staged when asked, or when
+        OSTREE_EX_STAGE_DEPLOYMENTS is set); returns the new deployment."""
+        from ostree_py.sysroot import transaction
+        stage = self.stage or os.environ.get("OSTREE_EX_STAGE_DEPLOYMENTS") is not None
+        return transaction.deploy(self.sysroot, self.osname, self.new_revision, self.origin,
+                                  merge=self.merge_deployment, policy=transaction.DeployPolicy(stage=stage))
 
 
 def check_timestamps(repo, from_rev: str, to_rev: str) -> None:

@@ -56,7 +56,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -64,6 +63,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROJECT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(HERE))
+from debian_chroot import Mounts, apt_mirror, remove_tree  # noqa: E402  (tests/debian_chroot.py)
+
 SUITE = "bookworm"
 OS_NAME = "debian"
 REF = "debian/boot-test"
@@ -108,67 +110,6 @@ def ensure_host_packages() -> None:
         run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing], env=env)
 
 
-def apt_mirror() -> str:
-    """The Debian mirror this machine's apt uses (for the main archive)."""
-    texts = []
-    for path in ["/etc/apt/sources.list"] + sorted(
-        os.path.join("/etc/apt/sources.list.d", n)
-        for n in (os.listdir("/etc/apt/sources.list.d") if os.path.isdir("/etc/apt/sources.list.d") else [])
-    ):
-        if path.endswith((".list", ".sources")) and os.path.isfile(path):
-            with open(path, encoding="utf-8", errors="replace") as f:
-                texts.append((path, f.read()))
-    for path, text in texts:
-        if path.endswith(".list"):
-            for line in text.splitlines():
-                parts = line.split("#", 1)[0].split()
-                if len(parts) >= 3 and parts[0] == "deb":
-                    i = 1
-                    if parts[i].startswith("["):
-                        while not parts[i].endswith("]"):
-                            i += 1
-                        i += 1
-                    if parts[i + 1] == SUITE:
-                        return parts[i]
-        else:
-            for stanza in re.split(r"\n\s*\n", text):
-                fields = {}
-                for line in stanza.splitlines():
-                    if line.startswith("#") or ":" not in line or line[:1].isspace():
-                        continue
-                    k, v = line.split(":", 1)
-                    fields[k.strip().lower()] = v.split()
-                if "deb" in fields.get("types", []) and SUITE in fields.get("suites", []) \
-                        and fields.get("enabled", ["yes"])[0] != "no" and fields.get("uris"):
-                    return fields["uris"][0]
-    raise SystemExit(f"boot-test: no apt source for {SUITE} found in /etc/apt")
-
-
-class Mounts:
-    """proc, sys and dev mounted into a chroot for package scripts and dracut."""
-
-    def __init__(self, root: str):
-        self.root = root
-        self.done: list[str] = []
-
-    def __enter__(self):
-        for kind, src, rel in (("proc", "proc", "proc"), ("sysfs", "sys", "sys"), ("bind", "/dev", "dev"),
-                               ("bind", "/dev/pts", "dev/pts")):
-            target = os.path.join(self.root, rel)
-            os.makedirs(target, exist_ok=True)
-            if kind == "bind":
-                run(["mount", "--bind", src, target])
-            else:
-                run(["mount", "-t", kind, src, target])
-            self.done.append(target)
-        return self
-
-    def __exit__(self, *exc):
-        for target in reversed(self.done):
-            if subprocess.run(["umount", target]).returncode != 0:
-                subprocess.run(["umount", "-l", target])
-
-
 def chroot(root: str, *cmd: str, **kw) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive",
            "LC_ALL": "C", "HOME": "/root"}
@@ -188,18 +129,6 @@ def write_stamp(d: str, version: str) -> None:
         f.write(version + "\n")
 
 
-def rmtree(path: str) -> None:
-    if os.path.islink(path) or (os.path.lexists(path) and not os.path.isdir(path)):
-        os.unlink(path)
-    elif os.path.lexists(path):
-        try:
-            shutil.rmtree(path)
-        except PermissionError:
-            # Deployments carry the immutable flag when made without the debug env.
-            subprocess.run(["chattr", "-R", "-f", "-i", path], stderr=subprocess.DEVNULL)
-            shutil.rmtree(path)
-
-
 # ------------------------------------------------------------ base rootfs
 def build_base(cache: str) -> str:
     # Named by version: branches with different recipes can share one BOOT_CACHE.
@@ -208,9 +137,9 @@ def build_base(cache: str) -> str:
         log(f"base rootfs cached: {base}")
         return base
     tmp = base + ".tmp"
-    rmtree(tmp)
-    rmtree(base)
-    mirror = apt_mirror()
+    remove_tree(tmp)
+    remove_tree(base)
+    mirror = apt_mirror(SUITE)
     log(f"debootstrap {SUITE} (minbase + {', '.join(BASE_INCLUDE)})")
     run(["debootstrap", "--variant=minbase", "--include=" + ",".join(BASE_INCLUDE), SUITE, tmp, mirror],
         stdout=subprocess.DEVNULL)
@@ -395,15 +324,15 @@ def build_tree(cache: str, base: str) -> str:
         log(f"ostree tree cached: {tree}")
         return tree
     tmp = tree + ".tmp"
-    rmtree(tmp)
-    rmtree(tree)
+    remove_tree(tmp)
+    remove_tree(tree)
     log("copying the base rootfs")
     run(["cp", "-a", base, tmp])
     os.unlink(os.path.join(tmp, ".boot-test-stamp"))
     kver = kernel_version(tmp)
     moddir = os.path.join(tmp, "usr/lib/modules", kver)
     for rel in PRUNE_MODULES:
-        rmtree(os.path.join(moddir, rel))
+        remove_tree(os.path.join(moddir, rel))
     chroot(tmp, "depmod", "-a", kver)
     # An empty rpmdb where rpm-ostree keeps it, for rpm-ostree-py to layer on, and
     # Debian's rpm (default ~/.rpmdb) pointed at it, for `rpm -q` in the guest.
@@ -426,7 +355,7 @@ def build_tree(cache: str, base: str) -> str:
     log("converting to an ostree tree")
     boot = os.path.join(tmp, "boot")
     for name in os.listdir(boot):
-        rmtree(os.path.join(boot, name))
+        remove_tree(os.path.join(boot, name))
     # Files for the guest checks, a local root login, no fstab entries (root= does it).
     write(os.path.join(tmp, "usr/libexec/boot-test/check"),
           CHECK_SCRIPT.replace("DEBIAN_OS", OS_NAME), 0o755)
@@ -454,10 +383,10 @@ def build_tree(cache: str, base: str) -> str:
              "d /var/opt 0755 root root -\nd /var/srv 0755 root root -\nd /var/mnt 0755 root root -\n"
              "d /var/local 0755 root root -\n")
     write(os.path.join(tmp, "usr/lib/tmpfiles.d/boot-test-var.conf"), var_tmpfiles(var) + extra)
-    rmtree(var)
+    remove_tree(var)
     os.mkdir(var, 0o755)
     for name in ("home", "root", "opt", "srv", "mnt", "media", "tmp", "dev", "proc", "sys", "run"):
-        rmtree(os.path.join(tmp, name))
+        remove_tree(os.path.join(tmp, name))
     for name, target in (("home", "var/home"), ("root", "var/roothome"), ("opt", "var/opt"),
                          ("srv", "var/srv"), ("mnt", "var/mnt"), ("media", "run/media"),
                          ("ostree", "sysroot/ostree")):
@@ -806,14 +735,14 @@ def main() -> int:
     if args.rebuild:
         for name in os.listdir(cache):
             if name.startswith(("base-", "tree-")):
-                rmtree(os.path.join(cache, name))
+                remove_tree(os.path.join(cache, name))
     base = build_base(cache)
     tree = build_tree(cache, base)
 
     # The previous run's sysroot and image stay until the next run, to look at.
     work = os.path.join(cache, f"run-{args.tool}")
     run(["rm", "-rf", work])  # much faster than shutil.rmtree on a sysroot
-    rmtree(work)
+    remove_tree(work)
     os.makedirs(work)
     prepared = time.monotonic()
     # A sysroot in a folder: no chattr +i on the deployments, so reruns can wipe it.
@@ -879,4 +808,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except RuntimeError as e:  # tests/debian_chroot.py: no apt source, a mount that stays
+        sys.exit(f"boot-test: {e}")

@@ -84,6 +84,36 @@ GLOBAL = {"verbose", "version"}
 HIDDEN_REFERENCE_PATHS = ("admin instutil", "admin kargs edit-in-place")
 
 
+def options_function(options):
+    """A typer ``options`` declaration with the given GLib ``Option`` specs, as a
+    command module writes by hand (``def options(x: Annotated[...] = ...)``)."""
+    import inspect
+    import keyword
+    from typing import Annotated
+
+    import typer
+
+    from ostree_py.commands._cli import filename, int64
+    kinds = {"flag": (bool, False), "string": (str | None, None), "filename": (str | None, None),
+             "int": (int | None, None), "int64": (int | None, None), "double": (float | None, None),
+             "string-array": (list[str], []), "filename-array": (list[str], [])}
+    params = []
+    for o in options:
+        typ, default = kinds[o.kind]
+        decls = ["--" + o.long] + (["-" + o.short] if o.short else [])
+        extra = {"parser": filename} if o.kind.startswith("filename") else \
+            {"parser": int64} if o.kind == "int64" else {}
+        ann = Annotated[typ, typer.Option(*decls, metavar=o.arg, help=o.help, hidden=o.hidden, **extra)]
+        name = o.dest + "_" if keyword.iskeyword(o.dest) else o.dest  # --from: from_
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann))
+
+    def options(**kwargs):
+        """Generated declaration."""
+    options.__signature__ = inspect.Signature(params)
+    options.__annotations__ = {p.name: p.annotation for p in params}
+    return options
+
+
 def stub_module(path, spec):
     """A stand-in command module with the reference's usage, summary and options."""
     from ostree_py.commands._cli import Option
@@ -95,9 +125,9 @@ def stub_module(path, spec):
     mod.NEEDS_SYSROOT = bool(longs) and longs[0] == "sysroot"
     mod.NEEDS_REPO = bool(longs) and longs[0] == "repo"
     skip = {"sysroot"} if mod.NEEDS_SYSROOT else {"repo"} if mod.NEEDS_REPO else set()
-    mod.OPTIONS = [Option(lng, short, "string" if arg else "flag", arg, hlp)
-                   for (lng, short, arg, hlp) in options
-                   if lng not in GLOBAL and lng not in skip]
+    mod.options = options_function([Option(lng, short, "string" if arg else "flag", arg, hlp)
+                                    for (lng, short, arg, hlp) in options
+                                    if lng not in GLOBAL and lng not in skip])
     mod.run = lambda ctx, opts, args: ctx.stdout.write(f"ran {path} {args!r}\n") and 0
     return mod
 
@@ -108,8 +138,12 @@ def install_stubs(monkeypatch, keep=()):
     Group modules (ours, real) are kept; so are the paths in ``keep``.
     """
     from ostree_py.commands import _table
+    from ostree_py.commands._app import Program
+    program = Program()
     for path, spec in reference_specs().items():
-        if not path or path in keep or _table.is_group(path):
+        if not path or path in keep or program.is_group(path):
             continue
         name = "ostree_py.commands." + _table.COMMANDS[path]
-        monkeypatch.setitem(sys.modules, name, stub_module(path, spec))
+        mod = stub_module(path, spec)
+        monkeypatch.setitem(sys.modules, name, mod)
+        monkeypatch.setitem(_table.SUMMARIES, path, mod.SUMMARY or "")

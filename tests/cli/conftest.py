@@ -10,7 +10,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 import cli_reference  # noqa: E402
-from ostree_py.commands import _cli  # noqa: E402
+from ostree_py.commands import _cli, main  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -35,7 +35,7 @@ def run_inprocess(argv, env=None, prog="ostree-py"):
     environ.update(env or {})
     out, err = io.StringIO(), io.StringIO()
     ctx = _cli.Context(stdout=out, stderr=err, stdin=io.StringIO(), environ=environ, prog=prog)
-    rc = _cli.main(list(argv), ctx)
+    rc = main(list(argv), ctx)
     return Result(rc, out.getvalue(), err.getvalue())
 
 
@@ -75,7 +75,8 @@ def reference():
 
 @pytest.fixture
 def define_command(monkeypatch):
-    """Register a made-up command: define_command("frob", run=..., OPTIONS=[...])."""
+    """Register a made-up command: define_command("frob", run=..., OPTIONS=[...]);
+    OPTIONS (GLib ``Option`` specs) become the module's typer ``options``."""
     import types
 
     from ostree_py.commands import _table
@@ -84,9 +85,9 @@ def define_command(monkeypatch):
         modname = path.replace(" ", "_").replace("-", "_") + "_testcmd"
         monkeypatch.setitem(_table.COMMANDS, path, modname)
         mod = types.ModuleType(modname)
-        mod.SUMMARY = attrs.pop("SUMMARY", f"Test command {path}")
+        monkeypatch.setitem(_table.SUMMARIES, path, attrs.pop("SUMMARY", f"Test command {path}"))
         mod.USAGE = attrs.pop("USAGE", "")
-        mod.OPTIONS = attrs.pop("OPTIONS", [])
+        mod.options = cli_reference.options_function(attrs.pop("OPTIONS", []))
         for k, v in attrs.items():
             setattr(mod, k, v)
         monkeypatch.setitem(sys.modules, f"ostree_py.commands.{modname}", mod)

@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from ostree_py.commands import _cli, _table
+from ostree_py.commands._app import Program
 from ostree_py.errors import OstreeError, UsageError
 
 # Command lines whose whole behaviour is the framework's (help, usage errors,
@@ -54,10 +55,10 @@ def test_same_as_reference(argv, stubs, reference, cli, tmp_path, monkeypatch):
 NO_REFERENCE_HELP = {"admin finalize-staged", "admin boot-complete"}
 
 
-# Ours only: help, and trivial-httpd (a separate program in Debian's build; its
+# Ours only: help, completion, and trivial-httpd (a separate program in Debian's build; its
 # options are compared with that program's in tests/cli/test_trivial_httpd.py).
 @pytest.mark.parametrize("path", sorted(p for p in _table.COMMANDS
-                                        if p not in ("help", "trivial-httpd") and p not in NO_REFERENCE_HELP))
+                                        if p not in ("help", "completion", "trivial-httpd") and p not in NO_REFERENCE_HELP))
 def test_every_reference_command_help_layout(path, stubs, reference, cli):
     """With the reference's options, our help is byte-identical (all commands, groups too)."""
     specs = reference.reference_specs()
@@ -75,13 +76,28 @@ def test_prog_name_from_environment(cli_subprocess):
     assert r.out.startswith("Usage:\n  ostree [OPTION…] COMMAND\n")
 
 
+def test_prog_name_from_argv0(tmp_path):
+    """A link named ``ostree`` says ``ostree`` in help and errors, as GLib's prgname."""
+    link = tmp_path / "ostree"
+    link.symlink_to(os.path.join(os.path.dirname(sys.executable), "ostree-py"))
+    env = {k: v for k, v in os.environ.items() if k != "OSTREE_PY_PRGNAME"}
+    p = subprocess.run([str(link), "--help"], capture_output=True, text=True, env=env)
+    assert p.stdout.startswith("Usage:\n  ostree [OPTION…] COMMAND\n")
+    p = subprocess.run([str(link), "commit"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert p.returncode == 1 and p.stderr.startswith("Usage:\n  ostree commit [OPTION…] [PATH]\n")
+    # the variable still wins
+    p = subprocess.run([str(link), "--help"], capture_output=True, text=True,
+                       env=dict(env, OSTREE_PY_PRGNAME="other"))
+    assert p.stdout.startswith("Usage:\n  other [OPTION…] COMMAND\n")
+
+
 def test_listing_shows_only_implemented_commands(cli, define_command, monkeypatch):
     # Restore the table by hand: monkeypatch.delitem would re-insert the keys
     # in reverse order, and the table's order is the listing order.
     orig = dict(_table.COMMANDS)
     try:
         for path in list(_table.COMMANDS):
-            if not _table.is_group(path) and path != "help":
+            if not Program().is_group(path) and path != "help":
                 del _table.COMMANDS[path]
         out = cli(["--help"]).out
         assert "  admin " in out and "  remote " in out and "  commit " not in out
@@ -197,10 +213,10 @@ def test_debug_reraises(cli, define_command):
 
 def test_debug_traceback_in_a_real_process(cli_subprocess, tmp_path):
     # A bad --sysroot makes no difference: use an error path we own, -x on help.
-    code = ("import sys; from ostree_py.commands import _cli\n"
+    code = ("import sys; from ostree_py.commands import _app, main\n"
             "def boom(*a): raise ValueError('kaboom')\n"
-            "_cli._run_group = boom\n"
-            "sys.exit(_cli.main(['x']))\n")
+            "_app.Program.invoke_group = boom\n"
+            "sys.exit(main(['x']))\n")
     env = dict(os.environ)
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        env=dict(env, OSTREE_PY_DEBUG="1"))
@@ -217,11 +233,11 @@ def test_broken_pipe_is_quiet(tmp_path):
         f"'{sys.executable}' -c 'import sys; sys.stdout.write(\"\")'",
         shell=True, capture_output=True, text=True)
     assert p.stderr == ""
-    code = ("import sys, os; from ostree_py.commands import _cli\n"
-            "def spew(ctx, p, argv):\n"
-            "    while True: ctx.stdout.write('x' * 65536)\n"
-            "_cli._run_group = spew\n"
-            "sys.exit(_cli.main([]))\n")
+    code = ("import sys, os; from ostree_py.commands import _app, main\n"
+            "def spew(self, group, cctx):\n"
+            "    while True: cctx.obj.stdout.write('x' * 65536)\n"
+            "_app.Program.invoke_group = spew\n"
+            "sys.exit(main([]))\n")
     p = subprocess.run(f"'{sys.executable}' -c \"{code}\" | head -c1 >/dev/null; echo ${{PIPESTATUS[0]}}",
                        shell=True, executable="/bin/bash", capture_output=True, text=True)
     assert p.stderr == "" and p.stdout.strip() == "141"
@@ -313,6 +329,22 @@ def test_sysroot_option(cli, define_command):
     assert help_lines.startswith("  --sysroot=PATH ") and "print-current-dir" not in help_lines
 
 
+@pytest.mark.parametrize("argv", [["admin", "undeploy", "0"], ["admin", "pin", "0"]])
+def test_sysroot_lock_is_released_when_the_command_ends(cli, tmp_path, argv):
+    """The lock a command takes is let go when it returns, even by an error, and not at
+    the process's exit: a second command in the same process can take it."""
+    import fcntl
+    (tmp_path / "sr").mkdir()
+    assert cli(["admin", "init-fs", str(tmp_path / "sr")]).rc == 0
+    r = cli(argv + [f"--sysroot={tmp_path / 'sr'}"])
+    assert (r.rc, r.err) == (1, "error: Out of range deployment index 0, expected < 0\n")
+    fd = os.open(tmp_path / "sr/ostree/lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError while it is held
+    finally:
+        os.close(fd)
+
+
 # ------------------------------------------------------------------ external commands
 
 def _ext(tmp_path, name, body='echo "argv0=$0"; for a in "$@"; do echo "[$a]"; done'):
@@ -370,12 +402,12 @@ def test_version_imports_no_command_and_nothing_heavy():
 
 
 @pytest.mark.parametrize("path", sorted(p for p in _table.COMMANDS
-                                        if not _table.is_group(p) and _cli._has_module(p)))
+                                        if not Program().is_group(p) and Program().has_module(p)))
 def test_a_command_imports_only_its_module(path):
     """``CMD --help`` loads that command's module (and its groups'), nothing heavy."""
     mods = _imported_after(path.split() + ["--help"])
     cmd_modules = {m.split(".")[-1] for m in mods if m.startswith("ostree_py.commands.")}
-    allowed = {"_cli", "_table", _table.COMMANDS[path]}
+    allowed = {"_cli", "_table", "_app", _table.COMMANDS[path]}
     words = path.split()
     allowed |= {_table.COMMANDS[" ".join(words[:i])] for i in range(1, len(words))}
     assert cmd_modules <= allowed

@@ -40,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from ostree_py.core import gvariant
-from ostree_py.commands import _cli
+from ostree_py.commands import _cli, main
 from ostree_py.core.content import FileInfo
 from ostree_py.core.objects import ARCHIVE_HEADER_TYPE, DIRTREE_TYPE, Commit, DirMeta, DirTree
 from ostree_py.repo import Repo
@@ -189,7 +189,7 @@ def _fork_main(argv, cwd):
             err = io.TextIOWrapper(io.FileIO(fe.fileno(), "w", closefd=False), errors="surrogateescape")
             try:
                 ctx = _cli.Context(stdout=out, stderr=err, stdin=io.StringIO(), environ=_env(debug=True))
-                rc = _cli.main(list(argv), ctx)
+                rc = main(list(argv), ctx)
             except BaseException:  # noqa: BLE001 - reported to the parent
                 import traceback
                 err.write(traceback.format_exc())
@@ -371,7 +371,7 @@ def _main_inprocess(argv):
     old = signal.signal(signal.SIGALRM, hang)
     signal.alarm(TIMEOUT)
     try:
-        rc = _cli.main(list(argv), ctx)
+        rc = main(list(argv), ctx)
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)

@@ -18,12 +18,14 @@ import sys
 
 import pytest
 
-from ostree_py.commands import _cli, _table
+from ostree_py.commands import _table
+from ostree_py.commands._app import Program
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAN = os.path.join(ROOT, "man")
 GLOBAL_OPTIONS = {"help", "verbose", "version"}
-IMPLEMENTED = sorted(p for p in _table.COMMANDS if _cli._has_module(p))
+PROGRAM = Program()
+IMPLEMENTED = sorted(p for p in _table.COMMANDS if PROGRAM.has_module(p))
 
 
 def page_path(path: str) -> str:
@@ -74,16 +76,9 @@ def test_command_has_a_page(path):
 def test_page_documents_exactly_the_options(path):
     if not os.path.isfile(page_path(path)):
         pytest.fail(f"no man page for '{path}'")
-    mod = _cli.load_module(path)
-    options = list(getattr(mod, "OPTIONS", []))
-    required = {o.long for o in options if not o.hidden}
+    options = PROGRAM.options_of(path)  # its own and the global ones (--repo, --sysroot...)
+    required = {o.long for o in options if not o.hidden} - GLOBAL_OPTIONS
     allowed = {o.long for o in options} | GLOBAL_OPTIONS
-    if getattr(mod, "NEEDS_REPO", False):
-        required.add("repo")
-    if getattr(mod, "NEEDS_SYSROOT", False):
-        required.add("sysroot")
-        allowed.add("print-current-dir")
-    allowed |= required
     documented = documented_options(read_page(os.path.basename(page_path(path))))
     assert not required - documented, f"options missing from the page's OPTIONS: {sorted(required - documented)}"
     assert not documented - allowed, f"the page documents options '{path}' lacks: {sorted(documented - allowed)}"
@@ -98,10 +93,10 @@ def test_main_page_lists_every_top_level_command():
 
 
 def test_group_pages_list_their_commands():
-    for group in (p for p in IMPLEMENTED if _table.is_group(p)):
+    for group in (p for p in IMPLEMENTED if PROGRAM.is_group(p)):
         text = read_page(os.path.basename(page_path(group)))
         listed = set(re.findall(r"^\.B (\S+)$", section(text, "COMMANDS"), re.M))
-        visible = {n for n in _table.subcommands(group) if f"{group} {n}" not in _table.HIDDEN}
+        visible = {n for n in PROGRAM.subcommands(group) if f"{group} {n}" not in _table.HIDDEN}
         assert visible <= listed, group
 
 

@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 from ostree_py.core import gvariant
-from ostree_py.commands import _cli
+from ostree_py.commands import _cli, main
 from ostree_py.core.objects import SUMMARY_TYPE
 
 REF = "/usr/bin/ostree"
@@ -35,7 +35,7 @@ def ours(argv, cwd=None):
     old_sde = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = SRC_DATE
     try:
-        rc = _cli.main(list(argv), ctx)
+        rc = main(list(argv), ctx)
     finally:
         os.chdir(old)
         if old_sde is None:

@@ -702,13 +702,14 @@ def test_help_and_manpages():
     p = subprocess.run([*RPMOSTREE, "frob"], capture_output=True, text=True)
     assert p.returncode == 1 and p.stderr.endswith("error: Unknown command 'frob'\n")
     import re
+    program = cli.program()
     for path in cli.COMMANDS:
         page = os.path.join(man, "rpm-ostree-py-" + path.replace(" ", "-") + ".1")
         assert os.path.isfile(page), page
         text = open(page, encoding="utf-8").read()
-        if cli.is_group(path):
+        if program.is_group(path):
             continue
-        opts = cli.command_options(cli.load(path))
+        opts = program.options_of(path)
         sect = re.search(r"^\.SH OPTIONS\n(.*?)(?=^\.SH |\Z)", text, re.M | re.S)
         lines = sect.group(1).split("\n") if sect else []
         documented = set()

@@ -108,7 +108,7 @@ pid {tmp}/nginx.pid;
 error_log {tmp}/error.log warn;
 events {{ worker_connections 256; }}
 http {{
-    log_format conn '$connection $connection_requests $status $request_uri';
+    log_format conn '$connection $connection_requests $status $request_uri $server_protocol $server_port';
     access_log {tmp}/access.log conn;
     client_body_temp_path {tmp}/body;
     proxy_temp_path {tmp}/proxy;
@@ -119,7 +119,7 @@ http {{
     default_type application/octet-stream;
     sendfile on;
     keepalive_requests 10000;
-    server {{
+{extra}    server {{
         listen 127.0.0.1:{port};
         root {root};
         autoindex on;
@@ -129,10 +129,12 @@ http {{
 
 
 class Nginx:
-    """nginx serving ``root`` on a free loopback port; its files live in ``tmp``."""
+    """nginx serving ``root`` on a free loopback port; its files live in ``tmp``.
+    ``extra``: more ``server`` blocks for the ``http`` block."""
 
-    def __init__(self, root, tmp):
+    def __init__(self, root, tmp, extra=""):
         self.root, self.tmp = str(root), str(tmp)
+        self.extra = extra
         self.proc = None
         self.port = None
 
@@ -142,7 +144,7 @@ class Nginx:
             self.port = free_port()
             conf = os.path.join(self.tmp, "nginx.conf")
             with open(conf, "w") as f:
-                f.write(NGINX_CONF.format(tmp=self.tmp, port=self.port, root=self.root))
+                f.write(NGINX_CONF.format(tmp=self.tmp, port=self.port, root=self.root, extra=self.extra))
             self.proc = subprocess.Popen([NGINX, "-p", self.tmp, "-e", os.path.join(self.tmp, "error.log"),
                                           "-c", conf], stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -6,6 +6,7 @@ for random types and values, our bytes must equal GLib's normal form.
 
 import json
 import subprocess
+import pytest
 
 from hypothesis import given, settings, HealthCheck
 from hypothesis import strategies as st
@@ -126,3 +127,13 @@ def test_serialisation_matches_glib():
     for (t, hexdata), (is_normal, normal) in zip(items, results):
         assert is_normal, (t, hexdata)
         assert normal == hexdata, (t, hexdata, normal)
+
+
+@given(st.text(min_size=1).map(lambda t: t + "\udcff"))
+def test_a_string_holding_surrogates_is_refused_not_crashed(text):
+    # delta parts and archives read names with surrogateescape; such a str
+    # cannot become a GVariant string: an OstreeError, not a UnicodeEncodeError
+    with pytest.raises(GVariantError, match="Invalid UTF-8"):
+        gvariant.serialize("s", text)
+    with pytest.raises(GVariantError):
+        gvariant.serialize("(uuua(ayay)s)", (0, 0, 0o120777, [], text))

@@ -29,7 +29,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         srv = self.server
         srv.requests.append((self.path, dict(self.headers)))
+        srv.clients.append(self.client_address)
         path = self.path
+        self.served = getattr(self, "served", 0) + 1
+        if path == "/first-on-connection":
+            if self.served > 1:
+                # a kept-alive connection the server drops as the next request arrives
+                self.close_connection = True
+                return
+            return self._reply(200, BODY)
         if path.startswith("/fail/"):
             # /fail/CODE/N/name: answer CODE the first N times
             _, _, code, n, name = path.split("/", 4)
@@ -109,6 +117,7 @@ def server():
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     srv.daemon_threads = True
     srv.requests = []
+    srv.clients = []
     srv.counts = {}
     t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     t.start()
@@ -118,12 +127,9 @@ def server():
     srv.server_close()
 
 
-@pytest.fixture(params=["http1", "httpx"])
-def fetcher(request):
-    """A Fetcher on each backend (httpx serves proxied and HTTP/2 requests)."""
+@pytest.fixture
+def fetcher():
     f = Fetcher(low_speed_time=1.0)
-    if request.param == "httpx":
-        f._use_httpx = lambda scheme, host: True
     yield f
     f.close()
 
@@ -298,13 +304,13 @@ def test_uri_scheme_validation_and_display():
     ({"HTTP_PROXY": "http://p:3128", "REQUEST_METHOD": "GET"}, "http", "example.org", False),
 ])
 def test_env_proxy(monkeypatch, env, scheme, host, expected):
-    from ostree_py.remote.fetcher import _env_proxy
+    from ostree_py.remote.fetcher import _env_proxy_url
     for k in list(os.environ):
         if k.lower().endswith("_proxy") or k == "REQUEST_METHOD":
             monkeypatch.delenv(k)
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    assert _env_proxy(scheme, host) is expected
+    assert _env_proxy_url(scheme, host) == ("http://p:3128" if expected else None)
 
 
 @pytest.mark.parametrize("code", [500, 408])
@@ -324,3 +330,39 @@ def test_requeue_leaves_other_errors_as_they_were(server, fetcher):
     with pytest.raises(FetchError) as e:
         fetcher.fetch([server.base], "fail/404/1/nf", retries=3, requeue=True)
     assert e.value.retries_left == 0 and e.value.not_found
+
+
+def test_requests_share_one_kept_alive_connection(server, fetcher):
+    for name in ("a", "b", "c", "d"):
+        assert fetcher.fetch([server.base], f"mirror2/{name}").data == BODY
+    assert len(server.clients) == 4 and len(set(server.clients)) == 1
+
+
+def test_a_kept_alive_connection_dropped_by_the_server_is_replaced_once(server, fetcher):
+    """The server closes a kept-alive connection without answering the request it got
+    (as one closing idle connections may): the request goes once more on a new
+    connection, without using up a retry."""
+    assert fetcher.fetch([server.base], "mirror2/x", retries=0).data == BODY
+    assert fetcher.fetch([server.base], "first-on-connection", retries=0).data == BODY
+    assert [p for p, _ in server.requests] == ["/mirror2/x", "/first-on-connection", "/first-on-connection"]
+    assert server.clients[0] == server.clients[1] != server.clients[2]
+
+
+def test_an_unreadable_client_certificate(server, tmp_path):
+    """tls-client-cert-path naming no certificate: an https request fails as the reference's
+    does; plain http requests do not load it."""
+    missing = str(tmp_path / "missing.pem")
+    with Fetcher(tls_client_cert_path=missing, tls_client_key_path=missing) as f:
+        assert f.fetch([server.base], "mirror2/x").data == BODY
+        with pytest.raises(FetchError) as e:
+            f.fetch([URI("https://127.0.0.1:1/repo")], "config")
+    assert e.value.message == \
+        "While fetching https://127.0.0.1:1/repo/config: [35] SSL connect error"
+
+
+@pytest.mark.parametrize("host", ["a..b", "x" * 70 + ".org"])
+def test_a_host_name_idna_cannot_encode_is_not_resolved(fetcher, host):
+    """As curl's resolver: an empty or over-long label is a name that does not resolve."""
+    with pytest.raises(FetchError) as e:
+        fetcher.fetch([URI(f"http://{host}:1/repo")], "config")
+    assert e.value.message == f"While fetching http://{host}:1/repo/config: [6] Couldn't resolve host name"

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from ostree_py.commands import _cli
+from ostree_py.commands import _cli, main
 from ostree_py.errors import OstreeError
 from ostree_py.ops.log import iter_log
 from ostree_py.core.objects import Commit, DirMeta, DirTree
@@ -23,7 +23,7 @@ from ostree_py.repo.repofile import RepoFile
 def run(argv):
     out, err = io.StringIO(), io.StringIO()
     ctx = _cli.Context(stdout=out, stderr=err, stdin=io.StringIO(), environ=dict(os.environ), prog="ostree")
-    return _cli.main(list(argv), ctx), out.getvalue(), err.getvalue()
+    return main(list(argv), ctx), out.getvalue(), err.getvalue()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import os
 import pytest
 
 from ostree_py.remote import httpd as H
-from ostree_py.commands import _cli
+from ostree_py.commands import _cli, main
 from ostree_py.errors import OstreeError
 from ostree_py.remote.pull import PullResult, fetch_summary, pull
 from ostree_py.repo import Repo
@@ -24,7 +24,7 @@ def ostree(*argv, check=True):
     env = dict(os.environ)
     env.pop("OSTREE_PY_DEBUG", None)
     ctx = _cli.Context(stdout=out, stderr=err, stdin=io.StringIO(), environ=env)
-    rc = _cli.main([str(a) for a in argv], ctx)
+    rc = main([str(a) for a in argv], ctx)
     if check and rc != 0:
         raise AssertionError(f"ostree {argv} -> {rc}: {err.getvalue()}")
     return rc, out.getvalue(), err.getvalue()

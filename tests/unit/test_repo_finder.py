@@ -8,7 +8,7 @@ import os
 import pytest
 
 from ostree_py.remote import repo_finder as RF
-from ostree_py.commands import _cli
+from ostree_py.commands import _cli, main
 from ostree_py.remote.create_usb import create_usb
 from ostree_py.errors import OstreeError, UsageError
 from ostree_py.core.ghash import str_hash
@@ -24,7 +24,7 @@ def ostree(*argv, check=True):
     env = dict(os.environ)
     env.pop("OSTREE_PY_DEBUG", None)
     ctx = _cli.Context(stdout=out, stderr=err, stdin=io.StringIO(), environ=env, prog="ostree")
-    rc = _cli.main([str(a) for a in argv], ctx)
+    rc = main([str(a) for a in argv], ctx)
     if check and rc != 0:
         raise AssertionError(f"ostree {argv} -> {rc}: {err.getvalue()}")
     return rc, out.getvalue(), err.getvalue()
