@@ -15,7 +15,7 @@ JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: install system-packages demo test check upstream upstream-2025 man bench boot-test bytecode
 
-install: system-packages $(STAMP)
+install: system-packages $(STAMP) bytecode
 
 # Installs only what is missing, so it is quick when all is there.
 system-packages:
@@ -48,11 +48,14 @@ $(STAMP): $(PY) pyproject.toml $(wildcard man/*.1)
 # The guided demo (demo/demo.sh): a tree committed, served over HTTP, deployed
 # into a throwaway sysroot, upgraded and rolled back, in DEMO_DIR (wiped first).
 DEMO_DIR ?= demo-out
-demo: install bytecode
+demo: install
 	@DEMO_DIR='$(DEMO_DIR)' OSTREE_PY=$(CURDIR)/$(VENV)/bin/ostree-py demo/demo.sh
 
-# Byte-compiles ostree-py, so that no command compiles it again each time it
-# starts (which happens where PYTHONDONTWRITEBYTECODE is set).
+# Byte-compiles ostree-py (part of install; quick when nothing changed), so that
+# no command compiles it again each time it starts, which happens where
+# PYTHONDONTWRITEBYTECODE is set: Python then never writes byte code itself.
+# The editable install imports from this tree, so the byte code lands in its
+# __pycache__ directories; tests/conftest.py and tests/upstream/run refresh it.
 bytecode: $(STAMP)
 	@$(PY) -m compileall -q ostree_py commands
 

@@ -41,9 +41,9 @@ REF = shutil.which("ostree", path="/usr/bin:/bin") or "/usr/bin/ostree"
 # Targets: the ratio ostree-py / reference of the medians must be at most this.
 TARGETS = {
     "commit-bare-user": 1.0, "commit-archive": 0.6,
-    "checkout-bare-user": 1.0, "checkout-archive": 1.0,
+    "checkout-bare-user": 1.0, "checkout-archive": 1.0, "checkout-user": 1.0,
     "fsck-bare-user": 1.0, "fsck-archive": 1.0,
-    "pull-http": 1.0, "pull-http2": 1.0, "startup": 1.3,
+    "pull-http": 1.0, "pull-http2": 1.0, "upgrade": 1.0, "startup": 1.3,
 }
 # The 100,000-file tree may need at most this times the memory of the real one.
 MEMORY_FLAT = 2.0
@@ -224,6 +224,13 @@ class Bench:
             return [prog, f"--repo={repo}", "checkout", "main", fresh(self.path("co"))]
         return prepare
 
+    def op_checkout_user(self):
+        """checkout -U: user mode, hardlinks out of a bare-user repository."""
+        def prepare(prog):
+            repo = self.fixture_repo("bare-user")
+            return [prog, f"--repo={repo}", "checkout", "-U", "main", fresh(self.path("co"))]
+        return prepare
+
     def op_fsck(self, mode):
         def prepare(prog):
             return [prog, f"--repo={self.fixture_repo(mode)}", "fsck"]
@@ -274,11 +281,58 @@ class Bench:
             return [prog, "admin", "deploy", f"--sysroot={sysroot}", "--os=bench", "main"]
         return prepare
 
+    def upgrade_fixture(self):
+        """An archive repo served by nginx holding the tree (`main`) and its v2 commit, and
+        the refs file of its branch `os`, which each run points at one or the other."""
+        if "upgrade" not in self.fixtures:
+            self.delta_fixture()   # v2 in the archive fixture
+            repo = self.init(self.path("fixture-upgrade"), "archive")
+            self.ref(f"--repo={repo}", "pull-local", self.fixture_repo("archive"), "main", "v2")
+            # commits of their own, bound to `os` (a pull checks the binding): v2 the child of v1
+            rev = []
+            for i, tree in enumerate(("main", "v2"), 1):
+                self.ref(f"--repo={repo}", "commit", "-b", "os", f"--timestamp=@{i}", f"--subject=os v{i}",
+                         f"--tree=ref={tree}")
+                with open(os.path.join(repo, "refs", "heads", "os")) as f:
+                    rev.append(f.read().strip())
+            self.fixtures["upgrade"] = (repo, *rev)
+        return self.fixtures["upgrade"]
+
+    def op_upgrade(self):
+        """admin upgrade end to end: a sysroot deployed (by the reference) from `origin:os`
+        at the tree's commit, with a changed /etc; the served `os` then moves to v2, and the
+        timed command pulls it, checks it out, merges /etc and writes the boot entries."""
+        def prepare(prog):
+            served, v1, v2 = self.upgrade_fixture()
+            head = os.path.join(served, "refs", "heads", "os")
+            with open(head, "w") as f:
+                f.write(v1 + "\n")
+            sysroot = fresh(self.path("sysroot"))
+            os.makedirs(sysroot)
+            self.ref("admin", "init-fs", sysroot)
+            self.ref("admin", "os-init", f"--sysroot={sysroot}", "bench")
+            repo = os.path.join(sysroot, "ostree", "repo")
+            self.ref(f"--repo={repo}", "remote", "add", "--no-gpg-verify", "origin",
+                     self.nginx.url("fixture-upgrade"))
+            self.ref(f"--repo={repo}", "pull-local", self.fixture_repo("archive"), "main")
+            self.ref(f"--repo={repo}", "pull", "origin", "os")
+            self.ref("admin", "deploy", f"--sysroot={sysroot}", "--os=bench", "origin:os")
+            deploy = os.path.join(sysroot, "ostree", "deploy", "bench", "deploy")
+            etc = os.path.join(deploy, next(n for n in os.listdir(deploy) if not n.endswith(".origin")),
+                               "etc")
+            with open(os.path.join(etc, "bench-local.conf"), "w") as f:
+                f.write("changed locally\n")
+            with open(head, "w") as f:
+                f.write(v2 + "\n")
+            return [prog, "admin", "upgrade", f"--sysroot={sysroot}", "--os=bench"]
+        return prepare
+
     def operations(self):
         ops = [("commit-bare-user", self.op_commit("bare-user")),
                ("commit-archive", self.op_commit("archive")),
                ("checkout-bare-user", self.op_checkout("bare-user")),
                ("checkout-archive", self.op_checkout("archive")),
+               ("checkout-user", self.op_checkout_user()),
                ("fsck-bare-user", self.op_fsck("bare-user")),
                ("fsck-archive", self.op_fsck("archive"))]
         if self.name == "real":
@@ -286,7 +340,8 @@ class Bench:
                     ("pull-http2", self.op_pull_http(h2=True)),
                     ("delta-generate", self.op_delta_generate()),
                     ("delta-apply", self.op_delta_apply()),
-                    ("deploy", self.op_deploy())]
+                    ("deploy", self.op_deploy()),
+                    ("upgrade", self.op_upgrade())]
         return ops
 
 

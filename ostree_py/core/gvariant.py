@@ -450,8 +450,83 @@ def serialize(typ: str, value) -> bytes:
     return bytes(buf)
 
 
+# ostree's dirtree: every directory a checkout, pull, prune or fsck walks is one
+_DIRTREE_SIG = "(a(say)a(sayay))"
+
+
+def _dirtree_entries(data: bytes, start: int, end: int, with_meta: bool):
+    """The a(say) (or, ``with_meta``, a(sayay)) array at data[start:end], read as the
+    general decoder reads it (the same framing checks, in one loop); None where that
+    decoder would raise."""
+    n = end - start
+    if n == 0:
+        return []
+    osz = offset_size(n)
+    last = int.from_bytes(data[end - osz:end], "little")
+    if last > n or (n - last) % osz:
+        return None
+    out = []
+    pos = 0
+    for op in range(start + last, end, osz):
+        e = int.from_bytes(data[op:op + osz], "little")
+        if pos > e or e > last:
+            return None
+        # one element: a tuple at [es, ee) whose framing offsets are read backwards from ee
+        es, ee = start + pos, start + e
+        eosz = offset_size(e - pos)
+        fe = ee - eosz
+        if fe < es:
+            return None
+        se = int.from_bytes(data[fe:ee], "little")
+        if es + se > fe or se == 0 or data[es + se - 1] != 0:
+            return None
+        raw = data[es:es + se - 1]
+        if b"\0" in raw:
+            return None
+        try:
+            name = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if with_meta:
+            fe2 = fe - eosz
+            if fe2 < es:
+                return None
+            te = int.from_bytes(data[fe2:fe], "little")
+            if te < se or es + te > fe2:
+                return None
+            out.append((name, data[es + se:es + te], data[es + te:fe2]))
+        else:
+            out.append((name, data[es + se:fe]))
+        pos = e
+    return out
+
+
+def _deserialize_dirtree(data):
+    """deserialize(_DIRTREE_SIG, data) without the general decoder's per-value calls,
+    or None when the data is malformed (the general decoder then raises its error)."""
+    if not isinstance(data, bytes):
+        data = bytes(data)
+    size = len(data)
+    osz = offset_size(size)
+    frame = size - osz
+    e0 = int.from_bytes(data[frame:size], "little")
+    if e0 > frame:
+        return None
+    files = _dirtree_entries(data, 0, e0, False)
+    if files is None:
+        return None
+    dirs = _dirtree_entries(data, e0, frame, True)
+    if dirs is None:
+        return None
+    return files, dirs
+
+
 def deserialize(typ: str, data) -> object:
     """Parse serialised GVariant bytes of type ``typ``; raise GVariantError if malformed."""
+    if typ == _DIRTREE_SIG and len(data) <= MAX_VARIANT_SIZE:
+        v = _deserialize_dirtree(data)
+        if v is not None:
+            return v
     t = parse_type(typ)
     if len(data) > MAX_VARIANT_SIZE:
         raise GVariantError("Variant too large")

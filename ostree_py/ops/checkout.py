@@ -753,14 +753,26 @@ class _Checkout:
                 raise
 
     def _fast_link_fn(self):
-        """A hardlink-only fast path for the common cases, or None.
+        """A fast path for the common cases, or None.
 
-        It returns True when the file was hardlinked into place and False
-        when the general path must decide (zero-sized, symlink in a user
-        repo, missing from this repo, already existing, ...).
+        It returns True when the file was put in place (hardlinked, in user
+        mode also a symlink or empty file) and False when the general path
+        must decide (zero-sized, symlink in a user repo, missing from this
+        repo, already existing, an overlayfs whiteout, ...).
         """
+        fast = self._fast_fn()
+        if fast is None or not self.o.process_passthrough_whiteouts:
+            return fast
+        # admin deploy's checkout: only names with the prefix are whiteouts
+        prefix = OVERLAYFS_WHITEOUT_PREFIX
+
+        def fast_unless_whiteout(dfd, name, csum):
+            return not name.startswith(prefix) and fast(dfd, name, csum)
+        return fast_unless_whiteout
+
+    def _fast_fn(self):
         o = self.o
-        if o.force_copy or o.process_whiteouts or o.process_passthrough_whiteouts or not self._chain:
+        if o.force_copy or o.process_whiteouts or not self._chain:
             return None
         first = self._chain[0]
         devino = o.devino_cache
@@ -783,6 +795,8 @@ class _Checkout:
                     devino[(st.st_dev, st.st_ino)] = csum
                 return True
             return fast
+        if first.usermode and self.user and first.objects_fd >= 0:
+            return self._fast_user_link_fn(first, devino, o.fsync)
         if first.mode == "archive" and self.user and self.can_cache:
             def fast(dfd, name, csum):
                 cfd = self._cache_fd
@@ -799,6 +813,98 @@ class _Checkout:
                 return True
             return fast
         return None
+
+    @staticmethod
+    def _fast_user_link_fn(first: "_RepoLink", devino, fsync: bool):
+        """The fast path of a user-mode checkout from a bare-user(-only) repo (checkout -U).
+
+        A few system calls a file, in the walk rather than on the copy threads
+        (whose GIL hand-offs cost more than these calls). A bare-user object is
+        opened for its size and user.ostreemeta (open, fstat, fgetxattr, close:
+        half the time of a stat and a getxattr by path), then hardlinked; a
+        bare-user symlink (a regular file holding the target, which
+        user.ostreemeta says is a symlink) is read and made a symlink; a
+        zero-sized file (never hardlinked) becomes an empty file with its mode.
+        An object whose mode lacks u+r, and any failure (e.g. the name exists),
+        are left to the general path.
+        """
+        ofd = first.objects_fd
+        bare_user = first.mode == "bare-user"
+        # user.ostreemeta value -> its mode, or None when the general path must decide;
+        # most files share a few values
+        modes: dict[bytes, int | None] = {}
+        S_ISREG, S_ISLNK, S_IRUSR = stat.S_ISREG, stat.S_ISLNK, stat.S_IRUSR
+        # O_NONBLOCK: a FIFO planted in the object store must not block the open
+        read_flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        create_flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+        def fast(dfd, name, csum):
+            rel = f"{csum[:2]}/{csum[2:]}.file"
+            if bare_user:
+                try:
+                    fd = os.open(rel, read_flags, dir_fd=ofd)
+                except OSError:
+                    return False
+                try:
+                    st = os.fstat(fd)
+                    if not S_ISREG(st.st_mode):
+                        return False
+                    meta = os.getxattr(fd, "user.ostreemeta")
+                    try:
+                        mode = modes[meta]
+                    except KeyError:
+                        try:
+                            mode = parse_bareuser_meta(meta)[2]
+                        except OstreeError:
+                            return False
+                        if not ((S_ISREG(mode) and mode & S_IRUSR) or S_ISLNK(mode)):
+                            mode = None
+                        modes[meta] = mode
+                    if mode is None:
+                        return False
+                    if S_ISLNK(mode):
+                        # as _probe_bare_user_copy and _copy_symlink: the target is read as
+                        # a C string; a user-mode checkout sets no owner or xattrs on it
+                        target = os.pread(fd, 65536, 0).split(b"\0", 1)[0]
+                        os.symlink(target.decode("utf-8", "surrogateescape"), name, dir_fd=dfd)
+                        return True
+                except OSError:
+                    return False
+                finally:
+                    os.close(fd)
+            else:
+                try:
+                    st = os.stat(rel, dir_fd=ofd, follow_symlinks=False)
+                except OSError:
+                    return False
+                mode = st.st_mode
+                if not S_ISREG(mode) or not mode & S_IRUSR:
+                    return False
+            if st.st_size == 0:
+                # as _copy_regular in user mode: the mode without setuid/setgid
+                if fsync:
+                    return False
+                try:
+                    fd = os.open(name, create_flags, 0o600, dir_fd=dfd)
+                except OSError:
+                    return False
+                try:
+                    os.fchmod(fd, stat.S_IMODE(mode) & ~(stat.S_ISUID | stat.S_ISGID))
+                except OSError:
+                    os.close(fd)
+                    with contextlib.suppress(OSError):
+                        os.unlink(name, dir_fd=dfd)
+                    return False
+                os.close(fd)
+                return True
+            try:
+                os.link(rel, name, src_dir_fd=ofd, dst_dir_fd=dfd, follow_symlinks=False)
+            except OSError:
+                return False
+            if devino is not None:
+                devino[(st.st_dev, st.st_ino)] = csum
+            return True
+        return fast
 
     def _probe(self, csum: str) -> _SrcInfo:
         """Type, mode, owner and size of a content object, without reading its bytes.

@@ -615,9 +615,38 @@ class Repo:
     # ---------------------------------------------------------------- metadata objects
     def load_metadata_bytes(self, objtype: str, checksum: str) -> bytes:
         """The raw bytes of a metadata object; raise ObjectNotFoundError if absent."""
-        _, p = self.find_object(objtype, checksum)
-        with open_object(p) as f:
-            data = f.read(MAX_METADATA_SIZE + 1)
+        fd = -1
+        if self._staging is None:
+            # the common case, the object in objects/, opened without looking it
+            # up first; anything else (absent, not a regular file, ...) goes to
+            # the lookup below, which decides and reports as it always has
+            try:
+                fd = os.open(self.object_path(objtype, checksum), _OBJECT_OPEN_FLAGS)
+                st = os.fstat(fd)
+            except OSError:
+                st = None
+            if st is None or not stat.S_ISREG(st.st_mode):
+                if fd >= 0:
+                    os.close(fd)
+                fd = -1
+        if fd < 0:
+            _, p = self.find_object(objtype, checksum)
+            fd, st = open_object_fd(p)
+        # the descriptor read in a buffer of the file's size: no file object, and no
+        # MAX_METADATA_SIZE buffer for an object of a few hundred bytes
+        try:
+            limit = MAX_METADATA_SIZE + 1
+            want = min(st.st_size + 1, limit)
+            data = os.read(fd, want)
+            # a short read of a regular file ends it; a full one means it grew since fstat
+            while len(data) == want < limit:
+                more = os.read(fd, limit - len(data))
+                if not more:
+                    break
+                data += more
+                want = limit
+        finally:
+            os.close(fd)
         if len(data) > MAX_METADATA_SIZE:
             raise InvalidObjectError(f"Metadata object {checksum}.{OBJTYPES[objtype]} exceeds maximum size {MAX_METADATA_SIZE}")
         return data
@@ -1227,6 +1256,10 @@ class _HashingReader:
         return b
 
 
+# O_NONBLOCK: a FIFO planted in the object store must not block the open
+_OBJECT_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+
+
 def open_object_fd(path: str):
     """(fd, stat) of a loose object file, with open_object's checks, for callers
     that read the descriptor directly (no file object: fsck opens every object).
@@ -1237,7 +1270,7 @@ def open_object_fd(path: str):
     or missing object, not an OSError.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        fd = os.open(path, _OBJECT_OPEN_FLAGS)
     except FileNotFoundError:
         name = os.path.basename(os.path.dirname(path)) + os.path.basename(path)
         csum, _, ext = name.partition(".")

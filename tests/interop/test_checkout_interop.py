@@ -59,6 +59,13 @@ def _make_source(base):
     (src / "ww").mkdir()
     os.chmod(src / "ww", 0o777)
     (src / "owned").write_text("owned\n")
+    # user mode: copied with u+r added; setuid/setgid dropped, from links and copies alike
+    (src / "noread").write_text("no read\n")
+    os.chmod(src / "noread", 0o200)
+    (src / "suid").write_text("#!/bin/sh\n")
+    os.chmod(src / "suid", 0o6755)
+    (src / "empty-suid").write_bytes(b"")
+    os.chmod(src / "empty-suid", 0o4750)
     os.chown(src / "owned", 1234, 4321)
     os.setxattr(src / "firstfile", "user.test", b"value")
     os.setxattr(src / "baz", "user.dir", b"d")

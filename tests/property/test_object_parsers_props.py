@@ -12,6 +12,7 @@ import io
 import stat
 import zlib
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,9 +20,9 @@ from ostree_py.core import gvariant
 from ostree_py.core.content import (ArchiveReader, FileInfo, archive_header, bareuser_meta, file_header,
                                parse_archive_header, parse_bareuser_meta, parse_file_header)
 from ostree_py.ops.dump import object_text, summary_text
-from ostree_py.errors import OstreeError
+from ostree_py.errors import GVariantError, OstreeError
 from ostree_py.core.gvariant import Variant
-from ostree_py.core.objects import SUMMARY_TYPE, Commit, DirMeta, DirTree
+from ostree_py.core.objects import DIRTREE_TYPE, SUMMARY_TYPE, Commit, DirMeta, DirTree
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -280,3 +281,50 @@ def test_truncated_archive_content_is_an_error():
         except OstreeError:
             continue
         assert out == b"x" * 1000, f"prefix {n} read as {len(out)} bytes"
+
+
+
+# ---- the dirtree fast path of gvariant.deserialize
+
+def _decodes_as_general(data):
+    general = gvariant.parse_type(DIRTREE_TYPE)
+    try:
+        expected = general.dec(data, 0, len(data))
+    except GVariantError as e:
+        with pytest.raises(GVariantError) as got:
+            gvariant.deserialize(DIRTREE_TYPE, data)
+        assert str(got.value) == str(e), data
+        return
+    assert gvariant.deserialize(DIRTREE_TYPE, data) == expected, data
+    assert gvariant.deserialize(DIRTREE_TYPE, memoryview(data)) == expected, data
+
+
+_names = st.text(min_size=1, max_size=12).filter(lambda t: "\0" not in t)
+_csums = st.binary(min_size=0, max_size=40)
+
+
+@given(st.lists(st.tuples(_names, _csums), max_size=6), st.lists(st.tuples(_names, _csums, _csums), max_size=6))
+def test_dirtree_fast_path_decodes_as_the_general_decoder(files, dirs):
+    """gvariant.deserialize reads a dirtree without the general decoder, with the same
+    result: the same value, or for damaged data the same error."""
+    _decodes_as_general(gvariant.serialize(DIRTREE_TYPE, (files, dirs)))
+
+
+@pytest.mark.parametrize("files,dirs", [
+    ([("a", b"")], [("d", b"", b"")]),
+    ([("f", b"\1" * 32), ("é", b"")], [("d", b"\2" * 32, b"\3" * 32), ("e", b"", b"\4")]),
+    ([(f"file{i}", b"\5" * 32) for i in range(8)], [(f"dir{i}", b"\6" * 32, b"\7" * 32) for i in range(4)]),
+], ids=["tiny", "small", "two-byte-offsets"])
+def test_damaged_dirtree_decodes_as_the_general_decoder(files, dirs):
+    """Every byte of a dirtree changed (to any value in small trees; near its own and to
+    small values in the larger one), and every cut: the same value or error as the general
+    decoder."""
+    data = gvariant.serialize(DIRTREE_TYPE, (files, dirs))
+    for i, old in enumerate(data):
+        values = range(256) if len(data) < 256 else \
+            set(range(8)) | set(range(max(0, old - 3), min(256, old + 4))) | {255}
+        for v in values:
+            _decodes_as_general(data[:i] + bytes((v,)) + data[i + 1:])
+    for n in range(len(data)):
+        _decodes_as_general(data[:n])
+        _decodes_as_general(data[n:])
