@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "admin deploy": "admin_deploy",
     "admin init-fs": "admin_init_fs",
     "admin os-init": "admin_os_init",
+    "admin stateroot-init": "admin_os_init",  # ostree 2023.x's name for os-init: one module
     "admin pin": "admin_pin",
     "admin set-origin": "admin_set_origin",
     "admin status": "admin_status",
@@ -90,6 +91,7 @@ SUMMARIES: dict[str, str] = {
     "admin deploy": "Checkout revision REFSPEC as the new default deployment",
     "admin init-fs": "Initialize a root filesystem",
     "admin os-init": "Initialize empty state for given operating system",
+    "admin stateroot-init": "Initialize empty state for given operating system",
     "admin pin": "Change the \"pinning\" state of a deployment",
     "admin set-origin": "Set Origin and create a new origin file",
     "admin status": "List deployments",

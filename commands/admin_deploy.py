@@ -13,6 +13,8 @@ NEEDS_SYSROOT = True
 def options(
     os: Annotated[str | None, typer.Option("--os", metavar="OSNAME",
         help="Use a different operating system root than the current one")] = None,
+    stateroot: Annotated[str | None, typer.Option("--stateroot", metavar="STATEROOT",
+        help="Target the provided stateroot")] = None,
     origin_file: Annotated[str | None, typer.Option("--origin-file", metavar="FILENAME", parser=filename,
         help="Specify origin file")] = None,
     no_prune: Annotated[bool, typer.Option("--no-prune", help="Don't prune the repo when done")] = False,
@@ -43,6 +45,12 @@ def options(
     """The options of this command, as typer declares them (parsed GLib's way)."""
 
 
+def _osname(opts):
+    """--stateroot (ostree 2023.x) or --os: GLib stores both in one variable, so the later one on
+    the command line wins there; here --stateroot wins when both are given."""
+    return opts.stateroot if opts.stateroot is not None else opts.os
+
+
 def run(ctx, opts, args):
     from ostree_py.errors import UsageError
     from ostree_py.sysroot import transaction
@@ -63,7 +71,7 @@ def run(ctx, opts, args):
     policy = transaction.DeployPolicy(stage=opts.stage, lock_finalization=opts.lock_finalization,
                                       not_default=opts.not_as_default, retain=opts.retain,
                                       retain_pending=opts.retain_pending, retain_rollback=opts.retain_rollback)
-    transaction.admin_deploy(sr, args[0], osname=opts.os, origin_file=opts.origin_file, no_merge=opts.no_merge,
+    transaction.admin_deploy(sr, args[0], osname=_osname(opts), origin_file=opts.origin_file, no_merge=opts.no_merge,
                              kargs=kargs, overlay_initrds=opts.overlay_initrd or (), no_prune=opts.no_prune,
                              policy=policy)
     return 0

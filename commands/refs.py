@@ -1,5 +1,7 @@
 """``ostree refs``: list, create, alias and delete refs.
 
+``-r/--revision`` (ostree 2023.x) prints REF<TAB>CHECKSUM in listings.
+
 Listings are sorted by name (the reference prints them in hash-table order).
 """
 
@@ -17,6 +19,7 @@ def options(
     delete: Annotated[bool, typer.Option("--delete",
         help="Delete refs which match PREFIX, rather than listing them")] = False,
     list: Annotated[bool, typer.Option("--list", help="Do not remove the prefix from the refs")] = False,
+    revision: Annotated[bool, typer.Option("--revision", "-r", help="Show revisions in listing")] = False,
     alias: Annotated[bool, typer.Option("--alias", "-A",
         help="If used with --create, create an alias, otherwise just list aliases")] = False,
     create: Annotated[str | None, typer.Option("--create", metavar="NEWREF",
@@ -52,11 +55,12 @@ def _do(ctx, repo, opts, prefix, refs_cmd):
         elif opts.delete:
             refs_cmd.delete_collection_refs(repo, prefix)
         else:
-            ctx.stdout.write("".join(refs_cmd.list_collection_lines(repo, prefix)))
+            ctx.stdout.write("".join(refs_cmd.list_collection_lines(repo, prefix, revision=opts.revision)))
         return
     if opts.create is not None:
         refs_cmd.create_ref(repo, prefix, opts.create, alias=opts.alias, force=opts.force)
     elif opts.delete:
         refs_cmd.delete_refs(repo, prefix)
     else:
-        ctx.stdout.write("".join(refs_cmd.list_lines(repo, prefix, full=opts.list, aliases=opts.alias)))
+        ctx.stdout.write("".join(refs_cmd.list_lines(repo, prefix, full=opts.list, aliases=opts.alias,
+                                                          revision=opts.revision)))

@@ -1,4 +1,5 @@
-"""``ostree remote refs``: the refs a remote's summary lists, as REMOTE:REF."""
+"""``ostree remote refs``: the refs a remote's summary lists, as REMOTE:REF
+(``-r``, ostree 2023.x: REMOTE:REF<TAB>CHECKSUM)."""
 
 from typing import Annotated
 
@@ -12,6 +13,7 @@ NEEDS_REPO = True
 
 
 def options(
+    revision: Annotated[bool, typer.Option("--revision", "-r", help="Show revisions in listing")] = False,
     cache_dir: Annotated[str | None, typer.Option("--cache-dir", parser=filename,
         help="Use custom cache dir")] = None,
 ):
@@ -27,5 +29,5 @@ def run(ctx, opts, args):
     refs = list_remote_refs(repo, name, cache_dir=opts.cache_dir)
     out = ctx.stdout
     for ref in sorted(refs, key=lambda s: s.encode("utf-8", "surrogateescape")):
-        out.write(f"{name}:{ref}\n")
+        out.write(f"{name}:{ref}\t{refs[ref]}\n" if opts.revision else f"{name}:{ref}\n")
     return 0

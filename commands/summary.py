@@ -1,4 +1,7 @@
-"""``ostree summary``: regenerate or view the repository's summary file."""
+"""``ostree summary``: regenerate or view the repository's summary file.
+
+``--list-metadata-keys`` and ``--print-metadata-key=KEY`` are ostree 2023.x's.
+"""
 
 from typing import Annotated
 
@@ -15,6 +18,10 @@ def options(
     update: Annotated[bool, typer.Option("--update", "-u", help="Update the summary")] = False,
     view: Annotated[bool, typer.Option("--view", "-v", help="View the local summary file")] = False,
     raw: Annotated[bool, typer.Option("--raw", help="View the raw bytes of the summary file")] = False,
+    list_metadata_keys: Annotated[bool, typer.Option("--list-metadata-keys",
+        help="List the available metadata keys")] = False,
+    print_metadata_key: Annotated[str | None, typer.Option("--print-metadata-key", metavar="KEY",
+        help="Print string value of metadata key")] = None,
     gpg_sign: Annotated[list[str], typer.Option("--gpg-sign", metavar="KEY-ID",
         help="GPG Key ID to sign the summary with")] = [],
     gpg_homedir: Annotated[str | None, typer.Option("--gpg-homedir", metavar="HOMEDIR", parser=filename,
@@ -91,6 +98,12 @@ def run(ctx, opts, args):
     elif opts.view or opts.raw:
         from ostree_py.ops.dump import summary_text
         ctx.stdout.write(summary_text(summary.load_summary(repo), raw=opts.raw))
+    elif opts.list_metadata_keys:
+        from ostree_py.ops.dump import summary_metadata_keys_text
+        ctx.stdout.write(summary_metadata_keys_text(summary.load_summary(repo)))
+    elif opts.print_metadata_key is not None:
+        from ostree_py.ops.dump import summary_metadata_key_text
+        ctx.stdout.write(summary_metadata_key_text(summary.load_summary(repo), opts.print_metadata_key))
     else:
         raise OstreeError("No option specified; use -u to update summary")
     return 0

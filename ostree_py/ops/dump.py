@@ -274,3 +274,24 @@ def summary_text(data: bytes, raw: bool = False) -> str:
             text = print_variant(v.type, v.value, False)
         out.append(f"{pretty} ({key}): {text}\n" if pretty else f"{key}: {text}\n")
     return "".join(out)
+
+
+def _summary_metadata(data: bytes) -> dict:
+    try:
+        return gvariant.deserialize(SUMMARY_TYPE, data)[1]
+    except OstreeError as e:
+        raise OstreeError(f"Invalid summary: {e.message}") from None
+
+
+def summary_metadata_keys_text(data: bytes) -> str:
+    """ot_dump_summary_metadata_keys (ostree 2023.x): the summary's metadata keys, sorted, one a line."""
+    keys = sorted(_summary_metadata(data), key=lambda k: k.encode("utf-8", "surrogateescape"))
+    return "".join(f"{key}\n" for key in keys)
+
+
+def summary_metadata_key_text(data: bytes, key: str) -> str:
+    """ot_dump_summary_metadata_key (ostree 2023.x): one metadata value in GVariant text, typed."""
+    value = _summary_metadata(data).get(key)
+    if not isinstance(value, gvariant.Variant):
+        raise OstreeError(f"No such metadata key '{key}'")
+    return dump_variant(value.type, value.value)

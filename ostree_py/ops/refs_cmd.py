@@ -16,8 +16,9 @@ def _sorted(keys):
                   else tuple(x.encode("utf-8", "surrogateescape") for x in k))
 
 
-def list_lines(repo, prefix: str | None, full: bool = False, aliases: bool = False) -> list[str]:
-    """The lines ``refs [--list] [-A] [PREFIX]`` prints."""
+def list_lines(repo, prefix: str | None, full: bool = False, aliases: bool = False,
+               revision: bool = False) -> list[str]:
+    """The lines ``refs [--list] [-A] [-r] [PREFIX]`` prints (``-r``: REF<TAB>CHECKSUM; -A wins)."""
     if full or aliases:
         refs = list_refs_ext(repo, prefix, cut_prefix=False, aliases=aliases)
     else:
@@ -27,6 +28,8 @@ def list_lines(repo, prefix: str | None, full: bool = False, aliases: bool = Fal
         if aliases:
             v = refs[name]
             out.append(f"{name} -> {v[1] if isinstance(v, tuple) else v}\n")
+        elif revision:
+            out.append(f"{name}\t{refs[name]}\n")
         else:
             out.append(f"{name}\n")
     return out
@@ -71,8 +74,11 @@ def delete_refs(repo, prefix: str) -> None:
         write_ref(repo, remote, ref, None)
 
 
-def list_collection_lines(repo, prefix: str | None) -> list[str]:
+def list_collection_lines(repo, prefix: str | None, revision: bool = False) -> list[str]:
+    """The lines ``refs -c [-r] [COLLECTION-ID]`` prints (``-r``: a tab and the checksum after each)."""
     refs = list_collection_refs(repo, prefix)
+    if revision:
+        return [f"({cid}, {ref})\t{refs[(cid, ref)]}\n" for cid, ref in _sorted(refs)]
     return [f"({cid}, {ref})\n" for cid, ref in _sorted(refs)]
 
 
