@@ -1,4 +1,8 @@
-"""``ostree show``: print a commit (or other object), or one piece of its metadata."""
+"""``ostree show``: print a commit (or other object), or one piece of its metadata.
+
+The options are ostree 2025.2's: ``--list-metadata-keys``, ``--list-detached-metadata-keys``
+(hidden before) and ``--print-hex`` came with ostree 2023.x.
+"""
 
 from typing import Annotated
 
@@ -16,14 +20,16 @@ def options(
         help='Show the "related" commits')] = False,
     print_variant_type: Annotated[str | None, typer.Option("--print-variant-type", metavar="TYPE",
         help="Memory map OBJECT (in this case a filename) to the GVariant type string")] = None,
+    list_metadata_keys: Annotated[bool, typer.Option("--list-metadata-keys",
+        help="List the available metadata keys")] = False,
     print_metadata_key: Annotated[str | None, typer.Option("--print-metadata-key", metavar="KEY",
         help="Print string value of metadata key")] = None,
+    print_hex: Annotated[bool, typer.Option("--print-hex",
+        help="For byte array valued keys, output an unquoted hexadecimal string")] = False,
+    list_detached_metadata_keys: Annotated[bool, typer.Option("--list-detached-metadata-keys",
+        help="List the available detached metadata keys")] = False,
     print_detached_metadata_key: Annotated[str | None, typer.Option("--print-detached-metadata-key", metavar="KEY",
         help="Print string value of detached metadata key")] = None,
-    list_metadata_keys: Annotated[bool, typer.Option("--list-metadata-keys", hidden=True,
-        help="List the available metadata keys")] = False,
-    list_detached_metadata_keys: Annotated[bool, typer.Option("--list-detached-metadata-keys", hidden=True,
-        help="List the available detached metadata keys")] = False,
     print_sizes: Annotated[bool, typer.Option("--print-sizes",
         help="Show the commit size metadata")] = False,
     raw: Annotated[bool, typer.Option("--raw", help="Show raw variant data")] = False,
@@ -47,7 +53,8 @@ def run(ctx, opts, args):
     if opts.print_metadata_key is not None or opts.print_detached_metadata_key is not None:
         detached = opts.print_detached_metadata_key is not None
         key = opts.print_detached_metadata_key if detached else opts.print_metadata_key
-        out.write(show.metadata_key_text(repo, repo.resolve_rev(rev), key, detached, opts.no_byteswap))
+        out.write(show.metadata_key_text(repo, repo.resolve_rev(rev), key, detached, opts.no_byteswap,
+                                        print_hex=opts.print_hex))
     elif opts.list_metadata_keys or opts.list_detached_metadata_keys:
         out.write(show.metadata_keys_text(repo, repo.resolve_rev(rev), opts.list_detached_metadata_keys))
     elif opts.print_related:

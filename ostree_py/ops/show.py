@@ -18,29 +18,35 @@ def _load_commit(repo, checksum: str):
         raise OstreeError(f"Corrupted commit object {checksum}: {e.message}") from None
 
 
-def metadata_key_text(repo, checksum: str, key: str, detached: bool, no_byteswap: bool = False) -> str:
-    """The value of one commit (or detached) metadata key, in GVariant text form."""
+def _metadata(repo, checksum: str, detached: bool) -> dict:
+    """The commit's metadata, or its detached metadata (an error when it has none)."""
     if detached:
         md = repo.load_commitmeta(checksum)
         if md is None:
             raise ObjectNotFoundError(f"No detached metadata for commit {checksum}")
-    else:
-        md = _load_commit(repo, checksum)[1].metadata
-    v = md.get(key)
+        return md
+    return _load_commit(repo, checksum)[1].metadata
+
+
+def metadata_key_text(repo, checksum: str, key: str, detached: bool, no_byteswap: bool = False,
+                      print_hex: bool = False) -> str:
+    """The value of one commit (or detached) metadata key, in GVariant text form
+    (``print_hex``: a byte array as bare lowercase hex, as ostree 2023.x's --print-hex)."""
+    v = _metadata(repo, checksum, detached).get(key)
     if v is None:
         raise ObjectNotFoundError(f"No such metadata key '{key}'")
+    if print_hex and v.type == "ay":
+        return bytes(v.value).hex() + "\n"
     if no_byteswap:
         return print_unswapped(v.type, v.value)
     return dump_variant(v.type, v.value)
 
 
 def metadata_keys_text(repo, checksum: str, detached: bool) -> str:
-    """One metadata key per line (a newer ostree's --list-metadata-keys)."""
-    if detached:
-        md = repo.load_commitmeta(checksum) or {}
-    else:
-        md = _load_commit(repo, checksum)[1].metadata
-    return "".join(f"{k}\n" for k in md)
+    """One metadata key per line, sorted (ostree 2023.x's --list-metadata-keys /
+    --list-detached-metadata-keys; no detached metadata is an error)."""
+    md = _metadata(repo, checksum, detached)
+    return "".join(f"{k}\n" for k in sorted(md, key=lambda k: k.encode("utf-8", "surrogateescape")))
 
 
 def related_text(repo, checksum: str) -> str:

@@ -87,7 +87,7 @@ NEWER_THAN_REFERENCE = ("admin stateroot-init",)
 # Implemented commands whose --help follows ostree 2025.2, not the reference
 # (new options, or a new command in their listing): test_ostree2025.py has their texts.
 HELP_FROM_2025 = ("admin", "admin deploy", "admin os-init", "refs", "remote refs", "remote summary",
-                  "summary") + NEWER_THAN_REFERENCE
+                  "show", "summary") + NEWER_THAN_REFERENCE
 
 # Commands the reference has but does not list (so the walk misses them).
 HIDDEN_REFERENCE_PATHS = ("admin instutil", "admin kargs edit-in-place")

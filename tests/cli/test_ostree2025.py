@@ -1,6 +1,7 @@
 """ostree 2023.1-2025.2 additions (issue 17): ``admin stateroot-init``, ``admin deploy
 --stateroot``, ``refs -r``, ``remote refs -r``, ``summary`` / ``remote summary``
-``--list-metadata-keys`` and ``--print-metadata-key``.
+``--list-metadata-keys`` and ``--print-metadata-key``, ``show --list-metadata-keys /
+--list-detached-metadata-keys / --print-hex``.
 
 The reference on this machine is 2022.7, so the 2025 texts are asserted
 directly: HELP_2025 is what ostree 2025.2 (Debian trixie) prints for ``--help``;
@@ -14,6 +15,33 @@ import time
 import pytest
 
 HELP_2025 = {
+    "show": """\
+Usage:
+  ostree show [OPTION…] OBJECT
+
+Output a metadata object
+
+Help Options:
+  -h, --help                            Show help options
+
+Application Options:
+  --repo=PATH                           Path to OSTree repository (defaults to current directory or /sysroot/ostree/repo)
+  --print-related                       Show the "related" commits
+  --print-variant-type=TYPE             Memory map OBJECT (in this case a filename) to the GVariant type string
+  --list-metadata-keys                  List the available metadata keys
+  --print-metadata-key=KEY              Print string value of metadata key
+  --print-hex                           For byte array valued keys, output an unquoted hexadecimal string
+  --list-detached-metadata-keys         List the available detached metadata keys
+  --print-detached-metadata-key=KEY     Print string value of detached metadata key
+  --print-sizes                         Show the commit size metadata
+  --raw                                 Show raw variant data
+  -B, --no-byteswap                     Do not automatically convert variant data from big endian
+  --gpg-homedir=HOMEDIR                 GPG Homedir to use when looking for keyrings
+  --gpg-verify-remote=REMOTE            Use REMOTE name for GPG configuration
+  -v, --verbose                         Print debug information during command processing
+  --version                             Print version information and exit
+
+""",
     "refs": """\
 Usage:
   ostree refs [OPTION…] [PREFIX]
@@ -348,6 +376,42 @@ def test_remote_summary_metadata_keys(cli, client, summarized):
     assert cli([f"--repo={client}", "remote", "summary", "origin", "--print-metadata-key=zeta"]).out == "'last'\n"
     r = cli([f"--repo={client}", "remote", "summary", "origin", "--print-metadata-key=nosuch"])
     assert r.rc == 1 and r.err.endswith("error: No such metadata key 'nosuch'\n")
+
+
+# ------------------------------------------------------------------ show
+
+@pytest.fixture
+def commit_with_metadata(repo, cli, tmp_path):
+    tree = tmp_path / "tree"
+    r = cli([f"--repo={repo}", "commit", "-b", "meta", f"--tree=dir={tree}", "--add-metadata-string=zz=1",
+             "--add-metadata=bb=[byte 0x01, 0xff]", "--add-metadata-string=aa=x"])
+    assert r.rc == 0, r
+    return _rev(cli, repo, "meta")
+
+
+def test_show_list_metadata_keys_sorted(cli, repo, commit_with_metadata):
+    assert cli([f"--repo={repo}", "show", "--list-metadata-keys", "meta"]).as_tuple() == \
+        (0, "aa\nbb\nostree.ref-binding\nzz\n", "")
+
+
+def test_show_list_detached_metadata_keys(cli, repo, commit_with_metadata):
+    csum = commit_with_metadata
+    assert cli([f"--repo={repo}", "show", "--list-detached-metadata-keys", "meta"]).as_tuple() == \
+        (1, "", f"error: No detached metadata for commit {csum}\n")
+    with open(os.path.join(repo, "objects", csum[:2], csum[2:] + ".commitmeta"), "wb") as f:
+        from ostree_py.core import gvariant
+        f.write(gvariant.serialize("a{sv}", {"y": gvariant.Variant("s", "1"), "x": gvariant.Variant("s", "2")}))
+    assert cli([f"--repo={repo}", "show", "--list-detached-metadata-keys", "meta"]).as_tuple() == (0, "x\ny\n", "")
+
+
+def test_show_print_hex(cli, repo, commit_with_metadata):
+    def show(*opts):
+        return cli([f"--repo={repo}", "show", *opts, "meta"]).as_tuple()
+    assert show("--print-metadata-key=bb") == (0, "[byte 0x01, 0xff]\n", "")
+    assert show("--print-hex", "--print-metadata-key=bb") == (0, "01ff\n", "")
+    # only byte arrays are affected
+    assert show("--print-hex", "--print-metadata-key=zz") == (0, "'1'\n", "")
+    assert show("--print-hex", "--print-metadata-key=nosuch") == (1, "", "error: No such metadata key 'nosuch'\n")
 
 
 # ------------------------------------------------------------------ stateroots
