@@ -228,6 +228,13 @@ def test_refs_and_summary_of_a_file_remote(repos, tmp_path):
     both(repos, "--repo={repo}", "remote", "add", "--no-gpg-verify", "o", f"file://{src}")
     for args in (["refs", "o"], ["summary", "o"], ["refs"], ["summary", "nosuch"]):
         ref, ours = both(repos, "--repo={repo}", "remote", *args)
+        if args == ["refs"]:
+            # the usage error prints the help, which has ostree 2025.2's -r (asserted in
+            # tests/cli/test_ostree2025.py): the reference's error with that help
+            ref_help = both(repos, "remote", "refs", "--help")[0][1]
+            our_help = both(repos, "remote", "refs", "--help")[1][1]
+            assert ref_help in ref[2]
+            ref = (ref[0], ref[1], ref[2].replace(ref_help, our_help))
         assert ours == ref, args
     subprocess.run([REF_OSTREE, f"--repo={src}", "summary", "-u"], check=True)
     for args in (["refs", "o"], ["summary", "o"], ["summary", "--raw", "o"]):
