@@ -6,7 +6,6 @@ and rdev stored big-endian. Symlinks carry their target in the header and no
 file bytes.
 """
 
-import hashlib
 import stat
 import struct
 import zlib
@@ -18,6 +17,7 @@ from ostree_py.core.objects import (
     ARCHIVE_HEADER_TYPE,
     DIRMETA_TYPE,
     FILE_HEADER_TYPE,
+    new_sha256,
     xattrs_from_wire,
     xattrs_to_wire,
 )
@@ -81,8 +81,7 @@ def _framed(header: bytes) -> bytes:
 
 def checksum_begin(info: FileInfo):
     """A sha256 object already fed with the framed header; feed it the file bytes."""
-    h = hashlib.sha256()
-    h.update(_framed(file_header(info)))
+    h = new_sha256(_framed(file_header(info)))
     return h
 
 

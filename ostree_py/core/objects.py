@@ -5,7 +5,6 @@ GVariant, whose sha256 is the object's checksum) and ``from_bytes()`` (strict
 parsing that rejects malformed framing, bad checksums and unsafe names).
 """
 
-import hashlib
 import re
 import stat
 
@@ -141,9 +140,19 @@ def csum_to_bytes(s: str) -> bytes:
     return bytes.fromhex(s)
 
 
+def new_sha256(data: bytes = b""):
+    """``hashlib.sha256(data)``. hashlib is imported here, on first use: loading it
+    (OpenSSL) costs every command a few milliseconds of start-up, and most never hash."""
+    import hashlib
+    return hashlib.sha256(data)
+
+
 def sha256_hex(data: bytes) -> str:
     """sha256 of ``data`` as lowercase hex."""
-    return hashlib.sha256(data).hexdigest()
+    return new_sha256(data).hexdigest()
+
+
+_DOT_NAMES = frozenset((".", ".."))
 
 
 def validate_filename(name: str) -> str:
@@ -212,7 +221,7 @@ class Commit:
 
     def content_checksum(self) -> str:
         """sha256 over the root dirtree and dirmeta checksums: identifies the tree."""
-        return hashlib.sha256(bytes.fromhex(self.root_tree) + bytes.fromhex(self.root_meta)).hexdigest()
+        return sha256_hex(bytes.fromhex(self.root_tree) + bytes.fromhex(self.root_meta))
 
     def checksum(self) -> str:
         return sha256_hex(self.to_bytes())
@@ -242,15 +251,25 @@ class DirTree:
             # this is a truncated object, not an empty listing
             raise gvariant.GVariantError(f"Empty data for type '{DIRTREE_TYPE}'")
         files, dirs = gvariant.deserialize(DIRTREE_TYPE, data)
+        # every directory a checkout walks passes here: the checks of validate_filename
+        # and csum_from_bytes inline, which are called (in that order) only to raise
+        dots = _DOT_NAMES
         out_f = []
         for n, c in files:
-            validate_filename(n)
-            out_f.append((n, csum_from_bytes(c)))
+            if not n or n in dots or "/" in n or "\0" in n or len(c) != 32:
+                validate_filename(n)
+                csum_from_bytes(c)
+            out_f.append((n, c.hex()))
         out_d = []
         for n, t, m in dirs:
-            validate_filename(n)
-            out_d.append((n, csum_from_bytes(t), csum_from_bytes(m)))
-        return cls(out_f, out_d)
+            if not n or n in dots or "/" in n or "\0" in n or len(t) != 32 or len(m) != 32:
+                validate_filename(n)
+                csum_from_bytes(t)
+                csum_from_bytes(m)
+            out_d.append((n, t.hex(), m.hex()))
+        tree = cls.__new__(cls)   # the lists are new: no copies
+        tree.files, tree.dirs = out_f, out_d
+        return tree
 
     def checksum(self) -> str:
         return sha256_hex(self.to_bytes())

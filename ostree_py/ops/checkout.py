@@ -35,7 +35,6 @@ Copies (not hardlinks) of one directory run on a few threads
 """
 
 import contextlib
-import ctypes
 from collections import deque
 import errno
 import os
@@ -187,21 +186,34 @@ def resolve_subpath(repo, tree: str, meta: str, subpath: str):
 
 # ---------------------------------------------------------------- low-level helpers
 
-class _Timespec(ctypes.Structure):
-    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
-
-
 _UTIME_OMIT = (1 << 30) - 2
-_libc = ctypes.CDLL(None, use_errno=True)
-_futimens = _libc.futimens
-_futimens.argtypes = [ctypes.c_int, ctypes.POINTER(_Timespec)]
-_MTIME_ZERO = (_Timespec * 2)(_Timespec(0, _UTIME_OMIT), _Timespec(0, 0))
+# futimens(fd, {atime omitted, mtime 0}) through ctypes (os.utime cannot omit atime),
+# made on first use: importing ctypes is start-up time that only a checkout needs
+_futimens_mtime_zero = None
+
+
+def _make_futimens_mtime_zero():
+    import ctypes
+
+    class Timespec(ctypes.Structure):
+        _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+    futimens = ctypes.CDLL(None, use_errno=True).futimens
+    futimens.argtypes = [ctypes.c_int, ctypes.POINTER(Timespec)]
+    times = (Timespec * 2)(Timespec(0, _UTIME_OMIT), Timespec(0, 0))
+
+    def call(fd: int) -> int:
+        """0, or the errno of the failure."""
+        return ctypes.get_errno() if futimens(fd, times) != 0 else 0
+    return call
 
 
 def _set_mtime_zero(fd: int) -> None:
     """futimens: leave atime, set mtime to 0 (OSTREE_TIMESTAMP)."""
-    if _futimens(fd, _MTIME_ZERO) != 0:
-        e = ctypes.get_errno()
+    global _futimens_mtime_zero
+    if _futimens_mtime_zero is None:
+        _futimens_mtime_zero = _make_futimens_mtime_zero()
+    e = _futimens_mtime_zero(fd)
+    if e:
         raise CheckoutError(f"futimens: {os.strerror(e)}")
 
 

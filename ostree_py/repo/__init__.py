@@ -19,10 +19,8 @@ those objects again), as the reference does.
 """
 
 import contextlib
-import ctypes
 import errno
 import fcntl
-import hashlib
 import io
 import os
 import stat
@@ -56,19 +54,25 @@ from ostree_py.core.objects import (
     DirTree,
     is_checksum,
     object_relpath,
+    sha256_hex,
     validate_ref,
 )
 
 MODES = ("bare", "bare-user", "bare-user-only", "archive", "bare-split-xattrs")
 MODE_ALIASES = {"archive-z2": "archive"}
 
-_libc = ctypes.CDLL(None, use_errno=True)
 _O_TMPFILE = getattr(os, "O_TMPFILE", 0)
-_has_xattr = True
-try:
-    import xattr as _xattr_mod
-except ImportError:  # pragma: no cover - declared dependency
-    _has_xattr = False
+_LIBC = None
+
+
+def _libc():
+    """The C library through ctypes, loaded on first use: importing ctypes costs every
+    command start-up time, and only commits (linkat, syncfs) need it."""
+    global _LIBC
+    if _LIBC is None:
+        import ctypes
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+    return _LIBC
 
 
 def list_xattrs(path: str, follow: bool = False) -> list[tuple[bytes, bytes]]:
@@ -115,7 +119,8 @@ def syncfs(fd: int) -> None:
     """Flush the filesystem holding ``fd`` (cheaper than an fsync per object)."""
     if os.environ.get("OSTREE_SUPPRESS_SYNCFS"):
         return
-    if _libc.syncfs(fd) < 0:
+    if _libc().syncfs(fd) < 0:
+        import ctypes
         raise OstreeError(f"syncfs: {os.strerror(ctypes.get_errno())}")
 
 
@@ -562,7 +567,8 @@ class Repo:
     # ---------------------------------------------------------------- object paths
     def object_path(self, objtype: str, checksum: str) -> str:
         """Where the object lives in objects/ (see stored_path for one being staged)."""
-        return os.path.join(self.objects_dir, checksum[:2], f"{checksum[2:]}.{self._ext(objtype)}")
+        # what os.path.join makes of these parts (objects_dir never ends in "/"), without its cost
+        return f"{self.objects_dir}/{checksum[:2]}/{checksum[2:]}.{self._ext(objtype)}"
 
     def _staged(self, p: str) -> str:
         """Where a transaction writes the object whose objects/ path is ``p``: the same
@@ -698,7 +704,7 @@ class Repo:
 
     def write_metadata(self, objtype: str, data: bytes, expected: str | None = None) -> str:
         """Store a metadata object; return its checksum (verified against ``expected``)."""
-        csum = hashlib.sha256(data).hexdigest()
+        csum = sha256_hex(data)
         if expected is not None and expected != csum:
             raise InvalidObjectError(f"Corrupted {OBJTYPES[objtype]} object; checksum expected='{expected}' actual='{csum}'")
         if len(data) > MAX_METADATA_SIZE:
@@ -959,9 +965,10 @@ class Repo:
             checkpoint("object")
             return True
         # linkat(AT_SYMLINK_FOLLOW) of the /proc magic link (os.link would call link(2))
-        if _libc.linkat(-100, f"/proc/self/fd/{fd}".encode(), -100, os.fsencode(dest), 0x400) == 0:
+        if _libc().linkat(-100, f"/proc/self/fd/{fd}".encode(), -100, os.fsencode(dest), 0x400) == 0:
             checkpoint("object")
             return True
+        import ctypes
         err = ctypes.get_errno()
         if err == errno.EEXIST:
             return False
