@@ -454,6 +454,9 @@ def serialize(typ: str, value) -> bytes:
 _DIRTREE_SIG = "(a(say)a(sayay))"
 
 
+_OFFSET_FORMATS = {1: "B", 2: "H", 4: "I", 8: "Q"}
+
+
 def _dirtree_entries(data: bytes, start: int, end: int, with_meta: bool):
     """The a(say) (or, ``with_meta``, a(sayay)) array at data[start:end], read as the
     general decoder reads it (the same framing checks, in one loop); None where that
@@ -465,19 +468,28 @@ def _dirtree_entries(data: bytes, start: int, end: int, with_meta: bool):
     last = int.from_bytes(data[end - osz:end], "little")
     if last > n or (n - last) % osz:
         return None
+    # the elements' end offsets, read in one call
+    ends = struct.unpack_from(f"<{(n - last) // osz}{_OFFSET_FORMATS[osz]}", data, start + last)
     out = []
+    append = out.append
     pos = 0
-    for op in range(start + last, end, osz):
-        e = int.from_bytes(data[op:op + osz], "little")
+    for e in ends:
         if pos > e or e > last:
             return None
         # one element: a tuple at [es, ee) whose framing offsets are read backwards from ee
         es, ee = start + pos, start + e
-        eosz = offset_size(e - pos)
-        fe = ee - eosz
-        if fe < es:
-            return None
-        se = int.from_bytes(data[fe:ee], "little")
+        size = e - pos
+        if size <= 0xFF:
+            # nearly every entry: one-byte framing offsets, read by indexing
+            if size == 0:
+                return None
+            eosz = 1
+            fe = ee - 1
+            se = data[fe]
+        else:
+            eosz = offset_size(size)
+            fe = ee - eosz
+            se = int.from_bytes(data[fe:ee], "little")
         if es + se > fe or se == 0 or data[es + se - 1] != 0:
             return None
         raw = data[es:es + se - 1]
@@ -491,12 +503,12 @@ def _dirtree_entries(data: bytes, start: int, end: int, with_meta: bool):
             fe2 = fe - eosz
             if fe2 < es:
                 return None
-            te = int.from_bytes(data[fe2:fe], "little")
+            te = data[fe2] if eosz == 1 else int.from_bytes(data[fe2:fe], "little")
             if te < se or es + te > fe2:
                 return None
-            out.append((name, data[es + se:es + te], data[es + te:fe2]))
+            append((name, data[es + se:es + te], data[es + te:fe2]))
         else:
-            out.append((name, data[es + se:fe]))
+            append((name, data[es + se:fe]))
         pos = e
     return out
 

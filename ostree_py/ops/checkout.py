@@ -626,6 +626,7 @@ class _Checkout:
         # frame: [fd, meta, did_exist, iterator over subdirs, path, dirtree checksum,
         #         pending copies, preorder number]
         stack = [[fd, meta, did_exist, None, "/", tree, None, 0]]
+        on_stack = {tree}   # the dirtree checksums of ``stack``
         done = deque()
         limit = _MAX_UNFINISHED if self._parallel else 0
         seq = 0
@@ -638,6 +639,7 @@ class _Checkout:
                 if nxt is None:
                     frame.append(seq)   # [8]: the last preorder number of its subtree
                     done.append(stack.pop())
+                    on_stack.discard(frame[5])
                     if len(done) > limit:
                         self._finish_frame(done[0])
                         done.popleft()
@@ -649,7 +651,7 @@ class _Checkout:
                     path = frame[4] + name + "/"
                     if skip(path):
                         continue
-                if any(f[5] == sub_tree for f in stack):
+                if sub_tree in on_stack:
                     # only possible with objects whose content does not match their
                     # name; following it would create directories without end
                     raise CheckoutError(f"Corrupted dirtree object {sub_tree}: it contains itself "
@@ -659,6 +661,7 @@ class _Checkout:
                 sfd, sexist = self._open_dir(frame[0], name, smeta, sdt, False)
                 seq += 1
                 stack.append([sfd, smeta, sexist, iter(()), path, sub_tree, None, seq])
+                on_stack.add(sub_tree)
                 stack[-1][6] = self._files(sfd, sdt.files, path)
                 stack[-1][3] = iter(sdt.dirs)
             while done:
@@ -736,6 +739,15 @@ class _Checkout:
         skip = self.skip
         fast = self._fast
         parallel = self._parallel
+        if skip is None and fast is not None and parallel:
+            # the common case (e.g. checkout -U): what the fast path leaves goes to the pool
+            rest = [entry for entry in files if not fast(dfd, entry[0], entry[1])]
+        else:
+            rest = self._files_in_order(dfd, files, dirpath, skip, fast, parallel)
+        return self._launch(dfd, rest) if rest else None
+
+    def _files_in_order(self, dfd: int, files, dirpath, skip, fast, parallel) -> list:
+        """_files one by one: each file placed (or, ``parallel``, listed) before the next."""
         rest = []
         for name, csum in files:
             if skip is not None and skip(dirpath + name):
@@ -746,9 +758,11 @@ class _Checkout:
                 rest.append((name, csum))
             else:
                 self._file(dfd, name, csum, None)
-        if not rest:
-            return None
-        # a few batches per thread: per-task overhead stays small
+        return rest
+
+    def _launch(self, dfd: int, rest):
+        """Copy ``rest`` on the pool, in a few batches per thread (per-task overhead stays
+        small): (futures, rest)."""
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
             self._pool = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="checkout")

@@ -314,7 +314,9 @@ def test_dirtree_fast_path_decodes_as_the_general_decoder(files, dirs):
     ([("a", b"")], [("d", b"", b"")]),
     ([("f", b"\1" * 32), ("é", b"")], [("d", b"\2" * 32, b"\3" * 32), ("e", b"", b"\4")]),
     ([(f"file{i}", b"\5" * 32) for i in range(8)], [(f"dir{i}", b"\6" * 32, b"\7" * 32) for i in range(4)]),
-], ids=["tiny", "small", "two-byte-offsets"])
+    # entries of more than 255 bytes: two-byte framing offsets inside the elements too
+    ([("f" * 240, b"\1" * 32), ("g", b"\2" * 32)], [("d" * 230, b"\2" * 32, b"\3" * 32)]),
+], ids=["tiny", "small", "two-byte-offsets", "two-byte-element-offsets"])
 def test_damaged_dirtree_decodes_as_the_general_decoder(files, dirs):
     """Every byte of a dirtree changed (to any value in small trees; near its own and to
     small values in the larger one), and every cut: the same value or error as the general
