@@ -393,11 +393,7 @@ def initialize_deployment(sysroot: Sysroot, osname, revision: str, origin, overr
         d.bootconfig.set("options", str(KernelArgs(override_kernel_argv)))
     _prepare_etc(sysroot, repo, d, ddir)
     checkpoint("deployment")
-    var = os.path.join(ddir, "var")
-    if os.path.isdir(var) and not os.path.islink(var):
-        for name in os.listdir(var):
-            sysroot.warning(f"note: Deploying commit {revision} which contains content in /var/{name} "
-                            "that will be ignored.")
+    _prepare_deployment_var(sysroot, repo, d, ddir)
     d.overlay_initrds = list(overlay_initrds) if overlay_initrds else None
     return d
 
@@ -408,6 +404,10 @@ def _prepare_etc(sysroot: Sysroot, repo, d: Deployment, ddir: str) -> None:
     try:
         etc_exists = os.path.lexists(etc)
         usretc_exists = os.path.lexists(usr_etc)
+        if etc_exists and usretc_exists and os.path.isdir(etc) and not os.listdir(etc):
+            # ostree 2023.x: an empty /etc beside /usr/etc is dropped (2022.7 refused the tree)
+            os.rmdir(etc)
+            etc_exists = False
         if etc_exists:
             if usretc_exists:
                 raise SysrootError("Tree contains both /etc and /usr/etc")
@@ -420,6 +420,46 @@ def _prepare_etc(sysroot: Sysroot, repo, d: Deployment, ddir: str) -> None:
         raise SysrootError(f"Preparing /etc: {e.message}") from None
     except OSError as e:
         raise SysrootError(f"Preparing /etc: {strerror(e)}") from None
+
+
+def _prepare_deployment_var(sysroot: Sysroot, repo, d: Deployment, ddir: str) -> None:
+    """ostree 2023.8's ``initial-var``: a stateroot whose ``var`` is still empty gets the
+    commit's /var (copied, as a container volume is first filled from its image); when
+    the tree has no usr/lib/tmpfiles.d, the standard directories are created too (what
+    os-init did before). A non-empty stateroot var is left as it is: no merge."""
+    if not os.path.isdir(os.path.join(ddir, "var")) or os.path.islink(os.path.join(ddir, "var")):
+        return
+    var = sysroot.p(f"ostree/deploy/{d.osname}/var")
+    try:
+        try:
+            if os.listdir(var):
+                return
+        except OSError as e:
+            raise SysrootError(f"Opening stateroot: opendir({os.path.relpath(var, sysroot.path)}): "
+                               f"{strerror(e)}") from None
+        from ostree_py.ops.checkout import checkout_tree
+        checkout_tree(repo, d.csum, var, subpath="/var", force_copy=True, overwrite="union-files")
+        if not os.path.lexists(os.path.join(ddir, "usr/lib/tmpfiles.d")):
+            _legacy_var_init(var)
+    except OstreeError as e:
+        raise SysrootError(f"Preparing deployment /var: {e.message}") from None
+    except OSError as e:
+        raise SysrootError(f"Preparing deployment /var: {strerror(e)}") from None
+
+
+def _legacy_var_init(var: str) -> None:
+    """The directories of /var that early boot needs, for trees without tmpfiles.d."""
+    steps = [("Creating", "var/tmp", lambda p: os.makedirs(p, 0o777, exist_ok=True), "tmp"),
+             ("fchmod", "var/tmp", lambda p: os.chmod(p, 0o1777), "tmp"),
+             ("Creating", "var/lib", lambda p: os.makedirs(p, 0o777, exist_ok=True), "lib"),
+             ("Creating", "var/log", lambda p: os.makedirs(p, 0o755, exist_ok=True), "log"),
+             ("Symlinking", "var/run", lambda p: os.path.lexists(p) or os.symlink("../run", p), "run"),
+             ("Symlinking", "var/lock", lambda p: os.path.lexists(p) or os.symlink("../run/lock", p), "lock")]
+    for verb, what, fn, name in steps:
+        try:
+            fn(os.path.join(var, name))
+        except OSError as e:
+            raise SysrootError(f"Legacy mode stateroot var initialization: {verb} {what}: {strerror(e)}") from None
 
 
 def finalize_deployment(sysroot: Sysroot, d: Deployment, merge: Deployment | None) -> None:
@@ -487,7 +527,10 @@ def _bootconfigs_equal(repo, a: Deployment, b: Deployment) -> bool:
         return False
     if _nonostree_kargs(a) != _nonostree_kargs(b):
         return False
-    return _commit_version(repo, a.csum) == _commit_version(repo, b.csum)
+    if _commit_version(repo, a.csum) != _commit_version(repo, b.csum):
+        return False
+    # ostree 2023.x (cb70e406): entries of another stateroot point at other bootlinks
+    return a.osname == b.osname
 
 
 def _create_new_bootlinks(sysroot: Sysroot, bootversion: int, deployments) -> int:

@@ -616,25 +616,19 @@ class Sysroot:
             Repo.open(self.p("ostree/repo"))
 
     def init_osname(self, osname: str) -> None:
-        """Create the stateroot ``ostree/deploy/OSNAME`` with its shared ``var``."""
+        """Create the stateroot ``ostree/deploy/OSNAME`` with its shared, empty ``var``.
+
+        ostree 2023.8 on (the ``initial-var`` feature): the first deployment fills
+        ``var`` from its commit (deploy.prepare_deployment_var); 2022.7 created
+        var/tmp, lib, log, run and lock here.
+        """
         deploydir = f"ostree/deploy/{osname}"
-        try:
-            os.mkdir(self.p(deploydir), 0o777)
-        except OSError as e:
-            raise SysrootError(f"Creating {deploydir}: {strerror(e)}") from None
         base = self.p(deploydir)
-        steps = [("Creating", "var", lambda: os.mkdir(os.path.join(base, "var"), 0o777)),
-                 ("Creating", "var/tmp", lambda: os.mkdir(os.path.join(base, "var/tmp"), 0o777)),
-                 ("fchmod", "var/tmp", lambda: os.chmod(os.path.join(base, "var/tmp"), 0o1777)),
-                 ("Creating", "var/lib", lambda: os.mkdir(os.path.join(base, "var/lib"), 0o777)),
-                 ("Creating", "var/log", lambda: os.mkdir(os.path.join(base, "var/log"), 0o755)),
-                 ("Symlinking", "var/run", lambda: os.symlink("../run", os.path.join(base, "var/run"))),
-                 ("Symlinking", "var/lock", lambda: os.symlink("../run/lock", os.path.join(base, "var/lock")))]
-        for verb, what, fn in steps:
+        for what, path in ((deploydir, base), ("var", os.path.join(base, "var"))):
             try:
-                fn()
+                os.mkdir(path, 0o777)
             except OSError as e:
-                raise SysrootError(f"{verb} {what}: {strerror(e)}") from None
+                raise SysrootError(f"Creating {what}: {strerror(e)}") from None
         self.bump_mtime()
 
     # ------------------------------------------------------------ origin, pin, mutability

@@ -1,0 +1,173 @@
+"""ostree 2023.1-2025.2's admin additions (issue 17): ``admin set-default``, an empty
+/etc beside /usr/etc, the ``initial-var`` behaviour of a new stateroot's /var.
+
+The reference here is 2022.7, which has none of these, so the 2025.2 behaviour is
+asserted directly; it comes from ostree's sources (ot-admin-builtin-set-default.c,
+ostree-sysroot-deploy.c: prepare_deployment_etc, prepare_deployment_var) and from
+the 2025.2 scripts test-admin-stateroot.sh, test-admin-deploy-emptyetc.sh and
+test-admin-deploy-var.sh.
+"""
+
+import os
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _mutable_deployments(monkeypatch):
+    # immutable deployment dirs could not be removed with pytest's tmp dirs
+    monkeypatch.setenv("OSTREE_SYSROOT_DEBUG", "mutable-deployments")
+    monkeypatch.delenv("OSTREE_SYSROOT", raising=False)
+
+
+def _tree(root, files):
+    base = {"usr/lib/modules/5.0.0/vmlinuz": "kernel\n",
+            "usr/lib/modules/5.0.0/initramfs.img": "initramfs\n",
+            "usr/lib/os-release": "ID=testos\n", "usr/etc/conf": "x\n"}
+    for rel, text in {**base, **files}.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if text is None:
+            p.mkdir(exist_ok=True)
+        else:
+            p.write_text(text)
+    return root
+
+
+class Env:
+    """A folder sysroot with stateroot ``testos`` and a repo to commit trees into."""
+
+    def __init__(self, cli, tmp_path):
+        self.cli, self.tmp = cli, tmp_path
+        self.sr = tmp_path / "sysroot"
+        self.sr.mkdir()
+        self.repo = self.sr / "ostree/repo"
+        self.n = 0
+        assert cli(["admin", "init-fs", str(self.sr)]).rc == 0
+        assert cli(["admin", "stateroot-init", f"--sysroot={self.sr}", "testos"]).rc == 0
+
+    def commit(self, files):
+        self.n += 1
+        tree = _tree(self.tmp / f"tree{self.n}", files)
+        r = self.cli([f"--repo={self.repo}", "commit", "-b", "os", f"--tree=dir={tree}"])
+        assert r.rc == 0, r
+        return self.cli([f"--repo={self.repo}", "rev-parse", "os"]).out.strip()
+
+    def admin(self, *argv):
+        return self.cli(["admin", argv[0], f"--sysroot={self.sr}", *argv[1:]], prog="ostree")
+
+    def var(self):
+        return self.sr / "ostree/deploy/testos/var"
+
+
+@pytest.fixture
+def env(cli, tmp_path):
+    return Env(cli, tmp_path)
+
+
+def _status_order(env):
+    """(stateroot, checksum) of each deployment, in admin status' order."""
+    out = env.admin("status").out
+    return [tuple(line.split()[-2:]) for line in out.splitlines() if line.startswith(("  ", "* "))
+            and not line.startswith("    ")]
+
+
+# ------------------------------------------------------------------ set-default
+
+def test_set_default_moves_the_deployment_to_the_front(env):
+    rev = env.commit({})
+    assert env.admin("deploy", "--os=testos", "os").rc == 0
+    assert env.cli(["admin", "stateroot-init", f"--sysroot={env.sr}", "other"]).rc == 0
+    assert env.admin("deploy", "--os=other", rev).rc == 0
+    assert _status_order(env) == [("other", f"{rev}.0"), ("testos", f"{rev}.0")]
+    r = env.admin("set-default", "1")
+    assert r.rc == 0 and r.err == ""
+    # another stateroot first: a new boot configuration (test-admin-stateroot.sh)
+    assert "bootconfig swap: yes" in r.out
+    assert _status_order(env) == [("testos", f"{rev}.0"), ("other", f"{rev}.0")]
+    entries = sorted(os.listdir(env.sr / "boot/loader/entries"))
+    first = [e for e in entries if "-1" in e or e == "ostree-1.conf"][0]
+    assert "/testos/" in (env.sr / "boot/loader/entries" / first).read_text()
+
+
+def test_set_default_of_equal_boot_entries_swaps_only_the_links(env):
+    rev = env.commit({})
+    for _ in range(2):
+        assert env.admin("deploy", "--os=testos", "--retain", "os").rc == 0
+    before = _status_order(env)
+    assert before == [("testos", f"{rev}.1"), ("testos", f"{rev}.0")]
+    r = env.admin("set-default", "1")
+    assert r.rc == 0 and "bootconfig swap: no" in r.out
+    assert _status_order(env) == before[::-1]
+
+
+def test_set_default_index_errors(env):
+    env.commit({})
+    assert env.admin("deploy", "--os=testos", "os").rc == 0
+    assert env.admin("set-default", "1").as_tuple() == \
+        (1, "", "error: Out of range deployment index 1, expected < 1\n")
+    r = env.admin("set-default")
+    assert r.rc == 1 and r.err.startswith("Usage:\n  ostree admin set-default [OPTION…] INDEX\n")
+    assert r.err.endswith("error: INDEX must be specified\n")
+    # atoi(): not a number is index 0, already the default: nothing to do
+    assert env.admin("set-default", "zero").as_tuple() == (0, "", "")
+
+
+def test_set_default_is_listed(cli):
+    assert "  set-default        Make deployment INDEX the default\n" in cli(["admin", "--help"], prog="ostree").out
+
+
+# ------------------------------------------------------------------ empty /etc
+
+def test_empty_etc_beside_usr_etc_is_dropped(env):
+    rev = env.commit({"etc": None})
+    r = env.admin("deploy", "--os=testos", "os")
+    assert r.rc == 0, r
+    etc = env.sr / f"ostree/deploy/testos/deploy/{rev}.0/etc"
+    assert (etc / "conf").read_text() == "x\n"
+
+
+def test_populated_etc_beside_usr_etc_is_refused(env):
+    env.commit({"etc/other": "y\n"})
+    r = env.admin("deploy", "--os=testos", "os")
+    assert r.rc == 1 and r.err.startswith("error: ") and "Tree contains both /etc and /usr/etc" in r.err
+
+
+# ------------------------------------------------------------------ initial-var
+
+def test_version_lists_initial_var(cli):
+    assert "\n  - initial-var\n" in cli(["--version"]).out
+
+
+def test_stateroot_init_leaves_var_empty(env):
+    assert os.listdir(env.var()) == []
+
+
+def test_first_deployment_fills_the_stateroot_var(env):
+    rev = env.commit({"var/lib/somefile": "somedata\n"})
+    assert env.admin("deploy", "--os=testos", "os").rc == 0
+    var = env.var()
+    assert (var / "lib/somefile").read_text() == "somedata\n"
+    # no usr/lib/tmpfiles.d in the tree: the legacy directories too
+    assert (var / "log").is_dir() and (var / "tmp").stat().st_mode & 0o7777 == 0o1777
+    assert os.readlink(var / "run") == "../run" and os.readlink(var / "lock") == "../run/lock"
+    # a copy, not a hardlink into the repository
+    assert (var / "lib/somefile").stat().st_ino != \
+        (env.sr / f"ostree/deploy/testos/deploy/{rev}.0/var/lib/somefile").stat().st_ino
+    # a stateroot var with content is left alone
+    env.commit({"var/lib/somefile": "somedata\n", "var/lib/someotherfile": "x\n"})
+    assert env.admin("deploy", "--os=testos", "os").rc == 0
+    assert not (var / "lib/someotherfile").exists()
+
+
+def test_tree_with_tmpfiles_gets_no_legacy_var(env):
+    env.commit({"var/lib/somefile": "somedata\n", "usr/lib/tmpfiles.d": None})
+    assert env.admin("deploy", "--os=testos", "os").rc == 0
+    assert sorted(os.listdir(env.var())) == [".ostree-selabeled", "lib"]
+
+
+def test_tree_without_var_leaves_it_empty(env):
+    env.commit({})
+    r = env.admin("deploy", "--os=testos", "os")
+    assert r.rc == 0 and r.err == ""
+    assert os.listdir(env.var()) == [".ostree-selabeled"]
