@@ -13,6 +13,7 @@ COMMANDS: dict[str, str] = {
     "admin cleanup": "admin_cleanup",
     "admin config-diff": "admin_config_diff",
     "admin deploy": "admin_deploy",
+    "admin lock-finalization": "admin_lock_finalization",
     "admin init-fs": "admin_init_fs",
     "admin os-init": "admin_os_init",
     "admin stateroot-init": "admin_os_init",  # ostree 2023.x's name for os-init: one module
@@ -90,6 +91,7 @@ SUMMARIES: dict[str, str] = {
     "admin cleanup": "Delete untagged deployments and repository objects",
     "admin config-diff": "Diff current /etc configuration versus default",
     "admin deploy": "Checkout revision REFSPEC as the new default deployment",
+    "admin lock-finalization": "Change the finalization locking state of the staged deployment",
     "admin init-fs": "Initialize a root filesystem",
     "admin os-init": "Initialize empty state for given operating system",
     "admin stateroot-init": "Initialize empty state for given operating system",

@@ -66,7 +66,7 @@ def run(ctx, opts, args):
     tty = ctx.stdout_isatty
     for d in sr.deployments:
         version, source_title, loaded = _commit_info(repo, d.csum)
-        status = " (staged)" if d.staged else " (pending)" if d is pending else " (rollback)" if d is rollback else ""
+        status = " (finalization locked)" if d.finalization_locked else " (staged)" if d.staged else " (pending)" if d is pending else " (rollback)" if d is rollback else ""
         w = ctx.stdout.write
         w(f"{'*' if d is booted else ' '} {d.osname} {d.csum}.{d.deployserial}{status}\n")
         if version:

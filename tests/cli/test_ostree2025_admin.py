@@ -85,9 +85,10 @@ def test_set_default_moves_the_deployment_to_the_front(env):
     # another stateroot first: a new boot configuration (test-admin-stateroot.sh)
     assert "bootconfig swap: yes" in r.out
     assert _status_order(env) == [("testos", f"{rev}.0"), ("other", f"{rev}.0")]
-    entries = sorted(os.listdir(env.sr / "boot/loader/entries"))
-    first = [e for e in entries if "-1" in e or e == "ostree-1.conf"][0]
-    assert "/testos/" in (env.sr / "boot/loader/entries" / first).read_text()
+    # the default boot entry (the highest "version") is testos' now
+    entries = [p.read_text() for p in (env.sr / "boot/loader/entries").iterdir()]
+    default = max(entries, key=lambda text: int(text.split("\nversion ")[1].split()[0]))
+    assert "ostree=/ostree/boot.1/testos/" in default
 
 
 def test_set_default_of_equal_boot_entries_swaps_only_the_links(env):
@@ -171,3 +172,18 @@ def test_tree_without_var_leaves_it_empty(env):
     r = env.admin("deploy", "--os=testos", "os")
     assert r.rc == 0 and r.err == ""
     assert os.listdir(env.var()) == [".ostree-selabeled"]
+
+
+# ------------------------------------------------------------------ lock-finalization
+# (staging needs a booted system: tests/interop/test_staged.py has the rest)
+
+def test_lock_finalization_without_a_staged_deployment(env):
+    assert env.admin("lock-finalization").as_tuple() == (1, "", "error: No staged deployment\n")
+    assert env.admin("lock-finalization", "-u").as_tuple() == (1, "", "error: No staged deployment\n")
+
+
+def test_deploy_lock_finalization_stages(env):
+    # it implies --stage, which needs a booted system (2022.7 deployed at once)
+    env.commit({})
+    r = env.admin("deploy", "--os=testos", "--lock-finalization", "os")
+    assert r.as_tuple() == (1, "", "error: Cannot stage deployment: Not currently booted into an OSTree system\n")
