@@ -95,7 +95,8 @@ SUMMARIES: dict[str, str] = {
     "admin init-fs": "Initialize a root filesystem",
     "admin os-init": "Initialize empty state for given operating system",
     "admin stateroot-init": "Initialize empty state for given operating system",
-    "admin pin": "Change the \"pinning\" state of a deployment",
+    "admin pin": "Change the \"pinning\" state of a deployment, INDEX can be >= 0 or one of booted, pending or "
+                 "rollback strings",
     "admin set-origin": "Set Origin and create a new origin file",
     "admin status": "List deployments",
     "admin switch": "Construct new tree from REFSPEC and deploy it",

@@ -187,3 +187,29 @@ def test_deploy_lock_finalization_stages(env):
     env.commit({})
     r = env.admin("deploy", "--os=testos", "--lock-finalization", "os")
     assert r.as_tuple() == (1, "", "error: Cannot stage deployment: Not currently booted into an OSTree system\n")
+
+
+# ------------------------------------------------------------------ pin
+# (booted, pending and rollback on a booted system: tests/interop/test_staged.py)
+
+def test_pin_deployment_types_need_a_booted_system(env):
+    env.commit({})
+    assert env.admin("deploy", "--os=testos", "os").rc == 0
+    for name in ("booted", "pending", "rollback"):
+        assert env.admin("pin", name).as_tuple() == (1, "", f"error: Deployment type not found: {name}\n")
+    # only the exact words: anything else is still an invalid index
+    assert env.admin("pin", "boot").as_tuple() == (1, "", "error: Invalid index: boot\n")
+
+
+def test_pin_prints_the_index_it_read(env):
+    env.commit({})
+    assert env.admin("deploy", "--os=testos", "os").rc == 0
+    assert env.admin("pin", "00").as_tuple() == (0, "Deployment 0 is now pinned\n", "")
+    assert env.admin("pin", "+0").as_tuple() == (0, "Deployment 0 is already pinned\n", "")
+    assert env.admin("pin", "-u", " 0").as_tuple() == (0, "Deployment 0 is now unpinned\n", "")
+
+
+def test_pin_help_is_2025s(cli):
+    out = cli(["admin", "pin", "--help"], prog="ostree").out
+    assert out.startswith("Usage:\n  ostree admin pin [OPTION…] INDEX\n\nChange the \"pinning\" state of a "
+                          "deployment, INDEX can be >= 0 or one of booted, pending or rollback strings\n\n")

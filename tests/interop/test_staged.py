@@ -261,3 +261,19 @@ test ! -e /run/ostree/staged-deployment && echo finalized
         "legacy-lock", "still-staged",
         "Staged deployment is now queued to apply on shutdown",
         "finalized"], r.stdout
+
+
+def test_pin_booted_pending_rollback(sysroot):
+    """ostree 2024.x: pin takes booted, pending or rollback for an index (relative to the
+    booted deployment), and prints the index it acted on."""
+    r = _booted(sysroot, f"""
+ostree-py admin deploy {REF} >/dev/null
+ostree-py admin pin booted
+ostree-py admin pin pending
+ostree-py admin pin -u booted
+ostree-py admin pin rollback 2>&1 || echo "rc=$?"
+ostree-py admin status | grep -c 'Pinned: yes'
+""")
+    assert r.stdout.splitlines() == [
+        "Deployment 1 is now pinned", "Deployment 0 is now pinned", "Deployment 1 is now unpinned",
+        "error: Deployment type not found: rollback", "rc=1", "1"], r.stdout
