@@ -213,3 +213,72 @@ def test_pin_help_is_2025s(cli):
     out = cli(["admin", "pin", "--help"], prog="ostree").out
     assert out.startswith("Usage:\n  ostree admin pin [OPTION…] INDEX\n\nChange the \"pinning\" state of a "
                           "deployment, INDEX can be >= 0 or one of booted, pending or rollback strings\n\n")
+
+
+# ------------------------------------------------------------------ status -D, -S, --json
+
+STATUS_HELP = """\
+Usage:
+  ostree admin status [OPTION…]
+
+List deployments
+
+Help Options:
+  -h, --help                Show help options
+
+Application Options:
+  --sysroot=PATH            Create a new OSTree sysroot at PATH
+  -V, --verify              Print the commit verification status
+  -J, --json                Emit JSON
+  -S, --skip-signatures     Skip signatures in output
+  -D, --is-default          Output "default" if booted into the default deployment, otherwise "not-default"
+  -v, --verbose             Print debug information during command processing
+  --version                 Print version information and exit
+
+"""
+
+
+def test_status_help_is_2025s(cli):
+    assert cli(["admin", "status", "--help"], prog="ostree").as_tuple() == (0, STATUS_HELP, "")
+
+
+def test_status_is_default(env):
+    assert env.admin("status", "-D").as_tuple() == (1, "", "error: Not in a booted OSTree system\n")
+    env.commit({})
+    assert env.admin("deploy", "--os=testos", "os").rc == 0
+    # not booted: the default deployment is not the booted one
+    assert env.admin("status", "--is-default").as_tuple() == (0, "not-default\n", "")
+
+
+def test_status_skip_signatures(env):
+    rev = env.commit({})
+    assert env.cli([f"--repo={env.repo}", "remote", "add", "testos", "http://127.0.0.1:1/repo"]).rc == 0
+    assert env.cli([f"--repo={env.repo}", "refs", f"--create=testos:os", rev]).rc == 0
+    assert env.admin("deploy", "--os=testos", "testos:os").rc == 0
+    # gpg-verify (the default) on an unsigned commit: status fails on the signatures
+    plain, skipped = env.admin("status"), env.admin("status", "-S")
+    assert skipped.rc == 0 and skipped.out.endswith("    origin refspec: testos:os\n"), skipped
+    assert plain.as_tuple() != skipped.as_tuple()
+
+
+def test_status_json_is_ostrees_layout(env):
+    assert env.admin("status", "--json").as_tuple() == (0, '{\n   "deployments": [\n\n   ]\n}\n', "")
+    rev = env.commit({})
+    assert env.admin("deploy", "--os=testos", "os").rc == 0
+    assert env.cli([f"--repo={env.repo}", "commit", "-b", "os", "--add-metadata-string=version=2\"x",
+                    f"--tree=dir={env.tmp / 'tree1'}"]).rc == 0
+    rev2 = env.cli([f"--repo={env.repo}", "rev-parse", "os"]).out.strip()
+    assert env.admin("deploy", "--os=testos", "--retain", "os").rc == 0
+    assert env.admin("pin", "1").rc == 0
+
+    def obj(csum, index, pinned, extra=""):
+        return ("      {\n"
+                f'         "checksum": "{csum}",\n         "stateroot": "testos",\n'
+                f'         "refspec": "os",\n         "serial": 0,\n         "index": {index},\n'
+                '         "booted": false,\n         "pending": false,\n         "rollback": false,\n'
+                '         "finalization-locked": false,\n         "soft-reboot-target": false,\n'
+                f'         "staged": false,\n         "pinned": {pinned},\n         "unlocked": "none"{extra}\n'
+                "      }")
+    want = ('{\n   "deployments": [\n' + obj(rev2, 0, "false", ',\n         "version": "2\\"x"') + "," +
+            obj(rev, 1, "true").lstrip(" ") + "\n   ]\n}\n")
+    assert env.admin("status", "-J").as_tuple() == (0, want, "")
