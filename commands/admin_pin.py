@@ -28,29 +28,10 @@ def _deployment_type_index(sr, name: str) -> int:
     return target.index if target is not None else -1
 
 
-def _parse_index(text: str) -> int:
-    """g_ascii_strtoull: optional leading spaces and sign, digits; anything after is an error;
-    the result as ostree's gint64."""
-    from ostree_py.errors import OstreeError
-    s = text.lstrip(" \t\n\v\f\r")
-    neg = s.startswith("-")
-    if s[:1] in "+-" and s:
-        s = s[1:]
-    digits = len(s) - len(s.lstrip("0123456789"))
-    if s[digits:] != "":
-        raise OstreeError(f"Invalid index: {text}")
-    value = int(s[:digits]) if digits else 0
-    if value >= 2**64:
-        raise OstreeError(f"Index too large: {text}")
-    if neg and value:
-        value = 2**64 - value
-    return value - 2**64 if value >= 2**63 else value
-
-
 def run(ctx, opts, args):
     from ostree_py.errors import OstreeError, UsageError
 
-    from ._sysroot import open_sysroot
+    from ._sysroot import c_int, open_sysroot, parse_strtoull_index
     sr = open_sysroot(ctx, opts)
     if not args:
         raise UsageError("INDEX must be specified")
@@ -60,10 +41,12 @@ def run(ctx, opts, args):
             if index < 0:
                 raise OstreeError(f"Deployment type not found: {text}")
         else:
-            index = _parse_index(text)
+            value, overflow = parse_strtoull_index(text)
+            if overflow:
+                raise OstreeError(f"Index too large: {text}")
+            index = value - 2**64 if value >= 2**63 else value   # ostree's gint64
         # ot_admin_get_indexed_deployment takes a C int
-        as_int = index & 0xFFFFFFFF
-        d = sr.indexed_deployment(as_int - 2**32 if as_int >= 2**31 else as_int)
+        d = sr.indexed_deployment(c_int(index))
         # ostree 2024.x prints the index it read (2022.7 echoed the argument as typed)
         desired = not opts.unpin
         if d.is_pinned == desired:

@@ -282,3 +282,18 @@ def test_status_json_is_ostrees_layout(env):
     want = ('{\n   "deployments": [\n' + obj(rev2, 0, "false", ',\n         "version": "2\\"x"') + "," +
             obj(rev, 1, "true").lstrip(" ") + "\n   ]\n}\n")
     assert env.admin("status", "-J").as_tuple() == (0, want, "")
+
+
+# ------------------------------------------------------------------ undeploy's INDEX
+
+def test_undeploy_index_errors_are_2025s(env):
+    env.commit({})
+    assert env.admin("deploy", "--os=testos", "os").rc == 0
+    # 2022.7 read these with atoi() and removed deployment 0
+    assert env.admin("undeploy", "zero").as_tuple() == (1, "", "error: Invalid index: zero\n")
+    assert env.admin("undeploy", "0x").as_tuple() == (1, "", "error: Invalid index: 0x\n")
+    assert env.admin("undeploy", "--", "-1").as_tuple() == (1, "", "error: Invalid index -1\n")
+    assert env.admin("undeploy", "1").as_tuple() == \
+        (1, "", "error: Out of range deployment index 1, expected < 1\n")
+    r = env.admin("undeploy", " +0")
+    assert r.rc == 0 and "\nDeleted deployment " in r.out, r
