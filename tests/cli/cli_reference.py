@@ -86,7 +86,7 @@ GLOBAL = {"verbose", "version"}
 NEWER_THAN_REFERENCE = ("admin stateroot-init", "admin set-default", "admin lock-finalization")
 # Implemented commands whose --help follows ostree 2025.2, not the reference
 # (new options, or a new command in their listing): test_ostree2025.py has their texts.
-HELP_FROM_2025 = ("admin", "admin deploy", "admin os-init", "admin pin", "admin status", "refs", "remote refs", "remote summary",
+HELP_FROM_2025 = ("admin", "admin deploy", "admin init-fs", "admin os-init", "admin pin", "admin status", "refs", "remote refs", "remote summary",
                   "show", "summary") + NEWER_THAN_REFERENCE
 
 # Commands the reference has but does not list (so the walk misses them).

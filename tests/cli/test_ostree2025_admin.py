@@ -297,3 +297,48 @@ def test_undeploy_index_errors_are_2025s(env):
         (1, "", "error: Out of range deployment index 1, expected < 1\n")
     r = env.admin("undeploy", " +0")
     assert r.rc == 0 and "\nDeleted deployment " in r.out, r
+
+
+# ------------------------------------------------------------------ init-fs --epoch
+
+def test_init_fs_epoch(cli, tmp_path):
+    def layout(*argv):
+        root = tmp_path / "-".join(argv or ("default",))
+        root.mkdir()
+        r = cli(["admin", "init-fs", *argv, str(root)])
+        assert r.as_tuple() == (0, "", ""), r
+        return sorted(os.listdir(root)), (root / "ostree").stat().st_mode & 0o777
+
+    traditional = sorted(["boot", "dev", "home", "proc", "run", "sys", "root", "tmp", "ostree"])
+    assert layout()[0] == traditional
+    assert layout("--epoch=0")[0] == traditional
+    assert layout("-E", "1") == layout("--modern") == (["boot", "ostree"], 0o755 & ~_umask())
+    assert layout("--epoch=2") == (["boot", "ostree"], 0o700)
+    r = cli(["admin", "init-fs", "--epoch=-1", str(tmp_path)])
+    assert r.as_tuple() == (1, "", "error: Invalid epoch: -1\n")
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_init_fs_help_is_2025s(cli):
+    assert cli(["admin", "init-fs", "--help"], prog="ostree").out == """\
+Usage:
+  ostree admin init-fs [OPTION…] PATH
+
+Initialize a root filesystem
+
+Help Options:
+  -h, --help         Show help options
+
+Application Options:
+  --sysroot=PATH     Create a new OSTree sysroot at PATH
+  --modern           Only create /boot and /ostree
+  -E, --epoch        An integer value, defines initial state.  Must be in the range [0-1], inclusive.
+  -v, --verbose      Print debug information during command processing
+  --version          Print version information and exit
+
+"""
