@@ -17,6 +17,7 @@ import hashlib
 import os
 import stat
 
+from ostree_py.core.keyfile import KeyFile
 from ostree_py.errors import OstreeError
 from ostree_py.sysroot.bootloader.bls import BootConfig
 from ostree_py.sysroot.kargs import KernelArgs
@@ -385,6 +386,10 @@ def initialize_deployment(sysroot: Sysroot, osname, revision: str, origin, overr
         raise SysrootError(f"Checking out deployment tree: {e.message}") from None
     except OSError as e:
         raise SysrootError(f"Checking out deployment tree: {strerror(e)}") from None
+    try:
+        _check_prepare_root_config(repo, ddir)
+    except OstreeError as e:
+        raise SysrootError(f"Checking out deployment tree: {e.message}") from None
     checkpoint("deployment")
     layout = get_kernel_from_tree(sysroot, ddir)
     d.bootcsum = layout.bootcsum
@@ -396,6 +401,78 @@ def initialize_deployment(sysroot: Sysroot, osname, revision: str, origin, overr
     _prepare_deployment_var(sysroot, repo, d, ddir)
     d.overlay_initrds = list(overlay_initrds) if overlay_initrds else None
     return d
+
+
+PREPARE_ROOT_CONFIG = "ostree/prepare-root.conf"
+
+
+def load_prepare_root_config(root: str) -> KeyFile:
+    """otcore_load_config: the tree's usr/lib/ostree/prepare-root.conf, then its
+    etc/ostree/prepare-root.conf; a file found later replaces the earlier one whole (GLib
+    clears a key file it loads into). Neither: an empty key file."""
+    config = KeyFile()
+    for base in ("usr/lib", "etc"):
+        path = os.path.join(root, base, PREPARE_ROOT_CONFIG)
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            raise SysrootError(f"openat({base}/{PREPARE_ROOT_CONFIG}): {strerror(e)}") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SysrootError("Invalid UTF-8") from None
+        config = KeyFile.parse(text)
+    return config
+
+
+def _tristate(value: str | None, default: str) -> str:
+    """_ostree_parse_tristate: "maybe", or a boolean as yes/no."""
+    if value is None:
+        return default
+    value = value.strip()
+    if value == "maybe":
+        return "maybe"
+    from ostree_py.util.text import parse_boolean
+    try:
+        return "yes" if parse_boolean(value) else "no"
+    except OstreeError:
+        raise SysrootError(f"Invalid tri-state value: {value}") from None
+
+
+def composefs_enabled(config: KeyFile) -> str:
+    """otcore_load_composefs_config's ``enabled``: yes, no or maybe; "signed" and "verity"
+    are yes."""
+    value = config.get("composefs", "enabled")
+    if value in ("signed", "verity"):
+        return "yes"
+    try:
+        return _tristate(value, "no")
+    except OstreeError as e:
+        raise SysrootError(f"Loading composefs config: {e.message}") from None
+
+
+def _check_prepare_root_config(repo, ddir: str) -> None:
+    """What a deploy reads of prepare-root.conf (ostree 2023.x on): ostree-py builds no
+    composefs image, so, like an ostree built without composefs, it refuses a tree (or a
+    repository, ``[ex-integrity] composefs``) that asks for one."""
+    try:
+        config = load_prepare_root_config(ddir)
+    except OstreeError as e:
+        raise SysrootError(f"Parsing prepare-root config: {e.message}") from None
+    try:
+        enabled = composefs_enabled(config)
+    except OstreeError as e:
+        raise SysrootError(f"Reading composefs config: {e.message}") from None
+    try:
+        if _tristate(repo.config.get("ex-integrity", "composefs"), "no") == "yes":
+            enabled = "yes"
+    except OstreeError:
+        pass   # the repository's own reading of its config is not this check's business
+    if enabled == "yes":
+        raise SysrootError("composefs: enabled at runtime, but support is not compiled in")
 
 
 def _prepare_etc(sysroot: Sysroot, repo, d: Deployment, ddir: str) -> None:

@@ -342,3 +342,49 @@ Application Options:
   --version          Print version information and exit
 
 """
+
+
+# ------------------------------------------------------------------ prepare-root.conf at deploy
+
+@pytest.mark.parametrize("conf,etc_conf,error", [
+    ("[composefs]\nenabled=false\n", None, None),
+    ("[composefs]\nenabled=maybe\n", None, None),
+    ("[composefs]\nenabled=yes\n", None, "composefs: enabled at runtime, but support is not compiled in"),
+    ("[composefs]\nenabled=signed\n", None, "composefs: enabled at runtime, but support is not compiled in"),
+    # the tree's etc/ostree/prepare-root.conf replaces usr/lib's whole (such a tree, with /etc
+    # and no /usr/etc, then fails at /etc, as in ostree 2025.2)
+    ("[composefs]\nenabled=true\n", "[root]\ntransient=false\n", "/etc"),
+    ("[composefs]\nenabled=false\n", "[composefs]\nenabled=yes\n",
+     "composefs: enabled at runtime, but support is not compiled in"),
+    ("[composefs]\nenabled=perhaps\n", None,
+     "Reading composefs config: Loading composefs config: Invalid tri-state value: perhaps"),
+    ("not a key file\n", None, "Parsing prepare-root config: "),
+])
+def test_deploy_reads_prepare_root_conf(env, conf, etc_conf, error):
+    files = {"usr/lib/ostree/prepare-root.conf": conf}
+    if etc_conf is not None:
+        # a tree with /etc (no /usr/etc): it becomes usr/etc after this check
+        files = {**files, "etc/ostree/prepare-root.conf": etc_conf}
+    rev = _commit_with(env, files, etc_conf is not None)
+    r = env.admin("deploy", "--os=testos", "os")
+    if error is None:
+        assert r.rc == 0, r
+        assert (env.sr / f"ostree/deploy/testos/deploy/{rev}.0").is_dir()
+    elif error == "/etc":
+        assert r.as_tuple() == (1, "", "error: Preparing /etc: No such file or directory: /usr/etc\n")
+    else:
+        assert r.rc == 1 and r.out == "" and r.err.startswith(f"error: Checking out deployment tree: {error}"), r
+        assert not (env.sr / "ostree/deploy/testos/deploy").exists() or \
+            not [n for n in os.listdir(env.sr / "ostree/deploy/testos/deploy") if n.endswith(".origin")]
+
+
+def _commit_with(env, files, etc_instead_of_usr_etc):
+    env.n += 1
+    root = env.tmp / f"tree{env.n}"
+    _tree(root, files)
+    if etc_instead_of_usr_etc:
+        (root / "usr/etc/conf").rename(root / "etc/conf")
+        (root / "usr/etc").rmdir()
+    r = env.cli([f"--repo={env.repo}", "commit", "-b", "os", f"--tree=dir={root}"])
+    assert r.rc == 0, r
+    return env.cli([f"--repo={env.repo}", "rev-parse", "os"]).out.strip()
