@@ -83,10 +83,15 @@ def run(ctx, opts, args):
             if source_title:
                 w(f"    `- {source_title}\n")
         if not opts.skip_signatures and not opts.verify and _gpg_verify(repo, d.origin):
-            # the deployment's signatures, checked with the keys of the remote named after the
-            # OS (sic, as the reference); an unsigned commit is an error there too
+            # the deployment's signatures, checked with the keys of its origin's remote (ostree
+            # 2024.1; 2022.7 used the remote named after the stateroot); an unsigned commit is
+            # an error, prefixed with the deployment's index since 2023.8
             from ostree_py.signing.gpg import commit_signatures_for_remote_text
-            w(commit_signatures_for_remote_text(repo, d.csum, d.osname))
+            remote = _origin.get_refspec(d.origin).partition(":")[0]
+            try:
+                w(commit_signatures_for_remote_text(repo, d.csum, remote))
+            except OstreeError as e:
+                raise OstreeError(f"Deployment {d.index}: {e.message}") from None
         if opts.verify:
             if not loaded:
                 raise OstreeError("Cannot verify, failed to load commit")

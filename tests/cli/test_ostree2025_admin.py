@@ -252,13 +252,13 @@ def test_status_is_default(env):
 
 def test_status_skip_signatures(env):
     rev = env.commit({})
-    assert env.cli([f"--repo={env.repo}", "remote", "add", "testos", "http://127.0.0.1:1/repo"]).rc == 0
-    assert env.cli([f"--repo={env.repo}", "refs", f"--create=testos:os", rev]).rc == 0
-    assert env.admin("deploy", "--os=testos", "testos:os").rc == 0
+    assert env.cli([f"--repo={env.repo}", "remote", "add", "upstream", "http://127.0.0.1:1/repo"]).rc == 0
+    assert env.cli([f"--repo={env.repo}", "refs", "--create=upstream:os", rev]).rc == 0
+    assert env.admin("deploy", "--os=testos", "upstream:os").rc == 0
     # gpg-verify (the default) on an unsigned commit: status fails on the signatures
     plain, skipped = env.admin("status"), env.admin("status", "-S")
-    assert skipped.rc == 0 and skipped.out.endswith("    origin refspec: testos:os\n"), skipped
-    assert plain.as_tuple() != skipped.as_tuple()
+    assert skipped.rc == 0 and skipped.out.endswith("    origin refspec: upstream:os\n"), skipped
+    assert plain.rc == 1 and plain.err.startswith("error: Deployment 0: "), plain
 
 
 def test_status_json_is_ostrees_layout(env):
