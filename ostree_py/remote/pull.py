@@ -864,16 +864,18 @@ class _Pull:
         while pool.running < self.max_jobs and (self.pending_meta or self.pending_content):
             q = self.pending_meta if self.pending_meta else self.pending_content
             fn, args, on_done, kind = q.popleft()
+            n = 1
             if fn == self._proc_content:
-                # content for the worker processes goes in batches (see _proc_content)
-                fn, args, on_done = self._proc_content, (self._take_batch(args),), self._on_batch
-            pool.submit((on_done, kind, fn, args), fn, args)
+                # work for the worker processes goes in batches (see _take_batch)
+                items = self._take_batch(q, (args, on_done))
+                fn, args, on_done, n = self._proc_content, (items,), self._on_batch, len(items)
+            pool.submit((on_done, kind, fn, args, n), fn, args)
             if kind == "content":
-                self.n_outstanding_content += len(args[0]) if fn == self._proc_content else 1
+                self.n_outstanding_content += n
             elif kind == "write":
                 self.n_outstanding_writes += 1
             else:
-                self.n_outstanding_meta += 1
+                self.n_outstanding_meta += n
 
     def _fail(self, e):
         if self.error is None:
@@ -903,13 +905,13 @@ class _Pull:
                     continue
                 break
             timeout = max(0.0, next_tick - time.monotonic()) if self.progress_cb else None
-            for (on_done, kind, fn, args), ok, result in pool.collect(timeout):
+            for (on_done, kind, fn, args, n), ok, result in pool.collect(timeout):
                 if kind == "content":
-                    self.n_outstanding_content -= len(args[0]) if fn == self._proc_content else 1
+                    self.n_outstanding_content -= n
                 elif kind == "write":
                     self.n_outstanding_writes -= 1
                 else:
-                    self.n_outstanding_meta -= 1
+                    self.n_outstanding_meta -= n
                 if not ok:
                     if isinstance(result, OstreeError):
                         self._fail(result)
@@ -1362,6 +1364,11 @@ class _Pull:
             self._submit(self._job_detached, (csum,), lambda r: self._on_detached(csum, objtype, path, is_stored,
                                                                                   ref, r), "meta")
             return
+        on_done = lambda r: self._on_meta(csum, objtype, path, ref, r)  # noqa: E731
+        if self._procs is not None and objtype in ("dirtree", "dirmeta"):
+            # (a worker process fetches, verifies and stores it; this process reads it back to scan it)
+            self._submit(self._proc_content, (objtype, csum, self.n_retries), on_done, "meta")
+            return
         allow_missing = objtype == "commit" and self.maxdepth != 0 and csum in self.commit_to_depth
         self._submit(self._job_meta, (csum, objtype, ref, allow_missing, self.n_retries),
                      lambda r: self._on_meta(csum, objtype, path, ref, r), "meta")
@@ -1446,7 +1453,7 @@ class _Pull:
             self._submit(self._job_content, (csum, self.n_retries), self._on_content, "content")
         else:
             # (_fill turns a run of these into one batch)
-            self._submit(self._proc_content, (csum, self.n_retries), None, "content")
+            self._submit(self._proc_content, ("file", csum, self.n_retries), self._on_content, "content")
 
     # Content objects over HTTP are fetched and written by forked processes
     # (procpool.py says why); the pool's threads hand them batches and wait.
@@ -1466,48 +1473,53 @@ class _Pull:
             return False
         return all(u.scheme in ("http", "https") for u in self.content_mirrorlist)
 
-    def _take_batch(self, first_args) -> list:
-        """``first_args`` and the content requests queued behind it, as one batch of
-        (checksum, retries): a worker process fetches and writes them in a row, so the
-        round trip to it (and the thread that waits for it) is paid once per batch, not
-        once per object. Batches stay small enough to keep every process busy to the end."""
-        batch = [first_args]
-        q = self.pending_content
+    def _take_batch(self, q, first) -> list:
+        """``first`` and the requests for the worker processes queued behind it in ``q``,
+        as one batch of ((objtype, checksum, retries), on_done): a worker process fetches
+        and writes them in a row, so the round trip to it (and the thread that waits for
+        it) is paid once per batch, not once per object. Batches stay small enough to
+        keep every process busy to the end."""
+        batch = [first]
         n = min(CONTENT_BATCH_MAX, len(q) // (2 * self._procs.size))
         while n > 0 and q and q[0][0] == self._proc_content:
-            batch.append(q.popleft()[1])
+            _, args, on_done, _ = q.popleft()
+            batch.append((args, on_done))
             n -= 1
         return batch
 
     def _child_content(self, batch):
-        """In a child: fetch and write a batch of content objects; for each the _Retry
-        to queue (None when written), and what the batch added to the counters."""
+        """In a child: fetch and write a batch of objects, each (objtype, checksum,
+        retries); their outcomes (what _job_content or _job_meta returns), and what
+        the batch added to the counters."""
         stats = self.repo.txn_stats
         fields = stats.FIELDS
         before = [getattr(stats, k) for k in fields]
         nbytes = self.fetcher.bytes_transferred
         outcomes = []
-        for csum, retries in batch:
-            res = self._job_content(csum, retries)
-            outcomes.append(res if isinstance(res, _Retry) else None)
+        for objtype, csum, retries in batch:
+            if objtype == "file":
+                outcomes.append(self._job_content(csum, retries))
+            else:
+                outcomes.append(self._job_meta(csum, objtype, None, False, retries))
         delta = {k: getattr(stats, k) - v for k, v in zip(fields, before) if getattr(stats, k) != v}
         return outcomes, delta, self.fetcher.bytes_transferred - nbytes
 
-    def _proc_content(self, batch):
-        outcomes, delta, nbytes = self._procs.call(batch)
+    def _proc_content(self, items):
+        outcomes, delta, nbytes = self._procs.call([args for args, _ in items])
         if delta:
             self.repo.txn_stats.add(**delta)
         if nbytes:
             self.fetcher._count(nbytes)
-        return list(zip(batch, outcomes))
+        return list(zip(items, outcomes))
 
     def _on_batch(self, results):
-        for (csum, _), retry in results:
-            if retry is None:
-                self._on_content(csum)
-            else:
+        for (args, on_done), outcome in results:
+            if isinstance(outcome, _Retry):
                 # the server asked to try again: after the requests waiting now
-                self._submit(self._proc_content, (csum, retry.retries), None, "content")
+                self._submit(self._proc_content, args[:-1] + (outcome.retries,), on_done,
+                             "content" if args[0] == "file" else "meta")
+            else:
+                on_done(outcome)
 
     def _enqueue_import(self, src, csum):
         imp = self._importer(src)
