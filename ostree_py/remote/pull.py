@@ -530,6 +530,8 @@ class _Pull:
         self.n_outstanding_writes = 0
         self.start = time.monotonic()
         self.max_jobs = opts["max_outstanding"]
+        # jobs handed to the thread pool at once (see run)
+        self.max_running = self.max_jobs
         self._procs = None
         self._counter_lock = threading.Lock()
         self._importers = {}
@@ -861,7 +863,7 @@ class _Pull:
             self.pending_content.append((fn, args, on_done, kind))
 
     def _fill(self, pool):
-        while pool.running < self.max_jobs and (self.pending_meta or self.pending_content):
+        while pool.running < self.max_running and (self.pending_meta or self.pending_content):
             q = self.pending_meta if self.pending_meta else self.pending_content
             fn, args, on_done, kind = q.popleft()
             n = 1
@@ -896,7 +898,7 @@ class _Pull:
                 except OstreeError as e:
                     self._fail(e)
                 n += 1
-                if pool.running < self.max_jobs and (self.pending_meta or self.pending_content) \
+                if pool.running < self.max_running and (self.pending_meta or self.pending_content) \
                         and n % 16 == 0:
                     self._fill(pool)
             self._fill(pool)
@@ -1618,8 +1620,13 @@ class _Pull:
                     from ostree_py.util.procpool import ProcPool
                     procs = ProcPool(self._n_processes(), self._child_content, self.fetcher.after_fork)
                 self._procs = procs
+                if procs is not None:
+                    # a thread per worker process waiting for its batch, and two for the
+                    # commits and detached metadata fetched here: more threads would only
+                    # wait in turn (and wake each other: futex calls)
+                    self.max_running = min(self.max_jobs, procs.size + 2)
                 try:
-                    with contextlib.ExitStack() as stack, WorkPool(self.max_jobs, "pull") as pool:
+                    with contextlib.ExitStack() as stack, WorkPool(self.max_running, "pull") as pool:
                         if procs is not None:
                             stack.callback(procs.close)
                         try:
