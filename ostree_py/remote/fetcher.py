@@ -609,9 +609,11 @@ class Fetcher:
                 r = conn.handle_request(req)
             except Exception as e:  # noqa: BLE001 - mapped to the reference's errors
                 # a kept-alive connection the server closed meanwhile (or an HTTP/2 one
-                # that takes no more streams): once more on a new one
-                if attempt == 0 and reused and (type(e).__name__ == "ConnectionNotAvailable" or (
-                        type(e).__name__ == "RemoteProtocolError" and _NO_RESPONSE in str(e))):
+                # that takes no more streams): once more on a new one (no response began:
+                # handle_request returns as the response's headers arrive)
+                name = type(e).__name__
+                if attempt == 0 and reused and (name in ("ConnectionNotAvailable", "ReadError", "WriteError") or (
+                        name == "RemoteProtocolError" and _NO_RESPONSE in str(e))):
                     continue
                 raise _map_error(e, display) from None
             return _Response(r, display)
