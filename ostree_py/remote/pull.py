@@ -60,7 +60,7 @@ MAX_OUTSTANDING_FETCHES = 8
 # nginx: 6.1 s against 7.2 s with threads alone, 6.5 s for the reference).
 PULL_PROCESSES = 4
 # At most this many content objects go to a worker process in one request.
-CONTENT_BATCH_MAX = 16
+CONTENT_BATCH_MAX = 8
 SUMMARY_CACHE_DIR = "summaries"
 _SPOOL_MAX = 1 << 20
 
@@ -530,9 +530,9 @@ class _Pull:
         self.n_outstanding_writes = 0
         self.start = time.monotonic()
         self.max_jobs = opts["max_outstanding"]
-        # jobs handed to the thread pool at once (see run)
-        self.max_running = self.max_jobs
+        # worker processes fetching and writing content objects (see run)
         self._procs = None
+        self.n_content_batches = 0
         self._counter_lock = threading.Lock()
         self._importers = {}
         self._verified = set()
@@ -863,11 +863,18 @@ class _Pull:
             self.pending_content.append((fn, args, on_done, kind))
 
     def _fill(self, pool):
-        while pool.running < self.max_running and (self.pending_meta or self.pending_content):
+        while pool.running < self.max_jobs and (self.pending_meta or self.pending_content):
             q = self.pending_meta if self.pending_meta else self.pending_content
+            if q is self.pending_content and self._procs is not None \
+                    and self.n_content_batches >= self._procs.size:
+                # every worker process has a batch: the threads left are for metadata
+                # (the walk waits for it), and the next batch is made when one is done
+                break
             fn, args, on_done, kind = q.popleft()
             n = 1
             if fn == self._proc_content:
+                if kind == "content":
+                    self.n_content_batches += 1
                 # work for the worker processes goes in batches (see _take_batch)
                 items = self._take_batch(q, (args, on_done))
                 fn, args, on_done, n = self._proc_content, (items,), self._on_batch, len(items)
@@ -898,7 +905,7 @@ class _Pull:
                 except OstreeError as e:
                     self._fail(e)
                 n += 1
-                if pool.running < self.max_running and (self.pending_meta or self.pending_content) \
+                if pool.running < self.max_jobs and (self.pending_meta or self.pending_content) \
                         and n % 16 == 0:
                     self._fill(pool)
             self._fill(pool)
@@ -910,6 +917,8 @@ class _Pull:
             for (on_done, kind, fn, args, n), ok, result in pool.collect(timeout):
                 if kind == "content":
                     self.n_outstanding_content -= n
+                    if fn == self._proc_content:
+                        self.n_content_batches -= 1
                 elif kind == "write":
                     self.n_outstanding_writes -= 1
                 else:
@@ -1366,11 +1375,6 @@ class _Pull:
             self._submit(self._job_detached, (csum,), lambda r: self._on_detached(csum, objtype, path, is_stored,
                                                                                   ref, r), "meta")
             return
-        on_done = lambda r: self._on_meta(csum, objtype, path, ref, r)  # noqa: E731
-        if self._procs is not None and objtype in ("dirtree", "dirmeta"):
-            # (a worker process fetches, verifies and stores it; this process reads it back to scan it)
-            self._submit(self._proc_content, (objtype, csum, self.n_retries), on_done, "meta")
-            return
         allow_missing = objtype == "commit" and self.maxdepth != 0 and csum in self.commit_to_depth
         self._submit(self._job_meta, (csum, objtype, ref, allow_missing, self.n_retries),
                      lambda r: self._on_meta(csum, objtype, path, ref, r), "meta")
@@ -1455,7 +1459,7 @@ class _Pull:
             self._submit(self._job_content, (csum, self.n_retries), self._on_content, "content")
         else:
             # (_fill turns a run of these into one batch)
-            self._submit(self._proc_content, ("file", csum, self.n_retries), self._on_content, "content")
+            self._submit(self._proc_content, (csum, self.n_retries), self._on_content, "content")
 
     # Content objects over HTTP are fetched and written by forked processes
     # (procpool.py says why); the pool's threads hand them batches and wait.
@@ -1476,8 +1480,8 @@ class _Pull:
         return all(u.scheme in ("http", "https") for u in self.content_mirrorlist)
 
     def _take_batch(self, q, first) -> list:
-        """``first`` and the requests for the worker processes queued behind it in ``q``,
-        as one batch of ((objtype, checksum, retries), on_done): a worker process fetches
+        """``first`` and the content requests queued behind it in ``q``, as one batch of
+        ((checksum, retries), on_done): a worker process fetches
         and writes them in a row, so the round trip to it (and the thread that waits for
         it) is paid once per batch, not once per object. Batches stay small enough to
         keep every process busy to the end."""
@@ -1490,19 +1494,16 @@ class _Pull:
         return batch
 
     def _child_content(self, batch):
-        """In a child: fetch and write a batch of objects, each (objtype, checksum,
-        retries); their outcomes (what _job_content or _job_meta returns), and what
-        the batch added to the counters."""
+        """In a child: fetch and write a batch of content objects, each (checksum,
+        retries); their outcomes (what _job_content returns), and what the batch
+        added to the counters."""
         stats = self.repo.txn_stats
         fields = stats.FIELDS
         before = [getattr(stats, k) for k in fields]
         nbytes = self.fetcher.bytes_transferred
         outcomes = []
-        for objtype, csum, retries in batch:
-            if objtype == "file":
-                outcomes.append(self._job_content(csum, retries))
-            else:
-                outcomes.append(self._job_meta(csum, objtype, None, False, retries))
+        for csum, retries in batch:
+            outcomes.append(self._job_content(csum, retries))
         delta = {k: getattr(stats, k) - v for k, v in zip(fields, before) if getattr(stats, k) != v}
         return outcomes, delta, self.fetcher.bytes_transferred - nbytes
 
@@ -1518,8 +1519,7 @@ class _Pull:
         for (args, on_done), outcome in results:
             if isinstance(outcome, _Retry):
                 # the server asked to try again: after the requests waiting now
-                self._submit(self._proc_content, args[:-1] + (outcome.retries,), on_done,
-                             "content" if args[0] == "file" else "meta")
+                self._submit(self._proc_content, (args[0], outcome.retries), on_done, "content")
             else:
                 on_done(outcome)
 
@@ -1620,13 +1620,8 @@ class _Pull:
                     from ostree_py.util.procpool import ProcPool
                     procs = ProcPool(self._n_processes(), self._child_content, self.fetcher.after_fork)
                 self._procs = procs
-                if procs is not None:
-                    # a thread per worker process waiting for its batch, and two for the
-                    # commits and detached metadata fetched here: more threads would only
-                    # wait in turn (and wake each other: futex calls)
-                    self.max_running = min(self.max_jobs, procs.size + 2)
                 try:
-                    with contextlib.ExitStack() as stack, WorkPool(self.max_running, "pull") as pool:
+                    with contextlib.ExitStack() as stack, WorkPool(self.max_jobs, "pull") as pool:
                         if procs is not None:
                             stack.callback(procs.close)
                         try:
