@@ -59,8 +59,6 @@ MAX_OUTSTANDING_FETCHES = 8
 # Four kept a two-core machine busiest in `make bench` (pull of 6,000 objects from
 # nginx: 6.1 s against 7.2 s with threads alone, 6.5 s for the reference).
 PULL_PROCESSES = 4
-# At most this many content objects go to a worker process in one request.
-CONTENT_BATCH_MAX = 8
 SUMMARY_CACHE_DIR = "summaries"
 _SPOOL_MAX = 1 << 20
 
@@ -530,9 +528,7 @@ class _Pull:
         self.n_outstanding_writes = 0
         self.start = time.monotonic()
         self.max_jobs = opts["max_outstanding"]
-        # worker processes fetching and writing content objects (see run)
         self._procs = None
-        self.n_content_batches = 0
         self._counter_lock = threading.Lock()
         self._importers = {}
         self._verified = set()
@@ -866,25 +862,18 @@ class _Pull:
         while pool.running < self.max_jobs and (self.pending_meta or self.pending_content):
             q = self.pending_meta if self.pending_meta else self.pending_content
             if q is self.pending_content and self._procs is not None \
-                    and self.n_content_batches >= self._procs.size:
-                # every worker process has a batch: the threads left are for metadata
-                # (the walk waits for it), and the next batch is made when one is done
+                    and self.n_outstanding_content >= self._procs.size:
+                # every worker process has an object: the threads left are for metadata
+                # (the walk waits for it) instead of waiting for a process in turn
                 break
             fn, args, on_done, kind = q.popleft()
-            n = 1
-            if fn == self._proc_content:
-                if kind == "content":
-                    self.n_content_batches += 1
-                # work for the worker processes goes in batches (see _take_batch)
-                items = self._take_batch(q, (args, on_done))
-                fn, args, on_done, n = self._proc_content, (items,), self._on_batch, len(items)
-            pool.submit((on_done, kind, fn, args, n), fn, args)
+            pool.submit((on_done, kind, fn, args), fn, args)
             if kind == "content":
-                self.n_outstanding_content += n
+                self.n_outstanding_content += 1
             elif kind == "write":
                 self.n_outstanding_writes += 1
             else:
-                self.n_outstanding_meta += n
+                self.n_outstanding_meta += 1
 
     def _fail(self, e):
         if self.error is None:
@@ -914,15 +903,13 @@ class _Pull:
                     continue
                 break
             timeout = max(0.0, next_tick - time.monotonic()) if self.progress_cb else None
-            for (on_done, kind, fn, args, n), ok, result in pool.collect(timeout):
+            for (on_done, kind, fn, args), ok, result in pool.collect(timeout):
                 if kind == "content":
-                    self.n_outstanding_content -= n
-                    if fn == self._proc_content:
-                        self.n_content_batches -= 1
+                    self.n_outstanding_content -= 1
                 elif kind == "write":
                     self.n_outstanding_writes -= 1
                 else:
-                    self.n_outstanding_meta -= n
+                    self.n_outstanding_meta -= 1
                 if not ok:
                     if isinstance(result, OstreeError):
                         self._fail(result)
@@ -1455,14 +1442,11 @@ class _Pull:
     # ------------------------------------------------------------ content
     def _enqueue_content(self, csum):
         self.res.n_requested_content += 1
-        if self._procs is None:
-            self._submit(self._job_content, (csum, self.n_retries), self._on_content, "content")
-        else:
-            # (_fill turns a run of these into one batch)
-            self._submit(self._proc_content, (csum, self.n_retries), self._on_content, "content")
+        job = self._job_content if self._procs is None else self._proc_content
+        self._submit(job, (csum, self.n_retries), self._on_content, "content")
 
     # Content objects over HTTP are fetched and written by forked processes
-    # (procpool.py says why); the pool's threads hand them batches and wait.
+    # (procpool.py says why); the pool's threads wait for them.
     def _n_processes(self) -> int:
         """OSTREE_PY_PULL_PROCESSES, else PULL_PROCESSES; never more than the requests in flight."""
         from ostree_py.util.procpool import count_from_env
@@ -1479,49 +1463,30 @@ class _Pull:
             return False
         return all(u.scheme in ("http", "https") for u in self.content_mirrorlist)
 
-    def _take_batch(self, q, first) -> list:
-        """``first`` and the content requests queued behind it in ``q``, as one batch of
-        ((checksum, retries), on_done): a worker process fetches
-        and writes them in a row, so the round trip to it (and the thread that waits for
-        it) is paid once per batch, not once per object. Batches stay small enough to
-        keep every process busy to the end."""
-        batch = [first]
-        n = min(CONTENT_BATCH_MAX, len(q) // (2 * self._procs.size))
-        while n > 0 and q and q[0][0] == self._proc_content:
-            _, args, on_done, _ = q.popleft()
-            batch.append((args, on_done))
-            n -= 1
-        return batch
-
-    def _child_content(self, batch):
-        """In a child: fetch and write a batch of content objects, each (checksum,
-        retries); their outcomes (what _job_content returns), and what the batch
-        added to the counters."""
+    def _child_content(self, csum, retries):
+        """In a child: fetch and write one content object; what it added to the counters
+        (or the _Retry to queue)."""
         stats = self.repo.txn_stats
         fields = stats.FIELDS
         before = [getattr(stats, k) for k in fields]
         nbytes = self.fetcher.bytes_transferred
-        outcomes = []
-        for csum, retries in batch:
-            outcomes.append(self._job_content(csum, retries))
+        res = self._job_content(csum, retries)
+        if isinstance(res, _Retry):
+            return res, self.fetcher.bytes_transferred - nbytes
         delta = {k: getattr(stats, k) - v for k, v in zip(fields, before) if getattr(stats, k) != v}
-        return outcomes, delta, self.fetcher.bytes_transferred - nbytes
+        return delta, self.fetcher.bytes_transferred - nbytes
 
-    def _proc_content(self, items):
-        outcomes, delta, nbytes = self._procs.call([args for args, _ in items])
+    def _proc_content(self, csum, retries):
+        delta, nbytes = self._procs.call(csum, retries)
+        if isinstance(delta, _Retry):
+            if nbytes:
+                self.fetcher._count(nbytes)
+            return delta
         if delta:
             self.repo.txn_stats.add(**delta)
         if nbytes:
             self.fetcher._count(nbytes)
-        return list(zip(items, outcomes))
-
-    def _on_batch(self, results):
-        for (args, on_done), outcome in results:
-            if isinstance(outcome, _Retry):
-                # the server asked to try again: after the requests waiting now
-                self._submit(self._proc_content, (args[0], outcome.retries), on_done, "content")
-            else:
-                on_done(outcome)
+        return csum
 
     def _enqueue_import(self, src, csum):
         imp = self._importer(src)
