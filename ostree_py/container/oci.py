@@ -454,7 +454,8 @@ def unpack_archive(src: str, dest_dir: str) -> None:
 
 @contextlib.contextmanager
 def open_image(imgref: ImageReference):
-    """The OciImage at ``oci:DIR[:TAG]`` or ``oci-archive:FILE[:TAG]``."""
+    """The image (an ImageReader) at ``oci:DIR[:TAG]``, ``oci-archive:FILE[:TAG]`` or
+    ``docker://HOST[:PORT]/NAME[:TAG|@DIGEST]`` (layers fetched when opened)."""
     path, tag = imgref.path_and_tag()
     if imgref.transport == "oci":
         yield OciImage(path, tag)
@@ -465,14 +466,19 @@ def open_image(imgref: ImageReference):
             yield OciImage(tmp, tag)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+    elif imgref.transport == "registry":
+        from ostree_py.container.registry import open_registry_image
+        with open_registry_image(imgref.name) as img:
+            yield img
     else:
         raise ContainerError(f"Unsupported transport for now: {imgref.transport}")
 
 
 @contextlib.contextmanager
 def create_image(imgref: ImageReference):
-    """(OciWriter, tag) for ``oci:DIR[:TAG]`` or ``oci-archive:FILE[:TAG]``; an archive is
-    written when the block ends without an error."""
+    """(writer, tag) for ``oci:DIR[:TAG]``, ``oci-archive:FILE[:TAG]`` (an OciWriter; an
+    archive is written when the block ends without an error) or ``docker://...`` (a
+    registry.RegistryWriter: blobs pushed as written, the manifest by add_manifest)."""
     path, tag = imgref.path_and_tag()
     if imgref.transport == "oci":
         yield OciWriter(path), tag
@@ -483,5 +489,9 @@ def create_image(imgref: ImageReference):
             pack_archive(tmp, path)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+    elif imgref.transport == "registry":
+        from ostree_py.container.registry import create_registry_image
+        with create_registry_image(imgref.name) as (writer, tag):
+            yield writer, tag
     else:
         raise ContainerError(f"Unsupported transport for now: {imgref.transport}")
