@@ -263,7 +263,7 @@ def _error_message(r) -> str:
     """The registry's error JSON's messages, or the HTTP status."""
     body = bytearray()
     try:
-        for chunk in r.iter_raw(_READ):
+        for chunk in _raw_chunks(r):
             body += chunk
             if len(body) > MAX_SMALL_BODY:
                 break
@@ -326,8 +326,13 @@ class RegistryClient:
         realm = params.get("realm")
         if not realm:
             raise ContainerError(f"Registry {self.ref.registry}: Bearer challenge without a realm")
-        query = {k: v for k, v in (("service", params.get("service")),
-                                   ("scope", params.get("scope") or scope)) if v}
+        # our scope (a push token serves the pulls of a push too), and the challenge's
+        # when it asks for another
+        query = [("service", params["service"])] if params.get("service") else []
+        query.append(("scope", scope))
+        if params.get("scope") and params["scope"] != scope and not (
+                scope.endswith(":pull,push") and params["scope"] == scope[:-len(",push")]):
+            query.append(("scope", params["scope"]))
         auth = self.auth
         r = self._send_with_retries("GET", realm, params=query, auth=auth, what="requesting a token")
         try:
@@ -439,12 +444,22 @@ def _transport_message(e) -> str:
     return text
 
 
+def _raw_chunks(r):
+    """The body's bytes as sent (no Content-Encoding undone: digests are over these), in
+    chunks; a body already read in full (as a mock transport gives) at once."""
+    import httpx
+    try:
+        yield from r.iter_raw()
+    except httpx.StreamConsumed:
+        yield r.content
+
+
 def _read_capped_response(r, cap: int, what: str) -> bytes:
     declared = r.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > cap:
         raise ContainerError(f"{what} of {declared} bytes exceeds the maximum of {cap}")
     buf = bytearray()
-    for chunk in r.iter_raw(_READ):
+    for chunk in _raw_chunks(r):
         buf += chunk
         if len(buf) > cap:
             raise ContainerError(f"{what} exceeds the maximum size of {cap} bytes")
@@ -476,14 +491,17 @@ class _BlobStream:
         self._open()
 
     def _open(self) -> None:
-        headers = {"Range": f"bytes={self._pos}-"} if self._pos else {}
+        # the digest is over the bytes as stored: no compression in transit
+        headers = {"Accept-Encoding": "identity"}
+        if self._pos:
+            headers["Range"] = f"bytes={self._pos}-"
         r = self._c.request("GET", f"blobs/{self._desc['digest']}", what=self._what,
                             headers=headers, follow=True)
         ok = (200, 206) if self._pos else (200,)
         _check_response(r, self._what, ok)
         skip = self._pos if r.status_code == 200 else 0
         self._r = r
-        self._it = r.iter_raw(_READ)
+        self._it = _raw_chunks(r)
         while skip:
             chunk = next(self._it, b"")
             if not chunk:
@@ -618,10 +636,10 @@ class RegistryWriter:
     """Pushes blobs and a manifest to a registry (the ``oci.OciWriter`` interface);
     layers are spooled in ``blobdir``, a temporary directory removed by ``close``."""
 
-    def __init__(self, client: RegistryClient, chunk_size: int = CHUNK_SIZE):
+    def __init__(self, client: RegistryClient, chunk_size: int | None = None):
         self.client = client
         self.path = str(client.ref)
-        self.chunk_size = chunk_size
+        self.chunk_size = chunk_size or CHUNK_SIZE
         self.blobdir = tempfile.mkdtemp(prefix="ostree-py-push-")
         self.uploaded: list[str] = []  # digests sent (not skipped)
 
@@ -754,7 +772,7 @@ def open_registry_image(name: str, **client_args):
 
 
 @contextlib.contextmanager
-def create_registry_image(name: str, *, chunk_size: int = CHUNK_SIZE, **client_args):
+def create_registry_image(name: str, *, chunk_size: int | None = None, **client_args):
     """(RegistryWriter, tag) for ``HOST[:PORT]/NAME[:TAG|@DIGEST]``; tag is None for a
     reference by digest."""
     ref = RegistryReference.parse(name)
