@@ -665,35 +665,23 @@ class RegistryWriter:
         r.close()
         loc = self._location(r, what)
         if size > self.chunk_size:
-            with opener() as f:
-                start = 0
-                while start < size:
-                    data = f.read(self.chunk_size)
-                    if not data:
-                        raise ContainerError(f"{what}: the spooled blob is shorter than {size} bytes")
-                    end = start + len(data) - 1
-                    r = self.client.request(
-                        "PATCH", loc, scope="pull,push", what=what,
-                        headers={"Content-Type": "application/octet-stream",
-                                 "Content-Length": str(len(data)),
-                                 "Content-Range": f"{start}-{end}"},
-                        content_factory=lambda d=data: d)
-                    _check_response(r, what, (202, 204))
-                    r.close()
-                    loc = self._location(r, what)
-                    start = end + 1
+            # PATCH chunks, each streamed from the spool like a whole blob is
+            start = 0
+            while start < size:
+                end = min(start + self.chunk_size, size) - 1
+                r = self.client.request(
+                    "PATCH", loc, scope="pull,push", what=what,
+                    headers={"Content-Type": "application/octet-stream",
+                             "Content-Length": str(end - start + 1),
+                             "Content-Range": f"{start}-{end}"},
+                    content_factory=lambda s=start, e=end: _stream_range(opener, s, e + 1 - s))
+                _check_response(r, what, (202, 204))
+                r.close()
+                loc = self._location(r, what)
+                start = end + 1
             body_factory, length = (lambda: b""), 0
         else:
-            def body_factory():
-                def gen():
-                    with opener() as f:
-                        while True:
-                            chunk = f.read(_READ)
-                            if not chunk:
-                                return
-                            yield chunk
-                return gen()
-            length = size
+            body_factory, length = (lambda: _stream_range(opener, 0, size)), size
         sep = "&" if "?" in loc else "?"
         r = self.client.request("PUT", f"{loc}{sep}digest={urllib.parse.quote(digest)}",
                                 scope="pull,push", what=what,
@@ -745,6 +733,19 @@ class RegistryWriter:
         _check_response(r, what, (200, 201, 202))
         r.close()
         return {"mediaType": media, "digest": digest, "size": len(data), "platform": platform}
+
+
+def _stream_range(opener, start: int, length: int):
+    """``length`` bytes from ``start`` of the stream ``opener()`` gives, in chunks; a
+    stream shorter than that is an error (the registry would refuse the digest)."""
+    with opener() as f:
+        f.seek(start)
+        while length:
+            chunk = f.read(min(_READ, length))
+            if not chunk:
+                raise ContainerError("The blob to upload is shorter than its size")
+            length -= len(chunk)
+            yield chunk
 
 
 class _BytesOpener:
