@@ -61,7 +61,7 @@ class FakeRegistry:
         self.no_tls = False                 # https connections fail (a plain HTTP server)
 
     def transport(self):
-        return httpx.MockTransport(self.handle)
+        return httpx.MockTransport(lambda req: self.handle(req))
 
     def count(self, method, pattern=""):
         return sum(1 for r in self.log if r.method == method and re.search(pattern, r.url.path))
@@ -421,3 +421,42 @@ def test_parse_challenge():
     assert parse_challenge('Bearer realm="https://a/t",service="reg",scope="repository:x:pull,push"') == (
         "bearer", {"realm": "https://a/t", "service": "reg", "scope": "repository:x:pull,push"})
     assert parse_challenge('Basic realm=x') == ("basic", {"realm": "x"})
+
+
+def test_transient_failures_retried(fake, source, dest):
+    """A 503 and a connection reset before the answer are tried again; a 404 is not."""
+    repo, csum = source
+    encapsulate(repo, "main", "docker://reg.test/os/base:v1")
+    handle, hiccups = fake.handle, ["503", "reset"]
+
+    def flaky(req):
+        if req.url.path.endswith("/manifests/v1") and hiccups:
+            if hiccups.pop(0) == "503":
+                return httpx.Response(503, content=b"busy")
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        return handle(req)
+    fake.handle = flaky
+    assert unencapsulate(dest, "ostree-unverified-registry:reg.test/os/base:v1").commit == csum
+    assert hiccups == []
+    before = fake.count("GET", "/manifests/nope")
+    with pytest.raises(ContainerError, match="manifest unknown"):
+        unencapsulate(dest, "ostree-unverified-registry:reg.test/os/base:nope")
+    # one answered 401 (the token challenge), one answered 404, and no more
+    assert fake.count("GET", "/manifests/nope") == before + 2
+
+
+def test_docker_v2_manifest(fake, source, dest):
+    """An image whose manifest has Docker's v2 schema 2 media types reads the same."""
+    repo, csum = source
+    encapsulate(repo, "main", "docker://reg.test/os/base:v1")
+    manifest = json.loads(fake.manifests["v1"][0])
+    manifest["mediaType"] = registry.DOCKER_MANIFEST
+    manifest["config"]["mediaType"] = "application/vnd.docker.container.image.v1+json"
+    for layer in manifest["layers"]:
+        layer["mediaType"] = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    data = encode_json(manifest)
+    fake.manifests["docker"] = (data, registry.DOCKER_MANIFEST)
+    got = unencapsulate(dest, "ostree-unverified-registry:reg.test/os/base:docker")
+    assert (got.commit, got.manifest_digest) == (csum, _sha(data))
+    accept = [r.headers["accept"] for r in fake.log if r.url.path.endswith("/manifests/docker")]
+    assert registry.DOCKER_MANIFEST in accept[0] and MEDIA_MANIFEST in accept[0]
