@@ -295,7 +295,6 @@ class RegistryClient:
         self.insecure = is_insecure(ref) if insecure is None else insecure
         self.auth = auth if auth is not None else credentials(ref)
         self.retries = retries
-        self.requests: list[tuple[str, str]] = []  # (method, path), for the curious
         self._client = httpx.Client(verify=not self.insecure, transport=transport,
                                     timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
                                     follow_redirects=False,
@@ -318,8 +317,7 @@ class RegistryClient:
         if token is not None:
             return {"Authorization": f"Bearer {token}"}
         if self._basic and self.auth:
-            raw = f"{self.auth[0]}:{self.auth[1]}".encode()
-            return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+            return {"Authorization": _basic_header(self.auth)}
         return {}
 
     def _fetch_token(self, params: dict, scope: str) -> str:
@@ -361,11 +359,9 @@ class RegistryClient:
             try:
                 if content_factory is not None:
                     kw["content"] = content_factory()
-                self.requests.append((method, urllib.parse.urlsplit(url).path))
                 req = self._client.build_request(method, url, **{k: v for k, v in kw.items() if k != "auth"})
                 if kw.get("auth"):
-                    raw = f"{kw['auth'][0]}:{kw['auth'][1]}".encode()
-                    req.headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
+                    req.headers["Authorization"] = _basic_header(kw["auth"])
                 r = self._client.send(req, stream=True)
             except httpx.TransportError as e:
                 # a refused connection or a bad request will not go better next time
@@ -440,8 +436,11 @@ class RegistryClient:
 
 
 def _transport_message(e) -> str:
-    text = str(e) or type(e).__name__
-    return text
+    return str(e) or type(e).__name__
+
+
+def _basic_header(auth: tuple[str, str]) -> str:
+    return "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode("utf-8")).decode()
 
 
 def _raw_chunks(r):
@@ -768,6 +767,30 @@ def open_registry_image(name: str, **client_args):
     client = RegistryClient(RegistryReference.parse(name), **client_args)
     try:
         yield RegistryImage(client)
+    finally:
+        client.close()
+
+
+def head_manifest_digest(name: str, **client_args) -> str:
+    """The digest of what ``HOST[:PORT]/NAME[:TAG]`` names now (an index's own digest for
+    a multi-platform image), from a HEAD request's ``Docker-Content-Digest`` (a GET and
+    its sha256 when the registry does not send one): what an upgrade compares first."""
+    ref = RegistryReference.parse(name)
+    client = RegistryClient(ref, **client_args)
+    try:
+        what = f"Reading manifest {ref.reference} in {ref.registry}/{ref.repository}"
+        r = client.request("HEAD", f"manifests/{ref.reference}", what=what, headers={"Accept": ACCEPT})
+        r.close()
+        _check_response(r, what)
+        digest = r.headers.get("docker-content-digest", "")
+        if _SHA256.match(digest):
+            return digest
+        r = client.request("GET", f"manifests/{ref.reference}", what=what, headers={"Accept": ACCEPT})
+        try:
+            _check_response(r, what)
+            return "sha256:" + hashlib.sha256(_read_capped_response(r, MAX_MANIFEST_SIZE, "Manifest")).hexdigest()
+        finally:
+            r.close()
     finally:
         client.close()
 

@@ -59,6 +59,7 @@ class FakeRegistry:
         self.truncate: set[str] = set()     # digests served short
         self.cut_once: set[str] = set()     # digests whose first GET is reset midway
         self.no_tls = False                 # https connections fail (a plain HTTP server)
+        self.head_digest = True             # HEAD of a manifest sends Docker-Content-Digest
 
     def transport(self):
         return httpx.MockTransport(lambda req: self.handle(req))
@@ -118,8 +119,10 @@ class FakeRegistry:
             if ref not in self.manifests:
                 return self._error(404, "MANIFEST_UNKNOWN", "manifest unknown")
             data, media = self.manifests[ref]
-            return httpx.Response(200, content=data if req.method == "GET" else b"",
-                                  headers={"Content-Type": media})
+            headers = {"Content-Type": media}
+            if req.method == "HEAD" and self.head_digest:
+                headers["Docker-Content-Digest"] = _sha(data)
+            return httpx.Response(200, content=data if req.method == "GET" else b"", headers=headers)
         if kind == "blobs/uploads":
             if req.method == "POST":
                 uid = f"u{len(self.uploads)}"
@@ -460,3 +463,16 @@ def test_docker_v2_manifest(fake, source, dest):
     assert (got.commit, got.manifest_digest) == (csum, _sha(data))
     accept = [r.headers["accept"] for r in fake.log if r.url.path.endswith("/manifests/docker")]
     assert registry.DOCKER_MANIFEST in accept[0] and MEDIA_MANIFEST in accept[0]
+
+
+def test_head_manifest_digest(fake, source):
+    """HEAD gives the digest without the manifest; without the header, GET and hash it."""
+    repo, _ = source
+    digest = encapsulate(repo, "main", "docker://reg.test/os/base:v1")
+    assert registry.head_manifest_digest("reg.test/os/base:v1") == digest
+    assert fake.count("GET", "/manifests/") == 0
+    fake.head_digest = False
+    assert registry.head_manifest_digest("reg.test/os/base:v1") == digest
+    assert fake.count("GET", "/manifests/") == 1
+    with pytest.raises(ContainerError, match="Reading manifest v9 in reg.test/os/base: (manifest unknown|HTTP 404)"):
+        registry.head_manifest_digest("reg.test/os/base:v9")
