@@ -363,6 +363,8 @@ class RegistryClient:
                 if kw.get("auth"):
                     req.headers["Authorization"] = _basic_header(kw["auth"])
                 r = self._client.send(req, stream=True)
+            except httpx.InvalidURL as e:
+                raise ContainerError(f"{what}: invalid URL {url!r}: {e}") from None
             except httpx.TransportError as e:
                 # a refused connection or a bad request will not go better next time
                 if attempt < self.retries and not isinstance(
@@ -408,7 +410,7 @@ class RegistryClient:
                 r.close()
                 if not loc:
                     raise ContainerError(f"{what}: redirect without a Location")
-                new = urllib.parse.urljoin(url, loc)
+                new = _join_url(url, loc, what)
                 # credentials stay with the registry: not sent to another host
                 if urllib.parse.urlsplit(new)[:2] != urllib.parse.urlsplit(url)[:2]:
                     hdrs = {k: v for k, v in hdrs.items() if k.lower() != "authorization"}
@@ -433,6 +435,14 @@ class RegistryClient:
             r.close()
             raise ContainerError(f"{what}: unauthorized: {message}")
         return r
+
+
+def _join_url(base: str, location: str, what: str) -> str:
+    """A Location header's URL, resolved against the request's."""
+    try:
+        return urllib.parse.urljoin(base, location)
+    except ValueError:
+        raise ContainerError(f"{what}: invalid Location {location!r}") from None
 
 
 def _transport_message(e) -> str:
@@ -585,7 +595,10 @@ class RegistryImage(ImageReader):
     def _pick_platform(index: dict) -> dict:
         from ostree_py.container.encapsulate import go_arch
         arch = go_arch()
-        for d in index.get("manifests") or []:
+        manifests = index.get("manifests")
+        if not isinstance(manifests, list):
+            raise ContainerError("Invalid image index: no manifests")
+        for d in manifests:
             p = d.get("platform") if isinstance(d, dict) else None
             if isinstance(p, dict) and p.get("os") == "linux" and p.get("architecture") == arch:
                 descriptor_digest(d)
@@ -695,7 +708,7 @@ class RegistryWriter:
         loc = r.headers.get("location")
         if not loc:
             raise ContainerError(f"{what}: the registry gave no upload Location")
-        return urllib.parse.urljoin(str(r.request.url), loc)
+        return _join_url(str(r.request.url), loc, what)
 
     def push_blob_file(self, path: str, digest: str, size: int) -> None:
         """Send the file ``path`` (sha256 ``digest``, ``size`` bytes) unless it is there."""

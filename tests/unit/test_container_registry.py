@@ -59,6 +59,7 @@ class FakeRegistry:
         self.truncate: set[str] = set()     # digests served short
         self.cut_once: set[str] = set()     # digests whose first GET is reset midway
         self.no_tls = False                 # https connections fail (a plain HTTP server)
+        self.upload_location = None         # a Location to send instead of the upload's
         self.head_digest = True             # HEAD of a manifest sends Docker-Content-Digest
 
     def transport(self):
@@ -127,7 +128,8 @@ class FakeRegistry:
             if req.method == "POST":
                 uid = f"u{len(self.uploads)}"
                 self.uploads[uid] = bytearray()
-                return httpx.Response(202, headers={"Location": f"/v2/{name}/blobs/uploads/{uid}"})
+                loc = f"/v2/{name}/blobs/uploads/{uid}" if self.upload_location is None else self.upload_location
+                return httpx.Response(202, headers={"Location": loc})
             buf = self.uploads[ref]
             if req.method == "PATCH":
                 start, end = map(int, req.headers["content-range"].split("-"))
@@ -476,3 +478,13 @@ def test_head_manifest_digest(fake, source):
     assert fake.count("GET", "/manifests/") == 1
     with pytest.raises(ContainerError, match="Reading manifest v9 in reg.test/os/base: (manifest unknown|HTTP 404)"):
         registry.head_manifest_digest("reg.test/os/base:v9")
+
+
+@pytest.mark.parametrize("location", ["http://[bad/x", "ftp://reg.test/up", ""])
+def test_bad_upload_location_is_an_error(fake, source, location):
+    """A Location that is no URL, of another scheme, or empty, ends the push with an error."""
+    repo, _ = source
+    fake.upload_location = location
+    with pytest.raises(ContainerError, match="Uploading blob sha256:"):
+        encapsulate(repo, "main", "docker://reg.test/os/base:v1")
+    assert fake.manifests == {}
