@@ -13,8 +13,8 @@ checked while read (``oci.ImageReader.open_layer``), never trusted before
 its end; a transfer cut short resumes with a Range request.
 
 Writing (``RegistryWriter``, what ``oci.create_image`` yields): each layer is
-spooled, gzip-compressed, to a temporary file, so its digest is known before
-it is sent; ``HEAD /v2/NAME/blobs/DIGEST`` skips a blob the registry already
+spooled, gzip-compressed, to a temporary file (in ``$TMPDIR``, else ``/var/tmp``),
+so its digest is known before it is sent; ``HEAD /v2/NAME/blobs/DIGEST`` skips a blob the registry already
 has; otherwise ``POST /v2/NAME/blobs/uploads/`` then either one ``PUT
 LOCATION?digest=D`` with the whole blob, or (blobs over ``chunk_size``)
 ``PATCH`` requests with ``Content-Range`` and a final empty ``PUT``. Blobs are
@@ -652,7 +652,13 @@ class RegistryWriter:
         self.client = client
         self.path = str(client.ref)
         self.chunk_size = chunk_size or CHUNK_SIZE
-        self.blobdir = tempfile.mkdtemp(prefix="ostree-py-push-")
+        # a layer can be gigabytes: spooled on disk (/var/tmp, as containers/image puts
+        # its big files, unless TMPDIR says otherwise), not in a tmpfs /tmp
+        spool = os.environ.get("TMPDIR") or "/var/tmp"
+        try:
+            self.blobdir = tempfile.mkdtemp(prefix="ostree-py-push-", dir=spool)
+        except OSError as e:
+            raise ContainerError(f"Creating a spool directory in {spool}: {e.strerror}") from None
         self.uploaded: list[str] = []  # digests sent (not skipped)
 
     def close(self) -> None:
