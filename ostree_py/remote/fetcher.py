@@ -41,6 +41,9 @@ LOW_SPEED_LIMIT = 1000
 LOW_SPEED_TIME = 30.0
 # Idle kept-alive connections are closed after this many seconds.
 KEEPALIVE_EXPIRY = 60.0
+# A connection used less than this many seconds ago is reused without asking
+# whether the server closed it (see Fetcher._connection).
+_RECHECK_IDLE = 1.0
 # A download cut short after making progress resumes without using up a retry,
 # at most this many times (a server cutting every transfer short after a few
 # bytes must not keep a pull going for ever).
@@ -412,9 +415,17 @@ class Fetcher:
             conns = self._local.conns = {}
         c = conns.get(key)
         if c is not None:
-            if not (c.is_closed() or c.has_expired()) and c.is_available():
+            # has_expired() polls the socket (a system call): only asked of a connection
+            # idle for a while; one the server closed meanwhile fails its request at
+            # once, and _send sends that again on a new connection
+            now = time.monotonic()
+            idle = now - self._local.used.get(key, 0.0) > _RECHECK_IDLE
+            self._local.used[key] = now
+            if c.is_available() and not (idle and (c.is_closed() or c.has_expired())):
                 return c, True
             self._drop(key, c)
+        else:
+            self._local.__dict__.setdefault("used", {})[key] = time.monotonic()
         ctx = self._ssl_context() if key[0] == "https" else None
         c = conns[key] = httpcore.HTTPConnection(origin=origin, ssl_context=ctx, **self._options())
         with self._pools_lock:
@@ -578,8 +589,8 @@ class Fetcher:
             raise _map_error(e, display) from None
         key = (scheme, host, port)
         try:
-            host_b, host_header = self._host_names(key)
-            url = httpcore.URL(scheme=scheme.encode(), host=host_b, port=port, target=target.encode())
+            scheme_b, host_b, host_header, origin = self._host_names(key)
+            url = httpcore.URL(scheme=scheme_b, host=host_b, port=port, target=target.encode())
         except Exception as e:  # noqa: BLE001 - a host name IDNA cannot encode
             raise _map_error(e, display) from None
         hdrs = [(b"Host", host_header), (b"User-Agent", self._ua)]
@@ -588,7 +599,6 @@ class Fetcher:
             import base64
             hdrs.append((b"Authorization", b"Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode())))
         req = httpcore.Request(b"GET", url, headers=hdrs, extensions=self._extensions)
-        origin = url.origin
         for attempt in (0, 1):
             reused = False
             try:
@@ -599,9 +609,11 @@ class Fetcher:
                 r = conn.handle_request(req)
             except Exception as e:  # noqa: BLE001 - mapped to the reference's errors
                 # a kept-alive connection the server closed meanwhile (or an HTTP/2 one
-                # that takes no more streams): once more on a new one
-                if attempt == 0 and reused and (type(e).__name__ == "ConnectionNotAvailable" or (
-                        type(e).__name__ == "RemoteProtocolError" and _NO_RESPONSE in str(e))):
+                # that takes no more streams): once more on a new one (no response began:
+                # handle_request returns as the response's headers arrive)
+                name = type(e).__name__
+                if attempt == 0 and reused and (name in ("ConnectionNotAvailable", "ReadError", "WriteError") or (
+                        name == "RemoteProtocolError" and _NO_RESPONSE in str(e))):
                     continue
                 raise _map_error(e, display) from None
             return _Response(r, display)
@@ -609,14 +621,18 @@ class Fetcher:
                          "partial")
 
     def _host_names(self, key: tuple) -> tuple:
-        """The host of ``key`` (scheme, host, port) and its Host header, IDNA-encoded once
-        per server."""
+        """The scheme and host of ``key`` (scheme, host, port), its Host header (IDNA-encoded)
+        and httpcore's Origin: made once per server."""
         v = self._hosts.get(key)
         if v is None:
+            import httpcore
             scheme, host, port = key
             default = port is None or port == (443 if scheme == "https" else 80)
             h = f"[{host}]" if ":" in host else host
-            v = self._hosts[key] = (host.encode("idna"), (h if default else f"{h}:{port}").encode("idna"))
+            host_b = host.encode("idna")
+            origin = httpcore.URL(scheme=scheme.encode(), host=host_b, port=port, target=b"/").origin
+            v = self._hosts[key] = (scheme.encode(), host_b,
+                                    (h if default else f"{h}:{port}").encode("idna"), origin)
         return v
 
     def _open(self, uri: URI, headers: list) -> "_Response":

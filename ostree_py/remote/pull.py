@@ -861,6 +861,11 @@ class _Pull:
     def _fill(self, pool):
         while pool.running < self.max_jobs and (self.pending_meta or self.pending_content):
             q = self.pending_meta if self.pending_meta else self.pending_content
+            if q is self.pending_content and self._procs is not None \
+                    and self.n_outstanding_content >= self._procs.size:
+                # every worker process has an object: the threads left are for metadata
+                # (the walk waits for it) instead of waiting for a process in turn
+                break
             fn, args, on_done, kind = q.popleft()
             pool.submit((on_done, kind, fn, args), fn, args)
             if kind == "content":

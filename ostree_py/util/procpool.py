@@ -90,6 +90,11 @@ class ProcPool:
         for c in self._children:
             self._idle.put(c)
 
+    @property
+    def size(self) -> int:
+        """How many children serve requests."""
+        return len(self._children)
+
     def _fork(self, handler, after_fork) -> _Child:
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()

@@ -38,6 +38,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             return self._reply(200, BODY)
+        if path == "/then-close":
+            # answered, then the connection closes without a word (no "Connection: close")
+            self._reply(200, BODY)
+            self.close_connection = True
+            return
         if path.startswith("/fail/"):
             # /fail/CODE/N/name: answer CODE the first N times
             _, _, code, n, name = path.split("/", 4)
@@ -346,6 +351,17 @@ def test_a_kept_alive_connection_dropped_by_the_server_is_replaced_once(server, 
     assert fetcher.fetch([server.base], "first-on-connection", retries=0).data == BODY
     assert [p for p, _ in server.requests] == ["/mirror2/x", "/first-on-connection", "/first-on-connection"]
     assert server.clients[0] == server.clients[1] != server.clients[2]
+
+
+def test_a_connection_the_server_closed_after_its_answer_is_not_reused(server, fetcher):
+    """The server closes a kept-alive connection right after an answer, without saying so:
+    the next request, sent at once, still succeeds on a new connection without using up
+    a retry (whether it sees the close before sending, or its request meets a closed or
+    reset socket)."""
+    for _ in range(20):
+        assert fetcher.fetch([server.base], "then-close", retries=0).data == BODY
+        assert fetcher.fetch([server.base], "mirror2/x", retries=0).data == BODY
+    assert len(set(server.clients)) == 21
 
 
 def test_an_unreadable_client_certificate(server, tmp_path):
