@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 # for setfattr/getfattr, man-db for `man`/`ostree-py help`, xz for test data,
 # nginx for the HTTP interop tests (tests/net, started on a loopback port),
 # skopeo and umoci to read and unpack the OCI images `container` writes.
-SYS_PACKAGES := ostree ostree-tests attr python3-yaml python3-gi gir1.2-glib-2.0 gnupg xz-utils man-db parallel nginx rpm createrepo-c bubblewrap skopeo umoci
+SYS_PACKAGES := ostree ostree-tests attr python3-yaml python3-gi gir1.2-glib-2.0 gnupg xz-utils man-db parallel nginx rpm createrepo-c bubblewrap skopeo umoci docker-registry
 STAMP  := $(VENV)/.ostree-py-installed
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 

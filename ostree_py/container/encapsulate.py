@@ -166,8 +166,9 @@ def encapsulate(repo, rev: str, imgref, *, labels: dict | None = None, cmd: list
                 copymeta=(), copymeta_opt=(), legacy_version_label: bool = False,
                 created: str | None = None, architecture: str | None = None,
                 components: dict | None = None, max_layers: int | None = None) -> str:
-    """Write commit ``rev`` of ``repo`` as an image at ``imgref`` (``oci:DIR[:TAG]`` or
-    ``oci-archive:FILE[:TAG]``, a string or ImageReference); return the manifest's digest.
+    """Write commit ``rev`` of ``repo`` as an image at ``imgref`` (``oci:DIR[:TAG]``,
+    ``oci-archive:FILE[:TAG]`` or ``docker://HOST[:PORT]/NAME[:TAG]``, a string or
+    ImageReference); return the manifest's digest.
 
     With ``components`` ({content checksum: component name}) the image is chunked into
     at most ``max_layers`` layers (module docstring); without, it has one layer."""

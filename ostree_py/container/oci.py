@@ -275,7 +275,69 @@ class _DiffIdReader:
             raise ContainerError(f"Layer diff_id mismatch: expected {self._want}, got {got}")
 
 
-class OciImage:
+class ImageReader:
+    """What ``open_image`` yields: one image, its manifest and config read and verified
+    (``manifest_digest``, ``manifest``, ``config``, ``config_digest``, ``layers`` (their
+    descriptors), ``diff_ids``, ``labels``), its blobs read through ``read_blob`` and
+    ``open_layer``. A subclass says where blobs come from (``_open_blob``, ``read_blob``)."""
+
+    def _load(self, manifest: dict, manifest_digest: str) -> None:
+        """Take the manifest (already checked against its digest); read its config."""
+        self.manifest_digest = manifest_digest
+        self.manifest = manifest
+        cdesc = self.manifest.get("config")
+        self.config = _parse_json(self.read_blob(cdesc, MAX_CONFIG_SIZE), "config")
+        self.config_digest = cdesc["digest"]
+        layers = self.manifest.get("layers")
+        if not isinstance(layers, list):
+            raise ContainerError("Invalid manifest: no layers")
+        for d in layers:
+            descriptor_digest(d)
+        self.layers: list[dict] = layers
+        rootfs = self.config.get("rootfs") or {}
+        diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+        if not isinstance(diff_ids, list) or len(diff_ids) != len(layers):
+            raise ContainerError("Invalid config: its diff_ids do not match the manifest's layers")
+        self.diff_ids: list[str] = diff_ids
+
+    @property
+    def labels(self) -> dict:
+        """The config's labels (``config.Labels``)."""
+        cfg = self.config.get("config") or {}
+        labels = cfg.get("Labels") if isinstance(cfg, dict) else None
+        return labels if isinstance(labels, dict) else {}
+
+    def read_blob(self, desc, cap: int) -> bytes:
+        """A small blob's bytes, checked against its descriptor before they are returned."""
+        raise NotImplementedError
+
+    def _open_blob(self, desc):
+        """A context manager: the blob's raw bytes as a binary stream (unverified)."""
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def open_layer(self, i: int):
+        """The uncompressed tar stream of layer ``i``; when the caller has read what it
+        wants, ``finish()`` on it reads the rest and checks size, digest and diff_id."""
+        desc = self.layers[i]
+        media = desc.get("mediaType")
+        if media not in GZIP_LAYERS + TAR_LAYERS:
+            raise ContainerError(f"Unsupported layer type {media!r}")
+        hexd = descriptor_digest(desc)
+        with self._open_blob(desc) as f:
+            blob = _VerifyingReader(f, desc, hexd)
+            src = gzip.GzipFile(fileobj=blob, mode="rb") if media in GZIP_LAYERS else blob
+            stream = _DiffIdReader(src, self.diff_ids[i])
+            orig_finish = stream.finish
+
+            def finish():
+                orig_finish()
+                blob.drain()
+            stream.finish = finish
+            yield stream
+
+
+class OciImage(ImageReader):
     """One image of an OCI layout directory, its manifest and config read and verified."""
 
     def __init__(self, path: str, tag: str | None):
@@ -299,29 +361,8 @@ class OciImage:
         desc = found[0]
         if desc.get("mediaType") not in (MEDIA_MANIFEST, DOCKER_MANIFEST):
             raise ContainerError(f"Unsupported manifest type {desc.get('mediaType')!r}")
-        self.manifest_digest = desc.get("digest")
-        self.manifest = _parse_json(self.read_blob(desc, MAX_MANIFEST_SIZE), "manifest")
-        cdesc = self.manifest.get("config")
-        self.config = _parse_json(self.read_blob(cdesc, MAX_CONFIG_SIZE), "config")
-        self.config_digest = cdesc["digest"]
-        layers = self.manifest.get("layers")
-        if not isinstance(layers, list):
-            raise ContainerError("Invalid manifest: no layers")
-        for d in layers:
-            descriptor_digest(d)
-        self.layers: list[dict] = layers
-        rootfs = self.config.get("rootfs") or {}
-        diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
-        if not isinstance(diff_ids, list) or len(diff_ids) != len(layers):
-            raise ContainerError("Invalid config: its diff_ids do not match the manifest's layers")
-        self.diff_ids: list[str] = diff_ids
-
-    @property
-    def labels(self) -> dict:
-        """The config's labels (``config.Labels``)."""
-        cfg = self.config.get("config") or {}
-        labels = cfg.get("Labels") if isinstance(cfg, dict) else None
-        return labels if isinstance(labels, dict) else {}
+        self._load(_parse_json(self.read_blob(desc, MAX_MANIFEST_SIZE), "manifest"),
+                   desc.get("digest"))
 
     def _blob_path(self, desc) -> str:
         hexd = descriptor_digest(desc)
@@ -345,26 +386,8 @@ class OciImage:
             raise ContainerError(f"Blob {desc['digest']}: digest or size mismatch")
         return data
 
-    @contextlib.contextmanager
-    def open_layer(self, i: int):
-        """The uncompressed tar stream of layer ``i``; when the caller has read what it
-        wants, ``finish()`` on it reads the rest and checks size, digest and diff_id."""
-        desc = self.layers[i]
-        media = desc.get("mediaType")
-        if media not in GZIP_LAYERS + TAR_LAYERS:
-            raise ContainerError(f"Unsupported layer type {media!r}")
-        p = self._blob_path(desc)
-        with open(p, "rb") as f:
-            blob = _VerifyingReader(f, desc, descriptor_digest(desc))
-            src = gzip.GzipFile(fileobj=blob, mode="rb") if media in GZIP_LAYERS else blob
-            stream = _DiffIdReader(src, self.diff_ids[i])
-            orig_finish = stream.finish
-
-            def finish():
-                orig_finish()
-                blob.drain()
-            stream.finish = finish
-            yield stream
+    def _open_blob(self, desc):
+        return open(self._blob_path(desc), "rb")
 
 
 def _archive_tmpdir(path: str) -> str:
@@ -431,7 +454,8 @@ def unpack_archive(src: str, dest_dir: str) -> None:
 
 @contextlib.contextmanager
 def open_image(imgref: ImageReference):
-    """The OciImage at ``oci:DIR[:TAG]`` or ``oci-archive:FILE[:TAG]``."""
+    """The image (an ImageReader) at ``oci:DIR[:TAG]``, ``oci-archive:FILE[:TAG]`` or
+    ``docker://HOST[:PORT]/NAME[:TAG|@DIGEST]`` (layers fetched when opened)."""
     path, tag = imgref.path_and_tag()
     if imgref.transport == "oci":
         yield OciImage(path, tag)
@@ -442,14 +466,19 @@ def open_image(imgref: ImageReference):
             yield OciImage(tmp, tag)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+    elif imgref.transport == "registry":
+        from ostree_py.container.registry import open_registry_image
+        with open_registry_image(imgref.name) as img:
+            yield img
     else:
         raise ContainerError(f"Unsupported transport for now: {imgref.transport}")
 
 
 @contextlib.contextmanager
 def create_image(imgref: ImageReference):
-    """(OciWriter, tag) for ``oci:DIR[:TAG]`` or ``oci-archive:FILE[:TAG]``; an archive is
-    written when the block ends without an error."""
+    """(writer, tag) for ``oci:DIR[:TAG]``, ``oci-archive:FILE[:TAG]`` (an OciWriter; an
+    archive is written when the block ends without an error) or ``docker://...`` (a
+    registry.RegistryWriter: blobs pushed as written, the manifest by add_manifest)."""
     path, tag = imgref.path_and_tag()
     if imgref.transport == "oci":
         yield OciWriter(path), tag
@@ -460,5 +489,9 @@ def create_image(imgref: ImageReference):
             pack_archive(tmp, path)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+    elif imgref.transport == "registry":
+        from ostree_py.container.registry import create_registry_image
+        with create_registry_image(imgref.name) as (writer, tag):
+            yield writer, tag
     else:
         raise ContainerError(f"Unsupported transport for now: {imgref.transport}")
