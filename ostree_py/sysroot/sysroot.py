@@ -302,10 +302,7 @@ class Sysroot:
         When true, BLS entries name their files ``/boot/ostree/...`` (found
         through the ``boot/boot -> .`` link) rather than ``/ostree/...``.
         """
-        try:
-            return self.repo.config.get_boolean("sysroot", "bootprefix", False)
-        except OstreeError as e:
-            raise SysrootError(e.message) from None
+        return self.repo.enable_bootprefix
 
     def entry_filename(self, n_deployments: int, d: Deployment) -> str:
         """The name ``d``'s BLS entry gets in a list of ``n_deployments``.
