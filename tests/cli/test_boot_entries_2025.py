@@ -155,6 +155,7 @@ def test_bootprefix_syslinux_has_one_boot(cli, sysroot):
     _deploy(cli, sysroot)
     cfg = (sysroot / "boot/syslinux/syslinux.cfg").read_text()
     assert "\tKERNEL /boot/ostree/testos-" in cfg and "/boot/boot/" not in cfg
+    assert "\nlinux /boot/ostree/testos-" in (sysroot / "boot/loader/entries/ostree-1.conf").read_text()
 
 
 def test_bootprefix_off_and_invalid(cli, sysroot):
