@@ -369,6 +369,9 @@ def initialize_deployment(sysroot: Sysroot, osname, revision: str, origin, overr
     (what a staged deployment holds until finalize_deployment runs at shutdown)."""
     if osname is None:
         osname = sysroot.booted_deployment.osname
+    # ostree 2024.x names the missing stateroot (2022.7 failed later, on its var)
+    if not os.path.lexists(sysroot.p(f"ostree/deploy/{osname}")):
+        raise SysrootError(f"Initializing deployment: No such stateroot: {osname}")
     repo = sysroot.repo
     serial = _allocate_deployserial(sysroot, osname, revision)
     d = Deployment(0, osname, revision, serial, None, -1)

@@ -185,3 +185,10 @@ def test_karg_delete_repeated_and_quoted(cli, sysroot):
     # a present key with another value is still an error
     r = cli(["admin", "deploy", f"--sysroot={sysroot}", "--os=testos", "--karg-delete=root=other", REF])
     assert r.as_tuple() == (1, "", "error: No karg 'root=other' found\n")
+
+
+def test_deploy_to_a_missing_stateroot_names_it(cli, sysroot):
+    # admin-test.sh of 2025.2 ("nice error for deploy with no stateroot"), before the entries
+    r = cli(["admin", "deploy", f"--sysroot={sysroot}", "--stateroot=nosuchroot", REF])
+    assert r.as_tuple() == (1, "", "error: Initializing deployment: No such stateroot: nosuchroot\n")
+    assert not (sysroot / "ostree/deploy/nosuchroot").exists()
