@@ -37,8 +37,8 @@ def options(
     karg_append: Annotated[list[str], typer.Option("--karg-append", metavar="NAME=VALUE",
         help="Append kernel argument; useful with e.g. console= that can be used multiple times")] = [],
     karg_none: Annotated[bool, typer.Option("--karg-none", help="Do not import kernel arguments")] = False,
-    karg_delete: Annotated[str | None, typer.Option("--karg-delete", metavar="NAME=VALUE",
-        help="Delete kernel argument if exists")] = None,
+    karg_delete: Annotated[list[str], typer.Option("--karg-delete", metavar="NAME=VALUE",
+        help="Delete kernel argument if exists, can be used multiple times")] = [],
     overlay_initrd: Annotated[list[str], typer.Option("--overlay-initrd", metavar="FILE",
         help="Overlay iniramfs file")] = [],
 ):
@@ -67,7 +67,7 @@ def run(ctx, opts, args):
         raise UsageError("Can't specify both --no-merge and --karg-delete")
     kargs = transaction.KargOverrides(none=opts.karg_none, proc_cmdline=opts.karg_proc_cmdline,
                                       replace=opts.karg or [], append=opts.karg_append or [],
-                                      delete=opts.karg_delete)
+                                      delete=opts.karg_delete or [])
     # ostree 2023.8: locking implies staging (2022.7 ignored the hidden option without --stage)
     policy = transaction.DeployPolicy(stage=opts.stage or opts.lock_finalization, lock_finalization=opts.lock_finalization,
                                       not_default=opts.not_as_default, retain=opts.retain,

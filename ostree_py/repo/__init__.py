@@ -173,6 +173,7 @@ class Repo:
         self.zlib_level = 6
         self.disable_xattrs = False
         self.collection_id: str | None = None
+        self.enable_bootprefix = False
         self._txn_depth = 0
         # commits whose partial marker goes once the transaction's objects are in objects/
         self._txn_completed_commits: set[str] = set()
@@ -251,6 +252,9 @@ class Repo:
             self.zlib_level = 6
         self.disable_xattrs = c.get_boolean("core", "disable-xattrs", False) if c.has_key("core", "disable-xattrs") else False
         self.collection_id = c.get("core", "collection-id")
+        # ostree 2023.x: boot entries name /boot/ostree/...; read (and refused if
+        # not a boolean) whenever the repo is opened, as ostree does
+        self.enable_bootprefix = c.get_boolean("sysroot", "bootprefix", False)
         self._load_min_free_space(c)
         parent = c.get("core", "parent")
         self.parent = Repo.open(parent) if parent else None

@@ -370,6 +370,9 @@ def initialize_deployment(sysroot: Sysroot, osname, revision: str, origin, overr
     (what a staged deployment holds until finalize_deployment runs at shutdown)."""
     if osname is None:
         osname = sysroot.booted_deployment.osname
+    # ostree 2024.x names the missing stateroot (2022.7 failed later, on its var)
+    if not os.path.lexists(sysroot.p(f"ostree/deploy/{osname}")):
+        raise SysrootError(f"Initializing deployment: No such stateroot: {osname}")
     repo = sysroot.repo
     serial = _allocate_deployserial(sysroot, osname, revision)
     d = Deployment(0, osname, revision, serial, None, -1)
@@ -754,7 +757,9 @@ def _install_deployment_kernel(sysroot: Sysroot, bootversion: int, d: Deployment
     bootcsumdir_rel = f"ostree/{d.osname}-{d.bootcsum}"
     bootcsumdir = sysroot.p("boot/" + bootcsumdir_rel)
     confdir = sysroot.p(f"boot/loader.{bootversion}/entries")
-    conf_name = f"ostree-{n_deployments - d.index}-{d.osname}.conf"
+    conf_name = sysroot.entry_filename(n_deployments, d)
+    # [sysroot] bootprefix: the entries' paths start with /boot/ (boot/boot -> .)
+    bootprefix = "/boot/" if sysroot.bootprefix() else "/"
     os.makedirs(bootcsumdir, 0o775, exist_ok=True)
     os.makedirs(confdir, 0o775, exist_ok=True)
     for src, name in _boot_files(sysroot, d, layout):
@@ -771,7 +776,7 @@ def _install_deployment_kernel(sysroot: Sysroot, bootversion: int, d: Deployment
         if not os.path.exists(dest):
             os.makedirs(os.path.dirname(dest), 0o755, exist_ok=True)
             _install_into_boot(os.path.join(RUNSTATE_STAGED_INITRDS_DIR, csum), dest)
-        overlays.append("/" + rel)
+        overlays.append(bootprefix + rel)
     osrel = os.path.join(ddir, "usr/lib/os-release")
     which = "/usr/lib/os-release"
     if not os.path.exists(osrel):
@@ -797,19 +802,19 @@ def _install_deployment_kernel(sysroot: Sysroot, bootversion: int, d: Deployment
     bc = d.bootconfig
     bc.set("title", title)
     bc.set("version", str(n_deployments - d.index))
-    bc.set("linux", f"/{bootcsumdir_rel}/{layout.kernel_namever}")
+    bc.set("linux", f"{bootprefix}{bootcsumdir_rel}/{layout.kernel_namever}")
     kargs = KernelArgs.from_string(bc.get("options"))
     if layout.initramfs_namever:
-        bc.set("initrd", f"/{bootcsumdir_rel}/{layout.initramfs_namever}")
+        bc.set("initrd", f"{bootprefix}{bootcsumdir_rel}/{layout.initramfs_namever}")
         if overlays:
             bc.overlay_initrds = overlays
     else:
         kargs.replace(f"init=/ostree/boot.{bootversion}/{d.osname}/{d.bootcsum}/{d.bootserial}"
                       "/usr/lib/ostree/ostree-prepare-root")
     if layout.devicetree_namever:
-        bc.set("devicetree", f"/{bootcsumdir_rel}/{layout.devicetree_namever}")
+        bc.set("devicetree", f"{bootprefix}{bootcsumdir_rel}/{layout.devicetree_namever}")
     elif layout.devicetree_src:
-        bc.set("fdtdir", f"/{bootcsumdir_rel}/{layout.devicetree_src}")
+        bc.set("fdtdir", f"{bootprefix}{bootcsumdir_rel}/{layout.devicetree_src}")
     kargs.replace(f"ostree=/ostree/boot.{bootversion}/{d.osname}/{d.bootcsum}/{d.bootserial}")
     bc.set("options", str(kargs))
     if d.index != 0:

@@ -2,8 +2,10 @@
 
 A command line is a list of ``key`` or ``key=value`` items; a key may repeat
 (``console=ttyS0 console=tty0``). Replacing a key keeps its first position;
-appending always adds at the end. Splitting is on single spaces, as ostree
-does (no quote handling).
+appending always adds at the end. As in ostree 2024.5 and later, a string
+given to append or delete, or parsed as an ``options`` line, is split on
+single spaces outside double quotes (``test="1 2"`` stays one argument, with
+its quotes); ostree 2022.7 split on every space.
 """
 
 from ostree_py.errors import OstreeError
@@ -11,6 +13,25 @@ from ostree_py.errors import OstreeError
 
 class KernelArgsError(OstreeError):
     """A kernel argument operation that cannot be done (e.g. deleting a missing key)."""
+
+
+def split_args(text: str) -> list[str]:
+    """``text`` split on single spaces outside double quotes, after leading spaces.
+
+    As ostree's split_kernel_args: two spaces in a row give an empty argument.
+    Where ostree aborts (a quote left open) the rest is kept as the last argument.
+    """
+    start = len(text) - len(text.lstrip(" "))
+    out, quoted = [], False
+    for i in range(start, len(text)):
+        c = text[i]
+        if c == '"':
+            quoted = not quoted
+        elif c == " " and not quoted:
+            out.append(text[start:i])
+            start = i + 1
+    out.append(text[start:])
+    return out
 
 
 def _split(arg: str):
@@ -33,7 +54,7 @@ class KernelArgs:
         """Parse an ``options`` line (None gives an empty set)."""
         k = cls()
         if options is not None:
-            for a in options.split(" "):
+            for a in split_args(options):
                 k.append(a)
         return k
 
@@ -45,9 +66,10 @@ class KernelArgs:
         return any(e[0] == _split(arg)[0] for e in self._order)
 
     def append(self, arg: str) -> None:
-        """Add ``arg`` at the end, even if its key is already there."""
-        key, value = _split(arg)
-        self._order.append([key, value])
+        """Add ``arg`` (each of its space-separated arguments) at the end, even if its key is
+        already there."""
+        for a in split_args(arg):
+            self._order.append(list(_split(a)))
 
     def append_argv(self, argv, prefixes=()) -> None:
         """Append each argument not starting with one of ``prefixes``."""
@@ -83,7 +105,12 @@ class KernelArgs:
         self.append_argv(text.rstrip().split(" "), ("BOOT_IMAGE=", "initrd="))
 
     def delete(self, arg: str) -> None:
-        """Delete ``key`` (if it has one value) or ``key=value``; errors as the reference's."""
+        """Delete ``key`` (if it has one value) or ``key=value``, for each space-separated
+        argument of ``arg`` in turn; errors as the reference's."""
+        for a in split_args(arg):
+            self._delete_one(a)
+
+    def _delete_one(self, arg: str) -> None:
         key, value = _split(arg)
         entries = self._entries(key)
         if not entries:

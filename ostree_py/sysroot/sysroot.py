@@ -39,6 +39,33 @@ _DEPLOY_NAME = re.compile(r"^([0-9a-f]+)\.([0-9]+)$")
 _BOOTLINK = re.compile(r"^/ostree/boot.([01])/([^/]+)/([^/]+)/([0-9]+)$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
+# The keys ostree reads from $OSTREE_SYSROOT_DEBUG and $OSTREE_SYSROOT_OPTS;
+# others are ignored, as g_parse_debug_string does.
+SYSROOT_DEBUG_KEYS = ("mutable-deployments", "test-fifreeze", "no-xattrs", "no-dtb")
+# ostree 2024.5 names BLS entries ostree-N.conf; bootloader-naming-1 keeps
+# the older ostree-N-STATEROOT.conf (ostree 2022.7's only naming).
+SYSROOT_OPT_KEYS = ("skip-sync", "no-early-prune", "bootloader-naming-1")
+
+
+def parse_flag_keys(value: str | None, keys) -> set:
+    """The ``keys`` named in ``value`` as g_parse_debug_string reads them.
+
+    Words are separated by any of ``:;, `` and tabs, compared without case and
+    with ``_`` equal to ``-``; unknown words are ignored; "all" selects every
+    key but the ones also named. (Its "help", which prints, is ignored.)
+    """
+    if not value:
+        return set()
+    words = {w.lower().replace("_", "-") for w in re.split(r"[:;, \t]", value) if w}
+    if "all" in words:
+        return {k for k in keys if k not in words}
+    return {k for k in keys if k in words}
+
+
+def entry_filename(index: int, stateroot: str, naming_1: bool) -> str:
+    """The BLS entry name of the deployment whose ``version`` is ``index``."""
+    return f"ostree-{index}-{stateroot}.conf" if naming_1 else f"ostree-{index}.conf"
+
 
 class SysrootError(OstreeError):
     """A sysroot that cannot be loaded or changed as asked."""
@@ -238,8 +265,8 @@ class Sysroot:
         env = os.environ if environ is None else environ
         self.environ = env
         self.path = os.path.abspath(path if path is not None else default_sysroot_path(env))
-        self.debug_flags = {f.strip() for f in (env.get("OSTREE_SYSROOT_DEBUG") or "").split(",") if f.strip()}
-        self.opt_flags = {f.strip() for f in (env.get("OSTREE_SYSROOT_OPTS") or "").split(",") if f.strip()}
+        self.debug_flags = parse_flag_keys(env.get("OSTREE_SYSROOT_DEBUG"), SYSROOT_DEBUG_KEYS)
+        self.opt_flags = parse_flag_keys(env.get("OSTREE_SYSROOT_OPTS"), SYSROOT_OPT_KEYS)
         # what the reference prints: progress on stdout (message), notes and
         # warnings on stderr (warning); the library never prints itself
         self.message = message or (lambda text: None)
@@ -271,6 +298,22 @@ class Sysroot:
 
     def no_xattrs(self) -> bool:
         return "no-xattrs" in self.debug_flags
+
+    def bootprefix(self) -> bool:
+        """The repo's ``[sysroot] bootprefix`` (ostree 2023.x; default false).
+
+        When true, BLS entries name their files ``/boot/ostree/...`` (found
+        through the ``boot/boot -> .`` link) rather than ``/ostree/...``.
+        """
+        return self.repo.enable_bootprefix
+
+    def entry_filename(self, n_deployments: int, d: Deployment) -> str:
+        """The name ``d``'s BLS entry gets in a list of ``n_deployments``.
+
+        ``ostree-N.conf`` as ostree 2024.5 and later write it, or, with
+        OSTREE_SYSROOT_OPTS=bootloader-naming-1, ``ostree-N-STATEROOT.conf``.
+        """
+        return entry_filename(n_deployments - d.index, d.osname, "bootloader-naming-1" in self.opt_flags)
 
     def initialize(self) -> None:
         """Check the sysroot opens and whether it is the booted root (ostree_sysroot_initialize)."""
@@ -719,8 +762,15 @@ class Sysroot:
             set_staged_kargs(self, kargs_str)
             return
         d.bootconfig.set("options", kargs_str)
-        name = f"ostree-{len(self.deployments) - d.index}-{d.osname}.conf"
-        path = self.p(f"boot/loader.{self.bootversion}/entries/{name}")
+        entries = self.p(f"boot/loader.{self.bootversion}/entries")
+        name = self.entry_filename(len(self.deployments), d)
+        # An entry written with the other naming (by ostree before 2024.5, or
+        # with the other OSTREE_SYSROOT_OPTS) is rewritten where it is; ostree
+        # 2025.2 would add a second entry for the deployment beside it.
+        other = entry_filename(len(self.deployments) - d.index, d.osname, "bootloader-naming-1" not in self.opt_flags)
+        if not os.path.lexists(os.path.join(entries, name)) and os.path.lexists(os.path.join(entries, other)):
+            name = other
+        path = os.path.join(entries, name)
         try:
             write_atomic(path, d.bootconfig.to_text().encode("utf-8", "surrogateescape"), 0o644, fsync=False, chmod=True)
         except OSError as e:

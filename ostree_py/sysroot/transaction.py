@@ -170,7 +170,7 @@ class KargOverrides:
     proc_cmdline: bool = False
     replace: list = field(default_factory=list)
     append: list = field(default_factory=list)
-    delete: str | None = None
+    delete: list = field(default_factory=list)
 
     def resolve(self, merge: Deployment | None) -> list | None:
         """The new deployment's kernel arguments, or None to keep the merge deployment's."""
@@ -182,17 +182,18 @@ class KargOverrides:
             kargs.append_proc_cmdline()
         elif merge is not None and (self.replace or self.append or self.delete):
             options = merge.bootconfig.get("options") if merge.bootconfig else None
-            kargs = KernelArgs(options.split(" ") if options is not None else ())
+            kargs = KernelArgs.from_string(options)
         if self.replace:
             kargs = kargs if kargs is not None else KernelArgs()
             kargs.replace_argv(self.replace)
         if self.append:
             kargs = kargs if kargs is not None else KernelArgs()
             kargs.append_argv(self.append)
-        if self.delete:
+        for arg in self.delete:
+            # ostree 2024.x: each --karg-delete that names a present key
             if kargs is None:
-                raise SysrootError(f"No key '{self.delete.partition('=')[0]}' found")
-            kargs.delete(self.delete)
+                raise SysrootError(f"No key '{arg.partition('=')[0]}' found")
+            kargs.delete_if_present(arg)
         return kargs.to_list() if kargs is not None else None
 
 

@@ -87,7 +87,7 @@ def test_final_sysroot_is_rolled_back(demo):
     assert (dep / "etc/demo/demo.conf").read_text() == "# demo daemon configuration\ncolor=green\n"
     assert (dep / "etc/demo/local.conf").exists()
     assert not (dep / "usr/bin/newtool").exists()
-    assert os.listdir(sysroot / "boot/loader/entries") == ["ostree-1-demo.conf"]
+    assert os.listdir(sysroot / "boot/loader/entries") == ["ostree-1.conf"]
     cfg = (sysroot / "boot/loader/syslinux.cfg").read_text()
     assert cfg.startswith("DEFAULT Demo OS 1 (ostree:0)\n") and "Demo OS 2" not in cfg
     # the server has both versions

@@ -224,10 +224,9 @@ Application Options:
 }
 
 # What ostree-py does not have yet of 2025.2 in these texts: the admin command
-# post-copy, deploy's repeatable --karg-delete.
+# post-copy.
 NOT_YET = {
     "admin": [("  post-copy          Update the repo and deployments as needed after a copy\n", "")],
-    "admin deploy": [("if exists, can be used multiple times\n", "if exists\n")],
 }
 
 

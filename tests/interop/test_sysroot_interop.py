@@ -19,6 +19,10 @@ def _mutable_deployments(monkeypatch):
     # immutable deployment dirs could not be removed with the tmp dirs
     monkeypatch.setenv("OSTREE_SYSROOT_DEBUG", "mutable-deployments")
     monkeypatch.delenv("OSTREE_SYSROOT", raising=False)
+    # the reference (2022.7) names entries ostree-N-STATEROOT.conf; ostree-py names them so
+    # with this option (ostree 2024.5+'s ostree-N.conf otherwise), which 2022.7 ignores.
+    # The tests of the newer naming below remove it.
+    monkeypatch.setenv("OSTREE_SYSROOT_OPTS", "bootloader-naming-1")
 
 
 def _write_tree(root, kernel, version_file):
@@ -273,3 +277,60 @@ def test_deploy_refused_when_kernels_do_not_fit_in_boot(tmp_path, ref, ours, osr
     monkeypatch.setattr(deploy, "boot_free_bytes", lambda path: 1 << 40)
     _deploy_in_process(root, f"testos:{DEVEL}")
     assert ref("admin", "status", f"--sysroot={root}").stdout.count("origin refspec") == 2
+
+
+def _entry_names(root):
+    return sorted(os.listdir(root / "boot/loader/entries"))
+
+
+def test_reference_reads_entries_of_the_2025_naming(tmp_path, ref, ours, osrepo, monkeypatch):
+    """ostree-py writes ostree-N.conf (ostree 2024.5+); the 2022.7 reference reads such a
+    sysroot, continues it (in its naming), and ostree-py reads and continues that."""
+    monkeypatch.delenv("OSTREE_SYSROOT_OPTS")
+    root = tmp_path / "s"
+    root.mkdir()
+    ours("admin", "init-fs", root)
+    ours("admin", "os-init", f"--sysroot={root}", "testos")
+    ours(f"--repo={root}/ostree/repo", "pull-local", "--remote=testos", osrepo, RUNTIME, DEVEL)
+    s = f"--sysroot={root}"
+    ours("admin", "deploy", s, "--os=testos", "--karg=quiet", f"testos:{RUNTIME}")
+    ours("admin", "deploy", s, "--os=testos", "--karg-append=x=1", f"testos:{DEVEL}")
+    assert _entry_names(root) == ["ostree-1.conf", "ostree-2.conf"]
+    r, o = ref("admin", "status", s), ours("admin", "status", s)
+    assert o.stdout == r.stdout and o.stdout.count("origin refspec") == 2
+    assert f"testos:{DEVEL}" in o.stdout.splitlines()[2]
+    # the reference deploys on top: all entries rewritten in its naming
+    ref("admin", "deploy", s, "--os=testos", "--karg-append=y=2", f"testos:{RUNTIME}")
+    assert _entry_names(root) == ["ostree-1-testos.conf", "ostree-2-testos.conf"]
+    assert ours("admin", "status", s).stdout == ref("admin", "status", s).stdout
+    # and ostree-py again: back to its naming, which the reference reads
+    ours("admin", "deploy", s, "--os=testos", "--retain", "--karg-append=z=3", f"testos:{DEVEL}")
+    assert _entry_names(root) == ["ostree-1.conf", "ostree-2.conf", "ostree-3.conf"]
+    out = ref("admin", "status", s).stdout
+    assert ours("admin", "status", s).stdout == out and out.count("origin refspec") == 3
+    opts = [line for line in (root / "boot/loader/entries/ostree-3.conf").read_text().splitlines()
+            if line.startswith("options ")][0]
+    assert opts.startswith("options quiet ostree=/ostree/boot.") and opts.endswith(" x=1 y=2 z=3")
+    # the reference undeploys the default (back to the previous one) and cleans up
+    ref("admin", "undeploy", s, "0")
+    ref("admin", "cleanup", s)
+    assert _entry_names(root) == ["ostree-1-testos.conf", "ostree-2-testos.conf"]
+    out = ref("admin", "status", s).stdout
+    assert ours("admin", "status", s).stdout == out and f"testos:{RUNTIME}" in out.splitlines()[2]
+
+
+def test_reference_edits_kargs_of_2025_entries_in_place(tmp_path, ref, ours, osrepo, monkeypatch):
+    """ostree-py's in-place edit keeps the entry's name; the reference's (2022.7, like
+    2025.2's on an entry of the other naming) adds an entry of its naming beside it."""
+    monkeypatch.delenv("OSTREE_SYSROOT_OPTS")
+    root = tmp_path / "s"
+    _one_deployment(ours, root, osrepo)
+    s = f"--sysroot={root}"
+    ours("admin", "kargs", "edit-in-place", s, "--append-if-missing=a=1")
+    assert _entry_names(root) == ["ostree-1.conf"]
+    assert ours("admin", "status", s).stdout == ref("admin", "status", s).stdout
+    # the reference writes its own name beside ours: the deployment is listed twice, by both
+    ref("admin", "kargs", "edit-in-place", s, "--append-if-missing=b=2")
+    assert _entry_names(root) == ["ostree-1-testos.conf", "ostree-1.conf"]
+    out = ref("admin", "status", s).stdout
+    assert ours("admin", "status", s).stdout == out and out.count("origin refspec") == 2

@@ -359,7 +359,11 @@ def _merge(options):
     ({"none": True}, "root=x quiet", []),
     ({"append": ["console=ttyS0"]}, "root=x quiet", ["root=x", "quiet", "console=ttyS0"]),
     ({"replace": ["root=y"], "append": ["a=1"]}, "root=x quiet", ["root=y", "quiet", "a=1"]),
-    ({"delete": "quiet"}, "root=x quiet", ["root=x"]),
+    ({"delete": ["quiet"]}, "root=x quiet", ["root=x"]),
+    # ostree 2024.x: repeated, each only if its key is present, quoted values kept whole
+    ({"delete": ["quiet", "absent", "a=1"]}, "root=x quiet a=1", ["root=x"]),
+    ({"delete": ['t="1 2"']}, 'root=x t="1 2"', ["root=x"]),
+    ({"append": ['t="1 2" b']}, "root=x", ["root=x", 't="1 2"', "b"]),
     ({"none": True, "append": ["a=1"]}, "root=x quiet", ["a=1"]),
     ({"replace": ["root=y"]}, None, ["root=y"]),
 ])
@@ -369,7 +373,7 @@ def test_karg_overrides(overrides, merge_options, expected):
 
 def test_karg_delete_with_nothing_to_delete_from():
     with pytest.raises(SysrootError, match="^No key 'quiet' found$"):
-        T.KargOverrides(delete="quiet=1").resolve(None)
+        T.KargOverrides(delete=["quiet=1"]).resolve(None)
 
 
 def test_admin_deploy_without_booted_system_needs_an_os(sysroot):

@@ -5,8 +5,9 @@ import pytest
 
 from ostree_py.sysroot.bootloader import join_lines
 from ostree_py.sysroot.bootloader.bls import BootConfig
-from ostree_py.sysroot.kargs import KernelArgs, KernelArgsError
-from ostree_py.sysroot.sysroot import strverscmp
+from ostree_py.sysroot.kargs import KernelArgs, KernelArgsError, split_args
+from ostree_py.sysroot.sysroot import (SYSROOT_DEBUG_KEYS, SYSROOT_OPT_KEYS, entry_filename, parse_flag_keys,
+                                       strverscmp)
 
 
 def test_replace_keeps_first_position_and_collapses_repeats():
@@ -90,3 +91,49 @@ def test_join_lines_drops_leading_and_repeated_blank_lines():
     # as _ostree_sysroot_join_lines: after the first blank line, every later one is dropped too
     assert join_lines(["", "a", "", "", "b", ""]) == "a\n\nb\n"
     assert join_lines(["a", "", "b", "", "c"]) == "a\n\nb\nc\n"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("a b", ["a", "b"]),
+    ('test="1 2" b=0', ['test="1 2"', "b=0"]),
+    ('  lead "q u"x', ["lead", '"q u"x']),
+    ("a  b", ["a", "", "b"]),   # as ostree: a double space gives an empty argument
+    ("", [""]),
+    ('open="no end', ['open="no end']),  # ostree aborts here; the rest is kept whole
+])
+def test_split_args_keeps_quoted_spaces(text, expected):
+    assert split_args(text) == expected
+
+
+def test_quoted_arguments_append_and_delete_whole():
+    # ostree 2024.5 (test-kargs.c): append and delete split their argument outside quotes
+    k = KernelArgs.from_string('root=x foo="1 2" bar=0')
+    assert k.to_list() == ["root=x", 'foo="1 2"', "bar=0"]
+    k.append('second=0 second="1 2"')
+    assert k.to_list()[-2:] == ["second=0", 'second="1 2"']
+    k.delete('foo="1 2" bar=0')
+    assert str(k) == 'root=x second=0 second="1 2"'
+    k.delete_if_present("absent")
+    with pytest.raises(KernelArgsError, match="^No karg 'root=y' found$"):
+        k.delete_if_present("root=y")
+
+
+@pytest.mark.parametrize("value, expected", [
+    (None, set()),
+    ("bootloader-naming-1", {"bootloader-naming-1"}),
+    ("skip-sync,bootloader-naming-1", {"skip-sync", "bootloader-naming-1"}),
+    ("BOOTLOADER_NAMING_1;no-early-prune", {"bootloader-naming-1", "no-early-prune"}),
+    ("unknown bootloader-naming-2", set()),
+    ("all,skip-sync", {"no-early-prune", "bootloader-naming-1"}),
+])
+def test_sysroot_opts_parsed_as_glib_does(value, expected):
+    assert parse_flag_keys(value, SYSROOT_OPT_KEYS) == expected
+
+
+def test_sysroot_debug_keys_take_glib_separators():
+    assert parse_flag_keys("mutable-deployments:no-xattrs", SYSROOT_DEBUG_KEYS) == {"mutable-deployments", "no-xattrs"}
+
+
+def test_entry_names_of_both_namings():
+    assert entry_filename(2, "testos", naming_1=False) == "ostree-2.conf"
+    assert entry_filename(2, "testos", naming_1=True) == "ostree-2-testos.conf"

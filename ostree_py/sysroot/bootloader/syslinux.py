@@ -54,6 +54,8 @@ class Syslinux(Bootloader):
                 (tmp_lines if parsing_label else new_lines).append(line)
         if not saw_default:
             regenerate_default = True
+        # entries that already start with /boot ([sysroot] bootprefix) get no second one
+        prefix = "" if self.sysroot.bootprefix() else "/boot"
         for i, cfg in enumerate(self.sysroot.read_loader_configs(bootversion)):
             title = cfg.get("title") or "(Untitled)"
             if regenerate_default and i == 0:
@@ -62,11 +64,11 @@ class Syslinux(Bootloader):
             val = cfg.get("linux")
             if val is None:
                 raise OstreeError('No "linux" key in bootloader config')
-            new_lines.append(f"\tKERNEL /boot{val}")
+            new_lines.append(f"\tKERNEL {prefix}{val}")
             for key, word in (("initrd", "INITRD"), ("devicetree", "DEVICETREE")):
                 val = cfg.get(key)
                 if val is not None:
-                    new_lines.append(f"\t{word} /boot{val}")
+                    new_lines.append(f"\t{word} {prefix}{val}")
             val = cfg.get("options")
             if val is not None:
                 new_lines.append(f"\tAPPEND {val}")
