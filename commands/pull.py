@@ -22,6 +22,8 @@ def options(
         help="Do not use static deltas")] = False,
     require_static_deltas: Annotated[bool, typer.Option("--require-static-deltas",
         help="Require static deltas")] = False,
+    disable_retry_on_network_errors: Annotated[bool, typer.Option("--disable-retry-on-network-errors",
+        help="Do not retry when network issues happen, instead fail automatically. (Currently only affects libcurl)")] = False,
     mirror: Annotated[bool, typer.Option("--mirror",
         help="Write refs suitable for a mirror and fetches all refs if none provided")] = False,
     subpath: Annotated[list[str], typer.Option("--subpath", parser=filename,
@@ -44,6 +46,12 @@ def options(
         help="Sets the update frequency, in milliseconds (0=1000ms) (default: 0)")] = None,
     network_retries: Annotated[int | None, typer.Option("--network-retries", metavar="N",
         help="Specifies how many times each download should be retried upon error (default: 5)")] = None,
+    low_speed_limit_bytes: Annotated[int | None, typer.Option("--low-speed-limit-bytes", metavar="N",
+        help="The average transfer speed per second of a transfer during the time set via 'low-speed-time-seconds' for libcurl to abort(default: 1000)")] = None,
+    low_speed_time_seconds: Annotated[int | None, typer.Option("--low-speed-time-seconds", metavar="N",
+        help="The time in number seconds that the transfer speed should be below the 'low-speed-limit-bytes' setting for libcurl to abort (default: 30)")] = None,
+    max_outstanding_fetcher_requests: Annotated[int | None, typer.Option("--max-outstanding-fetcher-requests", metavar="N",
+        help="The max amount of concurrent connections allowed. (default: 8)")] = None,
     localcache_repo: Annotated[list[str], typer.Option("--localcache-repo", "-L", metavar="REPO", parser=filename,
         help="Add REPO as local cache source for objects during this pull")] = [],
     timestamp_check: Annotated[bool, typer.Option("--timestamp-check", "-T",
@@ -54,12 +62,23 @@ def options(
         help="Do not verify commit bindings")] = False,
     append_user_agent: Annotated[str | None, typer.Option("--append-user-agent", hidden=True,
         help="Append string to user agent")] = None,
-    low_speed_limit_bytes: Annotated[int | None, typer.Option("--low-speed-limit-bytes", metavar="N", hidden=True,
-        help="The average transfer speed per second of a transfer during the time set via low-speed-time-seconds for libcurl to abort (default: 1000)")] = None,
-    low_speed_time_seconds: Annotated[int | None, typer.Option("--low-speed-time-seconds", metavar="N", hidden=True,
-        help="The time in number seconds that the transfer speed should be below the low-speed-limit-bytes setting for libcurl to abort (default: 30)")] = None,
 ):
     """The options of this command, as typer declares them (parsed GLib's way)."""
+
+
+def _fetcher_options(opts) -> dict:
+    """pull()'s arguments for the fetcher options of ostree 2023.7+: a negative number
+    (as an absent option) leaves the default; 0 turns the low-speed check off, as in curl."""
+    kw = {}
+    if opts.low_speed_limit_bytes is not None and opts.low_speed_limit_bytes >= 0:
+        kw["low_speed_limit"] = opts.low_speed_limit_bytes
+    if opts.low_speed_time_seconds is not None and opts.low_speed_time_seconds >= 0:
+        kw["low_speed_time"] = opts.low_speed_time_seconds
+    if opts.max_outstanding_fetcher_requests is not None and opts.max_outstanding_fetcher_requests >= 0:
+        kw["max_outstanding"] = opts.max_outstanding_fetcher_requests
+    if opts.disable_retry_on_network_errors:
+        kw["retry_network_errors"] = False
+    return kw
 
 
 class _TtyProgress:
@@ -158,8 +177,7 @@ def run(ctx, opts, args):
                       per_object_fsync=opts.per_object_fsync, disable_fsync=opts.disable_fsync,
                       cache_dir=opts.cache_dir, progress=progress,
                       update_frequency=opts.update_frequency or 0,
-                      low_speed_limit=max(opts.low_speed_limit_bytes or 0, 0) or None,
-                      low_speed_time=max(opts.low_speed_time_seconds or 0, 0) or None)
+                      **_fetcher_options(opts))
     finally:
         if progress is not None:
             progress.close()

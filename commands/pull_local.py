@@ -22,6 +22,8 @@ def options(
         help="Reject regular files with mode outside of 0775 (world writable, suid, etc.)")] = False,
     require_static_deltas: Annotated[bool, typer.Option("--require-static-deltas",
         help="Require static deltas")] = False,
+    disable_static_deltas: Annotated[bool, typer.Option("--disable-static-deltas",
+        help="Do not use static deltas")] = False,
     gpg_verify: Annotated[bool, typer.Option("--gpg-verify",
         help="GPG verify commits (must specify --remote)")] = False,
     gpg_verify_summary: Annotated[bool, typer.Option("--gpg-verify-summary",
@@ -40,6 +42,8 @@ def run(ctx, opts, args):
     if len(args) < 1:
         ctx.stderr.write(ctx.help_text() + "\n")
         raise OstreeError("DESTINATION must be specified")
+    # (a local pull copies objects and uses deltas only when required, so
+    # --disable-static-deltas, ostree 2023.8+, changes nothing on its own)
     if opts.require_static_deltas or opts.gpg_verify or opts.gpg_verify_summary:
         return _pull_with_deltas(ctx, opts, args)
     if opts.per_object_fsync:
@@ -80,6 +84,7 @@ def _pull_with_deltas(ctx, opts, args):
         refs = sorted(src_repo.list_refs(remotes=False))
     depth = 0 if opts.depth is None else opts.depth
     res = pull(ctx.repo, uri, refs, require_static_deltas=opts.require_static_deltas,
+               disable_static_deltas=opts.disable_static_deltas,
                override_remote_name=opts.remote, gpg_verify=opts.gpg_verify or None,
                gpg_verify_summary=opts.gpg_verify_summary or None,
                depth=depth, untrusted=opts.untrusted, bareuseronly_files=opts.bareuseronly_files,

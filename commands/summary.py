@@ -95,6 +95,8 @@ def run(ctx, opts, args):
             gpg.add_signature_summary(repo, opts.gpg_sign, opts.gpg_homedir)
         if opts.sign:
             signing.sign_summary(repo, sign, opts.sign)
+        if opts.gpg_sign or opts.sign:
+            summary.match_summary_times(repo)
     elif opts.view or opts.raw:
         from ostree_py.ops.dump import summary_text
         ctx.stdout.write(summary_text(summary.load_summary(repo), raw=opts.raw))

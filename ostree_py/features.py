@@ -14,28 +14,38 @@ finish one, append it (keep the order of ``KNOWN_FEATURES``).
 
 # Our own release (``ostree_py.__version__``), beside the reference's that we match.
 OSTREE_PY_VERSION = "0.1.0"
-VERSION = "2022.7"
+# The ostree release whose command line ostree-py follows (issue 17): 2025.2, with the
+# 2022.7 behaviours its older suite still asserts (the man pages say where).
+VERSION = "2025.2"
 
 # The reference's feature names, in the order ``ostree --version`` prints
-# them, with what each one means for us.
+# them (ostree 2025.2's configure.ac), with what each one means for us.
 KNOWN_FEATURES = (
-    "initial-var",    # ostree 2023.8: a new stateroot's /var is filled from the first deployment's commit
-    "libcurl",        # HTTP fetching (we use httpx; reported as libcurl for scripts)
-    "libsoup",        # idem, the other HTTP backend
+    "inode64",        # 64-bit inode numbers in the devino cache (commit --link-checkout-speedup)
+    "initial-var",    # the first deployment of a stateroot copies the commit's /var into it
+    "libcurl",        # HTTP fetching (we use httpcore; reported as libcurl for scripts)
+    "no-http2",       # a libcurl build without HTTP/2
+    "libsoup3",       # the libsoup 3 HTTP backend
+    "libsoup",        # idem, libsoup 2
     "gpgme",          # GPG signing and verification of commits and summaries
+    "composefs",      # composefs images of deployments
     "ex-fsverity",    # fs-verity on repository objects
     "libarchive",     # commit --tree=tar=..., export
     "selinux",        # SELinux labelling on commit and checkout
+    "openssl",        # OpenSSL for checksums and signatures
+    "sign-ed25519",   # ed25519 commit signatures (sign, --sign-type=ed25519)
+    "sign-spki",      # the spki signature type (X.509 SubjectPublicKeyInfo keys)
+    "gnutls",         # GnuTLS for checksums and signatures
     "avahi",          # LAN peer discovery (p2p)
     "libmount",       # mount inspection (admin, /etc/mtab)
     "systemd",        # systemd integration (ostree-finalize-staged, journal)
     "release",        # a release build, not a development snapshot
     "p2p",            # collection IDs, find-remotes, create-usb
-    "sign-ed25519",   # ed25519 commit signatures (sign, --sign-type=ed25519)
 )
 
 # What ostree-py supports today. Keep this honest: tests skip what is absent.
-FEATURES: tuple[str, ...] = ("initial-var", "gpgme", "libarchive", "sign-ed25519")
+# (inode64: device and inode numbers are Python integers, never truncated to 32 bits.)
+FEATURES: tuple[str, ...] = ("inode64", "initial-var", "gpgme", "libarchive", "sign-ed25519")
 
 
 def version_text() -> str:

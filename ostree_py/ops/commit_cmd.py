@@ -43,10 +43,10 @@ class CommitRequest:
         no_bindings=False, bind_ref=(), base=None, tree=(), add_metadata_string=(), add_metadata=(),
         keep_metadata=(), add_detached_metadata_string=(), owner_uid=None, owner_gid=None,
         canonical_permissions=False, bootable=False, mode_ro_executables=False, no_xattrs=False,
-        selinux_policy=None, selinux_policy_from_base=False, link_checkout_speedup=False,
+        selinux_policy=None, selinux_policy_from_base=False, selinux_labeling_epoch=None, link_checkout_speedup=False,
         devino_canonical=False, tar_autocreate_parents=False, tar_pathname_filter=None,
         skip_if_unchanged=False, statoverride=None, skip_list=None, consume=False, gpg_sign=(),
-        gpg_homedir=None, sign=(), sign_type=None, generate_sizes=False, disable_fsync=False,
+        gpg_homedir=None, sign=(), sign_from_file=(), sign_type=None, generate_sizes=False, disable_fsync=False,
         fsync=None, timestamp=None, path=None, environ=None, stdin=None)
 
     def __init__(self, **kw):
@@ -352,6 +352,10 @@ def run_commit(repo, req: CommitRequest, warn=None, progress=None) -> CommitResu
         raise OstreeError("Cannot specify both --canonical-permissions and non-zero --owner-gid")
     if req.selinux_policy and req.selinux_policy_from_base:
         raise OstreeError("Cannot specify both --selinux-policy and --selinux-policy-from-base")
+    # ostree 2023.8+: epoch 1 labels /usr/etc as /etc; it only matters when labeling,
+    # which ostree-py refuses (see _reject_selinux), so it is checked and accepted
+    if req.selinux_labeling_epoch not in (None, 0, 1):
+        raise OstreeError(f"Unknown SELinux labeling epoch: {req.selinux_labeling_epoch}")
 
     bareuseronly = repo.mode == "bare-user-only"
     canonical = req.canonical_permissions or bareuseronly
@@ -478,11 +482,15 @@ def run_commit(repo, req: CommitRequest, warn=None, progress=None) -> CommitResu
                 from ostree_py.ops.commit import _MetadataItems
                 repo.write_commitmeta(csum, _MetadataItems(detached))
 
-            if req.sign:
+            if req.sign or req.sign_from_file:
                 from ostree_py import signing
                 engine = signing.get_by_name(req.sign_type or signing.DEFAULT_SIGN_TYPE)
                 for key in req.sign:
                     engine.set_sk(key)
+                    signing.sign_commit(repo, engine, csum)
+                # then each key read from a file (ostree 2023.6+), as bytes
+                for path in req.sign_from_file:
+                    engine.set_sk(signing.read_secret_key_file(engine, path))
                     signing.sign_commit(repo, engine, csum)
             if req.gpg_sign:
                 from ostree_py.signing import gpg

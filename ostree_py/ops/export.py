@@ -7,7 +7,9 @@ names or link targets over 100 bytes (``K`` for the target, then ``L`` for
 the name), every timestamp the commit's, no user or group names. Entries
 come in tree order: a directory, its files (sorted), then its
 subdirectories. GNU tar has no place for xattrs, so none are written (as
-in the reference). File contents are streamed.
+in the reference). File contents are streamed. As ostree 2023.8 and later
+do, a regular file whose content object was already written is a hard link
+(type ``1``, no data) to the first path written with it.
 """
 
 import stat
@@ -72,9 +74,14 @@ class TarWriter:
         self.written += len(b)
 
     def entry(self, path: bytes, mode: int, uid: int, gid: int, mtime: int, size: int = 0,
-              linkname: bytes = b"", stream=None) -> None:
-        """One entry; ``stream`` supplies ``size`` bytes for a regular file."""
-        if stat.S_ISDIR(mode):
+              linkname: bytes = b"", stream=None, hardlink: bool = False) -> None:
+        """One entry; ``stream`` supplies ``size`` bytes for a regular file.
+
+        With ``hardlink``, a hard link to the earlier entry ``linkname``, without data.
+        """
+        if hardlink:
+            typeflag = b"1"
+        elif stat.S_ISDIR(mode):
             typeflag = b"5"
             if not path.endswith(b"/"):
                 path += b"/"
@@ -132,6 +139,8 @@ def export_commit(repo, rev: str, out, subpath: str | None = None, prefix: str |
         tree, meta = _resolve_subpath(repo, tree, meta, subpath)
     pre = (prefix or "").encode("utf-8", "surrogateescape")
     w = TarWriter(out)
+    # content checksum -> the path its first regular file was written at
+    written: dict[str, tuple[bytes, int, int, int]] = {}
 
     def path_of(rel: bytes) -> bytes:
         p = pre + rel
@@ -151,12 +160,19 @@ def export_commit(repo, rev: str, out, subpath: str | None = None, prefix: str |
         for name, fcsum in dt.files:
             validate_filename(name)
             frel = rel + name.encode("utf-8", "surrogateescape")
+            first = written.get(fcsum)
+            if first is not None:
+                # only regular files are remembered, and the checksum covers mode and owner
+                mode, uid, gid = first[1:]
+                w.entry(path_of(frel), mode, uid, gid, mtime, linkname=first[0], hardlink=True)
+                continue
             info, stream = repo.load_file(fcsum)
             try:
                 if info.is_symlink:
                     w.entry(path_of(frel), info.mode, info.uid, info.gid, mtime,
                             linkname=info.symlink_target.encode("utf-8", "surrogateescape"))
                 else:
+                    written[fcsum] = (path_of(frel), info.mode, info.uid, info.gid)
                     w.entry(path_of(frel), info.mode, info.uid, info.gid, mtime, info.size, stream=stream)
             finally:
                 if stream is not None:

@@ -267,7 +267,7 @@ class Fetcher:
                  append_user_agent: str | None = None, http2: bool = True,
                  max_connections: int = DEFAULT_MAX_CONNECTIONS,
                  low_speed_limit: int | None = None, low_speed_time: float | None = None,
-                 connect_timeout: float = CONNECT_TIMEOUT):
+                 connect_timeout: float = CONNECT_TIMEOUT, retry_network_errors: bool = True):
         from ostree_py.features import VERSION
         self.tls_permissive = tls_permissive
         self.tls_ca_path = tls_ca_path
@@ -287,6 +287,8 @@ class Fetcher:
         self.low_speed_time = low_speed_time if low_speed_time is not None else \
             _env_number("OSTREE_PY_LOW_SPEED_TIME", LOW_SPEED_TIME)
         self.connect_timeout = connect_timeout
+        # False (pull --disable-retry-on-network-errors): only HTTP 408 and 500 are retried
+        self.retry_network_errors = retry_network_errors
         self._ua = ua.encode()
         self._ssl = None
         self._tls_ready = False
@@ -297,7 +299,9 @@ class Fetcher:
         self._conn_options = None
         self._route = {}
         self._hosts = {}
-        read_to = max(self.low_speed_time, 1.0)
+        # a low-speed limit or time of 0 turns the check off (as curl's): no read timeout then
+        self._low_speed_check = self.low_speed_limit > 0 and self.low_speed_time > 0
+        read_to = max(self.low_speed_time, 1.0) if self._low_speed_check else None
         # a stalled transfer ends by the read timeout, a trickling one by the low-speed check
         self._extensions = {"timeout": {"connect": connect_timeout, "read": read_to,
                                         "write": read_to, "pool": None}}
@@ -507,6 +511,8 @@ class Fetcher:
                 if optional and e.not_found:
                     return None
                 if not e.transient:
+                    raise
+                if not self.retry_network_errors and e.status not in (408, 500):
                     raise
                 if out is not None and e.kind in ("partial", "timed-out"):
                     pos = out.tell()
@@ -724,7 +730,7 @@ class Fetcher:
                 self._count(n)
                 window_bytes += n
                 now = time.monotonic()
-                if now - window_start >= self.low_speed_time:
+                if self._low_speed_check and now - window_start >= self.low_speed_time:
                     if window_bytes / (now - window_start) < self.low_speed_limit:
                         raise FetchError(f"While fetching {display}: [28] Timeout was reached", "timed-out")
                     window_start, window_bytes = now, 0

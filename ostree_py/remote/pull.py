@@ -50,7 +50,7 @@ from ostree_py.errors import (
     OstreeError,
     RefNotFoundError,
 )
-from ostree_py.remote.fetcher import URI, FetchError, Fetcher
+from ostree_py.remote.fetcher import DEFAULT_MAX_CONNECTIONS, URI, FetchError, Fetcher
 from ostree_py.core.objects import COMMIT_TYPE, DIRTREE_TYPE, MAX_METADATA_SIZE, OBJTYPES, SUMMARY_TYPE, is_checksum
 
 DEFAULT_N_NETWORK_RETRIES = 5
@@ -72,7 +72,8 @@ def get_remote(repo, name: str):
 
 
 def new_fetcher(repo, remote, extra_headers=(), append_user_agent=None,
-                low_speed_limit=None, low_speed_time=None) -> Fetcher:
+                low_speed_limit=None, low_speed_time=None, retry_network_errors=True,
+                max_connections=None) -> Fetcher:
     """A Fetcher set up from the remote's TLS, proxy, HTTP/2 and cookie options
     (``low_speed_*`` None: the fetcher's defaults, see fetcher.LOW_SPEED_LIMIT)."""
     tls_permissive = remote.get_bool("tls-permissive", False)
@@ -93,7 +94,9 @@ def new_fetcher(repo, remote, extra_headers=(), append_user_agent=None,
     return Fetcher(tls_permissive=tls_permissive, tls_ca_path=ca, tls_client_cert_path=cert,
                    tls_client_key_path=key, proxy=proxy, cookie_jar=jar, extra_headers=extra_headers,
                    append_user_agent=append_user_agent, http2=http2,
-                   low_speed_limit=low_speed_limit, low_speed_time=low_speed_time)
+                   low_speed_limit=low_speed_limit, low_speed_time=low_speed_time,
+                   retry_network_errors=retry_network_errors,
+                   max_connections=max_connections or DEFAULT_MAX_CONNECTIONS)
 
 
 def _fetch_utf8(fetcher, mirrorlist, filename, retries) -> str:
@@ -568,7 +571,8 @@ class _Pull:
         if self.remote_name:
             self._init_signapi()
         self.fetcher = new_fetcher(repo, self.remote, o["http_headers"], o["append_user_agent"],
-                                   o["low_speed_limit"], o["low_speed_time"])
+                                   o["low_speed_limit"], o["low_speed_time"], o["retry_network_errors"],
+                                   o["max_outstanding"])
 
         metalink_url = self.remote.get_option("metalink")
         url_override = o["override_url"]
@@ -1670,7 +1674,7 @@ def pull(repo, remote: str, refs=None, *, override_commit_ids=None, collection_r
          summary_sig_bytes: bytes | None = None, max_metadata_size: int = MAX_METADATA_SIZE,
          progress=None, update_frequency: int = 0,
          max_outstanding: int = MAX_OUTSTANDING_FETCHES, low_speed_limit: int | None = None,
-         low_speed_time: float | None = None) -> PullResult:
+         low_speed_time: float | None = None, retry_network_errors: bool = True) -> PullResult:
     """Pull ``refs`` from ``remote`` (a remote name or a ``file://`` URL) into ``repo``.
 
     ``refs``: ref names or commit checksums (None: the remote's configured
@@ -1690,8 +1694,11 @@ def pull(repo, remote: str, refs=None, *, override_commit_ids=None, collection_r
     ``disable_sign_verify_summary``. A commit is verified before it is written;
     a refused pull leaves none of the commits it wrote (see _Pull._discard_unverified).
     A download slower than ``low_speed_limit`` bytes/s over ``low_speed_time``
-    seconds fails as a timeout (None or 0: 1000 and 30, or the environment's
-    OSTREE_PY_LOW_SPEED_LIMIT / OSTREE_PY_LOW_SPEED_TIME).
+    seconds fails as a timeout (None: 1000 and 30, or the environment's
+    OSTREE_PY_LOW_SPEED_LIMIT / OSTREE_PY_LOW_SPEED_TIME; 0: no such check, as in
+    curl). ``max_outstanding`` requests run at once (at least 1). Without
+    ``retry_network_errors`` (``--disable-retry-on-network-errors``) a network
+    failure is not retried, nor an HTTP status other than 408 and 500.
     Returns a PullResult; raises OstreeError.
     """
     if depth < -1:
@@ -1727,7 +1734,8 @@ def pull(repo, remote: str, refs=None, *, override_commit_ids=None, collection_r
                 inherit_transaction=inherit_transaction, cache_dir=cache_dir, summary_bytes=summary_bytes,
                 summary_sig_bytes=summary_sig_bytes, max_metadata_size=max_metadata_size,
                 update_frequency=update_frequency, max_outstanding=max(1, max_outstanding),
-                low_speed_limit=low_speed_limit or None, low_speed_time=low_speed_time or None)
+                low_speed_limit=low_speed_limit, low_speed_time=low_speed_time,
+                retry_network_errors=retry_network_errors)
     job = _Pull(repo, remote, opts)
     try:
         return job.run(list(refs) if refs is not None else None,

@@ -862,7 +862,9 @@ class Repo:
         (a bare-user symlink: its target and NUL), whether or not it turns out to
         be stored already, unless ``expected`` names a stored object.
         ``bare_content``: a regular file that static-delta apply writes into a
-        non-archive repo (the refusal names its exact size, as the reference's).
+        non-archive repo (the refusal names its exact size, as the reference's);
+        as the reference's bare-content writer, it is left out of the transaction's
+        statistics (a pull by delta reports 0 bytes content written).
         """
         if self.mode == "bare-split-xattrs" and os.environ.get("OSTREE_EXP_WRITE_BARE_SPLIT_XATTRS") != "true":
             raise OstreeError("Writing content object: Not allowed due to repo mode")
@@ -877,7 +879,7 @@ class Repo:
                 size = info.size if info.size or data is None else len(data)
             self._reserve_content_space(size, exact=bare_content and info.is_regular)
         h = checksum_begin(info)
-        stats = self._txn_stats
+        stats = None if bare_content and info.is_regular else self._txn_stats
         if info.is_symlink:
             csum = h.hexdigest()
             csum = self._check_expected(csum, expected, trusted)
@@ -895,7 +897,7 @@ class Repo:
         if not info.is_regular:
             raise OstreeError(f"Unsupported file type for content object: mode {info.mode:o}")
         if data is not None:
-            return self._write_content_bytes(info, h, data, expected, out, trusted)
+            return self._write_content_bytes(info, h, data, expected, out, trusted, stats)
         fd, tmp = self.open_tmpfile()
         try:
             with os.fdopen(fd, "wb", closefd=False) as dst:
@@ -978,14 +980,15 @@ class Repo:
             return False
         raise OSError(err, os.strerror(err), dest)
 
-    def _write_content_bytes(self, info: FileInfo, h, data: bytes, expected, out, trusted=False) -> str:
-        """write_content for a regular file whose bytes are in memory: hash, then write if new."""
+    def _write_content_bytes(self, info: FileInfo, h, data: bytes, expected, out, trusted=False,
+                             stats=None) -> str:
+        """write_content for a regular file whose bytes are in memory: hash, then write if new;
+        counted in ``stats`` (the transaction's, or None)."""
         if info.size and len(data) != info.size:
             raise InvalidObjectError(f"Corrupted file object; expected size {info.size}, got {len(data)}")
         h.update(data)
         csum = self._check_expected(h.hexdigest(), expected, trusted)
         p = self.object_path("file", csum)
-        stats = self._txn_stats
         exists = self._exists(p)
         want_size = out is not None and "stored_size" in out
         if self.mode == "archive":

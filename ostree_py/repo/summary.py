@@ -274,6 +274,23 @@ def regenerate_summary(repo, additional_metadata: dict | None = None) -> None:
             os.unlink(os.path.join(repo.path, "summary.sig"))
 
 
+def match_summary_times(repo) -> None:
+    """Give ``summary`` the access and modification times of ``summary.sig`` (ostree 2024.6+).
+
+    HTTP servers derive Last-Modified from them, so caches expire the pair together.
+    """
+    sig = os.path.join(repo.path, "summary.sig")
+    try:
+        st = os.stat(sig, follow_symlinks=False)
+    except OSError as e:
+        raise OstreeError(f"Unable to get summary.sig status: {os.strerror(e.errno)}") from None
+    try:
+        os.utime(os.path.join(repo.path, "summary"), ns=(st.st_atime_ns, st.st_mtime_ns),
+                 follow_symlinks=False)
+    except OSError as e:
+        raise OstreeError(f"Unable to change summary timestamps: {os.strerror(e.errno)}") from None
+
+
 def maybe_regenerate_summary(repo) -> None:
     """Regenerate when ``core.auto-update-summary`` (or the old ``commit-update-summary``) is set."""
     cfg = repo.config

@@ -16,6 +16,8 @@ remote's whole policy (GPG and sign API); the pull engine builds its checks
 from the same functions and the remote's configuration.
 """
 
+import os
+
 from ostree_py.errors import OstreeError
 
 SIGN_TYPES = ("ed25519", "dummy")
@@ -48,6 +50,10 @@ class Sign:
     def load_pk(self, filename: str | None = None, basedir: str | None = None) -> None:
         raise SignError("not implemented")
 
+    def read_sk(self, line: bytes) -> bytes:
+        """ostree_sign_read_sk: the secret key in one line of a key file (raw here)."""
+        return line
+
     def sign(self, data: bytes) -> bytes:
         raise SignError("not implemented")
 
@@ -64,6 +70,20 @@ class Sign:
         if not isinstance(v, Variant) or v.type != self.metadata_format:
             return None
         return [bytes(s) for s in v.value]
+
+
+def read_secret_key_file(sign: Sign, path: str) -> bytes:
+    """The secret key of ``commit --sign-from-file=PATH`` (ostree 2023.6+): the file's
+    first line, decoded as ``sign``'s type reads its key files (base64 for ed25519)."""
+    try:
+        with open(path, "rb") as f:
+            line = f.readline()
+    except OSError as e:
+        # GIO names the file by its absolute path
+        raise OstreeError(f"Error opening file {os.path.abspath(path)}: {os.strerror(e.errno)}") from None
+    if not line:
+        raise SignError(f"Reading {path}: no key in the file")
+    return sign.read_sk(line[:-1] if line.endswith(b"\n") else line)
 
 
 def get_by_name(name: str) -> Sign:

@@ -47,6 +47,10 @@ class Ed25519Sign(Sign):
             raise SignError("Incorrect ed25519 secret key")
         self.secret_key = raw
 
+    def read_sk(self, line: bytes) -> bytes:
+        # the reference's base64 blob reader: one key per line
+        return glib_base64_decode(line.decode("ascii", "replace"))
+
     def set_pk(self, key) -> None:
         self.clear_keys()
         self.add_pk(key)

@@ -85,9 +85,10 @@ GLOBAL = {"verbose", "version"}
 # and tests/cli/test_ostree2025.py asserts their 2025 texts.
 NEWER_THAN_REFERENCE = ("admin stateroot-init", "admin set-default", "admin lock-finalization")
 # Implemented commands whose --help follows ostree 2025.2, not the reference
-# (new options, or a new command in their listing): test_ostree2025.py has their texts.
-HELP_FROM_2025 = ("admin", "admin deploy", "admin init-fs", "admin os-init", "admin pin", "admin status", "refs", "remote refs", "remote summary",
-                  "show", "summary") + NEWER_THAN_REFERENCE
+# (new options, or a new command in their listing): test_ostree2025.py,
+# test_ostree2025_admin.py and test_ostree2025_misc.py have their texts.
+HELP_FROM_2025 = ("admin", "admin deploy", "admin init-fs", "admin os-init", "admin pin", "admin status", "refs",
+                  "remote refs", "remote summary", "show", "summary", "commit", "pull", "pull-local") + NEWER_THAN_REFERENCE
 
 # Commands the reference has but does not list (so the walk misses them).
 HIDDEN_REFERENCE_PATHS = ("admin instutil", "admin kargs edit-in-place")

@@ -145,7 +145,7 @@ def test_version_anywhere(cli, define_command):
     define_command("frob", run=lambda c, o, a: ran.append(1))
     for argv in (["--version"], ["frob", "--version"], ["nosuch", "--version"], ["admin", "--version"]):
         r = cli(argv)
-        assert r.rc == 0 and r.out.startswith("libostree:\n Version: '2022.7'\n Features:\n")
+        assert r.rc == 0 and r.out.startswith("libostree:\n Version: '2025.2'\n Features:\n")
     assert not ran
 
 
@@ -153,7 +153,7 @@ def test_version_text_is_honest_yaml_shape():
     from ostree_py import features
     text = features.version_text()
     lines = text.splitlines()
-    assert lines[:3] == ["libostree:", " Version: '2022.7'", " Features:"]
+    assert lines[:3] == ["libostree:", " Version: '2025.2'", " Features:"]
     listed = [ln[4:] for ln in lines if ln.startswith("  - ")]
     assert listed == list(features.FEATURES)
     assert all(f in features.KNOWN_FEATURES for f in listed)

@@ -17,7 +17,7 @@ def _shim(argv, **env):
 def test_shim_is_ostree_py_named_ostree():
     r = _shim(["--help"])
     assert r.returncode == 0 and r.stdout.startswith("Usage:\n  ostree [OPTION…] COMMAND\n")
-    assert _shim(["--version"]).stdout.startswith("libostree:\n Version: '2022.7'\n")
+    assert _shim(["--version"]).stdout.startswith("libostree:\n Version: '2025.2'\n")
 
 
 def test_fast_and_plain_start_behave_the_same():

@@ -237,7 +237,7 @@ def test_headers_user_agent_auth_and_cookies(server, tmp_path):
     finally:
         f.close()
     h = server.requests[-1][1]
-    assert h["User-Agent"] == "libostree/2022.7 dodo/2.15"
+    assert h["User-Agent"] == "libostree/2025.2 dodo/2.15"
     assert h["X-Test"] == "1"
     assert h["Cookie"] == "foo=bar; baz=badger"
     import base64
