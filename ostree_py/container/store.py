@@ -477,10 +477,13 @@ def _write_merge_commit(repo, prep: PreparedPull, base: str | None, derived: lis
                         timestamp=_timestamp(prep.manifest, prep.config))
 
 
-def pull_image(repo, imgref, progress=None, gc: bool = True) -> PullResult:
+def pull_image(repo, imgref, progress=None, on_prepared=None, gc: bool = True) -> PullResult:
     """Pull ``imgref`` (an OstreeImageReference or its string) into the store (module
-    docstring); return what was done. ``progress(started: bool, kind, LayerState)`` is
-    called around each layer fetched (kind ``"ostree chunk"`` or ``"layer"``)."""
+    docstring); return what was done. ``on_prepared(PreparedPull, ManifestDiff or None)``
+    is called once the layers to fetch are known (not when the image is there already);
+    ``progress(started: bool, kind, LayerState)`` around each layer fetched (kind
+    ``"ostree chunk"`` or ``"layer"``). Stored layers no image uses lose their refs
+    afterwards unless ``gc`` is false."""
     ref = imgref if isinstance(imgref, OstreeImageReference) else OstreeImageReference.parse(imgref)
     if ref.sigverify == SIGNED:
         raise ContainerError("ostree-image-signed: containers signature policies are not "
@@ -501,6 +504,8 @@ def pull_image(repo, imgref, progress=None, gc: bool = True) -> PullResult:
         prep.previous = previous
         result = PullResult(str(ref), "", False, prep,
                             diff=ManifestDiff.of(previous.manifest, img.manifest) if previous else None)
+        if on_prepared is not None:
+            on_prepared(prep, result.diff)
 
         def fetch(layer: LayerState, kind: str, importer) -> None:
             if layer.commit is not None:
