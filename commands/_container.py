@@ -5,12 +5,12 @@ from ostree_py.errors import OstreeError, UsageError
 
 
 def parse_labels(items) -> dict:
-    """``KEY=VALUE`` strings as a dict (a later key wins); UsageError without ``=``."""
+    """``KEY=VALUE`` strings as a dict (a later key wins); OstreeError without ``=``."""
     labels = {}
     for item in items or ():
         key, sep, value = item.partition("=")
         if not sep:
-            raise UsageError(f"Missing '=' in label {item}")
+            raise OstreeError(f"Missing '=' in label {item}")
         labels[key] = value
     return labels
 

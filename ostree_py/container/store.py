@@ -394,6 +394,8 @@ def _overlay(repo, dst, tree_csum: str, meta_csum: str, new_dir: bool) -> None:
     """Lay the dirtree ``tree_csum`` over the MutableTree ``dst``, applying whiteouts."""
     if new_dir:
         dst.set_metadata(meta_csum)
+    for _ in dst.iter_files():  # expands a lazy tree: its files and dirs are listed below
+        pass
     dt = repo.load_dirtree(tree_csum)
     names = [n for n, _ in dt.files]
     if OPAQUE in names:
@@ -405,12 +407,10 @@ def _overlay(repo, dst, tree_csum: str, meta_csum: str, new_dir: bool) -> None:
     for name, csum in dt.files:
         if name.startswith(WHITEOUT):
             continue
-        dst._expand()
         if name in dst.dirs:
             dst.remove(name)
         dst.replace_file(name, csum)
     for name, sub_tree, sub_meta in dt.dirs:
-        dst._expand()
         if name in dst.files:
             dst.remove(name)
         existing = dst.dirs.get(name)
