@@ -45,4 +45,3 @@ def layer_progress(ctx):
     return progress
 
 
-__all__ = ["OstreeError", "layer_progress", "open_repo_arg", "parse_labels", "require_args"]

@@ -434,6 +434,17 @@ def _has_whiteouts(repo, tree_csum: str) -> bool:
     return False
 
 
+def _verify_stored_commit(repo, commit: str, remote: str) -> None:
+    """A commit layer stored by an earlier pull is verified for ``remote`` all the same:
+    a pull that asks for a signature never trusts one that was not checked."""
+    from ostree_py.signing import signature_verify_commit_data
+    meta = repo.load_commitmeta(commit)
+    if meta is None:
+        raise ContainerError(f"Using remote {remote} for verification; no detached metadata "
+                             f"for the stored commit {commit}")
+    signature_verify_commit_data(repo, remote, repo.load_metadata_bytes("commit", commit), meta)
+
+
 def _timestamp(manifest: dict, config: dict) -> int:
     text = (manifest.get("annotations") or {}).get("org.opencontainers.image.created") \
         or config.get("created")
@@ -530,6 +541,8 @@ def pull_image(repo, imgref, progress=None, on_prepared=None, gc: bool = True) -
         for layer in prep.chunk_layers:
             fetch(layer, "ostree chunk", chunk)
         if prep.commit_layer is not None:
+            if remote is not None and prep.commit_layer.commit is not None:
+                _verify_stored_commit(repo, prep.commit_layer.commit, remote)
             fetch(prep.commit_layer, "ostree chunk",
                   lambda s: import_commit_tar(repo, s, verify_remote=remote))
         elif remote is not None:

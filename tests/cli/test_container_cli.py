@@ -381,3 +381,17 @@ def test_derived_layer_whiteouts_and_paths(src, dest, cli, tmp_path):
     assert {"/usr/etc/new.conf", "/usr/etc/app.conf", "/usr/lib/app/fresh"} <= paths
     assert not paths & {"/usr/bin/tool", "/usr/lib/app/data", "/tmp/junk", "/opt", "/opt/x"}
     assert not any(".wh." in p for p in paths)
+
+
+def test_remote_verification_fails_closed_for_a_stored_layer(src, dest, cli, tmp_path):
+    """The commit layer is stored by an unverified pull; a pull of the same image that
+    asks for the signatures of a remote refuses it all the same (it is not signed)."""
+    repo, _ = src
+    img = tmp_path / "img"
+    _ok(cli, "container", "encapsulate", f"--repo={repo}", "os", f"oci:{img}")
+    _ok(cli, "remote", "add", f"--repo={dest}", "--set=gpg-verify=true", "os", "http://127.0.0.1:1/")
+    _ok(cli, "container", "image", "pull", dest, f"ostree-unverified-image:oci:{img}")
+    _ok(cli, "container", "image", "remove", f"--repo={dest}", "--skip-gc", f"oci:{img}")
+    r = cli(["container", "image", "pull", dest, f"ostree-remote-image:os:oci:{img}"])
+    assert r.rc == 1 and r.err.startswith("error: ") and "detached metadata" in r.err
+    assert "ostree/container/image" not in " ".join(Repo.open(dest).list_refs())
