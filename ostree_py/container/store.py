@@ -308,9 +308,6 @@ def _layout(img) -> tuple[int | None, list[int], list[int]]:
     if final not in img.diff_ids:
         raise ContainerError(f"Missing {DIFFID_LABEL} {final}")
     target = img.diff_ids.index(final)
-    digests = [d["digest"] for d in img.layers]
-    if digests.count(digests[target]) > 1 and digests.index(digests[target]) != target:
-        raise ContainerError(f"Multiple entries for {digests[target]}")
     return 0, list(range(1, target + 1)), list(range(target + 1, n))
 
 
