@@ -65,3 +65,27 @@ def parse_index(text: str) -> int:
         return 0
     n = int(m.group(1))
     return max(min(n, 2**31 - 1), -2**31)
+
+
+def parse_strtoull_index(text: str) -> tuple[int, bool]:
+    """An INDEX read as g_ascii_strtoull reads it: optional leading spaces and sign, then
+    digits ("" is 0); text after them is "error: Invalid index: TEXT". Returns the unsigned
+    64-bit value (a negative number wraps; an overflow is 2**64-1) and whether it overflowed."""
+    from ostree_py.errors import OstreeError
+    s = text.lstrip(" \t\n\v\f\r")
+    neg = s[:1] == "-"
+    if s[:1] in ("+", "-"):
+        s = s[1:]
+    digits = len(s) - len(s.lstrip("0123456789"))
+    if s[digits:] != "":
+        raise OstreeError(f"Invalid index: {text}")
+    value = int(s[:digits]) if digits else 0
+    if value >= 2**64:
+        return 2**64 - 1, True
+    return (2**64 - value if neg and value else value), False
+
+
+def c_int(value: int) -> int:
+    """``value`` converted to a C int (two's complement, 32 bits), as ostree passes indexes."""
+    value &= 0xFFFFFFFF
+    return value - 2**32 if value >= 2**31 else value

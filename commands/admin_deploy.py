@@ -22,7 +22,7 @@ def options(
         help="Do not apply configuration (/etc and kernel arguments) from booted deployment")] = False,
     retain: Annotated[bool, typer.Option("--retain", help="Do not delete previous deployments")] = False,
     stage: Annotated[bool, typer.Option("--stage", help="Complete deployment at OS shutdown")] = False,
-    lock_finalization: Annotated[bool, typer.Option("--lock-finalization", hidden=True,
+    lock_finalization: Annotated[bool, typer.Option("--lock-finalization",
         help="Prevent automatic deployment finalization on shutdown")] = False,
     retain_pending: Annotated[bool, typer.Option("--retain-pending",
         help="Do not delete pending deployments")] = False,
@@ -68,7 +68,8 @@ def run(ctx, opts, args):
     kargs = transaction.KargOverrides(none=opts.karg_none, proc_cmdline=opts.karg_proc_cmdline,
                                       replace=opts.karg or [], append=opts.karg_append or [],
                                       delete=opts.karg_delete)
-    policy = transaction.DeployPolicy(stage=opts.stage, lock_finalization=opts.lock_finalization,
+    # ostree 2023.8: locking implies staging (2022.7 ignored the hidden option without --stage)
+    policy = transaction.DeployPolicy(stage=opts.stage or opts.lock_finalization, lock_finalization=opts.lock_finalization,
                                       not_default=opts.not_as_default, retain=opts.retain,
                                       retain_pending=opts.retain_pending, retain_rollback=opts.retain_rollback)
     transaction.admin_deploy(sr, args[0], osname=_osname(opts), origin_file=opts.origin_file, no_merge=opts.no_merge,

@@ -10,6 +10,8 @@ NEEDS_SYSROOT = True
 
 def options(
     modern: Annotated[bool, typer.Option("--modern", help="Only create /boot and /ostree")] = False,
+    epoch: Annotated[int | None, typer.Option("--epoch", "-E",
+        help="An integer value, defines initial state.  Must be in the range [0-1], inclusive.")] = None,
 ):
     """The options of this command, as typer declares them (parsed GLib's way)."""
 
@@ -28,7 +30,14 @@ def run(ctx, opts, args):
     except OSError as e:
         raise OstreeError(f"opendir({path}): {os.strerror(e.errno)}") from None
     os.makedirs(os.path.join(path, "boot"), 0o755, exist_ok=True)
-    if not opts.modern:
+    # ostree 2024.x's --epoch: 0 the traditional top-level directories, 1 (= --modern) only
+    # boot and ostree, 2 as 1 with ostree 0700 (no access for unprivileged code)
+    epoch = opts.epoch or 0
+    if epoch < 0:
+        raise OstreeError(f"Invalid epoch: {epoch}")
+    if opts.modern and epoch == 0:
+        epoch = 1
+    if epoch == 0:
         for d in ("boot", "dev", "home", "proc", "run", "sys"):
             os.makedirs(os.path.join(path, d), 0o755, exist_ok=True)
         os.makedirs(os.path.join(path, "root"), 0o700, exist_ok=True)
@@ -37,5 +46,7 @@ def run(ctx, opts, args):
             os.chmod(os.path.join(path, "tmp"), 0o1777)
         except OSError as e:
             raise OstreeError(f"chmod: tmp: {os.strerror(e.errno)}") from None
+    elif epoch == 2:
+        os.makedirs(os.path.join(path, "ostree"), 0o700, exist_ok=True)
     Sysroot(path, ctx.environ).ensure_initialized()
     return 0

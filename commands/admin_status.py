@@ -1,4 +1,5 @@
-"""``ostree-py admin status``: list the deployments (``--json`` for a machine-readable list)."""
+"""``ostree-py admin status``: list the deployments; ``--json`` (ostree 2025.3 on), ``-S``
+and ``-D`` (ostree 2023.x)."""
 
 from typing import Annotated
 
@@ -11,7 +12,11 @@ NEEDS_SYSROOT = True
 def options(
     verify: Annotated[bool, typer.Option("--verify", "-V",
         help="Print the commit verification status")] = False,
-    json: Annotated[bool, typer.Option("--json", hidden=True, help="Print the deployments as JSON")] = False,
+    json: Annotated[bool, typer.Option("--json", "-J", help="Emit JSON")] = False,
+    skip_signatures: Annotated[bool, typer.Option("--skip-signatures", "-S",
+        help="Skip signatures in output")] = False,
+    is_default: Annotated[bool, typer.Option("--is-default", "-D",
+        help="Output \"default\" if booted into the default deployment, otherwise \"not-default\"")] = False,
 ):
     """The options of this command, as typer declares them (parsed GLib's way)."""
 
@@ -44,21 +49,12 @@ def run(ctx, opts, args):
     if booted is not None:
         pending, rollback = sr.query_deployments_for(None)
     if opts.json:
-        import json
-        out = []
-        for d in sr.deployments:
-            version, title, _ok = _commit_info(repo, d.csum)
-            out.append({
-                "index": d.index, "stateroot": d.osname, "checksum": d.csum, "serial": d.deployserial,
-                "bootcsum": d.bootcsum, "bootserial": d.bootserial,
-                "refspec": _origin.get_refspec(d.origin), "version": version, "source-title": title,
-                "booted": d is booted, "pending": d is pending, "rollback": d is rollback,
-                "staged": d.staged, "pinned": d.is_pinned, "unlocked": d.unlocked,
-                "path": sr.deployment_dirpath(d),
-                "options": d.bootconfig.get("options") if d.bootconfig else None,
-            })
-        ctx.stdout.write(json.dumps({"bootversion": sr.bootversion, "subbootversion": sr.subbootversion,
-                                     "deployments": out}, indent=2) + "\n")
+        ctx.stdout.write(_status_json(sr, repo, booted, pending, rollback))
+        return 0
+    if opts.is_default:
+        if not sr.deployments:
+            raise OstreeError("Not in a booted OSTree system")
+        ctx.stdout.write("default\n" if sr.deployments[0] is booted else "not-default\n")
         return 0
     if not sr.deployments:
         ctx.stdout.write("No deployments.\n")
@@ -66,7 +62,7 @@ def run(ctx, opts, args):
     tty = ctx.stdout_isatty
     for d in sr.deployments:
         version, source_title, loaded = _commit_info(repo, d.csum)
-        status = " (staged)" if d.staged else " (pending)" if d is pending else " (rollback)" if d is rollback else ""
+        status = " (finalization locked)" if d.finalization_locked else " (staged)" if d.staged else " (pending)" if d is pending else " (rollback)" if d is rollback else ""
         w = ctx.stdout.write
         w(f"{'*' if d is booted else ' '} {d.osname} {d.csum}.{d.deployserial}{status}\n")
         if version:
@@ -86,11 +82,16 @@ def run(ctx, opts, args):
                 w(f"    origin refspec: {refspec}\n")
             if source_title:
                 w(f"    `- {source_title}\n")
-        if not opts.verify and _gpg_verify(repo, d.origin):
-            # the deployment's signatures, checked with the keys of the remote named after the
-            # OS (sic, as the reference); an unsigned commit is an error there too
+        if not opts.skip_signatures and not opts.verify and _gpg_verify(repo, d.origin):
+            # the deployment's signatures, checked with the keys of its origin's remote (ostree
+            # 2024.1; 2022.7 used the remote named after the stateroot); an unsigned commit is
+            # an error, prefixed with the deployment's index since 2023.8
             from ostree_py.signing.gpg import commit_signatures_for_remote_text
-            w(commit_signatures_for_remote_text(repo, d.csum, d.osname))
+            remote = _origin.get_refspec(d.origin).partition(":")[0]
+            try:
+                w(commit_signatures_for_remote_text(repo, d.csum, remote))
+            except OstreeError as e:
+                raise OstreeError(f"Deployment {d.index}: {e.message}") from None
         if opts.verify:
             if not loaded:
                 raise OstreeError("Cannot verify, failed to load commit")
@@ -123,3 +124,52 @@ def _gpg_verify(repo, origin) -> bool:
         return remote is not None and remote.get_bool("gpg-verify", True)
     except OstreeError:
         return False
+
+
+def _json_string(text: str) -> str:
+    """util-linux's fputs_quoted_json, which ostree's status uses: only the quote, the
+    backslash and control characters are escaped; everything else goes out as is."""
+    out = []
+    for c in text:
+        if c in '"\\':
+            out.append("\\" + c)
+        elif ord(c) >= 0x20:
+            out.append(c)
+        else:
+            out.append({"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}.get(c, f"\\u00{ord(c):02x}"))
+    return '"' + "".join(out) + '"'
+
+
+def _status_json(sr, repo, booted, pending, rollback) -> str:
+    """``admin status --json``: ostree's fields and util-linux's JSON layout (ul_jsonwrt:
+    three-space indents, ``},{`` between objects, null for a missing or empty string)."""
+    from ostree_py.sysroot import origin as _origin
+
+    def value(v):
+        if v is None or v == "":
+            return "null"
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int):
+            return str(v)
+        return _json_string(v)
+
+    objects = []
+    for d in sr.deployments:
+        meta = repo.load_commit(d.csum).metadata   # unlike the text, a missing commit is an error
+        fields = [("checksum", d.csum), ("stateroot", d.osname), ("refspec", _origin.get_refspec(d.origin)),
+                  ("serial", d.deployserial), ("index", d.index), ("booted", d is booted),
+                  ("pending", d is pending), ("rollback", d is rollback),
+                  ("finalization-locked", d.finalization_locked),
+                  # no soft reboot is ever prepared here (admin prepare-soft-reboot is absent)
+                  ("soft-reboot-target", False), ("staged", d.staged), ("pinned", d.is_pinned),
+                  ("unlocked", d.unlocked)]
+        for key in ("version", "ostree.source-title"):
+            v = meta.get(key)
+            if v is not None and getattr(v, "type", "s") == "s":
+                fields.append((key.replace("ostree.", ""), getattr(v, "value", v)))
+        objects.append(",\n".join(f"         {_json_string(k)}: {value(v)}" for k, v in fields))
+    body = "},{\n".join(f"{o}\n      " for o in objects)
+    if objects:
+        body = "      {\n" + body + "}"
+    return '{\n   "deployments": [\n' + body + "\n   ]\n}\n"

@@ -7,11 +7,13 @@ NEEDS_SYSROOT = True
 def run(ctx, opts, args):
     from ostree_py.errors import OstreeError, UsageError
 
-    from ._sysroot import open_sysroot, parse_index
+    from ._sysroot import c_int, open_sysroot, parse_strtoull_index
     sr = open_sysroot(ctx, opts)
     if not args:
         raise UsageError("INDEX must be specified")
-    index = parse_index(args[0])
+    # ostree 2023.x reads INDEX with g_ascii_strtoull into a guint ("Invalid index: TEXT" for
+    # text after the digits); 2022.7 used atoi(), so "x" was 0
+    index = c_int(parse_strtoull_index(args[0])[0])
     target = sr.indexed_deployment(index)
     if target is sr.booted_deployment:
         raise OstreeError(f"Cannot undeploy currently booted deployment {index}")

@@ -19,6 +19,7 @@ VERSION = "2022.7"
 # The reference's feature names, in the order ``ostree --version`` prints
 # them, with what each one means for us.
 KNOWN_FEATURES = (
+    "initial-var",    # ostree 2023.8: a new stateroot's /var is filled from the first deployment's commit
     "libcurl",        # HTTP fetching (we use httpx; reported as libcurl for scripts)
     "libsoup",        # idem, the other HTTP backend
     "gpgme",          # GPG signing and verification of commits and summaries
@@ -34,7 +35,7 @@ KNOWN_FEATURES = (
 )
 
 # What ostree-py supports today. Keep this honest: tests skip what is absent.
-FEATURES: tuple[str, ...] = ("gpgme", "libarchive", "sign-ed25519")
+FEATURES: tuple[str, ...] = ("initial-var", "gpgme", "libarchive", "sign-ed25519")
 
 
 def version_text() -> str:

@@ -101,7 +101,9 @@ def parse_revision(revision: str):
 def walk_history(repo, refspec: str):
     """The commits of ``refspec``'s history, newest first: the ref's commit (pulled from
     its remote first, when it has one) then its parents, pulled commit-only in batches of
-    10, 20, 40... as rpm-ostree does, or read locally for a local ref."""
+    10, 20, 40... as rpm-ostree does, or read locally for a local ref. A commit of the
+    chain that is not in the repository (pruned, or not on the remote) ends the walk with
+    an error, as rpm-ostree's does."""
     from ostree_py.core.objects import parse_refspec
     from ostree_py.rpmostree import RpmOstreeError
     remote, ref = parse_refspec(refspec)
@@ -113,14 +115,15 @@ def walk_history(repo, refspec: str):
         raise RpmOstreeError(f"Refspec '{refspec}' not found")
     depth = 10
     while csum:
-        if not repo.has_object("commit", csum):
-            if not remote:
-                return
+        if not repo.has_object("commit", csum) and remote:
             from ostree_py.remote.pull import pull
             pull(repo, remote, [csum], commit_metadata_only=True, depth=depth)
             depth *= 2
-            if not repo.has_object("commit", csum):
-                return
+        if not repo.has_object("commit", csum):
+            # rpm-ostree loads each commit of the walk and fails on one that is gone
+            # (a parent pruned by a cleanup, or absent on the remote): the walk cannot
+            # say whether the wanted commit lies beyond it.
+            raise RpmOstreeError(f"No such metadata object {csum}.commit")
         c = repo.load_commit(csum)
         yield csum, c
         csum = c.parent

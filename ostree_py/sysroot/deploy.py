@@ -17,6 +17,7 @@ import hashlib
 import os
 import stat
 
+from ostree_py.core.keyfile import KeyFile
 from ostree_py.errors import OstreeError
 from ostree_py.sysroot.bootloader.bls import BootConfig
 from ostree_py.sysroot.kargs import KernelArgs
@@ -385,6 +386,10 @@ def initialize_deployment(sysroot: Sysroot, osname, revision: str, origin, overr
         raise SysrootError(f"Checking out deployment tree: {e.message}") from None
     except OSError as e:
         raise SysrootError(f"Checking out deployment tree: {strerror(e)}") from None
+    try:
+        _check_prepare_root_config(repo, ddir)
+    except OstreeError as e:
+        raise SysrootError(f"Checking out deployment tree: {e.message}") from None
     checkpoint("deployment")
     layout = get_kernel_from_tree(sysroot, ddir)
     d.bootcsum = layout.bootcsum
@@ -393,13 +398,81 @@ def initialize_deployment(sysroot: Sysroot, osname, revision: str, origin, overr
         d.bootconfig.set("options", str(KernelArgs(override_kernel_argv)))
     _prepare_etc(sysroot, repo, d, ddir)
     checkpoint("deployment")
-    var = os.path.join(ddir, "var")
-    if os.path.isdir(var) and not os.path.islink(var):
-        for name in os.listdir(var):
-            sysroot.warning(f"note: Deploying commit {revision} which contains content in /var/{name} "
-                            "that will be ignored.")
+    _prepare_deployment_var(sysroot, repo, d, ddir)
     d.overlay_initrds = list(overlay_initrds) if overlay_initrds else None
     return d
+
+
+PREPARE_ROOT_CONFIG = "ostree/prepare-root.conf"
+
+
+def load_prepare_root_config(root: str) -> KeyFile:
+    """otcore_load_config: the tree's usr/lib/ostree/prepare-root.conf, then its
+    etc/ostree/prepare-root.conf; a file found later replaces the earlier one whole (GLib
+    clears a key file it loads into). Neither: an empty key file."""
+    config = KeyFile()
+    for base in ("usr/lib", "etc"):
+        path = os.path.join(root, base, PREPARE_ROOT_CONFIG)
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            raise SysrootError(f"openat({base}/{PREPARE_ROOT_CONFIG}): {strerror(e)}") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SysrootError("Invalid UTF-8") from None
+        config = KeyFile.parse(text)
+    return config
+
+
+def _tristate(value: str | None, default: str) -> str:
+    """_ostree_parse_tristate: "maybe", or a boolean as yes/no."""
+    if value is None:
+        return default
+    value = value.strip()
+    if value == "maybe":
+        return "maybe"
+    from ostree_py.util.text import parse_boolean
+    try:
+        return "yes" if parse_boolean(value) else "no"
+    except OstreeError:
+        raise SysrootError(f"Invalid tri-state value: {value}") from None
+
+
+def composefs_enabled(config: KeyFile) -> str:
+    """otcore_load_composefs_config's ``enabled``: yes, no or maybe; "signed" and "verity"
+    are yes."""
+    value = config.get("composefs", "enabled")
+    if value in ("signed", "verity"):
+        return "yes"
+    try:
+        return _tristate(value, "no")
+    except OstreeError as e:
+        raise SysrootError(f"Loading composefs config: {e.message}") from None
+
+
+def _check_prepare_root_config(repo, ddir: str) -> None:
+    """What a deploy reads of prepare-root.conf (ostree 2023.x on): ostree-py builds no
+    composefs image, so, like an ostree built without composefs, it refuses a tree (or a
+    repository, ``[ex-integrity] composefs``) that asks for one."""
+    try:
+        config = load_prepare_root_config(ddir)
+    except OstreeError as e:
+        raise SysrootError(f"Parsing prepare-root config: {e.message}") from None
+    try:
+        enabled = composefs_enabled(config)
+    except OstreeError as e:
+        raise SysrootError(f"Reading composefs config: {e.message}") from None
+    try:
+        if _tristate(repo.config.get("ex-integrity", "composefs"), "no") == "yes":
+            enabled = "yes"
+    except OstreeError:
+        pass   # the repository's own reading of its config is not this check's business
+    if enabled == "yes":
+        raise SysrootError("composefs: enabled at runtime, but support is not compiled in")
 
 
 def _prepare_etc(sysroot: Sysroot, repo, d: Deployment, ddir: str) -> None:
@@ -408,6 +481,10 @@ def _prepare_etc(sysroot: Sysroot, repo, d: Deployment, ddir: str) -> None:
     try:
         etc_exists = os.path.lexists(etc)
         usretc_exists = os.path.lexists(usr_etc)
+        if etc_exists and usretc_exists and os.path.isdir(etc) and not os.listdir(etc):
+            # ostree 2023.x: an empty /etc beside /usr/etc is dropped (2022.7 refused the tree)
+            os.rmdir(etc)
+            etc_exists = False
         if etc_exists:
             if usretc_exists:
                 raise SysrootError("Tree contains both /etc and /usr/etc")
@@ -420,6 +497,46 @@ def _prepare_etc(sysroot: Sysroot, repo, d: Deployment, ddir: str) -> None:
         raise SysrootError(f"Preparing /etc: {e.message}") from None
     except OSError as e:
         raise SysrootError(f"Preparing /etc: {strerror(e)}") from None
+
+
+def _prepare_deployment_var(sysroot: Sysroot, repo, d: Deployment, ddir: str) -> None:
+    """ostree 2023.8's ``initial-var``: a stateroot whose ``var`` is still empty gets the
+    commit's /var (copied, as a container volume is first filled from its image); when
+    the tree has no usr/lib/tmpfiles.d, the standard directories are created too (what
+    os-init did before). A non-empty stateroot var is left as it is: no merge."""
+    if not os.path.isdir(os.path.join(ddir, "var")) or os.path.islink(os.path.join(ddir, "var")):
+        return
+    var = sysroot.p(f"ostree/deploy/{d.osname}/var")
+    try:
+        try:
+            if os.listdir(var):
+                return
+        except OSError as e:
+            raise SysrootError(f"Opening stateroot: opendir({os.path.relpath(var, sysroot.path)}): "
+                               f"{strerror(e)}") from None
+        from ostree_py.ops.checkout import checkout_tree
+        checkout_tree(repo, d.csum, var, subpath="/var", force_copy=True, overwrite="union-files")
+        if not os.path.lexists(os.path.join(ddir, "usr/lib/tmpfiles.d")):
+            _legacy_var_init(var)
+    except OstreeError as e:
+        raise SysrootError(f"Preparing deployment /var: {e.message}") from None
+    except OSError as e:
+        raise SysrootError(f"Preparing deployment /var: {strerror(e)}") from None
+
+
+def _legacy_var_init(var: str) -> None:
+    """The directories of /var that early boot needs, for trees without tmpfiles.d."""
+    steps = [("Creating", "var/tmp", lambda p: os.makedirs(p, 0o777, exist_ok=True), "tmp"),
+             ("fchmod", "var/tmp", lambda p: os.chmod(p, 0o1777), "tmp"),
+             ("Creating", "var/lib", lambda p: os.makedirs(p, 0o777, exist_ok=True), "lib"),
+             ("Creating", "var/log", lambda p: os.makedirs(p, 0o755, exist_ok=True), "log"),
+             ("Symlinking", "var/run", lambda p: os.path.lexists(p) or os.symlink("../run", p), "run"),
+             ("Symlinking", "var/lock", lambda p: os.path.lexists(p) or os.symlink("../run/lock", p), "lock")]
+    for verb, what, fn, name in steps:
+        try:
+            fn(os.path.join(var, name))
+        except OSError as e:
+            raise SysrootError(f"Legacy mode stateroot var initialization: {verb} {what}: {strerror(e)}") from None
 
 
 def finalize_deployment(sysroot: Sysroot, d: Deployment, merge: Deployment | None) -> None:
@@ -487,7 +604,10 @@ def _bootconfigs_equal(repo, a: Deployment, b: Deployment) -> bool:
         return False
     if _nonostree_kargs(a) != _nonostree_kargs(b):
         return False
-    return _commit_version(repo, a.csum) == _commit_version(repo, b.csum)
+    if _commit_version(repo, a.csum) != _commit_version(repo, b.csum):
+        return False
+    # ostree 2023.x (cb70e406): entries of another stateroot point at other bootlinks
+    return a.osname == b.osname
 
 
 def _create_new_bootlinks(sysroot: Sysroot, bootversion: int, deployments) -> int:

@@ -15,9 +15,13 @@ shutdown. Until then the staged deployment lives only in
 - ``overlay-initrds`` (``as``): checksums of initrds staged in
   ``/run/ostree/staged-initrds/``.
 
+- ``locked`` (``b``, ostree 2023.8): finalization is locked (``--lock-finalization``,
+  ``admin lock-finalization``).
+
 Being in /run, the state is gone after a reboot that skipped finalization, and
-the checkout is then garbage for cleanup. ``/run/ostree/staged-deployment-locked``
-(``--lock-finalization``) makes finalization a no-op.
+the checkout is then garbage for cleanup. A locked staged deployment is left
+alone by finalization; the older lock, ``/run/ostree/staged-deployment-locked``,
+is written beside the key (2022.7 reads only the file) and honoured too.
 """
 
 import hashlib
@@ -59,6 +63,29 @@ def lock_finalization() -> None:
         raise SysrootError(f"touch({path}): {strerror(e)}") from None
 
 
+def change_finalization(sysroot: Sysroot, d: Deployment) -> bool:
+    """ostree_sysroot_change_finalization: toggle the finalization lock of the staged
+    deployment ``d`` (the ``locked`` key and the older lock file); return the new state."""
+    if not d.staged or d is not sysroot.staged_deployment:
+        raise SysrootError("Deployment is not staged")
+    locked = not d.finalization_locked
+    data = dict(sysroot.staged_deployment_data or {})
+    data["locked"] = Variant("b", locked)
+    _write_runstate(_sr.RUNSTATE_STAGED, serialize("a{sv}", data))
+    if locked:
+        lock_finalization()
+    else:
+        try:
+            os.unlink(_sr.RUNSTATE_STAGED_LOCKED)
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            raise SysrootError(f"unlinkat({_sr.RUNSTATE_STAGED_LOCKED}): {strerror(e)}") from None
+    sysroot.staged_deployment_data = data
+    d.finalization_locked = locked
+    return locked
+
+
 def stage_overlay_initrd(path: str) -> str:
     """Copy an initrd into /run/ostree/staged-initrds under its SHA-256; return the checksum."""
     dirpath = _sr.RUNSTATE_STAGED_INITRDS_DIR
@@ -78,7 +105,7 @@ def stage_overlay_initrd(path: str) -> str:
 
 
 def stage_tree(sysroot: Sysroot, osname, revision: str, origin, merge: Deployment | None,
-               override_kernel_argv=None, overlay_initrds=None) -> Deployment:
+               override_kernel_argv=None, overlay_initrds=None, locked: bool = False) -> Deployment:
     """ostree_sysroot_stage_tree_with_options: the checkout now, the rest at shutdown.
 
     The cleanup that follows is the deploy transaction's (transaction.deploy)."""
@@ -89,6 +116,8 @@ def stage_tree(sysroot: Sysroot, osname, revision: str, origin, merge: Deploymen
                                      overlay_initrds)
     sysroot.write_origin_file(d, d.origin, sync=False, bump=False)
     state = {"target": deployment_to_variant(d)}
+    if locked:
+        state["locked"] = Variant("b", True)
     if merge is not None:
         state["merge-deployment"] = deployment_to_variant(merge)
     if override_kernel_argv is not None:
@@ -136,8 +165,8 @@ def _finalize_staged(sysroot: Sysroot) -> str:
     staged = sysroot.staged_deployment
     if staged is None:
         return "No deployment staged for finalization"
-    if os.path.lexists(_sr.RUNSTATE_STAGED_LOCKED):
-        return f"Not finalizing; found {_sr.RUNSTATE_STAGED_LOCKED}"
+    if staged.finalization_locked or os.path.lexists(_sr.RUNSTATE_STAGED_LOCKED):
+        return "Not finalizing; deployment is locked for finalization"
     merge = None
     merge_v = (sysroot.staged_deployment_data or {}).get("merge-deployment")
     if merge_v is not None:

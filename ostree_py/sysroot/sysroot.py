@@ -149,7 +149,7 @@ class Deployment:
     """One deployment: a checkout of ``csum`` in stateroot ``osname`` with its boot config."""
 
     __slots__ = ("index", "osname", "csum", "deployserial", "bootcsum", "bootserial",
-                 "bootconfig", "origin", "unlocked", "staged", "overlay_initrds")
+                 "bootconfig", "origin", "unlocked", "staged", "finalization_locked", "overlay_initrds")
 
     def __init__(self, index, osname, csum, deployserial, bootcsum=None, bootserial=-1):
         self.index = index
@@ -162,6 +162,8 @@ class Deployment:
         self.origin: KeyFile | None = None
         self.unlocked = "none"
         self.staged = False
+        # a staged deployment that finalize-staged leaves alone (ostree 2023.8)
+        self.finalization_locked = False
         self.overlay_initrds: list[str] | None = None
 
     def clone(self) -> "Deployment":
@@ -170,6 +172,7 @@ class Deployment:
         d.origin = _origin.copy(self.origin) if self.origin is not None else None
         d.unlocked = self.unlocked
         d.staged = self.staged
+        d.finalization_locked = self.finalization_locked
         d.overlay_initrds = list(self.overlay_initrds) if self.overlay_initrds else None
         return d
 
@@ -545,6 +548,7 @@ class Sysroot:
             d = deployment_from_variant(target)
             kargs = dct["kargs"].value if "kargs" in dct else None
             initrds = dct["overlay-initrds"].value if "overlay-initrds" in dct else None
+            locked = bool(dct["locked"].value) if "locked" in dct else False
         except (OstreeError, KeyError, AttributeError, TypeError) as e:
             msg = e.message if isinstance(e, OstreeError) else str(e)
             raise SysrootError(f"Loading staged deployment: {msg}") from None
@@ -554,6 +558,7 @@ class Sysroot:
         d.overlay_initrds = list(initrds) if initrds else None
         self._load_origin(d)
         d.staged = True
+        d.finalization_locked = locked
         self.staged_deployment = d
         self.staged_deployment_data = dct
 
@@ -616,25 +621,19 @@ class Sysroot:
             Repo.open(self.p("ostree/repo"))
 
     def init_osname(self, osname: str) -> None:
-        """Create the stateroot ``ostree/deploy/OSNAME`` with its shared ``var``."""
+        """Create the stateroot ``ostree/deploy/OSNAME`` with its shared, empty ``var``.
+
+        ostree 2023.8 on (the ``initial-var`` feature): the first deployment fills
+        ``var`` from its commit (deploy.prepare_deployment_var); 2022.7 created
+        var/tmp, lib, log, run and lock here.
+        """
         deploydir = f"ostree/deploy/{osname}"
-        try:
-            os.mkdir(self.p(deploydir), 0o777)
-        except OSError as e:
-            raise SysrootError(f"Creating {deploydir}: {strerror(e)}") from None
         base = self.p(deploydir)
-        steps = [("Creating", "var", lambda: os.mkdir(os.path.join(base, "var"), 0o777)),
-                 ("Creating", "var/tmp", lambda: os.mkdir(os.path.join(base, "var/tmp"), 0o777)),
-                 ("fchmod", "var/tmp", lambda: os.chmod(os.path.join(base, "var/tmp"), 0o1777)),
-                 ("Creating", "var/lib", lambda: os.mkdir(os.path.join(base, "var/lib"), 0o777)),
-                 ("Creating", "var/log", lambda: os.mkdir(os.path.join(base, "var/log"), 0o755)),
-                 ("Symlinking", "var/run", lambda: os.symlink("../run", os.path.join(base, "var/run"))),
-                 ("Symlinking", "var/lock", lambda: os.symlink("../run/lock", os.path.join(base, "var/lock")))]
-        for verb, what, fn in steps:
+        for what, path in ((deploydir, base), ("var", os.path.join(base, "var"))):
             try:
-                fn()
+                os.mkdir(path, 0o777)
             except OSError as e:
-                raise SysrootError(f"{verb} {what}: {strerror(e)}") from None
+                raise SysrootError(f"Creating {what}: {strerror(e)}") from None
         self.bump_mtime()
 
     # ------------------------------------------------------------ origin, pin, mutability

@@ -76,7 +76,8 @@ def deploy(sysroot: Sysroot, osname: str | None, revision: str, origin, *, merge
             raise SysrootError("--stage cannot currently be combined with --not-as-default")
         if policy.lock_finalization:
             stage.lock_finalization()
-        new = stage.stage_tree(sysroot, osname, revision, origin, merge, kargs, overlay_initrds)
+        new = stage.stage_tree(sysroot, osname, revision, origin, merge, kargs, overlay_initrds,
+                               locked=policy.lock_finalization)
         sysroot.prepare_cleanup()
         return new
     new = sysroot.deploy_tree(osname, revision, origin, merge, kargs, overlay_initrds)

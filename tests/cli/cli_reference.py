@@ -83,10 +83,10 @@ GLOBAL = {"verbose", "version"}
 # Commands ostree added after the reference (2022.7) that ostree-py has; the
 # framework tests, which stand in the reference's commands, leave them out,
 # and tests/cli/test_ostree2025.py asserts their 2025 texts.
-NEWER_THAN_REFERENCE = ("admin stateroot-init",)
+NEWER_THAN_REFERENCE = ("admin stateroot-init", "admin set-default", "admin lock-finalization")
 # Implemented commands whose --help follows ostree 2025.2, not the reference
 # (new options, or a new command in their listing): test_ostree2025.py has their texts.
-HELP_FROM_2025 = ("admin", "admin deploy", "admin os-init", "refs", "remote refs", "remote summary",
+HELP_FROM_2025 = ("admin", "admin deploy", "admin init-fs", "admin os-init", "admin pin", "admin status", "refs", "remote refs", "remote summary",
                   "show", "summary") + NEWER_THAN_REFERENCE
 
 # Commands the reference has but does not list (so the walk misses them).

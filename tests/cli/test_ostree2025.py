@@ -223,16 +223,11 @@ Application Options:
 """,
 }
 
-# What ostree-py does not have yet of 2025.2 in these texts: the admin commands
-# lock-finalization, post-copy and set-default, pin's longer summary, deploy's
-# visible --lock-finalization and repeatable --karg-delete.
+# What ostree-py does not have yet of 2025.2 in these texts: the admin command
+# post-copy, deploy's repeatable --karg-delete.
 NOT_YET = {
-    "admin": [("  lock-finalization  Change the finalization locking state of the staged deployment\n", ""),
-              ("  post-copy          Update the repo and deployments as needed after a copy\n", ""),
-              ("  set-default        Make deployment INDEX the default\n", ""),
-              ("deployment, INDEX can be >= 0 or one of booted, pending or rollback strings\n", "deployment\n")],
-    "admin deploy": [("  --lock-finalization          Prevent automatic deployment finalization on shutdown\n", ""),
-                     ("if exists, can be used multiple times\n", "if exists\n")],
+    "admin": [("  post-copy          Update the repo and deployments as needed after a copy\n", "")],
+    "admin deploy": [("if exists, can be used multiple times\n", "if exists\n")],
 }
 
 

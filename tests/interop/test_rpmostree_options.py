@@ -144,6 +144,30 @@ def test_deploy_revision(sysroot, rpms, tmp_path):
     assert (p.returncode, p.stdout) == (77, "No change.\n")
 
 
+def test_deploy_checksum_past_a_pruned_parent(rpms, tmp_path):
+    """The branch's history is walked commit by commit; a parent a cleanup pruned ends the
+    walk with rpm-ostree's load error, not a claim that the checksum is off the branch."""
+    s = tmp_path / "sysroot"
+    s.mkdir()
+    ostree("admin", "init-fs", s)
+    ostree("admin", "os-init", f"--sysroot={s}", OS)
+    tree = tmp_path / "base"
+    make_base(tree, rpms, "1")
+    base1 = commit_base(s, tree, "1.0")
+    ostree("admin", "deploy", f"--sysroot={s}", f"--os={OS}", "--karg=root=LABEL=rootfs", f"{OS}/base")
+    (tree / "usr/share/n").write_text("2\n")
+    base2 = commit_base(s, tree, "2.0")
+    (tree / "usr/share/n").write_text("3\n")
+    base3 = commit_base(s, tree, "3.0")
+    ok(run(s, "upgrade"))           # deploys base3; the cleanup prunes base2, kept by nothing
+    assert [d["checksum"] for d in status_json(s)] == [base3, base1]
+    assert not (s / "ostree/repo/objects" / base2[:2] / f"{base2[2:]}.commit").exists()
+    p = run(s, "deploy", base1)
+    assert (p.returncode, p.stdout) == (1, f"Validating checksum '{base1}'\n")
+    assert p.stderr == f"error: No such metadata object {base2}.commit\n"
+    ok(run(s, "deploy", base3))     # still on the walk: found before the gap
+
+
 def test_deploy_version_from_remote_history(sysroot, rpms, tmp_path):
     """A version 25 commits down a remote branch: found by pulling commit metadata in batches."""
     s = sysroot["path"]

@@ -4,9 +4,12 @@ pin over a folder sysroot, with a model of what each deployment must hold
 (its base commit, its layered packages, its pin). After every step `status`
 works and says what the model says, every deployment's base commit is still
 in the repo (so it can be re-layered), its files match its packages, and the
-reference `ostree fsck` accepts the system repo.
+reference `ostree fsck` accepts the system repo. `deploy REV` draws any base ever
+made: one whose history down from the branch's tip has a pruned commit must fail as
+rpm-ostree's walk does. STATES_EXAMPLES=N runs N sequences instead of 6.
 """
 
+import os
 import shutil
 import subprocess
 
@@ -39,6 +42,7 @@ class Layering(RuleBasedStateMachine):
         import pathlib
         make_base(pathlib.Path(self.tree), self.rpms, "1")
         self.nbase = 0
+        self.created = []
         self.tip = self._new_base()
         ostree("admin", "deploy", f"--sysroot={s}", f"--os={OS}", "--karg=root=LABEL=rootfs", f"{OS}/base")
         self.model = [dict(base=self.tip, requested=frozenset(), pinned=False, override=None)]
@@ -54,9 +58,11 @@ class Layering(RuleBasedStateMachine):
         self.nbase += 1
         with open(f"{self.tree}/usr/share/base-version", "w") as f:
             f.write(f"{self.nbase}\n")
-        return ostree(f"--repo={self.s}/ostree/repo", "commit", "-b", f"{OS}/base", f"--tree=dir={self.tree}",
+        csum = ostree(f"--repo={self.s}/ostree/repo", "commit", "-b", f"{OS}/base", f"--tree=dir={self.tree}",
                       f"--add-metadata-string=version={self.nbase}.0", "--owner-uid=0", "--owner-gid=0",
                       f"--timestamp=2026-01-{self.nbase:02d}T00:00:00Z").stdout.strip()
+        self.created.append(csum)
+        return csum
 
     def _new(self, base, requested, override):
         """A new default deployment: the merge (first) one and pinned ones stay."""
@@ -113,12 +119,26 @@ class Layering(RuleBasedStateMachine):
         assert p.returncode == 0, p.stdout + p.stderr
         self.model = [self.model[1], self.model[0]] + self.model[2:]
 
+    def _gap_before(self, rev):
+        """The first commit missing from the repo on the branch's history from its tip down
+        to ``rev`` (each base's parent is the one made before it), or None."""
+        for c in reversed(self.created[self.created.index(rev):]):
+            if not os.path.exists(f"{self.s}/ostree/repo/objects/{c[:2]}/{c[2:]}.commit"):
+                return c
+        return None
+
     @rule(data=st.data())
     def deploy(self, data):
         cur = self.model[0]
-        alive = sorted({d["base"] for d in self.model} | {self.tip})
-        rev = data.draw(st.sampled_from(alive), label="rev")
+        # any base ever made: a cleanup prunes those no deployment or ref holds, and a
+        # gap in the history ends rpm-ostree's walk down the branch with an error
+        rev = data.draw(st.sampled_from(self.created), label="rev")
+        gap = self._gap_before(rev)
         p = rpmostree(self.s, "deploy", rev, check=False)
+        if gap is not None:
+            assert (p.returncode, p.stderr) == (1, f"error: No such metadata object {gap}.commit\n"), \
+                p.stdout + p.stderr
+            return
         assert p.returncode == 0, p.stdout + p.stderr
         if rev == cur["base"] and cur["override"] == rev:
             assert "No change." in p.stdout
@@ -177,7 +197,7 @@ def test_layering_in_every_order(rpms, tmp_path):  # noqa: F811
     Layering.rpms = rpms
     Layering.top = str(tmp_path)
     run_state_machine_as_test(Layering, settings=settings(
-        max_examples=6, stateful_step_count=15, deadline=None, database=None,
+        max_examples=int(os.environ.get("STATES_EXAMPLES", 6)), stateful_step_count=15, deadline=None, database=None,
         suppress_health_check=list(HealthCheck)))
 
 

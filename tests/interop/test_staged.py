@@ -226,3 +226,54 @@ def test_overlay_initrd(tmp_path, sysroot):
     _booted(sysroot, f"ostree-py admin deploy {REF}")
     assert "initramfs-overlays" not in "".join(_entries(sysroot).values())
     assert not stored.exists()
+
+
+def test_lock_finalization_toggles_and_implies_stage(sysroot):
+    """ostree 2023.8: deploy --lock-finalization stages (no --stage needed); admin
+    lock-finalization toggles the lock, which both the state file's ``locked`` key and
+    the older lock file carry (the 2022.7 reference finalizes by the file alone)."""
+    r = _booted(sysroot, f"""
+ostree-py admin deploy --lock-finalization {REF}
+test -e /run/ostree/staged-deployment-locked && echo legacy-lock
+ostree-py admin status | grep -c '(finalization locked)'
+ostree-py admin finalize-staged
+test -e /run/ostree/staged-deployment && echo still-staged
+ostree-py admin lock-finalization
+ostree-py admin lock-finalization -u
+test ! -e /run/ostree/staged-deployment-locked && echo no-legacy-lock
+ostree-py admin status | grep -c '(staged)'
+ostree-py admin lock-finalization --unlock
+ostree-py admin lock-finalization
+test -e /run/ostree/staged-deployment-locked && echo legacy-lock
+ostree admin finalize-staged
+test -e /run/ostree/staged-deployment && echo still-staged
+ostree-py admin lock-finalization -u
+ostree-py admin finalize-staged >/dev/null
+test ! -e /run/ostree/staged-deployment && echo finalized
+""")
+    assert r.stdout.splitlines() == [
+        "legacy-lock", "1", "still-staged",
+        "Staged deployment is already finalization locked",
+        "Staged deployment is now queued to apply on shutdown",
+        "no-legacy-lock", "1",
+        "Staged deployment is already prepared for finalization",
+        "Staged deployment is now finalization locked",
+        "legacy-lock", "still-staged",
+        "Staged deployment is now queued to apply on shutdown",
+        "finalized"], r.stdout
+
+
+def test_pin_booted_pending_rollback(sysroot):
+    """ostree 2024.x: pin takes booted, pending or rollback for an index (relative to the
+    booted deployment), and prints the index it acted on."""
+    r = _booted(sysroot, f"""
+ostree-py admin deploy {REF} >/dev/null
+ostree-py admin pin booted
+ostree-py admin pin pending
+ostree-py admin pin -u booted
+ostree-py admin pin rollback 2>&1 || echo "rc=$?"
+ostree-py admin status | grep -c 'Pinned: yes'
+""")
+    assert r.stdout.splitlines() == [
+        "Deployment 1 is now pinned", "Deployment 0 is now pinned", "Deployment 1 is now unpinned",
+        "error: Deployment type not found: rollback", "rc=1", "1"], r.stdout

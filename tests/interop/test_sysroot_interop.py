@@ -117,6 +117,11 @@ def test_same_scenario_same_sysroot(tmp_path, ref, ours, osrepo):
     ref_outs = _scenario(ref, tmp_path / "ref", osrepo)
     our_outs = _scenario(ours, tmp_path / "ours", osrepo)
     a, b = _layout(tmp_path / "ref"), _layout(tmp_path / "ours")
+    # ostree 2025.2 (initial-var): os-init leaves var empty and this tree has no /var, so
+    # 2022.7's var/tmp, lib, log, run and lock are the one expected difference
+    legacy = {f"ostree/deploy/testos/var/{name}" for name in ("tmp", "lib", "log", "run", "lock")}
+    assert legacy <= set(a) and not legacy & set(b)
+    a = {rel: desc for rel, desc in a.items() if rel not in legacy}
     assert sorted(a) == sorted(b)
     for rel in a:
         assert a[rel] == b[rel], rel
