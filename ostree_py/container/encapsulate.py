@@ -268,3 +268,64 @@ def unencapsulate(repo, imgref, write_ref: str | None = None) -> Unencapsulated:
     if write_ref:
         repo.set_ref(write_ref, checksum)
     return Unencapsulated(checksum, digest)
+
+
+def components_by_directory(repo, rev: str, depth: int = 3) -> dict:
+    """{content checksum: component}: each object's component is the directory, cut to
+    ``depth`` levels, of the first tree path found for it (``usr/lib/modules``); files of
+    the root are ``/``. Chunking with no content metadata given uses these."""
+    commit = repo.load_commit(repo.resolve_rev(rev))
+    components: dict[str, str] = {}
+    stack = [((), commit.root_tree)]
+    while stack:
+        parts, tree_csum = stack.pop()
+        tree = repo.load_dirtree(tree_csum)
+        for _, fcsum in tree.files:
+            components.setdefault(fcsum, "/".join(parts[:depth]) or "/")
+        for name, tcsum, _ in reversed(tree.dirs):
+            stack.append((parts + (name,), tcsum))
+    return components
+
+
+@dataclass
+class ContentMeta:
+    """An ostree-ext content meta file (``--contentmeta``): components, labels, created."""
+
+    components: dict
+    labels: dict
+    created: str | None
+
+
+def load_contentmeta(path: str) -> ContentMeta:
+    """Read ostree-ext's content meta JSON (version 1): ``layers`` maps a layer id to its
+    name, ``mapping`` a content checksum to a layer id; ``labels`` and ``created`` are
+    optional. ContainerError for anything else."""
+    import json
+    try:
+        with open(path, "rb") as f:
+            raw = json.loads(f.read(64 << 20))
+    except OSError as e:
+        raise ContainerError(f"Opening {path}: {e.strerror}") from None
+    except (ValueError, UnicodeDecodeError):
+        raise ContainerError(f"Invalid JSON in {path}") from None
+    if not isinstance(raw, dict):
+        raise ContainerError(f"Invalid content meta in {path}: not a JSON object")
+    if raw.get("version") != 1:
+        raise ContainerError(f"Unsupported metadata version: {raw.get('version')}. "
+                             "Currently supported: 1")
+    if raw.get("ordered"):
+        raise ContainerError("Ordered mapping not currently supported.")
+    layers, mapping = raw.get("layers"), raw.get("mapping")
+    labels = raw.get("labels") or {}
+    if not isinstance(layers, dict) or not isinstance(mapping, dict) or not isinstance(labels, dict):
+        raise ContainerError(f"Invalid content meta in {path}: layers, mapping and labels "
+                             "must be objects")
+    components = {}
+    for csum, layer_id in mapping.items():
+        name = layers.get(layer_id)
+        if not isinstance(name, str):
+            raise ContainerError(f"Invalid content meta in {path}: unknown layer {layer_id!r}")
+        components[csum] = name
+    created = raw.get("created")
+    return ContentMeta(components, {str(k): str(v) for k, v in labels.items()},
+                       created if isinstance(created, str) else None)

@@ -74,6 +74,7 @@ class _Importer:
         self.xattrs_cache: dict[str, bytes] = {}  # .file-xattrs objects by checksum
         self.xattrs_cached = 0
         self.objects = 0
+        self.content_checksums: list | None = None  # collects content checksums if a list
 
     def entry(self, e) -> None:
         path = _clean_path(e.path)
@@ -197,6 +198,8 @@ class _Importer:
         self.pending = None
         if pcsum != csum:
             raise ContainerError(f"Object mismatch: found xattrs for {pcsum}, then object {csum}")
+        if self.content_checksums is not None:
+            self.content_checksums.append(csum)
         if self.repo.has_object("file", csum):
             return
         if e.typeflag == REGULAR:
@@ -268,13 +271,15 @@ def import_commit_tar(repo, stream, verify_remote: str | None = None) -> str:
         return imp.finish(reader)
 
 
-def import_object_set_tar(repo, stream) -> int:
+def import_object_set_tar(repo, stream, checksums: list | None = None) -> int:
     """Import the content objects of an ostree-ext chunk layer (no commit, no metadata
-    objects); return how many objects it held. Same checks as import_commit_tar."""
+    objects); return how many objects it held, and append their checksums to
+    ``checksums`` if given. Same checks as import_commit_tar."""
     reader = TarReader(stream)
     with repo.transaction():
         imp = _Importer(repo)
         imp.commit = ""  # no commit in a chunk: every object entry goes to object()
+        imp.content_checksums = checksums
         for e in reader:
             path = _clean_path(e.path)
             if path.startswith(OBJECTS_PREFIX) and e.typeflag != DIRECTORY:

@@ -16,8 +16,10 @@ from ostree_py.commands._app import Program
 PROGRAM = Program()
 RPM_PROGRAM = rpmostree.program()
 
-# trivial-httpd: Debian builds it as a separate program, not an `ostree` command.
-OURS_ONLY = {"help", "completion", "trivial-httpd"}
+# trivial-httpd: Debian builds it as a separate program, not an `ostree` command;
+# container: ostree-ext's commands (rpm-ostree's and bootc's), not built into the reference.
+OURS_ONLY = {"help", "completion", "trivial-httpd"} | {p for p in _table.COMMANDS
+                                                       if p.split()[0] == "container"}
 IMPLEMENTED = sorted(p for p in _table.COMMANDS if PROGRAM.has_module(p))
 # Hidden commands whose --help prints nothing in the reference.
 NO_REFERENCE_HELP = {"admin finalize-staged", "admin boot-complete"}

@@ -173,3 +173,12 @@ def test_fish_completes_through_the_script(repo):
     p = subprocess.run(["fish", "-c", script], capture_output=True, text=True, env=_env())
     assert p.returncode == 0
     assert p.stdout.split("\n")[:2] == ["admin", "--from=origin:rel/1"]
+
+
+def test_container_commands_and_options():
+    """Hidden like the reference's listing, but completed once typed (as help is)."""
+    assert "container" not in bash_complete("ostree-py ")
+    assert bash_complete("ostree-py container ") == ["encapsulate", "unencapsulate", "image"]
+    assert bash_complete("ostree-py container image prune-") == ["prune-layers", "prune-images"]
+    assert bash_complete("ostree-py container encapsulate --max") == ["--max-layers"]
+    assert bash_complete("ostree-py container image pull --ostree-") == ["--ostree-digestfile"]
