@@ -247,8 +247,8 @@ def staging_spy(monkeypatch):
     calls = []
     monkeypatch.setattr(stage_mod, "lock_finalization", lambda: calls.append("lock"))
 
-    def stage_tree(sysroot, osname, revision, origin, merge, kargs=None, overlay_initrds=None):
-        calls.append(("stage", osname, revision, merge, kargs, overlay_initrds))
+    def stage_tree(sysroot, osname, revision, origin, merge, kargs=None, overlay_initrds=None, locked=False):
+        calls.append(("stage", osname, revision, merge, kargs, overlay_initrds, locked))
         return "staged"
     monkeypatch.setattr(stage_mod, "stage_tree", stage_tree)
     return calls
@@ -275,14 +275,14 @@ def test_stage_locks_finalization_first_and_writes_no_list(sysroot, world, stagi
     new = _deploy(sysroot, world["revs"][3], stage=True, lock_finalization=True, retain=True,
                   cleanup=lambda s: ran.append(s))
     assert new == "staged"
-    assert staging_spy == ["lock", ("stage", OS, world["revs"][3], merge, None, None)]
+    assert staging_spy == ["lock", ("stage", OS, world["revs"][3], merge, None, None, True)]
     assert ran == []   # staging ends with a cleanup that never prunes, not the policy's
     assert _on_disk(sysroot) == before
 
 
 def test_stage_without_lock_does_not_lock(sysroot, world, staging_spy):
     _deploy(sysroot, world["revs"][3], stage=True)
-    assert staging_spy[0][0] == "stage" and "lock" not in staging_spy
+    assert staging_spy[0][0] == "stage" and staging_spy[0][-1] is False and "lock" not in staging_spy
 
 
 def test_staging_needs_a_booted_system(sysroot, world):
