@@ -538,35 +538,45 @@ class Repo:
                 syncfs(fd)
             finally:
                 os.close(fd)
-        for sub in subdirs:
-            src = os.path.join(d, sub)
-            dst = os.path.join(self.objects_dir, sub)
-            if dst not in self._made_dirs:
-                os.makedirs(dst, 0o755, exist_ok=True)
-                self._made_dirs.add(dst)
-            for name in os.listdir(src):
-                target = os.path.join(dst, name)
-                if name.endswith(".commitmeta") or not os.path.lexists(target):
-                    # (detached metadata may replace the stored one)
-                    os.rename(os.path.join(src, name), target)
-                    checkpoint("publish")
-                else:
-                    os.unlink(os.path.join(src, name))
+        # Two passes: every other object first, then commits and their detached
+        # metadata, so that a kill (or, with fsync, a crash) between two renames never
+        # leaves a commit in objects/ whose dirtrees, dirmetas or files are still staged.
+        for commits in (False, True):
+            for sub in subdirs:
+                src = os.path.join(d, sub)
+                dst = os.path.join(self.objects_dir, sub)
+                if dst not in self._made_dirs:
+                    os.makedirs(dst, 0o755, exist_ok=True)
+                    self._made_dirs.add(dst)
+                moved = False
+                for name in os.listdir(src):
+                    if name.endswith((".commit", ".commitmeta")) != commits:
+                        continue
+                    target = os.path.join(dst, name)
+                    if name.endswith(".commitmeta") or not os.path.lexists(target):
+                        # (detached metadata may replace the stored one)
+                        os.rename(os.path.join(src, name), target)
+                        moved = True
+                        checkpoint("publish")
+                    else:
+                        os.unlink(os.path.join(src, name))
+                if self.fsync and moved:
+                    fd = os.open(dst, os.O_RDONLY | os.O_DIRECTORY)
+                    try:
+                        os.fsync(fd)
+                    finally:
+                        os.close(fd)
+                if commits:
+                    with contextlib.suppress(OSError):
+                        os.rmdir(src)
+                    self._made_dirs.discard(src)
             if self.fsync:
-                fd = os.open(dst, os.O_RDONLY | os.O_DIRECTORY)
+                # the object directories made in the first pass last before any commit
+                fd = os.open(self.objects_dir, os.O_RDONLY | os.O_DIRECTORY)
                 try:
                     os.fsync(fd)
                 finally:
                     os.close(fd)
-            with contextlib.suppress(OSError):
-                os.rmdir(src)
-            self._made_dirs.discard(src)
-        if self.fsync:
-            fd = os.open(self.objects_dir, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
 
     # ---------------------------------------------------------------- object paths
     def object_path(self, objtype: str, checksum: str) -> str:
