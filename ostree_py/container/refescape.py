@@ -1,6 +1,7 @@
 """Arbitrary strings as ostree ref names, escaped as ostree-ext escapes them.
 
-Alphanumerics pass through, as does ``-``; ``/`` passes through when it
+Alphanumerics pass through, as does ``-`` except at the start of a path
+component (ostree refs forbid it there); ``/`` passes through when it
 follows an alphanumeric and is not last (so no empty path component can
 appear); ``_`` becomes ``__``; every other character is ``_HEX_``, its code
 point in upper-case hexadecimal, at least two digits (``:`` is ``_3A_``).
@@ -24,7 +25,8 @@ def escape_for_ref(s: str) -> str:
         alnum = c.isascii() and c.isalnum()
         if c == "\0":
             raise ContainerError("Invalid embedded NUL in string for ostree ref")
-        if alnum or c == "-":
+        if alnum or (c == "-" and out and out[-1][-1] != "/"):
+            # (a ref component cannot start with "-": there it is escaped)
             out.append(c)
         elif c == "/" and prev_alnum and i < last:
             out.append(c)

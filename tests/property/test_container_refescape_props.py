@@ -33,6 +33,11 @@ def test_unescape_of_anything_is_a_value_or_a_container_error(s):
     assert isinstance(out, str)
 
 
-@given(st.text(alphabet="abcXYZ019-", min_size=1, max_size=40))
-def test_alphanumerics_and_dashes_are_kept(s):
-    assert escape_for_ref(s) == s
+@given(st.text(alphabet="abcXYZ019", min_size=1, max_size=1), st.text(alphabet="abcXYZ019-", max_size=40))
+def test_alphanumerics_and_dashes_are_kept(first, rest):
+    assert escape_for_ref(first + rest) == first + rest
+
+
+@given(st.text(alphabet="abcXYZ019-", max_size=40))
+def test_a_leading_dash_is_escaped(rest):
+    assert escape_for_ref("-" + rest).startswith("_2D_")
