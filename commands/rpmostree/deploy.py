@@ -61,7 +61,7 @@ def change_base(ctx, opts, new_refspec=None, revision=None):
         _common.print_pkgdiff(ctx, *core.diff_pkglists(core.pkglist(repo, current_base),
                                                       core.pkglist(repo, new_base)))
         return 0
-    if new_base == current_base and origin.to_keyfile().to_text() == Origin(merge.origin).to_keyfile().to_text():
+    if new_base == current_base and _same_origin(origin, Origin(merge.origin)):
         return _common.unchanged(ctx, opts)
     new = _common.deploy(ctx, sr, osname, merge, origin, new_base, local_paths=local, cache_only=opts.cache_only,
                          download_only=opts.download_only, lock_finalization=opts.lock_finalization,
@@ -148,6 +148,18 @@ def resolve_revision(ctx, repo, refspec: str, revision: str, skip_branch_check: 
         if not any(csum == value for csum, _c in walk_history(repo, refspec)):
             raise RpmOstreeError(f"Checksum {value} not found in {refspec}")
     return value
+
+
+def _same_origin(a, b) -> bool:
+    """Whether two origins say the same, leaving out ostree's own [libostree-transient]
+    group (the pin): a pinned deployment asked again for its own base is no change."""
+    texts = []
+    for o in (a, b):
+        kf = o.to_keyfile()
+        if "libostree-transient" in kf.groups():
+            kf.remove_group("libostree-transient")
+        texts.append(kf.to_text())
+    return texts[0] == texts[1]
 
 
 def run(ctx, opts, args):

@@ -168,6 +168,24 @@ def test_deploy_checksum_past_a_pruned_parent(rpms, tmp_path):
     ok(run(s, "deploy", base3))     # still on the walk: found before the gap
 
 
+def test_deploy_same_revision_on_a_pinned_deployment_is_no_change(rpms, tmp_path):
+    """ostree's pin lives in the origin's [libostree-transient] group: it is not a change
+    of what the deployment asks for."""
+    s = tmp_path / "sysroot"
+    s.mkdir()
+    ostree("admin", "init-fs", s)
+    ostree("admin", "os-init", f"--sysroot={s}", OS)
+    tree = tmp_path / "base"
+    make_base(tree, rpms, "1")
+    base1 = commit_base(s, tree, "1.0")
+    ostree("admin", "deploy", f"--sysroot={s}", f"--os={OS}", "--karg=root=LABEL=rootfs", f"{OS}/base")
+    ok(run(s, "deploy", base1))
+    ostree("admin", "pin", f"--sysroot={s}", "0")
+    p = run(s, "deploy", base1)
+    assert (p.returncode, p.stdout) == (0, f"Validating checksum '{base1}'\nNo change.\n"), p
+    assert len(status_json(s)) == 2
+
+
 def test_deploy_version_from_remote_history(sysroot, rpms, tmp_path):
     """A version 25 commits down a remote branch: found by pulling commit metadata in batches."""
     s = sysroot["path"]
