@@ -23,6 +23,7 @@ only the layout's own files.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import gzip
 import hashlib
@@ -275,7 +276,7 @@ class _DiffIdReader:
             raise ContainerError(f"Layer diff_id mismatch: expected {self._want}, got {got}")
 
 
-class ImageReader:
+class ImageReader(abc.ABC):
     """What ``open_image`` yields: one image, its manifest and config read and verified
     (``manifest_digest``, ``manifest``, ``config``, ``config_digest``, ``layers`` (their
     descriptors), ``diff_ids``, ``labels``), its blobs read through ``read_blob`` and
@@ -307,13 +308,13 @@ class ImageReader:
         labels = cfg.get("Labels") if isinstance(cfg, dict) else None
         return labels if isinstance(labels, dict) else {}
 
+    @abc.abstractmethod
     def read_blob(self, desc, cap: int) -> bytes:
         """A small blob's bytes, checked against its descriptor before they are returned."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _open_blob(self, desc):
         """A context manager: the blob's raw bytes as a binary stream (unverified)."""
-        raise NotImplementedError
 
     @contextlib.contextmanager
     def open_layer(self, i: int):

@@ -16,6 +16,7 @@ import threading
 import time
 
 import pytest
+from test_ostree2025 import expected_help as _expected_help
 
 HELP_2025 = {
     "commit": """\
@@ -150,11 +151,7 @@ NOT_YET = {
 
 
 def expected_help(path):
-    text = HELP_2025[path]
-    for old, new in NOT_YET.get(path, ()):
-        assert old in text
-        text = text.replace(old, new)
-    return text
+    return _expected_help(path, HELP_2025, NOT_YET)
 
 
 @pytest.mark.parametrize("path", sorted(HELP_2025))

@@ -307,9 +307,9 @@ def commit_base(sysroot, tree, version):
                   f"--add-metadata-string=version={version}", "--owner-uid=0", "--owner-gid=0").stdout.strip()
 
 
-@pytest.fixture(scope="module")
-def sysroot(tmp_path_factory, rpms):
-    top = tmp_path_factory.mktemp("rpmostree")
+def new_sysroot(top, rpms, keep_base1=False):
+    """A folder sysroot under ``top`` with stateroot OS, base 1.0 committed to OS/base
+    (from the tree ``top/base1``) and deployed; returns (sysroot path, base1)."""
     s = top / "sysroot"
     s.mkdir()
     ostree("admin", "init-fs", s)
@@ -317,8 +317,16 @@ def sysroot(tmp_path_factory, rpms):
     tree = top / "base1"
     make_base(tree, rpms, "1")
     base1 = commit_base(s, tree, "1.0")
-    ostree(f"--repo={s}/ostree/repo", "refs", f"--create={OS}/v1", base1)   # kept from pruning
+    if keep_base1:
+        ostree(f"--repo={s}/ostree/repo", "refs", f"--create={OS}/v1", base1)   # kept from pruning
     ostree("admin", "deploy", f"--sysroot={s}", f"--os={OS}", "--karg=root=LABEL=rootfs", f"{OS}/base")
+    return s, base1
+
+
+@pytest.fixture(scope="module")
+def sysroot(tmp_path_factory, rpms):
+    top = tmp_path_factory.mktemp("rpmostree")
+    s, base1 = new_sysroot(top, rpms, keep_base1=True)
     yield {"path": s, "top": top, "base1": base1}
     # deployments are immutable (chattr +i): let pytest remove its old temporary directories
     deploy = s / "ostree/deploy" / OS / "deploy"

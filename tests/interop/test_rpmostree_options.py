@@ -13,8 +13,8 @@ import threading
 
 import pytest
 
-from test_rpmostree import (OS, RPMOSTREE, _QuietHandler, commit_base, deploy_dir, make_base, ostree,  # noqa: F401
-                            rpms, status_json, sysroot)
+from test_rpmostree import (OS, RPMOSTREE, _QuietHandler, commit_base, deploy_dir, make_base, new_sysroot,  # noqa: F401
+                            ostree, rpms, status_json, sysroot)
 
 
 def run(sysroot_path, *args, env=None):
@@ -147,14 +147,8 @@ def test_deploy_revision(sysroot, rpms, tmp_path):
 def test_deploy_checksum_past_a_pruned_parent(rpms, tmp_path):
     """The branch's history is walked commit by commit; a parent a cleanup pruned ends the
     walk with rpm-ostree's load error, not a claim that the checksum is off the branch."""
-    s = tmp_path / "sysroot"
-    s.mkdir()
-    ostree("admin", "init-fs", s)
-    ostree("admin", "os-init", f"--sysroot={s}", OS)
-    tree = tmp_path / "base"
-    make_base(tree, rpms, "1")
-    base1 = commit_base(s, tree, "1.0")
-    ostree("admin", "deploy", f"--sysroot={s}", f"--os={OS}", "--karg=root=LABEL=rootfs", f"{OS}/base")
+    s, base1 = new_sysroot(tmp_path, rpms)
+    tree = tmp_path / "base1"
     (tree / "usr/share/n").write_text("2\n")
     base2 = commit_base(s, tree, "2.0")
     (tree / "usr/share/n").write_text("3\n")
@@ -171,14 +165,7 @@ def test_deploy_checksum_past_a_pruned_parent(rpms, tmp_path):
 def test_deploy_same_revision_on_a_pinned_deployment_is_no_change(rpms, tmp_path):
     """ostree's pin lives in the origin's [libostree-transient] group: it is not a change
     of what the deployment asks for."""
-    s = tmp_path / "sysroot"
-    s.mkdir()
-    ostree("admin", "init-fs", s)
-    ostree("admin", "os-init", f"--sysroot={s}", OS)
-    tree = tmp_path / "base"
-    make_base(tree, rpms, "1")
-    base1 = commit_base(s, tree, "1.0")
-    ostree("admin", "deploy", f"--sysroot={s}", f"--os={OS}", "--karg=root=LABEL=rootfs", f"{OS}/base")
+    s, base1 = new_sysroot(tmp_path, rpms)
     ok(run(s, "deploy", base1))
     ostree("admin", "pin", f"--sysroot={s}", "0")
     p = run(s, "deploy", base1)
